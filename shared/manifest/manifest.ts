@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { NAME_PATTERN } from '../names.ts';
+import { PreprocessSpecSchema } from './preprocess.ts';
+
+const Name = z.string().regex(NAME_PATTERN, 'must match [a-z0-9][a-z0-9_-]{0,63}');
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha256');
+
+export const MetricsSchema = z.record(z.string(), z.number());
+
+/** The model contract written next to every exported/published ONNX file. */
+export const ModelManifestSchema = z.object({
+  schema: z.literal(1),
+  name: Name,
+  /** Set by the registry on publish ("v1", "v2", ...); absent in an unpublished export. */
+  version: Name.optional(),
+  createdAt: z.string().datetime(),
+  task: z.enum(['classification', 'embedding']).default('classification'),
+  model: z.object({
+    file: z.string().default('model.onnx'),
+    sha256: Sha256,
+    size: z.number().int().nonnegative(),
+  }),
+  /** Offline-optimised graph for fast session creation at the edge (optional). */
+  optimized: z.object({ file: z.string(), sha256: Sha256, size: z.number().int().nonnegative() }).optional(),
+  input: z.object({
+    name: z.string(),
+    shape: z.array(z.union([z.number().int(), z.string()])),
+  }),
+  outputs: z.object({
+    probabilities: z.string().default('probabilities'),
+    embedding: z.string().default('embedding'),
+    embeddingDim: z.number().int().positive(),
+  }),
+  labels: z.array(z.string().min(1).max(128)).min(1),
+  preprocess: PreprocessSpecSchema,
+  backbone: z.object({
+    source: z.string(),
+    sha256: Sha256.optional(),
+    featureTensor: z.string().optional(),
+  }),
+  datasetDigest: z.string().optional(),
+  metrics: MetricsSchema.default({}),
+  parent: Name.nullable().default(null),
+  /** Inference engines this version was validated on (parity gate). */
+  engines: z.array(z.string()).default(['onnxruntime']),
+});
+export type ModelManifest = z.infer<typeof ModelManifestSchema>;
+export type ModelManifestInput = z.input<typeof ModelManifestSchema>;

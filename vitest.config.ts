@@ -1,0 +1,40 @@
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { defineConfig } from 'vitest/config';
+
+// Two projects: `node` (unit + integration in Node) and `workers` (inside workerd through
+// @cloudflare/vitest-pool-workers, with the R2 binding from wrangler.toml).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'node',
+          include: ['tests/node/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          globalSetup: ['tests/node/global-setup.ts'],
+          pool: 'forks',
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest({
+            main: './functions/index.ts',
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: { ADMIN_TOKEN: 'test-admin-token', FEEDBACK_TOKEN: 'test-feedback-token' },
+            },
+          }),
+        ],
+        test: {
+          name: 'workers',
+          include: ['tests/workers/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          globalSetup: ['tests/workers/global-setup.ts'],
+        },
+      },
+    ],
+  },
+});
