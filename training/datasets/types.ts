@@ -1,0 +1,40 @@
+import type { RawImage } from '../../shared/preprocess/types.ts';
+
+export interface Sample {
+  /** sha256 (hex) of the decoded pixels and their shape: stable across files, formats and runs. */
+  id: string;
+  /** Index into Dataset.labels. */
+  label: number;
+  /** Grey images stay 1 channel; they are resized and converted to the model input later. */
+  image: RawImage;
+  /** Where it came from, for reports and error messages (e.g. "mnist/3#17", "cats/tom.png"). */
+  source: string;
+}
+
+export interface Dataset {
+  name: string;
+  /** The spec it was loaded from, normalised (e.g. "mnist:classes=5-9:per-class=10"). */
+  spec: string;
+  /** Class names; a sample's `label` indexes this list. */
+  labels: string[];
+  /** In a deterministic shuffled order (from the seed). */
+  samples: Sample[];
+  /** Things the user should know (mixed sizes, ignored files); the CLI prints them. */
+  warnings: string[];
+}
+
+/** One image a source can provide; `load` runs only for images that are selected. */
+export interface Candidate {
+  className: string;
+  source: string;
+  load: () => RawImage | Promise<RawImage>;
+}
+
+/** What a source kind yields before class filtering and per-class selection. */
+export interface SourceListing {
+  name: string;
+  /** Class names in their natural order (digits numerically). */
+  classes: string[];
+  candidates: Candidate[];
+  warnings: string[];
+}
