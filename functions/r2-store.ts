@@ -1,0 +1,94 @@
+import { EdgetuneError } from '../shared/errors.ts';
+import { toBytes } from '../shared/store/digest.ts';
+import { assertKey, assertPrefix } from '../shared/store/keys.ts';
+import type { ListResult, ObjectInfo, ObjectStore, PutOptions, StoredObject } from '../shared/store/types.ts';
+
+/**
+ * ObjectStore over a Workers R2 binding. ETags are R2's `httpEtag` (quoted), the same form the S3
+ * API returns for the same object, so an ETag read here can be compared with one read via S3.
+ * R2's `onlyIf` takes the bare `etag`; quotes are stripped when passing one back.
+ */
+export class R2Store implements ObjectStore {
+  readonly url: string;
+  readonly #bucket: R2Bucket;
+  readonly #prefix: string;
+
+  constructor(bucket: R2Bucket, options: { prefix?: string; url?: string } = {}) {
+    this.#bucket = bucket;
+    const p = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
+    this.#prefix = p ? `${assertKey(p)}/` : '';
+    this.url = options.url ?? `r2://binding/${this.#prefix}`;
+  }
+
+  async get(key: string): Promise<StoredObject | null> {
+    const obj = await this.#bucket.get(this.#key(key));
+    if (!obj) return null;
+    const body = new Uint8Array(await obj.arrayBuffer());
+    return { key, size: obj.size, etag: obj.httpEtag, uploaded: obj.uploaded, body };
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    const obj = await this.#bucket.head(this.#key(key));
+    return obj ? info(key, obj) : null;
+  }
+
+  async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<ObjectInfo> {
+    const k = this.#key(key);
+    const onlyIf: R2Conditional | undefined =
+      options.ifMatch !== undefined
+        ? { etagMatches: bareEtag(options.ifMatch) }
+        : options.ifNoneMatch === '*'
+          ? { etagDoesNotMatch: '*' }
+          : undefined;
+    if (options.ifMatch !== undefined && options.ifNoneMatch === '*') {
+      // Both at once can never hold; R2 would accept an object-less "match" otherwise.
+      throw new EdgetuneError(
+        'precondition_failed',
+        `${key}: ifMatch and ifNoneMatch '*' together never hold`,
+      );
+    }
+    const written = await this.#bucket.put(k, toBytes(body), {
+      onlyIf,
+      httpMetadata: options.contentType ? { contentType: options.contentType } : undefined,
+    });
+    // With onlyIf, R2 answers null instead of throwing when the condition does not hold.
+    if (!written) throw new EdgetuneError('precondition_failed', `${key}: precondition failed`);
+    return info(key, written);
+  }
+
+  async list(prefix: string, options: { delimiter?: string } = {}): Promise<ListResult> {
+    assertPrefix(prefix);
+    const objects: ObjectInfo[] = [];
+    const prefixes: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.#bucket.list({
+        prefix: this.#prefix + prefix,
+        delimiter: options.delimiter,
+        cursor,
+      });
+      for (const o of page.objects) objects.push(info(o.key.slice(this.#prefix.length), o));
+      for (const p of page.delimitedPrefixes) prefixes.push(p.slice(this.#prefix.length));
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+    return { objects, prefixes };
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#bucket.delete(this.#key(key));
+  }
+
+  #key(key: string): string {
+    return this.#prefix + assertKey(key);
+  }
+}
+
+function info(key: string, o: R2Object): ObjectInfo {
+  return { key, size: o.size, etag: o.httpEtag, uploaded: o.uploaded };
+}
+
+/** `"abc"` and `W/"abc"` → `abc`; R2Conditional compares bare ETags. */
+function bareEtag(etag: string): string {
+  if (etag === '*') return etag;
+  return etag.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+}

@@ -1,0 +1,305 @@
+import { EdgetuneError } from '../errors.ts';
+import { type RoutingDoc, RoutingDocSchema } from '../manifest/routing.ts';
+import { assertName } from '../names.ts';
+import { putJson, readJson } from '../store/json.ts';
+import { keys } from '../store/keys.ts';
+import type { ObjectStore } from '../store/types.ts';
+import { readRoutingHistory, type RoutingHistoryEntry, rollbackTarget } from './history.ts';
+import { versionExists } from './versions.ts';
+
+export interface RoutingState {
+  doc: RoutingDoc;
+  etag: string;
+}
+
+export interface RoutingChangeOptions {
+  /** Why (kept in the document and in the history). */
+  reason?: string;
+  /** Compare-and-swap attempts before giving up with `conflict` (default 20). */
+  maxAttempts?: number;
+  now?: () => Date;
+}
+
+export interface RoutingUpdate {
+  doc: RoutingDoc;
+  previous: RoutingDoc | null;
+  etag: string;
+  /** False when the change was a no-op and nothing was written. */
+  changed: boolean;
+  attempts: number;
+}
+
+/**
+ * Returns the next document for the current one (null: nothing to do). It may run several
+ * times — once per compare-and-swap attempt — so it must not have side effects.
+ */
+export type RoutingChange = (current: RoutingDoc | null) => RoutingDoc | null | Promise<RoutingDoc | null>;
+
+const EMPTY: RoutingDoc = { stable: null, candidates: [], shadow: null };
+
+/** The validated routing document and its ETag; null when the model has none yet. */
+export async function readRouting(store: ObjectStore, name: string): Promise<RoutingState | null> {
+  const read = await readJson(store, keys.routing(name), RoutingDocSchema);
+  return read ? { doc: read.value, etag: read.etag } : null;
+}
+
+/** Every version a document sends traffic to (stable, candidates, shadow). */
+export function routedVersions(doc: RoutingDoc): string[] {
+  const out = new Set<string>();
+  if (doc.stable) out.add(doc.stable);
+  for (const c of doc.candidates) out.add(c.version);
+  if (doc.shadow) out.add(doc.shadow.version);
+  return [...out];
+}
+
+/**
+ * The one way routing changes: read (with ETag) → change → validate → refuse versions that do not
+ * exist → write with If-Match (If-None-Match: * when absent) → on a lost race re-read and re-apply
+ * → append the change to the history. Two writers racing therefore both land, one after the other.
+ */
+export async function updateRouting(
+  store: ObjectStore,
+  name: string,
+  action: string,
+  change: RoutingChange,
+  options: RoutingChangeOptions = {},
+): Promise<RoutingUpdate> {
+  assertName('model', name);
+  const maxAttempts = options.maxAttempts ?? 20;
+  const now = options.now ?? (() => new Date());
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const current = await readRouting(store, name);
+    const proposed = await change(current?.doc ?? null);
+    if (proposed === null) {
+      return {
+        doc: current?.doc ?? EMPTY,
+        previous: current?.doc ?? null,
+        etag: current?.etag ?? '',
+        changed: false,
+        attempts: attempt,
+      };
+    }
+    const at = now();
+    const parsed = RoutingDocSchema.safeParse({
+      ...proposed,
+      updatedAt: at.toISOString(),
+      reason: options.reason ?? action,
+    });
+    if (!parsed.success) {
+      throw new EdgetuneError(
+        'bad_request',
+        `invalid routing for ${name}: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+      );
+    }
+    const next = parsed.data;
+    const before = new Set(current ? routedVersions(current.doc) : []);
+    for (const v of routedVersions(next)) {
+      if (!before.has(v) && !(await versionExists(store, name, v))) {
+        throw new EdgetuneError('not_found', `cannot route ${name} to ${v}: that version does not exist`);
+      }
+    }
+    let written: { etag: string };
+    try {
+      written = await putJson(
+        store,
+        keys.routing(name),
+        next,
+        current ? { ifMatch: current.etag } : { ifNoneMatch: '*' },
+      );
+    } catch (e) {
+      if (e instanceof EdgetuneError && e.code === 'precondition_failed') {
+        await backoff(attempt);
+        continue;
+      }
+      throw e;
+    }
+    const entry: RoutingHistoryEntry = {
+      schema: 1,
+      at: at.toISOString(),
+      action,
+      reason: options.reason,
+      previous: current?.doc ?? null,
+      next,
+      previousEtag: current?.etag ?? null,
+      etag: written.etag,
+    };
+    await putJson(store, keys.routingHistory(name, at, randomSuffix()), entry, { ifNoneMatch: '*' });
+    return {
+      doc: next,
+      previous: current?.doc ?? null,
+      etag: written.etag,
+      changed: true,
+      attempts: attempt,
+    };
+  }
+  throw new EdgetuneError(
+    'conflict',
+    `routing for ${name} kept changing under us; gave up after ${maxAttempts} attempts`,
+  );
+}
+
+/** Sends `weight` percent of traffic to `version` (0 removes it from the candidates). */
+export async function rollout(
+  store: ObjectStore,
+  name: string,
+  version: string,
+  weight: number,
+  options?: RoutingChangeOptions,
+): Promise<RoutingUpdate> {
+  assertName('version', version);
+  if (!Number.isFinite(weight) || weight < 0 || weight > 100) {
+    throw new EdgetuneError('bad_request', `weight must be between 0 and 100, got ${weight}`);
+  }
+  return updateRouting(
+    store,
+    name,
+    'rollout',
+    (cur) => {
+      const doc = cur ?? EMPTY;
+      if (doc.stable === version) {
+        throw new EdgetuneError('conflict', `${name} ${version} is already the stable version`);
+      }
+      const existing = doc.candidates.find((c) => c.version === version);
+      if (existing?.weight === weight || (!existing && weight === 0)) return null;
+      const candidates =
+        weight === 0
+          ? doc.candidates.filter((c) => c.version !== version)
+          : existing
+            ? doc.candidates.map((c) => (c.version === version ? { version, weight } : c))
+            : [...doc.candidates, { version, weight }];
+      const total = candidates.reduce((s, c) => s + c.weight, 0);
+      if (total > 100 + 1e-9) {
+        throw new EdgetuneError('bad_request', `candidate weights of ${name} would sum to ${total} > 100`);
+      }
+      return { ...doc, candidates };
+    },
+    options,
+  );
+}
+
+/** Makes `version` stable; it leaves the candidates (and the shadow slot, if it was there). */
+export async function promote(
+  store: ObjectStore,
+  name: string,
+  version: string,
+  options?: RoutingChangeOptions,
+): Promise<RoutingUpdate> {
+  assertName('version', version);
+  return updateRouting(
+    store,
+    name,
+    'promote',
+    (cur) => {
+      const doc = cur ?? EMPTY;
+      if (doc.stable === version) return null;
+      return {
+        ...doc,
+        stable: version,
+        candidates: doc.candidates.filter((c) => c.version !== version),
+        shadow: doc.shadow?.version === version ? null : doc.shadow,
+      };
+    },
+    options,
+  );
+}
+
+/** Back to the stable version before the current one (see `rollbackTarget`). */
+export async function rollback(
+  store: ObjectStore,
+  name: string,
+  options?: RoutingChangeOptions,
+): Promise<RoutingUpdate> {
+  assertName('model', name);
+  return updateRouting(
+    store,
+    name,
+    'rollback',
+    async (cur) => {
+      if (!cur?.stable)
+        throw new EdgetuneError('conflict', `${name} has no stable version to roll back from`);
+      // Re-read on every attempt: the history we decide from must match the document we replace.
+      const state = await readRouting(store, name);
+      const history = await readRoutingHistory(store, name, state?.etag ?? null);
+      const target = rollbackTarget(history, cur.stable);
+      if (!target)
+        throw new EdgetuneError('conflict', `${name}: no earlier stable version in the routing history`);
+      return {
+        ...cur,
+        stable: target,
+        candidates: cur.candidates.filter((c) => c.version !== target),
+        shadow: cur.shadow?.version === target ? null : cur.shadow,
+      };
+    },
+    options,
+  );
+}
+
+/** Mirrors a `sample` fraction of requests to `version` (answers are never returned). */
+export async function setShadow(
+  store: ObjectStore,
+  name: string,
+  version: string,
+  sample: number,
+  options?: RoutingChangeOptions,
+): Promise<RoutingUpdate> {
+  assertName('version', version);
+  if (!Number.isFinite(sample) || sample < 0 || sample > 1) {
+    throw new EdgetuneError('bad_request', `shadow sample must be between 0 and 1, got ${sample}`);
+  }
+  return updateRouting(
+    store,
+    name,
+    'shadow',
+    (cur) => {
+      const doc = cur ?? EMPTY;
+      if (doc.shadow?.version === version && doc.shadow.sample === sample) return null;
+      return { ...doc, shadow: { version, sample } };
+    },
+    options,
+  );
+}
+
+export async function clearShadow(
+  store: ObjectStore,
+  name: string,
+  options?: RoutingChangeOptions,
+): Promise<RoutingUpdate> {
+  return updateRouting(
+    store,
+    name,
+    'shadow-clear',
+    (cur) => (cur?.shadow ? { ...cur, shadow: null } : null),
+    options,
+  );
+}
+
+/** Replaces the whole document (admin API); validated like every other change. */
+export async function setRouting(
+  store: ObjectStore,
+  name: string,
+  doc: unknown,
+  options?: RoutingChangeOptions,
+): Promise<RoutingUpdate> {
+  const parsed = RoutingDocSchema.safeParse(doc);
+  if (!parsed.success) {
+    throw new EdgetuneError(
+      'bad_request',
+      `invalid routing document: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+    );
+  }
+  const { updatedAt: _u, reason: _r, ...wanted } = parsed.data;
+  return updateRouting(store, name, 'set', () => wanted, options);
+}
+
+async function backoff(attempt: number): Promise<void> {
+  const ms = Math.min(2 ** attempt, 100) * (0.5 + Math.random());
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function randomSuffix(): string {
+  const bytes = new Uint8Array(6);
+  crypto.getRandomValues(bytes);
+  let out = '';
+  for (const b of bytes) out += b.toString(36).padStart(2, '0');
+  return out.slice(0, 10);
+}

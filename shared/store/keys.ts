@@ -1,0 +1,148 @@
+import { EdgetuneError } from '../errors.ts';
+import { assertName } from '../names.ts';
+
+/**
+ * The object-store layout, in one place. Every key the project reads or writes is built here, so
+ * the edge, the CLI and the retraining worker can never disagree on where something lives.
+ */
+
+const MAX_KEY_LENGTH = 1024;
+
+/**
+ * Rejects keys that could escape a file store's root or mean different things on different
+ * stores: empty, absolute, `\`, empty / `.` / `..` segments, hidden segments (the file store
+ * keeps its temp and lock files as dot-files), control characters, and over-long keys.
+ */
+export function assertKey(key: unknown): string {
+  const bad = (why: string): never => {
+    const shown = typeof key === 'string' ? JSON.stringify(key.slice(0, 120)) : typeof key;
+    throw new EdgetuneError('invalid_name', `invalid object key ${shown}: ${why}`);
+  };
+  if (typeof key !== 'string' || key.length === 0) return bad('must be a non-empty string');
+  if (key.length > MAX_KEY_LENGTH) return bad(`longer than ${MAX_KEY_LENGTH} characters`);
+  if (key.startsWith('/')) return bad('must be relative (no leading "/")');
+  if (key.includes('\\')) return bad('must not contain "\\"');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+  if (/[\u0000-\u001f\u007f]/.test(key)) return bad('must not contain control characters');
+  for (const segment of key.split('/')) {
+    if (segment === '') return bad('must not contain empty segments ("//" or a trailing "/")');
+    if (segment === '.' || segment === '..') return bad('must not contain "." or ".." segments');
+    if (segment.startsWith('.')) return bad('segments must not start with "."');
+  }
+  return key;
+}
+
+/**
+ * A list prefix is a key prefix: empty, or a key-like string that may end with "/". The same
+ * rules apply to every segment before the last one.
+ */
+export function assertPrefix(prefix: unknown): string {
+  if (prefix === '') return '';
+  if (typeof prefix !== 'string') return assertKey(prefix);
+  const trimmed = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+  assertKey(trimmed);
+  return prefix;
+}
+
+/** File names inside a version folder (model.onnx, report.html, ...): one plain segment. */
+const FILE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function assertFileName(file: unknown): string {
+  if (typeof file !== 'string' || !FILE_NAME_PATTERN.test(file) || file.includes('..')) {
+    const shown = typeof file === 'string' ? JSON.stringify(file.slice(0, 80)) : typeof file;
+    throw new EdgetuneError(
+      'invalid_name',
+      `invalid file name ${shown}: use 1-128 characters from A-Z, a-z, 0-9, '.', '-' and '_', no path`,
+    );
+  }
+  return file;
+}
+
+const VERSION_PATTERN = /^v([1-9][0-9]{0,8})$/;
+
+/** `v1`, `v2`, ... → 1, 2, ...; null for anything else (other names are never registry versions). */
+export function versionNumber(version: string): number | null {
+  const m = VERSION_PATTERN.exec(version);
+  return m ? Number(m[1]) : null;
+}
+
+export function versionName(n: number): string {
+  if (!Number.isInteger(n) || n < 1 || n > 999_999_999) {
+    throw new EdgetuneError('bad_request', `version number out of range: ${n}`);
+  }
+  return `v${n}`;
+}
+
+/** Orders `v2` before `v10` (numeric, not lexicographic). */
+export function compareVersions(a: string, b: string): number {
+  const na = versionNumber(a);
+  const nb = versionNumber(b);
+  if (na !== null && nb !== null) return na - nb;
+  if (na !== null) return -1;
+  if (nb !== null) return 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export const MODELS_PREFIX = 'models/';
+export const MANIFEST_FILE = 'manifest.json';
+
+export const keys = {
+  modelPrefix(name: string): string {
+    return `${MODELS_PREFIX}${assertName('model', name)}/`;
+  },
+  versionsPrefix(name: string): string {
+    return `${keys.modelPrefix(name)}versions/`;
+  },
+  versionPrefix(name: string, version: string): string {
+    return `${keys.versionsPrefix(name)}${assertName('version', version)}/`;
+  },
+  versionFile(name: string, version: string, file: string): string {
+    return `${keys.versionPrefix(name, version)}${assertFileName(file)}`;
+  },
+  manifest(name: string, version: string): string {
+    return keys.versionFile(name, version, MANIFEST_FILE);
+  },
+  routing(name: string): string {
+    return `${keys.modelPrefix(name)}routing.json`;
+  },
+  routingHistoryPrefix(name: string): string {
+    return `${keys.modelPrefix(name)}routing-history/`;
+  },
+  /** `{iso-ts}-{rand}.json`: sorts by time; the random tail keeps same-millisecond writers apart. */
+  routingHistory(name: string, at: Date, rand: string): string {
+    if (!/^[a-z0-9]{1,32}$/.test(rand)) throw new EdgetuneError('bad_request', 'bad history suffix');
+    return `${keys.routingHistoryPrefix(name)}${at.toISOString()}-${rand}.json`;
+  },
+  policy(name: string): string {
+    return `${keys.modelPrefix(name)}policy.json`;
+  },
+  feedbackPrefix(dataset: string): string {
+    return `datasets/${assertName('model', dataset)}/feedback/`;
+  },
+  /** Feedback objects are content-addressed by the caller; `path` is one or more safe segments. */
+  feedback(dataset: string, path: string): string {
+    return assertKey(`${keys.feedbackPrefix(dataset)}${path}`);
+  },
+  jobsPrefix(state: JobState): string {
+    return `jobs/${jobState(state)}/`;
+  },
+  job(state: JobState, id: string): string {
+    return `${keys.jobsPrefix(state)}${assertName('job', id)}.json`;
+  },
+};
+
+export const JOB_STATES = ['pending', 'running', 'done', 'failed'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+function jobState(state: string): JobState {
+  if (!(JOB_STATES as readonly string[]).includes(state)) {
+    throw new EdgetuneError('bad_request', `unknown job state ${JSON.stringify(state)}`);
+  }
+  return state as JobState;
+}
+
+/** The model name and version a manifest key belongs to, or null when `key` is not one. */
+export function parseManifestKey(key: string): { name: string; version: string } | null {
+  const m = /^models\/([^/]+)\/versions\/([^/]+)\/manifest\.json$/.exec(key);
+  return m ? { name: m[1]!, version: m[2]! } : null;
+}

@@ -1,0 +1,52 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { EdgetuneError } from '../../shared/errors.ts';
+import { type PublishOptions, type PublishResult, publishVersion } from '../../shared/registry/publish.ts';
+import { MANIFEST_FILE } from '../../shared/store/keys.ts';
+import type { ObjectStore } from '../../shared/store/types.ts';
+
+/**
+ * Publishes an export directory (manifest.json + model.onnx [+ model.opt.onnx, report.html, ...])
+ * as the next version of `name`. `edgetune publish` and `edgetune train --store` both come here.
+ * Only plain files at the top level are published; dot-files and sub-folders are skipped.
+ */
+export async function publishExportDir(
+  store: ObjectStore,
+  name: string,
+  dir: string,
+  options: PublishOptions = {},
+): Promise<PublishResult & { skipped: string[] }> {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new EdgetuneError('not_found', `export directory ${dir} not found`);
+    throw e;
+  }
+  if (!entries.some((e) => e.isFile() && e.name === MANIFEST_FILE)) {
+    throw new EdgetuneError('bad_request', `${dir} has no ${MANIFEST_FILE}: not an edgetune export`);
+  }
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(await readFile(path.join(dir, MANIFEST_FILE), 'utf8'));
+  } catch (e) {
+    throw new EdgetuneError('bad_request', `${path.join(dir, MANIFEST_FILE)} is not valid JSON`, {
+      cause: e,
+    });
+  }
+  const files: Record<string, Uint8Array> = {};
+  const skipped: string[] = [];
+  for (const entry of entries) {
+    if (entry.name === MANIFEST_FILE) continue;
+    if (!entry.isFile() || entry.name.startsWith('.')) {
+      skipped.push(entry.name);
+      continue;
+    }
+    const buf = await readFile(path.join(dir, entry.name));
+    files[entry.name] = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  const result = await publishVersion(store, name, { manifest, files }, options);
+  return { ...result, skipped };
+}
