@@ -1,8 +1,16 @@
 import type { Command } from 'commander';
+import { register as registerBackbone } from './backbone.ts';
+import { register as registerRegistry } from './registry.ts';
+import { register as registerInspect } from './inspect.ts';
+import { register as registerServe } from './serve.ts';
 
 /**
  * Every subcommand lives in its own file and exports `register(program)`; add one line here.
  */
 export function registerCommands(program: Command): void {
   void program;
+  registerBackbone(program);
+  registerInspect(program);
+  registerRegistry(program);
+  registerServe(program);
 }
