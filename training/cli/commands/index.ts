@@ -3,6 +3,8 @@ import { register as registerBackbone } from './backbone.ts';
 import { register as registerRegistry } from './registry.ts';
 import { register as registerInspect } from './inspect.ts';
 import { register as registerServe } from './serve.ts';
+import { register as registerWorker } from './worker.ts';
+import { register as registerPolicy } from './policy.ts';
 
 /**
  * Every subcommand lives in its own file and exports `register(program)`; add one line here.
@@ -13,4 +15,6 @@ export function registerCommands(program: Command): void {
   registerInspect(program);
   registerRegistry(program);
   registerServe(program);
+  registerWorker(program);
+  registerPolicy(program);
 }

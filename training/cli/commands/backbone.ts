@@ -1,0 +1,96 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { EdgetuneError } from '../../../shared/errors.ts';
+import { supportedLayerClasses } from '../../backbones/convert/index.ts';
+import { importBackbone } from '../../backbones/import.ts';
+import { log, printResult } from '../output.ts';
+
+const ImportFlags = z.object({
+  out: z.string().min(1),
+  json: z.boolean().optional(),
+  inputRange: z
+    .string()
+    .regex(
+      /^\s*-?[\d.]+(e-?\d+)?\s*,\s*-?[\d.]+(e-?\d+)?\s*$/i,
+      'use --input-range <lo>,<hi>, e.g. 0,1 or -1,1',
+    )
+    .transform((s) => s.split(',').map(Number) as [number, number])
+    .refine(([lo, hi]) => Number.isFinite(lo) && Number.isFinite(hi) && lo < hi, 'lo must be below hi')
+    .optional(),
+  labels: z
+    .string()
+    .transform((s) => s.split(',').map((l) => l.trim()))
+    .refine((l) => l.every((x) => x.length > 0), 'labels must not be empty')
+    .optional(),
+});
+
+export function register(program: Command): void {
+  const backbone = program
+    .command('backbone')
+    .description('pretrained backbones: import and convert to ONNX');
+
+  backbone
+    .command('import <source>')
+    .description(
+      'convert a backbone to ONNX (NCHW float input named "input"): nsfwjs:MobileNetV2, nsfwjs:InceptionV3, ' +
+        'tfjs:<path/to/model.json> (a tfjs layers / Keras model) or <path/to/model.onnx>',
+    )
+    .requiredOption('--out <file.onnx>', 'where to write the ONNX model')
+    .option('--input-range <lo,hi>', 'value range a tfjs: model expects (stored in metadata), e.g. 0,1')
+    .option('--labels <a,b,...>', 'class labels of a tfjs: model output (stored in metadata)')
+    .option('--json', 'print one JSON object')
+    .action(async (source: string, raw: unknown) => {
+      const parsed = ImportFlags.safeParse(raw);
+      if (!parsed.success)
+        throw new EdgetuneError('bad_request', parsed.error.issues[0]?.message ?? 'bad flags');
+      const flags = parsed.data;
+      const started = Date.now();
+      const imported = await importBackbone(source, {
+        inputRange: flags.inputRange,
+        labels: flags.labels,
+        log: flags.json ? undefined : log,
+      });
+      const out = path.resolve(flags.out);
+      fs.mkdirSync(path.dirname(out), { recursive: true });
+      fs.writeFileSync(out, imported.bytes);
+      const m = imported.metadata;
+      const result = {
+        source: imported.source,
+        out,
+        bytes: imported.bytes.length,
+        cached: imported.cached,
+        cachePath: imported.path,
+        seconds: (Date.now() - started) / 1000,
+        input: m.input,
+        outputs: m.outputs,
+        features: m.features,
+        labels: m.labels,
+      };
+      printResult(flags, result, () =>
+        [
+          `wrote ${out} (${(imported.bytes.length / 2 ** 20).toFixed(1)} MiB) from ${imported.source}` +
+            (imported.cached ? ' (cached conversion)' : ''),
+          m.input
+            ? `input:    ${m.input.name} [${m.input.shape.join(', ')}] ${m.input.layout} float32` +
+              (m.input.range ? `, values ${m.input.range[0]}..${m.input.range[1]}` : '')
+            : 'input:    (no edgetune metadata)',
+          ...m.outputs.map((o) => `output:   ${o.name} [${o.shape.join(', ')}] ${o.kind}`),
+          ...m.features.map(
+            (f) => `feature:  ${f.name} [${f.shape.join(', ')}] (${f.kind}, layer ${f.layer})`,
+          ),
+          ...(m.labels ? [`labels:   ${m.labels.join(', ')}`] : []),
+        ].join('\n'),
+      );
+    });
+
+  backbone
+    .command('layers')
+    .description('list the Keras layer classes the tfjs → ONNX converter supports')
+    .option('--json', 'print one JSON object')
+    .action((options: { json?: boolean }) => {
+      const classes = supportedLayerClasses();
+      printResult(options, { layers: classes }, () => classes.join('\n'));
+    });
+}
