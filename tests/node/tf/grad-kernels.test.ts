@@ -1,0 +1,192 @@
+/**
+ * The wasm training kernels (training/tf/kernels) against the `cpu` backend: gradients of regular
+ * and depthwise convolutions over stride 1/2, 'valid'/'same', 1×1/3×3, several channel counts and
+ * batch > 1; the Tile replacement bit for bit; and memory staying flat across `fit` epochs (the
+ * leak FACTS.md warns about).
+ */
+import type * as TF from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildArch } from '../../../training/backbones/archs.ts';
+import { fitClassifier } from '../../../training/backbones/pretrain-fit.ts';
+import { initTf } from '../../../training/tf/backend.ts';
+import { registerWasmTrainingKernels } from '../../../training/tf/kernels/index.ts';
+
+let tf: typeof TF;
+
+beforeAll(async () => {
+  ({ tf } = await initTf({ backend: 'wasm' }));
+});
+
+/** max |a − b| / max |b|: one number per tensor, insensitive to near-zero entries. */
+function relErr(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i]! - b[i]!));
+    den = Math.max(den, Math.abs(b[i]!));
+  }
+  return num / den;
+}
+
+interface ConvCase {
+  depthwise: boolean;
+  x: [number, number, number, number];
+  k: number;
+  /** Output channels (regular) or channel multiplier (depthwise). */
+  out: number;
+  stride: number;
+  pad: 'valid' | 'same';
+}
+
+/**
+ * Gradients of Σ conv(x, w)·r w.r.t. x and w. With this linear loss dy = r exactly on both
+ * backends, so only the backprop kernels are compared (r is random, so dy is not uniform). The
+ * depthwise kernels sum exact float32 products in float64 in the cpu kernel's order, so they
+ * usually match it bit for bit; the regular ones run through XNNPACK and differ by rounding.
+ */
+function convGrads(c: ConvCase, backend: string): Float32Array[] {
+  tf.setBackend(backend);
+  return tf.tidy(() => {
+    const cin = c.x[3];
+    const x = tf.randomNormal(c.x, 0, 1, 'float32', 11);
+    const w = tf.randomNormal([c.k, c.k, cin, c.out], 0, 1, 'float32', 12);
+    const f = (xx: TF.Tensor, ww: TF.Tensor) => {
+      const y = c.depthwise
+        ? tf.depthwiseConv2d(xx as TF.Tensor4D, ww as TF.Tensor4D, c.stride, c.pad)
+        : tf.conv2d(xx as TF.Tensor4D, ww as TF.Tensor4D, c.stride, c.pad);
+      const r = tf.randomUniform(y.shape, -1, 1, 'float32', 13);
+      return tf.sum(tf.mul(y, r));
+    };
+    const [gx, gw] = tf.grads(f)([x, w]);
+    return [gx!.dataSync() as Float32Array, gw!.dataSync() as Float32Array];
+  });
+}
+
+const cases: ConvCase[] = [];
+for (const depthwise of [false, true]) {
+  for (const stride of [1, 2]) {
+    for (const pad of ['valid', 'same'] as const) {
+      for (const k of [1, 3]) {
+        // Odd and even sizes; 10×9 with stride 2 'valid' leaves unused rows (the slice path).
+        cases.push({ depthwise, stride, pad, k, x: [2, 10, 9, 3], out: depthwise ? 1 : 4 });
+        cases.push({ depthwise, stride, pad, k, x: [3, 8, 8, 8], out: depthwise ? 2 : 16 });
+      }
+    }
+  }
+}
+
+describe('wasm gradient kernels match cpu', () => {
+  const worst = { regular: 0, depthwise: 0 };
+
+  it.each(cases)('%o', (c) => {
+    const [wx, ww] = convGrads(c, 'wasm');
+    const [cx, cw] = convGrads(c, 'cpu');
+    const ex = relErr(wx!, cx!);
+    const ew = relErr(ww!, cw!);
+    const kind = c.depthwise ? 'depthwise' : 'regular';
+    worst[kind] = Math.max(worst[kind], ex, ew);
+    expect(ex).toBeLessThanOrEqual(1e-4);
+    expect(ew).toBeLessThanOrEqual(1e-4);
+    // A wrong kernel would be off by O(1), not rounding: make sure something was compared.
+    expect(Math.max(...cw!.map(Math.abs))).toBeGreaterThan(0.1);
+  });
+
+  it('reports the worst relative error', () => {
+    console.log(
+      `worst rel. err vs cpu: regular ${worst.regular.toExponential(2)}, depthwise ${worst.depthwise.toExponential(2)}`,
+    );
+    expect(worst.regular).toBeGreaterThan(0);
+  });
+
+  it('the shipped wasm kernels are what is replaced, and still agree when restored', () => {
+    const c: ConvCase = { depthwise: false, stride: 2, pad: 'same', k: 3, x: [2, 9, 9, 4], out: 6 };
+    registerWasmTrainingKernels({ fast: false });
+    try {
+      const [sx] = convGrads(c, 'wasm');
+      registerWasmTrainingKernels({ fast: true });
+      const [fx] = convGrads(c, 'wasm');
+      expect(relErr(fx!, sx!)).toBeLessThanOrEqual(1e-5);
+    } finally {
+      registerWasmTrainingKernels({ fast: true });
+    }
+  });
+
+  it('Tile replacement equals cpu exactly', () => {
+    const shapes: [number[], number[]][] = [
+      [
+        [1, 1, 1, 5],
+        [3, 4, 2, 1],
+      ],
+      [
+        [2, 3, 1],
+        [1, 2, 4],
+      ],
+      [
+        [2, 3],
+        [3, 1],
+      ],
+      [[4], [5]],
+      [
+        [2, 1, 3],
+        [2, 3, 2],
+      ],
+    ];
+    for (const [shape, reps] of shapes) {
+      const run = (b: string) => {
+        tf.setBackend(b);
+        return tf.tidy(() => tf.tile(tf.randomNormal(shape, 0, 1, 'float32', 3), reps).dataSync());
+      };
+      expect(Array.from(run('wasm'))).toEqual(Array.from(run('cpu')));
+    }
+    tf.setBackend('wasm');
+  });
+});
+
+describe('memory across fit epochs on wasm', () => {
+  it('numTensors, numBytes and the wasm heap stay flat; fit releases everything', async () => {
+    tf.setBackend('wasm');
+    // The separable arch exercises all three added kernels and the replacements.
+    const model = buildArch('small-sepcnn', { inputShape: [16, 16, 1], classes: 3, seed: 5 });
+    const n = 96;
+    const x = new Float32Array(n * 16 * 16);
+    const y = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      y[i] = i % 3;
+      // Class-dependent bright band, so the task is learnable and gradients are not degenerate.
+      for (let p = 0; p < 256; p++)
+        x[i * 256 + p] = ((p >> 4) % 3 === y[i] ? 0.8 : 0.1) + ((i * 7 + p) % 5) * 0.02;
+    }
+    const before = tf.memory();
+    const heap = () =>
+      ((tf.backend() as BackendWasm).wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.length;
+    const perEpoch: { tensors: number; bytes: number; heap: number }[] = [];
+    await fitClassifier(model, {
+      x,
+      y,
+      valX: x.slice(0, 48 * 256),
+      valY: y.slice(0, 48),
+      epochs: 6,
+      batchSize: 16,
+      lr: 1e-3,
+      seed: 1,
+      patience: 100,
+      onEpoch: () => {
+        const m = tf.memory();
+        perEpoch.push({ tensors: m.numTensors, bytes: m.numBytes, heap: heap() });
+      },
+    });
+    console.log('memory per epoch', JSON.stringify(perEpoch));
+    // From epoch 2 on, the optimizer's slots and the best-weights snapshot exist: nothing may grow.
+    for (const e of perEpoch.slice(2)) {
+      expect(e.tensors).toBe(perEpoch[1]!.tensors);
+      expect(e.bytes).toBe(perEpoch[1]!.bytes);
+      expect(e.heap).toBe(perEpoch[1]!.heap);
+    }
+    const after = tf.memory();
+    expect(after.numTensors).toBe(before.numTensors);
+    expect(after.numBytes).toBe(before.numBytes);
+    model.dispose();
+  });
+});
