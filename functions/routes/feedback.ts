@@ -1,0 +1,129 @@
+/**
+ * `POST /v1/models/{name}/feedback` (Bearer FEEDBACK_TOKEN): an image and its true label, stored
+ * content-addressed under `datasets/{name}/feedback/` for retraining. Mount with
+ * `app.route('/v1', feedback)`.
+ */
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { z } from 'zod';
+import { EdgetuneError } from '../../shared/errors.ts';
+import { checkLabel, servedLabels } from '../../shared/feedback/labels.ts';
+import { FeedbackLabelSchema, FeedbackPredictionSchema } from '../../shared/feedback/schema.ts';
+import { saveFeedback } from '../../shared/feedback/store.ts';
+import { readPolicy } from '../../shared/jobs/policy.ts';
+import { NAME_PATTERN } from '../../shared/names.ts';
+import { decodeBase64 } from '../base64.ts';
+import type { AppEnv } from '../env.ts';
+import { tokensEqual } from '../middleware/admin-auth.ts';
+import { limitBody } from '../middleware/body-limit.ts';
+import { getServices } from '../services.ts';
+import { mediaType, parseInput, readJsonBody } from '../validate.ts';
+import { modelParam } from './params.ts';
+
+export const feedback = new Hono<AppEnv>();
+
+/** 401 for a missing or wrong token (no hint which); 403 when feedback is switched off. */
+export function requireFeedbackToken(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
+    const expected = c.env.FEEDBACK_TOKEN;
+    if (match && !expected) {
+      throw new EdgetuneError('forbidden', 'feedback is disabled: FEEDBACK_TOKEN is not set');
+    }
+    if (!match || !expected || !(await tokensEqual(match[1]!, expected))) {
+      c.header('www-authenticate', 'Bearer realm="edgetune-feedback"');
+      throw new EdgetuneError('unauthorized', 'missing or invalid Authorization: Bearer <feedback token>');
+    }
+    await next();
+  };
+}
+
+const Version = z.string().regex(NAME_PATTERN, 'must be a version id such as v3');
+
+const JsonBody = z
+  .object({
+    image: z.string().min(1, 'must be a non-empty base64 string'),
+    label: FeedbackLabelSchema,
+    version: Version.optional(),
+    prediction: FeedbackPredictionSchema.optional(),
+  })
+  .strict();
+
+const FormFields = z.object({
+  label: FeedbackLabelSchema,
+  version: Version.optional(),
+  prediction: FeedbackLabelSchema.optional(),
+});
+
+interface FeedbackBody {
+  image: Uint8Array;
+  label: string;
+  version?: string;
+  prediction?: string;
+}
+
+async function readFeedbackBody(req: Request): Promise<FeedbackBody> {
+  const type = mediaType(req.headers.get('content-type'));
+  if (type === 'multipart/form-data') {
+    let form: FormData;
+    try {
+      form = await req.formData();
+    } catch (e) {
+      throw new EdgetuneError('bad_request', `malformed multipart body: ${(e as Error).message}`);
+    }
+    const image = form.get('image');
+    if (image === null || typeof image === 'string') {
+      throw new EdgetuneError('bad_request', 'multipart body needs an "image" file part');
+    }
+    const text = (k: string) => {
+      const v = form.get(k);
+      return typeof v === 'string' && v !== '' ? v : undefined;
+    };
+    const fields = parseInput(FormFields, {
+      label: text('label'),
+      version: text('version'),
+      prediction: text('prediction'),
+    });
+    return { image: new Uint8Array(await image.arrayBuffer()), ...fields };
+  }
+  if (type === 'application/json') {
+    const body = parseInput(JsonBody, await readJsonBody(req));
+    const prediction = typeof body.prediction === 'string' ? body.prediction : body.prediction?.label;
+    return { image: decodeBase64(body.image, 'image'), label: body.label, version: body.version, prediction };
+  }
+  throw new EdgetuneError(
+    'unsupported_media_type',
+    `unsupported content-type ${type ? JSON.stringify(type) : '(none)'}: send application/json or multipart/form-data`,
+  );
+}
+
+async function postFeedback(c: Context<AppEnv>) {
+  const services = getServices(c.env);
+  const name = modelParam(c);
+  const body = await readFeedbackBody(c.req.raw);
+  const store = services.store;
+  const [served, policy] = await Promise.all([servedLabels(store, name), readPolicy(store, name)]);
+  const knownLabel = checkLabel(body.label, served.labels, policy?.policy ?? null);
+  const saved = await saveFeedback(store, name, {
+    image: body.image,
+    label: body.label,
+    knownLabel,
+    version: body.version ?? null,
+    prediction: body.prediction ?? null,
+    limits: services.imageLimits,
+  });
+  const r = saved.record;
+  return c.json(
+    {
+      model: name,
+      id: r.id,
+      image: r.image.sha256,
+      label: r.label,
+      knownLabel: r.knownLabel,
+      duplicate: saved.duplicate,
+      receivedAt: r.receivedAt,
+    },
+    saved.duplicate ? 200 : 201,
+  );
+}
+
+feedback.post('/models/:name/feedback', requireFeedbackToken(), limitBody(), postFeedback);

@@ -1,0 +1,172 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createJob, listJobs, locateJob } from '../../../shared/jobs/ledger.ts';
+import { readPolicy, updatePolicy } from '../../../shared/jobs/policy.ts';
+import { readRouting } from '../../../shared/registry/routing.ts';
+import { resolveDevice } from '../../../training/device.ts';
+import { runWorkerOnce } from '../../../training/jobs/worker.ts';
+import { addFeedback, makeSamples, publishWeakStable, tempStore, tinyRetrain } from './tiny-task.ts';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '../../..');
+const bin = path.join(root, 'bin/edgetune.mjs');
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [bin, ...args], {
+      cwd: root,
+      env: { ...process.env, EDGETUNE_STORE: '' },
+    });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('edgetune worker (CLI process)', () => {
+  it('a worker killed with SIGKILL mid-job: the job is re-claimed after the lease and completes once', async () => {
+    const t = await tempStore('edgetune-kill-');
+    dirs.push(t.dir);
+    const s = t.store;
+    await publishWeakStable(s, 'tiny', new Date(Date.now() - 3_600_000));
+    await updatePolicy(s, 'tiny', { minNewSamples: 5, canaryWeight: 10, minImprovement: 0.05 });
+    await addFeedback(s, 'tiny', makeSamples(3003, 16));
+    const { job } = await createJob(s, { model: 'tiny', reason: 'kill test' });
+
+    const marker = path.join(t.dir, 'started');
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        'worker',
+        '--once',
+        '--store',
+        `file://${t.dir}/store`,
+        '--device',
+        'cpu',
+        '--lease-seconds',
+        '2',
+        '--worker-id',
+        'doomed',
+        '--retrain',
+        path.join(root, 'tests/node/jobs/hanging-retrain.ts'),
+      ],
+      { cwd: root, env: { ...process.env, EDGETUNE_TEST_MARKER: marker }, stdio: 'ignore' },
+    );
+    children.push(child);
+    await waitFor(() => existsSync(marker), 60_000);
+    // Kill it only once a heartbeat has stored its log line: the log survives up to the last beat.
+    let held = await locateJob(s, job.id);
+    while (!held?.job.log.some((l) => l.message.startsWith('hanging retrain started'))) {
+      await new Promise((r) => setTimeout(r, 100));
+      held = await locateJob(s, job.id);
+    }
+    expect(held).toMatchObject({ state: 'running', job: { attempts: 1, claim: { worker: 'doomed' } } });
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+
+    const calls = { count: 0 };
+    const device = resolveDevice('cpu');
+    const options = {
+      store: s,
+      retrain: tinyRetrain(makeSamples(4004, 20), calls),
+      device,
+      worker: 'rescuer',
+      leaseSeconds: 30,
+    };
+    // Its lease (2 s from its last heartbeat) has not run out yet: nobody may take the job.
+    const leaseUntil = Date.parse((await locateJob(s, job.id))!.job.claim!.leaseUntil);
+    if (leaseUntil - Date.now() > 300) expect((await runWorkerOnce(options)).status).toBe('idle');
+    await new Promise((r) => setTimeout(r, Math.max(0, leaseUntil - Date.now()) + 100));
+    const r = await runWorkerOnce(options);
+    expect(r.status).toBe('done');
+    expect(r.job).toMatchObject({ attempts: 2, claim: { worker: 'rescuer' } });
+    expect(calls.count).toBe(1);
+    const messages = r.job!.log.map((l) => l.message).join('\n');
+    expect(messages).toMatch(/hanging retrain started/); // the dead worker's log survived
+    expect(messages).toMatch(/re-claimed after the lease of doomed expired/);
+    expect((await runWorkerOnce(options)).status).toBe('idle');
+    expect((await listJobs(s, 'done')).map((j) => j.id)).toEqual([job.id]);
+    expect(await listJobs(s, 'running')).toHaveLength(0);
+    expect(await listJobs(s, 'failed')).toHaveLength(0);
+    expect((await readRouting(s, 'tiny'))!.doc.candidates).toEqual([{ version: 'v2', weight: 10 }]);
+  });
+
+  it('refuses to claim a job without a retrain step, and --device cuda fails clearly without the CUDA EP', async () => {
+    const t = await tempStore('edgetune-cli-');
+    dirs.push(t.dir);
+    const { job } = await createJob(t.store, { model: 'tiny', reason: 'no pipeline' });
+    const store = `file://${t.dir}/store`;
+    const noRetrain = await cli(['worker', '--once', '--store', store, '--device', 'cpu']);
+    expect(noRetrain.code).toBe(1);
+    expect(noRetrain.stderr).toMatch(/no retrain step is wired/);
+    expect((await locateJob(t.store, job.id))?.state).toBe('pending');
+    const cuda = await cli(['worker', '--once', '--store', store, '--device', 'cuda']);
+    expect(cuda.code).toBe(1);
+    expect(cuda.stderr).toMatch(/--device cuda: onnxruntime-node's CUDA execution provider is not installed/);
+  });
+
+  it('edgetune policy set/show writes and reads the stored policy', async () => {
+    const t = await tempStore('edgetune-policy-');
+    dirs.push(t.dir);
+    const store = `file://${t.dir}/store`;
+    const set = await cli([
+      'policy',
+      'set',
+      'tiny',
+      '--min-samples',
+      '25',
+      '--max-age',
+      '7d',
+      '--canary-weight',
+      '10',
+      '--min-improvement',
+      '0.01',
+      '--allow-new-classes',
+      '--store',
+      store,
+      '--json',
+    ]);
+    expect(set.code).toBe(0);
+    expect(JSON.parse(set.stdout).policy).toMatchObject({
+      minNewSamples: 25,
+      maxAgeSeconds: 604_800,
+      canaryWeight: 10,
+      minImprovement: 0.01,
+      allowNewClasses: true,
+    });
+    const stored = (await readPolicy(t.store, 'tiny'))!.policy;
+    expect(stored).toMatchObject({
+      minNewSamples: 25,
+      maxAgeSeconds: 604_800,
+      allowNewClasses: true,
+      autoPromote: null,
+    });
+    const bad = await cli(['policy', 'set', 'tiny', '--canary-weight', '150', '--store', store]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--canary-weight must be a number from 0 to 100/);
+    const show = await cli(['policy', 'show', 'tiny', '--store', store]);
+    expect(show.stdout).toMatch(/max age:\s+7d/);
+    expect(show.stdout).toMatch(/allow new classes: yes/);
+  });
+});

@@ -1,0 +1,114 @@
+import type { Command } from 'commander';
+import { EdgetuneError } from '../../../shared/errors.ts';
+import { formatDuration, parseDuration, readPolicy, updatePolicy } from '../../../shared/jobs/policy.ts';
+import type { RetrainPolicy, RetrainPolicyInput } from '../../../shared/jobs/schema.ts';
+import { assertName } from '../../../shared/names.ts';
+import { printResult } from '../output.ts';
+import { numberFlag, type StoreCommandOptions, storeFrom, withStoreOptions } from './store-options.ts';
+
+interface PolicySetOptions extends StoreCommandOptions {
+  minSamples?: string;
+  maxAge?: string;
+  canaryWeight?: string;
+  minImprovement?: string;
+  metric?: string;
+  metricGoal?: string;
+  allowNewClasses?: boolean;
+  autoPromoteAfter?: string;
+  autoPromoteTolerance?: string;
+}
+
+function describePolicy(name: string, p: RetrainPolicy): string {
+  return [
+    `${name} retrain policy:`,
+    `  min new samples:   ${p.minNewSamples}`,
+    `  max age:           ${p.maxAgeSeconds === null ? '(none)' : formatDuration(p.maxAgeSeconds)}`,
+    `  canary weight:     ${p.canaryWeight}%`,
+    `  min improvement:   ${p.minImprovement} on ${p.metric} (${p.metricGoal === 'max' ? 'higher' : 'lower'} is better)`,
+    `  allow new classes: ${p.allowNewClasses ? 'yes' : 'no'}`,
+    `  auto-promote:      ${p.autoPromote ? `after ${p.autoPromote.afterObservations} observations (tolerance ${p.autoPromote.tolerance})` : 'off'}`,
+    ...(p.updatedAt ? [`  updated:           ${p.updatedAt}`] : []),
+  ].join('\n');
+}
+
+/** `edgetune policy show|set <name>`: the model's retrain policy (models/{name}/policy.json). */
+export function register(program: Command): void {
+  const policy = program.command('policy').description("show or edit a model's retrain policy");
+
+  withStoreOptions(policy.command('show <name>').description('print the retrain policy')).action(
+    async (name: string, options: StoreCommandOptions) => {
+      const read = await readPolicy(storeFrom(options), assertName('model', name));
+      if (!read)
+        throw new EdgetuneError(
+          'not_found',
+          `${name} has no retrain policy (set one with: edgetune policy set ${name} ...)`,
+        );
+      printResult(options, { name, policy: read.policy }, () => describePolicy(name, read.policy));
+    },
+  );
+
+  withStoreOptions(
+    policy
+      .command('set <name>')
+      .description('create or change the retrain policy (unspecified fields keep their value)')
+      .option('--min-samples <n>', 'new feedback samples that make a retrain due')
+      .option(
+        '--max-age <duration>',
+        'retrain when the newest version is older (e.g. 7d, 12h; "none" to disable)',
+      )
+      .option('--canary-weight <percent>', 'traffic share for a winning candidate, 0-100')
+      .option('--min-improvement <x>', 'margin the candidate must beat stable by (absolute, e.g. 0.01)')
+      .option('--metric <name>', 'evaluation metric that decides (default accuracy)')
+      .option('--metric-goal <max|min>', 'whether higher (max) or lower (min) is better')
+      .option('--allow-new-classes', 'accept feedback labels the model does not know')
+      .option('--no-allow-new-classes', 'reject feedback with unknown labels')
+      .option(
+        '--auto-promote-after <n>',
+        'promote a canary after n labelled observations ("none" to disable)',
+      )
+      .option(
+        '--auto-promote-tolerance <x>',
+        'how much worse than stable the canary may observe and still be promoted',
+      ),
+  ).action(async (name: string, options: PolicySetOptions) => {
+    assertName('model', name);
+    const store = storeFrom(options);
+    const changes: Partial<RetrainPolicyInput> = {};
+    if (options.minSamples !== undefined)
+      changes.minNewSamples = numberFlag('--min-samples', options.minSamples, 1, 10_000_000);
+    if (options.maxAge !== undefined)
+      changes.maxAgeSeconds = options.maxAge === 'none' ? null : parseDuration(options.maxAge);
+    if (options.canaryWeight !== undefined)
+      changes.canaryWeight = numberFlag('--canary-weight', options.canaryWeight, 0, 100);
+    if (options.minImprovement !== undefined)
+      changes.minImprovement = numberFlag('--min-improvement', options.minImprovement, 0, 1_000_000);
+    if (options.metric !== undefined) changes.metric = options.metric;
+    if (options.metricGoal !== undefined) {
+      if (options.metricGoal !== 'max' && options.metricGoal !== 'min') {
+        throw new EdgetuneError(
+          'bad_request',
+          `--metric-goal must be max or min, got ${JSON.stringify(options.metricGoal)}`,
+        );
+      }
+      changes.metricGoal = options.metricGoal;
+    }
+    if (options.allowNewClasses !== undefined) changes.allowNewClasses = options.allowNewClasses;
+    const current = (await readPolicy(store, name))?.policy.autoPromote ?? null;
+    if (options.autoPromoteAfter === 'none') changes.autoPromote = null;
+    else if (options.autoPromoteAfter !== undefined || options.autoPromoteTolerance !== undefined) {
+      const after = options.autoPromoteAfter ?? current?.afterObservations;
+      if (after === undefined)
+        throw new EdgetuneError('bad_request', '--auto-promote-tolerance needs --auto-promote-after');
+      changes.autoPromote = {
+        afterObservations:
+          typeof after === 'number' ? after : numberFlag('--auto-promote-after', after, 1, 10_000_000),
+        tolerance:
+          options.autoPromoteTolerance !== undefined
+            ? numberFlag('--auto-promote-tolerance', options.autoPromoteTolerance, 0, 1)
+            : (current?.tolerance ?? 0),
+      };
+    }
+    const updated = await updatePolicy(store, name, changes);
+    printResult(options, { name, policy: updated }, () => describePolicy(name, updated));
+  });
+}

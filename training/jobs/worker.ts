@@ -1,0 +1,329 @@
+import { hostname } from 'node:os';
+import { EdgetuneError, errorMessage } from '../../shared/errors.ts';
+import { decideCanary } from '../../shared/jobs/gate.ts';
+import {
+  appendLog,
+  claimJob,
+  DEFAULT_MAX_ATTEMPTS,
+  finishJob,
+  heartbeat,
+  type Lease,
+  listJobs,
+  reclaimJob,
+} from '../../shared/jobs/ledger.ts';
+import { readPolicy } from '../../shared/jobs/policy.ts';
+import {
+  type GateDecision,
+  type Job,
+  type JobLogLine,
+  type RetrainOutcome,
+  RetrainOutcomeSchema,
+  type RetrainPolicy,
+  RetrainPolicySchema,
+} from '../../shared/jobs/schema.ts';
+import { readRouting, rollout } from '../../shared/registry/routing.ts';
+import type { ObjectStore } from '../../shared/store/types.ts';
+import type { DeviceChoice } from '../device.ts';
+import type { RetrainFunction } from './types.ts';
+
+export interface WorkerOptions {
+  store: ObjectStore;
+  retrain: RetrainFunction;
+  device: DeviceChoice;
+  /** Seconds a claim lasts without a heartbeat (default 300); heartbeats every third of it. */
+  leaseSeconds?: number;
+  /** Shown in the job's claim and log (default host:pid). */
+  worker?: string;
+  maxAttempts?: number;
+  /** Progress lines (the CLI prints them to stderr). */
+  log?: (message: string) => void;
+  now?: () => Date;
+}
+
+export type WorkerRunStatus = 'idle' | 'done' | 'failed' | 'lost';
+
+export interface WorkerRunResult {
+  status: WorkerRunStatus;
+  job: Job | null;
+  decision: GateDecision | null;
+  /** For `failed` and `lost`: what happened. */
+  error?: string;
+}
+
+const DEFAULT_LEASE_SECONDS = 300;
+
+export function defaultWorkerId(): string {
+  return `${hostname()}:${process.pid}`;
+}
+
+/** The oldest pending job we can claim, else a running job whose lease has expired. */
+export async function claimNext(
+  store: ObjectStore,
+  options: { worker: string; leaseSeconds: number; maxAttempts?: number; now?: () => Date },
+): Promise<Lease | null> {
+  for (const job of await listJobs(store, 'pending')) {
+    const lease = await claimJob(store, job.id, options);
+    if (lease) return lease;
+  }
+  for (const job of await listJobs(store, 'running')) {
+    const lease = await reclaimJob(store, job.id, options);
+    if (lease) return lease;
+  }
+  return null;
+}
+
+/**
+ * One pass of the worker: claim a job (or return `idle`), retrain while heartbeating, gate the
+ * candidate, route it only when it wins, and store the outcome with the job.
+ */
+export async function runWorkerOnce(options: WorkerOptions): Promise<WorkerRunResult> {
+  const { store } = options;
+  const leaseSeconds = options.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
+  const worker = options.worker ?? defaultWorkerId();
+  const now = options.now ?? (() => new Date());
+  const print = options.log ?? (() => {});
+  const claimOptions = {
+    worker,
+    leaseSeconds,
+    maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    now,
+  };
+
+  const claimed = await claimNext(store, claimOptions);
+  if (!claimed) {
+    print('no job to run');
+    return { status: 'idle', job: null, decision: null };
+  }
+  const session = new JobSession(store, claimed, { leaseSeconds, now, print });
+  const job = claimed.job;
+  session.log(
+    `worker ${worker} running job ${job.id} for ${job.model} (attempt ${job.attempts}); ${options.device.reason}`,
+  );
+
+  let policy: RetrainPolicy;
+  let outcome: RetrainOutcome;
+  try {
+    policy = (await readPolicy(store, job.model))?.policy ?? RetrainPolicySchema.parse({});
+    session.start();
+    const raw = await options.retrain(job, {
+      store,
+      policy,
+      device: options.device,
+      since: job.trigger?.since ? new Date(job.trigger.since) : null,
+      log: (m) => session.log(m),
+      signal: session.signal,
+    });
+    const parsed = RetrainOutcomeSchema.safeParse(raw);
+    if (!parsed.success) {
+      throw new EdgetuneError(
+        'internal',
+        `the retrain step returned an invalid outcome: ${parsed.error.issues[0]?.message}`,
+      );
+    }
+    outcome = parsed.data;
+    session.log(
+      `candidate ${outcome.candidateVersion}: ${JSON.stringify(outcome.candidateMetrics)}; stable: ${JSON.stringify(outcome.stableMetrics)}`,
+    );
+  } catch (e) {
+    return session.finishFailed(errorMessage(e));
+  }
+
+  // Fence: make sure the job is still ours before touching routing.
+  const fenced = await session.stopAndFence();
+  if (!fenced) return session.lost();
+
+  const decision = await applyGate(store, job.model, outcome, policy, (m) => session.log(m));
+  const done = await session.finish({ state: 'done', outcome, decision });
+  if (!done) return session.lost();
+  return { status: 'done', job: done, decision };
+}
+
+/** Decide, then (only if the candidate wins) give it the canary weight. */
+async function applyGate(
+  store: ObjectStore,
+  model: string,
+  outcome: RetrainOutcome,
+  policy: RetrainPolicy,
+  log: (m: string) => void,
+): Promise<GateDecision> {
+  let decision = decideCanary(outcome, policy);
+  const routing = await readRouting(store, model);
+  const stableNow = routing?.doc.stable ?? null;
+  if (decision.routed && outcome.stableVersion && stableNow !== outcome.stableVersion) {
+    decision = {
+      ...decision,
+      routed: false,
+      reason: `rejected: stable changed from ${outcome.stableVersion} to ${stableNow ?? '(none)'} during the job; the metrics are not comparable`,
+    };
+  }
+  if (decision.routed && stableNow === outcome.candidateVersion) {
+    decision = { ...decision, routed: false, reason: `${outcome.candidateVersion} is already stable` };
+  }
+  if (decision.routed) {
+    try {
+      await rollout(store, model, outcome.candidateVersion, policy.canaryWeight, {
+        reason: `retrain gate: ${decision.reason}`,
+      });
+    } catch (e) {
+      decision = {
+        ...decision,
+        routed: false,
+        reason: `${decision.reason}; but routing failed: ${errorMessage(e)}`,
+      };
+    }
+  }
+  log(decision.reason);
+  return decision;
+}
+
+/** The lease of one job: heartbeats on a timer, buffered log lines, finish. */
+class JobSession {
+  readonly #store: ObjectStore;
+  #lease: Lease;
+  readonly #leaseSeconds: number;
+  readonly #now: () => Date;
+  readonly #print: (m: string) => void;
+  readonly #abort = new AbortController();
+  #pending: JobLogLine[] = [];
+  #timer: ReturnType<typeof setInterval> | null = null;
+  /** Heartbeats run one after another: a slow store must not make two race each other. */
+  #beat: Promise<void> = Promise.resolve();
+  #lost: string | null = null;
+
+  constructor(
+    store: ObjectStore,
+    lease: Lease,
+    o: { leaseSeconds: number; now: () => Date; print: (m: string) => void },
+  ) {
+    this.#store = store;
+    this.#lease = lease;
+    this.#leaseSeconds = o.leaseSeconds;
+    this.#now = o.now;
+    this.#print = o.print;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  log(message: string): void {
+    this.#pending.push(...appendLog([], this.#now(), message));
+    this.#print(message);
+  }
+
+  start(): void {
+    const every = Math.max(200, (this.#leaseSeconds * 1000) / 3);
+    this.#timer = setInterval(() => {
+      this.#beat = this.#beat.then(() => this.#heartbeat());
+    }, every);
+    this.#timer.unref?.();
+  }
+
+  async #heartbeat(): Promise<void> {
+    if (this.#lost) return;
+    const log = this.#pending;
+    this.#pending = [];
+    try {
+      this.#lease = await heartbeat(this.#store, this.#lease, {
+        leaseSeconds: this.#leaseSeconds,
+        log,
+        now: this.#now,
+      });
+    } catch (e) {
+      this.#pending = [...log, ...this.#pending];
+      if (e instanceof EdgetuneError && e.code === 'conflict') {
+        this.#lost = e.message;
+        this.#print(e.message);
+        this.#abort.abort(new EdgetuneError('conflict', e.message));
+      } else {
+        // A transient store error: keep going; the next beat retries before the lease runs out.
+        this.#print(`heartbeat failed (will retry): ${errorMessage(e)}`);
+      }
+    }
+  }
+
+  /** Stops the timer and writes one last heartbeat; false when the job is no longer ours. */
+  async stopAndFence(): Promise<boolean> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.#beat;
+    if (this.#lost) return false;
+    await this.#heartbeat();
+    return this.#lost === null;
+  }
+
+  async finish(result: {
+    state: 'done' | 'failed';
+    outcome: RetrainOutcome | null;
+    decision: GateDecision | null;
+    error?: string;
+  }): Promise<Job | null> {
+    try {
+      const job = await finishJob(
+        this.#store,
+        this.#lease,
+        { ...result, log: this.#pending },
+        { now: this.#now },
+      );
+      this.#pending = [];
+      return job;
+    } catch (e) {
+      if (e instanceof EdgetuneError && e.code === 'conflict') {
+        this.#lost = e.message;
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  async finishFailed(error: string): Promise<WorkerRunResult> {
+    this.log(`retrain failed: ${error}`);
+    if (!(await this.stopAndFence())) return this.lost();
+    const job = await this.finish({ state: 'failed', outcome: null, decision: null, error });
+    if (!job) return this.lost();
+    return { status: 'failed', job, decision: null, error };
+  }
+
+  lost(): WorkerRunResult {
+    if (this.#timer) clearInterval(this.#timer);
+    return { status: 'lost', job: this.#lease.job, decision: null, error: this.#lost ?? 'lost the lease' };
+  }
+}
+
+/**
+ * Runs jobs until `signal` is aborted: after a job, look for the next one at once; when idle,
+ * wait `intervalSeconds`.
+ */
+export async function runWorkerLoop(
+  options: WorkerOptions & {
+    intervalSeconds: number;
+    signal?: AbortSignal;
+    onResult?: (r: WorkerRunResult) => void;
+  },
+): Promise<void> {
+  while (!options.signal?.aborted) {
+    let result: WorkerRunResult;
+    try {
+      result = await runWorkerOnce(options);
+    } catch (e) {
+      options.log?.(`worker pass failed: ${errorMessage(e)}`);
+      result = { status: 'idle', job: null, decision: null, error: errorMessage(e) };
+    }
+    options.onResult?.(result);
+    if (result.status === 'idle') await sleep(options.intervalSeconds * 1000, options.signal);
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
