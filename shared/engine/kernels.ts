@@ -1,0 +1,154 @@
+/**
+ * The kernel module's exports and how a host hands it to the engine. The engine never compiles
+ * wasm from bytes (workerd forbids it): the host passes precompiled `WebAssembly.Module`s — in
+ * workerd from `import kernels from './kernels-relaxed.wasm'`, in Node from engine/node-kernels.ts.
+ */
+
+/** Precompiled kernel modules. `relaxed` (f32x4.relaxed_madd) is preferred when present. */
+export interface KernelModules {
+  simd: WebAssembly.Module;
+  relaxed?: WebAssembly.Module;
+}
+
+export type KernelVariant = 'relaxed' | 'simd';
+
+/** Signatures of engine/kernels.wat (pointers and strides are byte offsets). */
+export interface KernelExports {
+  memory: WebAssembly.Memory;
+  gemm(
+    a: number,
+    lda: number,
+    m: number,
+    k: number,
+    b: number,
+    n: number,
+    bias: number,
+    c: number,
+    ldc: number,
+    mc: number,
+    lo: number,
+    hi: number,
+    hs: number,
+    pack: number,
+  ): void;
+  dw3x3(
+    input: number,
+    h: number,
+    w: number,
+    c: number,
+    out: number,
+    oh: number,
+    ow: number,
+    stride: number,
+    padt: number,
+    padl: number,
+    wt: number,
+    bias: number,
+    lo: number,
+    hi: number,
+    hs: number,
+    zero: number,
+  ): void;
+  im2col(
+    input: number,
+    h: number,
+    w: number,
+    cs: number,
+    coff: number,
+    cin: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+    dh: number,
+    dw: number,
+    ow: number,
+    p0: number,
+    rows: number,
+    dst: number,
+  ): void;
+  conv_direct(
+    input: number,
+    h: number,
+    w: number,
+    cs: number,
+    out: number,
+    oh: number,
+    ow: number,
+    cso: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+    dh: number,
+    dw: number,
+    cing: number,
+    coutg: number,
+    cout: number,
+    wt: number,
+    bias: number,
+    lo: number,
+    hi: number,
+    hs: number,
+  ): void;
+  pool(
+    input: number,
+    h: number,
+    w: number,
+    cs: number,
+    out: number,
+    oh: number,
+    ow: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+    mode: number,
+  ): void;
+  gap(input: number, hw: number, cs: number, out: number): void;
+  binary(op: number, a: number, b: number, out: number, n: number, lo: number, hi: number, hs: number): void;
+  affine_c(
+    a: number,
+    scale: number,
+    shift: number,
+    out: number,
+    npix: number,
+    cs: number,
+    lo: number,
+    hi: number,
+    hs: number,
+  ): void;
+  sigmoid(a: number, out: number, n: number): void;
+  softmax(a: number, out: number, rows: number, n: number, ld: number): void;
+  nchw_to_nhwc(src: number, c: number, hw: number, dst: number, cs: number): void;
+  nhwc_to_nchw(src: number, c: number, hw: number, cs: number, dst: number): void;
+  copy_rows(src: number, rows: number, c: number, ss: number, dst: number, ds: number): void;
+}
+
+export interface Kernels {
+  variant: KernelVariant;
+  exports: KernelExports;
+}
+
+/**
+ * Instantiates the relaxed-SIMD module when the host supplied one (a host only supplies it where
+ * it compiled), otherwise the SIMD128 fallback. Each session gets its own instance and memory.
+ */
+export async function instantiateKernels(modules: KernelModules): Promise<Kernels> {
+  if (modules.relaxed) {
+    try {
+      const instance = await WebAssembly.instantiate(modules.relaxed, {});
+      return { variant: 'relaxed', exports: instance.exports as unknown as KernelExports };
+    } catch {
+      // fall through to the portable module
+    }
+  }
+  const instance = await WebAssembly.instantiate(modules.simd, {});
+  return { variant: 'simd', exports: instance.exports as unknown as KernelExports };
+}

@@ -1,0 +1,157 @@
+/**
+ * An inference session on the engine, shaped like onnxruntime's: inputs and outputs by name as
+ * `{ data: Float32Array, dims }` (an `ort.Tensor` fits), NCHW in and out. One kernel instance and
+ * wasm memory per session; the plan for a batch size is built on first use and reused.
+ */
+import { EdgetuneError } from '../errors.ts';
+import { decodeModel, type ModelProto, toNumber } from '../onnx/proto.ts';
+import { type Plan, PersistentRegion, type PlacedTensor, Compiler } from './compile.ts';
+import { ModelConstants } from './constants.ts';
+import { instantiateKernels, type KernelModules, type KernelVariant } from './kernels.ts';
+import { supports } from './supports.ts';
+
+export interface EngineTensor {
+  data: Float32Array;
+  dims: readonly number[];
+}
+
+export interface RunOptions {
+  /** When given, milliseconds per op type are added to it (performance.now around each step). */
+  timings?: Map<string, number>;
+}
+
+export interface EngineSession {
+  readonly variant: KernelVariant;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** Bytes of wasm linear memory the session holds (weights + activation arena). */
+  readonly heapBytes: number;
+  run(
+    feeds: Readonly<Record<string, EngineTensor>>,
+    options?: RunOptions,
+  ): Promise<Record<string, EngineTensor>>;
+  runSync(feeds: Readonly<Record<string, EngineTensor>>, options?: RunOptions): Record<string, EngineTensor>;
+  release(): void;
+}
+
+function inputDims(model: ModelProto, name: string): (number | undefined)[] {
+  const vi = model.graph?.input?.find((i) => i.name === name);
+  return (vi?.type?.tensorType?.shape?.dim ?? []).map((d) =>
+    d.dimParam || !Object.hasOwn(d, 'dimValue') ? undefined : toNumber(d.dimValue),
+  );
+}
+
+/** Reads one placed tensor back out in ONNX (NCHW) order. */
+function readOut(mem: ArrayBuffer, base: number, t: PlacedTensor): EngineTensor {
+  const src = new Float32Array(mem, base + t.st.offset, t.n * t.h * t.w * t.cs);
+  const hw = t.h * t.w;
+  const data = new Float32Array(t.n * t.c * hw);
+  for (let n = 0; n < t.n; n++) {
+    const s = n * hw * t.cs;
+    const d = n * t.c * hw;
+    if (hw === 1) data.set(src.subarray(s, s + t.c), d);
+    else
+      for (let c = 0; c < t.c; c++)
+        for (let p = 0; p < hw; p++) data[d + c * hw + p] = src[s + p * t.cs + c]!;
+  }
+  return { data, dims: t.rank === 4 ? [t.n, t.c, t.h, t.w] : [t.n, t.c] };
+}
+
+export async function createEngineSession(
+  modelOrBytes: ModelProto | Uint8Array,
+  kernels: KernelModules,
+): Promise<EngineSession> {
+  const model = modelOrBytes instanceof Uint8Array ? decodeModel(modelOrBytes) : modelOrBytes;
+  const report = supports(model);
+  if (!report.ok) {
+    throw new EdgetuneError('unsupported', `engine cannot run this model: ${report.unsupported.join('; ')}`);
+  }
+  const { variant, exports: k } = await instantiateKernels(kernels);
+  const consts = new ModelConstants(model);
+  const persist = new PersistentRegion(k);
+  const inputNames = (model.graph?.input ?? []).map((i) => i.name ?? '').filter((n) => !consts.has(n));
+  const outputNames = (model.graph?.output ?? []).map((o) => o.name ?? '');
+  const plans = new Map<number, Plan>();
+
+  const planFor = (dims: Map<string, readonly number[]>): Plan => {
+    const batch = dims.get(inputNames[0]!)?.[0] ?? 1;
+    let plan = plans.get(batch);
+    if (!plan) {
+      const specs = inputNames.map((name) => ({ name, dims: [...dims.get(name)!] }));
+      plan = new Compiler(model, consts, k, persist).compile(specs);
+      persist.ensure(plan.base + plan.arenaBytes);
+      plans.set(batch, plan);
+    }
+    return plan;
+  };
+
+  // Plan (and write the weights) now for the model's declared shape, batch 1 when symbolic.
+  const declared = new Map<string, number[]>();
+  for (const name of inputNames) {
+    const d = inputDims(model, name);
+    if (d.slice(1).some((v) => v === undefined)) {
+      throw new EdgetuneError('unsupported', `engine: input ${name} needs static non-batch dims`);
+    }
+    declared.set(
+      name,
+      d.map((v, i) => (i === 0 ? (v ?? 1) : v!)),
+    );
+  }
+  planFor(declared);
+
+  const runSync = (feeds: Readonly<Record<string, EngineTensor>>, options?: RunOptions) => {
+    const dims = new Map<string, readonly number[]>();
+    for (const name of inputNames) {
+      const feed = feeds[name];
+      if (!feed) throw new EdgetuneError('invalid_tensor', `missing input '${name}'`);
+      if (!(feed.data instanceof Float32Array))
+        throw new EdgetuneError('invalid_tensor', `input '${name}' must be float32`);
+      const want = declared.get(name)!;
+      const ok =
+        feed.dims.length === want.length &&
+        feed.dims.every((d, i) => i === 0 || d === want[i]) &&
+        Number.isInteger(feed.dims[0]) &&
+        feed.dims[0]! >= 1 &&
+        feed.data.length === feed.dims.reduce((a, b) => a * b, 1);
+      if (!ok) {
+        throw new EdgetuneError(
+          'invalid_tensor',
+          `input '${name}' has dims [${feed.dims}], expected [N,${want.slice(1)}]`,
+        );
+      }
+      dims.set(name, feed.dims);
+    }
+    const plan = planFor(dims);
+    const mem = k.memory.buffer;
+    for (const name of inputNames) {
+      const { staging } = plan.inputs.get(name)!;
+      const data = feeds[name]!.data;
+      new Float32Array(mem, plan.base + staging, data.length).set(data);
+    }
+    const timings = options?.timings;
+    if (timings) {
+      for (const step of plan.steps) {
+        const t0 = performance.now();
+        step.run();
+        timings.set(step.op, (timings.get(step.op) ?? 0) + performance.now() - t0);
+      }
+    } else {
+      for (const step of plan.steps) step.run();
+    }
+    const out: Record<string, EngineTensor> = {};
+    for (const name of outputNames) out[name] = readOut(k.memory.buffer, plan.base, plan.outputs.get(name)!);
+    return out;
+  };
+
+  return {
+    variant,
+    inputNames,
+    outputNames,
+    get heapBytes() {
+      return k.memory.buffer.byteLength;
+    },
+    runSync,
+    run: async (feeds, options) => runSync(feeds, options),
+    release: () => plans.clear(),
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * Static check of whether the engine can run a model: op types and the attributes it can decide
+ * without shapes. Shape-dependent limits surface when the session is created (EdgetuneError
+ * 'unsupported'), so a caller should still fall back to onnxruntime-web if creation throws.
+ */
+import { attrInt, attrInts } from '../onnx/attributes.ts';
+import type { ModelProto, NodeProto } from '../onnx/proto.ts';
+import { ModelConstants } from './constants.ts';
+
+export interface SupportReport {
+  ok: boolean;
+  /** One entry per offending node: "OpType name: reason". */
+  unsupported: string[];
+}
+
+export const ENGINE_OPS = new Set([
+  'Conv',
+  'BatchNormalization',
+  'Relu',
+  'Clip',
+  'HardSwish',
+  'Sigmoid',
+  'Add',
+  'Mul',
+  'Sub',
+  'GlobalAveragePool',
+  'AveragePool',
+  'MaxPool',
+  'Flatten',
+  'Reshape',
+  'Transpose',
+  'Gemm',
+  'MatMul',
+  'Softmax',
+  'Concat',
+  'Identity',
+  'Dropout',
+  'Constant',
+]);
+
+function problem(node: NodeProto, consts: ModelConstants): string | undefined {
+  const op = node.opType ?? '';
+  if (node.domain && node.domain !== 'ai.onnx') return `domain ${node.domain}`;
+  if (!ENGINE_OPS.has(op)) return 'op not supported';
+  const input = (i: number) => node.input?.[i];
+  switch (op) {
+    case 'Conv':
+      if (!consts.isFloat(input(1))) return 'weights must be a constant';
+      if (input(2) && !consts.isFloat(input(2))) return 'bias must be a constant';
+      if ((attrInts(node, 'kernel_shape') ?? [0, 0]).length !== 2 && attrInts(node, 'kernel_shape'))
+        return 'only 2-D';
+      return undefined;
+    case 'Gemm':
+      if (attrInt(node, 'transA', 0) !== 0) return 'transA';
+      if (!consts.isFloat(input(1))) return 'B must be a constant';
+      if (input(2) && !consts.isFloat(input(2))) return 'C must be a constant';
+      return undefined;
+    case 'MatMul':
+      return consts.isFloat(input(1)) ? undefined : 'B must be a constant';
+    case 'BatchNormalization':
+      return [1, 2, 3, 4].every((i) => consts.isFloat(input(i))) ? undefined : 'parameters must be constants';
+    case 'Clip':
+      return [1, 2].every((i) => !input(i) || consts.isFloat(input(i)))
+        ? undefined
+        : 'bounds must be constants';
+    case 'Transpose':
+      return (attrInts(node, 'perm') ?? []).join(',') === '0,2,3,1' ? undefined : 'only perm [0,2,3,1]';
+    case 'Flatten':
+      return attrInt(node, 'axis', 1) === 1 ? undefined : 'only axis 1';
+    case 'Reshape':
+      return consts.has(input(1)) ? undefined : 'shape must be a constant';
+    case 'MaxPool':
+    case 'AveragePool':
+      if ((attrInts(node, 'dilations') ?? []).some((d) => d !== 1)) return 'dilations';
+      if (op === 'AveragePool' && attrInt(node, 'ceil_mode', 0) === 1) return 'ceil_mode';
+      if (op === 'MaxPool' && node.output?.[1]) return 'Indices output';
+      return undefined;
+    case 'Softmax':
+      return [-1, 1].includes(attrInt(node, 'axis', -1)) ? undefined : 'only the last axis';
+    default:
+      return undefined;
+  }
+}
+
+export function supports(model: ModelProto): SupportReport {
+  const consts = new ModelConstants(model);
+  const unsupported: string[] = [];
+  for (const node of model.graph?.node ?? []) {
+    const why = problem(node, consts);
+    if (why) unsupported.push(`${node.opType} ${node.name ?? ''}: ${why}`.replace(/ {2}/, ' '));
+  }
+  for (const input of model.graph?.input ?? []) {
+    const elem = input.type?.tensorType?.elemType;
+    if (consts.has(input.name ?? '')) continue;
+    if (elem !== 1) unsupported.push(`input ${input.name}: only float32 inputs`);
+    const rank = input.type?.tensorType?.shape?.dim?.length;
+    if (rank !== undefined && rank !== 2 && rank !== 4) unsupported.push(`input ${input.name}: rank ${rank}`);
+  }
+  return { ok: unsupported.length === 0, unsupported };
+}
