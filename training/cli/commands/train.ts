@@ -1,0 +1,176 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { EdgetuneError } from '../../../shared/errors.ts';
+import { DEVICES } from '../../features/session.ts';
+import { backendRequests } from '../../tf/backend.ts';
+import type { TrainResult } from '../../train/options.ts';
+import { streamProgress } from '../../train/progress.ts';
+import { runTraining } from '../../train/run.ts';
+import { printResult } from '../output.ts';
+
+const int = (flag: string, min = 0) =>
+  z.coerce
+    .number({ error: `${flag} must be a number` })
+    .int(`${flag} must be an integer`)
+    .min(min, `${flag} must be ≥ ${min}`);
+
+const Flags = z.object({
+  backbone: z.string().min(1),
+  data: z.string().min(1),
+  name: z.string().min(1),
+  testData: z.string().min(1).optional(),
+  featureLayer: z.string().min(1).optional(),
+  trainable: z
+    .string()
+    .min(1)
+    .transform((s) => (/^\d+$/.test(s) ? Number(s) : s))
+    .optional(),
+  head: z.string().optional(),
+  epochs: int('--epochs', 1).optional(),
+  fineTuneEpochs: int('--fine-tune-epochs').optional(),
+  lr: z.coerce.number().positive('--lr must be > 0').optional(),
+  valSplit: z.coerce
+    .number()
+    .gt(0, '--val-split must be in (0, 1)')
+    .lt(1, '--val-split must be in (0, 1)')
+    .optional(),
+  seed: int('--seed').optional(),
+  batchSize: int('--batch-size', 1).optional(),
+  baseline: z.enum(['scratch'], { error: '--baseline: only "scratch" is supported' }).optional(),
+  select: z.enum(['transfer', 'best'], { error: '--select must be transfer or best' }).optional(),
+  out: z.string().min(1).optional(),
+  store: z.string().min(1).optional(),
+  device: z.enum(DEVICES, { error: `--device must be one of ${DEVICES.join(', ')}` }).optional(),
+  backend: z
+    .enum(backendRequests as [string, ...string[]], {
+      error: `--backend must be one of ${backendRequests.join(', ')}`,
+    })
+    .optional(),
+  json: z.boolean().optional(),
+});
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(2)}%`;
+}
+
+/** The `--json` object: the headline numbers plus paths; metrics.json has everything. */
+export function trainJson(r: TrainResult): Record<string, unknown> {
+  return {
+    name: r.name,
+    selected: r.selected,
+    accuracy: r.accuracy,
+    heldOutSet: r.heldOutSet,
+    transfer: {
+      accuracy: r.transfer.heldOut.accuracy,
+      valAccuracy: r.transfer.val.accuracy,
+      macroF1: r.transfer.heldOut.macroF1,
+    },
+    ...(r.baseline
+      ? {
+          baseline: {
+            accuracy: r.baseline.heldOut.accuracy,
+            valAccuracy: r.baseline.val.accuracy,
+            macroF1: r.baseline.heldOut.macroF1,
+          },
+        }
+      : {}),
+    ...(r.baselineWins !== undefined ? { baselineWins: r.baselineWins, verdict: r.verdict } : {}),
+    parity: { maxAbsDiff: r.parity.maxAbsDiff, samples: r.parity.samples },
+    features: r.features,
+    plan: r.plan,
+    counts: r.counts,
+    outDir: r.outDir,
+    files: r.files,
+    ...(r.version ? { version: r.version, store: r.store } : {}),
+    timings: r.timings,
+    warnings: r.warnings,
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description(
+      'transfer learning: freeze a backbone prefix (onnxruntime-node, activations cached), train the later layers and a new head ' +
+        '(tfjs), evaluate, export ONE ONNX (outputs probabilities + embedding) with manifest.json, metrics.json and report.html; ' +
+        'a parity gate (ONNX vs tfjs, max |Δp| ≤ 1e-4) guards every export and publish',
+    )
+    .requiredOption(
+      '--backbone <source>',
+      'nsfwjs:MobileNetV2 | tfjs:<model.json> | <file.onnx> (e.g. from `edgetune pretrain`)',
+    )
+    .requiredOption(
+      '--data <dataset>',
+      'training data, e.g. folder:<dir>, opencv-digits:per-class=10, mnist:classes=5-9',
+    )
+    .requiredOption('--name <model>', 'model name ([a-z0-9][a-z0-9_-]*)')
+    .option('--test-data <dataset>', 'held-out test set (default: the validation split)')
+    .option('--feature-layer <tensor>', "embedding tensor (default: the backbone's suggested feature tensor)")
+    .option(
+      '--trainable <N|tensor>',
+      'conv layers to re-train at the end of the backbone (0 = frozen), or a boundary tensor',
+      '0',
+    )
+    .option('--head <spec>', 'head: dropout=<rate>[,hidden=<units>] (default dropout=0.2)')
+    .option('--epochs <n>', 'max epochs of the head phase (early stopping on validation loss)', '100')
+    .option(
+      '--fine-tune-epochs <n>',
+      'epochs at lr/10 training all trainable layers (default 10 with --trainable > 0)',
+    )
+    .option('--lr <x>', 'learning rate (default 1e-2 frozen, 3e-3 with --trainable)')
+    .option('--val-split <f>', 'fraction of --data held out for validation', '0.2')
+    .option('--seed <n>', 'seed for splits, shuffles and initialisation', '1')
+    .option('--batch-size <n>', 'batch size', '32')
+    .option('--baseline <kind>', '"scratch": also train a CNN from scratch on the same data and compare')
+    .option('--select <which>', 'transfer (default) or best: export whichever wins on validation data')
+    .option('--out <dir>', 'export directory (default .edgetune/runs/<name>-<timestamp>)')
+    .option('--store <url>', 'publish after the parity gate: file://<dir> or s3://<bucket>/<prefix>')
+    .option('--device <device>', 'frozen prefix on auto | cpu | cuda', 'auto')
+    .option('--backend <name>', `tfjs backend: ${backendRequests.join(' | ')}`, 'auto')
+    .option('--json', 'print one JSON object on stdout')
+    .action(async (raw: Record<string, unknown>) => {
+      const parsed = Flags.safeParse(raw);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new EdgetuneError('bad_request', issue?.message ?? 'invalid flags');
+      }
+      const f = parsed.data;
+      const result = await runTraining({
+        backbone: f.backbone,
+        data: f.data,
+        name: f.name,
+        testData: f.testData,
+        featureLayer: f.featureLayer,
+        trainable: f.trainable,
+        head: f.head,
+        epochs: f.epochs,
+        fineTuneEpochs: f.fineTuneEpochs,
+        lr: f.lr,
+        valSplit: f.valSplit,
+        seed: f.seed,
+        batchSize: f.batchSize,
+        baseline: f.baseline,
+        select: f.select,
+        out: f.out,
+        store: f.store,
+        device: f.device,
+        backend: f.backend as (typeof backendRequests)[number] | undefined,
+        progress: streamProgress(),
+      });
+      printResult(f, trainJson(result), () =>
+        [
+          `${result.name}: held-out accuracy ${pct(result.accuracy)} (${result.selected}, ${result.heldOutSet} set of ${result.heldOutSet === 'test' ? result.counts.test : result.counts.val})`,
+          ...(result.baseline
+            ? [
+                `transfer ${pct(result.transfer.heldOut.accuracy)} vs scratch baseline ${pct(result.baseline.heldOut.accuracy)}`,
+                result.baselineWins ? `NOTE: ${result.verdict}` : result.verdict!,
+              ]
+            : []),
+          `parity: max |Δp| ${result.parity.maxAbsDiff.toExponential(2)} on ${result.parity.samples} images`,
+          `features: ${result.features.computed} computed, ${result.features.cacheHits} from cache`,
+          `wrote ${result.outDir} (model.onnx, manifest.json, metrics.json, report.html)`,
+          ...(result.version ? [`published ${result.name} ${result.version} to ${result.store}`] : []),
+        ].join('\n'),
+      );
+    });
+}

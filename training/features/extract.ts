@@ -1,0 +1,127 @@
+/**
+ * Frozen-prefix activations for a list of samples: read from the on-disk cache where present,
+ * otherwise run the prefix (cutAt(backbone, boundary)) in onnxruntime-node on the shared
+ * preprocessing of the raw images, in batches, and cache the result.
+ */
+import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
+import { writeImageTensor } from '../../shared/preprocess/tensor.ts';
+import type { RawImage } from '../../shared/preprocess/types.ts';
+import { type Progress, silentProgress } from '../train/progress.ts';
+import { FeatureCache } from './cache.ts';
+import { createOrtModel, type Device, releaseOrtModel, runBatched } from './session.ts';
+
+export interface FeatureStats {
+  /** Images whose activations came from the cache. */
+  cacheHits: number;
+  /** Images run through the prefix in onnxruntime. */
+  computed: number;
+  /** onnxruntime `run` calls on the prefix. */
+  prefixRuns: number;
+  seconds: number;
+}
+
+/**
+ * Process-wide counters (all extractions since start): tests assert that a repeated run does no
+ * prefix inference at all.
+ */
+export const featureCounters = { cacheHits: 0, computed: 0, prefixRuns: 0, sessions: 0 };
+
+export interface Prefix {
+  /** The prefix graph (backbone cut at the boundary). Built lazily: a full cache hit never needs it. */
+  bytes: () => Uint8Array;
+  backboneSha256: string;
+  boundary: string;
+  /** ONNX shape of the boundary tensor without the batch dim (NCHW for spatial maps). */
+  itemDims: number[];
+  preprocess: PreprocessSpec;
+}
+
+export interface ExtractOptions {
+  cacheDir: string;
+  device?: Device;
+  progress?: Progress;
+  label?: string;
+  batchSize?: number;
+}
+
+export interface Extracted {
+  /** N × itemSize values, in the ONNX layout of the boundary tensor. */
+  data: Float32Array;
+  stats: FeatureStats;
+  provider?: 'cpu' | 'cuda';
+}
+
+export async function extractFeatures(
+  prefix: Prefix,
+  samples: readonly { id: string; image: RawImage }[],
+  options: ExtractOptions,
+): Promise<Extracted> {
+  const started = performance.now();
+  const progress = options.progress ?? silentProgress;
+  const itemSize = prefix.itemDims.reduce((a, b) => a * b, 1);
+  const cache = new FeatureCache(options.cacheDir, {
+    backboneSha256: prefix.backboneSha256,
+    boundary: prefix.boundary,
+    preprocess: prefix.preprocess,
+    itemSize,
+  });
+  const data = new Float32Array(samples.length * itemSize);
+  const missing: number[] = [];
+  // The same picture may appear twice in a list (duplicates in a folder): compute it once.
+  const firstRow = new Map<string, number>();
+  const dupes: [number, number][] = [];
+  samples.forEach((s, i) => {
+    const seen = firstRow.get(s.id);
+    if (seen !== undefined) {
+      dupes.push([i, seen]);
+      return;
+    }
+    firstRow.set(s.id, i);
+    if (!cache.read(s.id, data, i * itemSize)) missing.push(i);
+  });
+  const stats: FeatureStats = {
+    cacheHits: samples.length - dupes.length - missing.length,
+    computed: missing.length,
+    prefixRuns: 0,
+    seconds: 0,
+  };
+  let provider: Extracted['provider'];
+  if (missing.length > 0) {
+    const input = { ...prefix.preprocess, layout: 'NCHW' as const };
+    const model = await createOrtModel(prefix.bytes(), { device: options.device, log: progress.log });
+    featureCounters.sessions++;
+    provider = model.provider;
+    const task = progress.task(options.label ?? 'features', missing.length);
+    try {
+      await runBatched(
+        model,
+        missing.length,
+        [input.channels, input.height, input.width],
+        (k, out, offset) => writeImageTensor(samples[missing[k]!]!.image, input, out, offset),
+        (start, n, outputs) => {
+          const values = Object.values(outputs)[0]!;
+          for (let k = 0; k < n; k++) {
+            const row = missing[start + k]!;
+            const v = values.subarray(k * itemSize, (k + 1) * itemSize);
+            data.set(v, row * itemSize);
+            cache.write(samples[row]!.id, v);
+          }
+          stats.prefixRuns++;
+          featureCounters.prefixRuns++;
+        },
+        { batchSize: options.batchSize ?? 32, outputs: [prefix.boundary], onBatch: (n) => task.tick(n) },
+      );
+    } finally {
+      await releaseOrtModel(model);
+    }
+    task.done(`(${stats.cacheHits} from cache)`);
+  } else if (samples.length > 0) {
+    progress.log(`${options.label ?? 'features'}: all ${samples.length} from cache`);
+  }
+  for (const [i, from] of dupes) data.copyWithin(i * itemSize, from * itemSize, (from + 1) * itemSize);
+  stats.cacheHits += dupes.length;
+  featureCounters.cacheHits += stats.cacheHits;
+  featureCounters.computed += stats.computed;
+  stats.seconds = (performance.now() - started) / 1000;
+  return { data, stats, provider };
+}

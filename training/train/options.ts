@@ -1,0 +1,98 @@
+/** Options and result of `runTraining` (the library form of `edgetune train`). */
+import type { onnx } from '../../shared/onnx/proto.ts';
+import type { Evaluation } from '../evaluate/metrics.ts';
+import type { FeatureStats } from '../features/extract.ts';
+import type { Device } from '../features/session.ts';
+import type { HeadSpec } from '../fit/head.ts';
+import type { EpochRecord } from '../fit/loop.ts';
+import type { ParityReport } from '../export/parity.ts';
+import type { BackendRequest } from '../tf/backend.ts';
+import type { Progress } from './progress.ts';
+
+export interface TrainOptions {
+  /** nsfwjs:MobileNetV2 | tfjs:<model.json> | <file.onnx> */
+  backbone: string;
+  /** Dataset spec for training (a validation split is taken from it). */
+  data: string;
+  /** Model name (registry name, [a-z0-9][a-z0-9_-]*). */
+  name: string;
+  /** Held-out test set; default: the validation split. */
+  testData?: string;
+  /** Embedding tensor (ONNX tensor or Keras layer name); default the backbone's suggested feature. */
+  featureLayer?: string;
+  /** 0 (default) = frozen backbone; N = re-train the last N conv layers; or a boundary tensor name. */
+  trainable?: number | string;
+  head?: string | HeadSpec;
+  /** Max epochs of the head phase (early stopping on validation loss); default 100. */
+  epochs?: number;
+  /** Epochs at lr/10 training everything trainable; default 10 with --trainable > 0, else 0. */
+  fineTuneEpochs?: number;
+  /** Adam learning rate of the head phase; default 1e-2 (frozen) or 3e-3 (--trainable > 0). */
+  lr?: number;
+  valSplit?: number;
+  seed?: number;
+  batchSize?: number;
+  patience?: number;
+  baseline?: 'scratch';
+  /** 'transfer' (default) exports the transfer model; 'best' whichever wins on validation. */
+  select?: 'transfer' | 'best';
+  /** Export directory; default .edgetune/runs/<name>-<timestamp>. */
+  out?: string;
+  /** Publish to this store URL after the parity gate passes. */
+  store?: string;
+  device?: Device;
+  backend?: BackendRequest;
+  /** Feature cache root; default .edgetune/cache/features (or $EDGETUNE_CACHE_DIR/features). */
+  cacheDir?: string;
+  cwd?: string;
+  progress?: Progress;
+  /** Parent version recorded in the manifest (retraining). */
+  parent?: string | null;
+  /**
+   * Internal (tests): changes the assembled ONNX before the parity gate, e.g. to prove that a
+   * broken export is refused.
+   */
+  tamperExport?: (model: onnx.ModelProto) => onnx.ModelProto;
+}
+
+export interface ModelOutcome {
+  kind: 'transfer' | 'baseline';
+  /** Held-out evaluation (test data, or validation when there is none). */
+  heldOut: Evaluation;
+  val: Evaluation;
+  history: EpochRecord[];
+  seconds: number;
+}
+
+export interface TrainResult {
+  name: string;
+  outDir: string;
+  files: { model: string; manifest: string; metrics: string; report: string };
+  /** Which model was exported. */
+  selected: 'transfer' | 'baseline';
+  /** Held-out accuracy of the exported model. */
+  accuracy: number;
+  heldOutSet: 'test' | 'validation';
+  transfer: ModelOutcome;
+  baseline?: ModelOutcome;
+  /** true when the scratch baseline beat transfer on held-out data (negative transfer). */
+  baselineWins?: boolean;
+  /** One plain sentence comparing transfer with the baseline. */
+  verdict?: string;
+  parity: ParityReport;
+  features: FeatureStats;
+  plan: {
+    boundary: string;
+    featureTensor: string;
+    trainableConvs: number;
+    embeddingDim: number;
+    head: HeadSpec;
+  };
+  backbone: { source: string; sha256: string };
+  counts: { train: number; val: number; test: number; classes: number };
+  labels: string[];
+  version?: string;
+  store?: string;
+  timings: Record<string, number>;
+  warnings: string[];
+}
