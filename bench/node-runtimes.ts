@@ -1,0 +1,126 @@
+/**
+ * Warm inference and accuracy in Node: onnxruntime-node with one intra-op thread (the native
+ * reference) and onnxruntime-web's wasm backend (the engine the edge runs), per model variant.
+ */
+import * as ortNode from 'onnxruntime-node';
+import { writeImageTensor } from '../shared/preprocess/tensor.ts';
+import { getOrtWeb, ortWebHeapBytes } from '../training/optimize/web-runtime.ts';
+import type { BenchModel } from './models.ts';
+import { round, type Timing, timeRuns, timing } from './stats.ts';
+
+export const WARMUP = 10;
+export const RUNS = 30;
+
+/** Session options per variant: the stock export gets full optimisation at load, the offline-optimised graph none. */
+export const VARIANTS = {
+  fp32: { file: 'model.onnx', graphOptimizationLevel: 'all' },
+  optimized: { file: 'model.opt.onnx', graphOptimizationLevel: 'disabled' },
+} as const;
+export type Variant = keyof typeof VARIANTS;
+
+export const variantBytes = (m: BenchModel, v: Variant): Uint8Array =>
+  v === 'fp32' ? m.fp32 : m.optimized.bytes;
+
+function inputData(dims: number[]): Float32Array {
+  const n = dims.reduce((a, b) => a * b, 1);
+  return Float32Array.from({ length: n }, (_, i) => ((i * 2654435761) >>> 0) / 4294967296);
+}
+
+export async function nativeWarm(m: BenchModel): Promise<Timing> {
+  const s = await ortNode.InferenceSession.create(m.fp32, {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
+  const feeds = { [s.inputNames[0]!]: new ortNode.Tensor('float32', inputData(m.dims), m.dims) };
+  const t = timing(await timeRuns(() => s.run(feeds), WARMUP, RUNS));
+  await s.release();
+  return t;
+}
+
+export async function webWarm(
+  m: BenchModel,
+  v: Variant,
+): Promise<Timing & { create_ms: number; first_run_ms: number }> {
+  const ort = await getOrtWeb();
+  let t0 = performance.now();
+  const s = await ort.InferenceSession.create(variantBytes(m, v), {
+    executionProviders: ['wasm'],
+    graphOptimizationLevel: VARIANTS[v].graphOptimizationLevel,
+  });
+  const create = performance.now() - t0;
+  const feeds = { [s.inputNames[0]!]: new ort.Tensor('float32', inputData(m.dims), m.dims) };
+  t0 = performance.now();
+  await s.run(feeds);
+  const first = performance.now() - t0;
+  const t = timing(await timeRuns(() => s.run(feeds), WARMUP, RUNS));
+  await s.release();
+  return { ...t, create_ms: round(create), first_run_ms: round(first) };
+}
+
+export interface Accuracy {
+  accuracy: number;
+  /** Largest |Δ probability| against onnxruntime-node fp32 on the same images. */
+  max_abs_diff_vs_fp32: number;
+  agreement_with_fp32: number;
+}
+
+async function probabilities(
+  run: (x: Float32Array, dims: number[]) => Promise<Float32Array>,
+  m: BenchModel,
+): Promise<Float32Array[]> {
+  const spec = { ...m.manifest.preprocess, layout: 'NCHW' as const };
+  const out: Float32Array[] = [];
+  for (const image of m.test.images) {
+    const x = new Float32Array(m.dims.reduce((a, b) => a * b, 1));
+    writeImageTensor(image, spec, x, 0);
+    out.push(await run(x, m.dims));
+  }
+  return out;
+}
+
+const argmax = (p: Float32Array) => p.reduce((best, v, i) => (v > p[best]! ? i : best), 0);
+
+/** Held-out accuracy of fp32 in onnxruntime-node, and of each variant in onnxruntime-web. */
+export async function accuracies(m: BenchModel): Promise<Record<string, Accuracy>> {
+  const probs = m.manifest.outputs.probabilities;
+  const native = await ortNode.InferenceSession.create(m.fp32, { intraOpNumThreads: 1 });
+  const ref = await probabilities(async (x, dims) => {
+    const r = await native.run({ [native.inputNames[0]!]: new ortNode.Tensor('float32', x, dims) });
+    return r[probs]!.data as Float32Array;
+  }, m);
+  await native.release();
+  const score = (ps: Float32Array[]): Accuracy => {
+    let correct = 0;
+    let agree = 0;
+    let maxd = 0;
+    ps.forEach((p, i) => {
+      if (argmax(p) === m.test.labels[i]) correct++;
+      if (argmax(p) === argmax(ref[i]!)) agree++;
+      for (let k = 0; k < p.length; k++) maxd = Math.max(maxd, Math.abs(p[k]! - ref[i]![k]!));
+    });
+    return {
+      accuracy: round(correct / ps.length, 4),
+      max_abs_diff_vs_fp32: Number(maxd.toExponential(2)),
+      agreement_with_fp32: round(agree / ps.length, 4),
+    };
+  };
+  const result: Record<string, Accuracy> = { 'onnxruntime-node fp32': score(ref) };
+  const ort = await getOrtWeb();
+  for (const v of Object.keys(VARIANTS) as Variant[]) {
+    const s = await ort.InferenceSession.create(variantBytes(m, v), {
+      executionProviders: ['wasm'],
+      graphOptimizationLevel: VARIANTS[v].graphOptimizationLevel,
+    });
+    const ps = await probabilities(async (x, dims) => {
+      const r = await s.run({ [s.inputNames[0]!]: new ort.Tensor('float32', x, dims) });
+      return r[probs]!.data as Float32Array;
+    }, m);
+    await s.release();
+    result[`onnxruntime-web ${v}`] = score(ps);
+  }
+  return result;
+}
+
+/** Wasm heap of onnxruntime-web in Node after the sessions above (it never shrinks). */
+export const nodeWebHeapMb = (): number => round(ortWebHeapBytes() / 2 ** 20);

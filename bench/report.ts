@@ -1,0 +1,154 @@
+/** The markdown summary of bench/results.json (what the README shows). */
+
+interface T {
+  median_ms: number;
+}
+
+interface ModelResults {
+  sizes: { fp32_bytes: number; optimized_bytes: number };
+  warm: {
+    'onnxruntime-node 1 thread fp32': T;
+    'onnxruntime-web node': Record<string, T & { create_ms: number; first_run_ms: number }>;
+    'workerd in isolate': Record<string, { warm: T; heap_one_mb: number; heap_two_mb: number }>;
+    'workerd over HTTP': Record<string, T>;
+  };
+  accuracy: Record<string, { accuracy: number; max_abs_diff_vs_fp32: number; agreement_with_fp32: number }>;
+  training: {
+    prefix_images_per_s: number;
+    head_epochs_per_s_cached: number;
+    head_epochs_per_s_rerunning_backbone: number;
+    train_images: number;
+  };
+}
+
+interface ColdRow {
+  label: string;
+  ort_init_ms: number;
+  wasm_instantiate_ms: number;
+  store_read_ms: number;
+  session_create_ms: number;
+  first_run_ms: number;
+  second_run_ms: number;
+  total_in_isolate_ms: number;
+  client_ms: number;
+  heap_mb: number;
+}
+
+export interface BenchSummary {
+  edge_vs_native_ratio: number;
+  cold_first_response_ms: number;
+  two_versions_wasm_heap_mb: number;
+  goals: { cold_first_response_ms: number; two_versions_wasm_heap_mb: number };
+  reference_model: string;
+  machine: {
+    cpu: string;
+    cores: number;
+    memory_gb: number;
+    load_average_1m: number;
+    node: string;
+    os: string;
+    versions: Record<string, string>;
+  };
+  method: {
+    warmup_runs: number;
+    timed_runs: number;
+    cold_samples: number;
+    workerd_clock: { advances: boolean };
+    bundle_bytes: number;
+    variants?: unknown;
+  };
+  models: Record<string, unknown>;
+  cold_start: {
+    breakdown_in_isolate: Record<string, unknown>;
+    production_worker_first_response_http: Record<string, unknown>;
+  };
+  seconds: number;
+}
+
+const f = (x: number | undefined, d = 1) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(d));
+const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+
+export function renderMarkdown(r: BenchSummary): string {
+  const m = r.machine;
+  const lines: string[] = [];
+  lines.push(
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memory_gb} GiB, load ${m.load_average_1m}; ${m.os}; Node ${m.node}; ` +
+      Object.entries(m.versions)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') +
+      `. Medians of ${r.method.timed_runs} runs after ${r.method.warmup_runs} warm-up runs; cold figures: median of ` +
+      `${r.method.cold_samples} fresh workerd processes. Whole bench: ${f(r.seconds, 0)} s.`,
+  );
+  lines.push('');
+  const okCold = r.cold_first_response_ms <= r.goals.cold_first_response_ms;
+  const okHeap = r.two_versions_wasm_heap_mb <= r.goals.two_versions_wasm_heap_mb;
+  lines.push('| headline (reference model, edge settings) | value | goal |');
+  lines.push('|---|---|---|');
+  lines.push(
+    `| edge_vs_native_ratio (warm workerd ÷ onnxruntime-node 1 thread) | ${f(r.edge_vs_native_ratio, 2)}× | – |`,
+  );
+  lines.push(
+    `| cold_first_response_ms (production Worker, HTTP, fresh workerd) | ${f(r.cold_first_response_ms, 0)} ms | ≤ ${r.goals.cold_first_response_ms} ms ${okCold ? '✓' : '✗ missed'} |`,
+  );
+  lines.push(
+    `| two_versions_wasm_heap_mb | ${f(r.two_versions_wasm_heap_mb)} MB | ≤ ${r.goals.two_versions_wasm_heap_mb} MB ${okHeap ? '✓' : '✗ missed'} |`,
+  );
+  lines.push('');
+  lines.push(
+    '| model | variant | size MB | ORT-node 1T ms | ORT-web Node ms | workerd isolate ms | workerd HTTP ms | ratio | heap 1 / 2 versions MB | accuracy (fp32 ORT-node) | max Δp vs fp32 |',
+  );
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const [name, raw] of Object.entries(r.models)) {
+    const x = raw as ModelResults;
+    const native = x.warm['onnxruntime-node 1 thread fp32'].median_ms;
+    for (const v of ['fp32', 'optimized']) {
+      const iso = x.warm['workerd in isolate'][v];
+      const acc = x.accuracy[`onnxruntime-web ${v}`];
+      lines.push(
+        `| ${name} | ${v} | ${mb(v === 'fp32' ? x.sizes.fp32_bytes : x.sizes.optimized_bytes)} | ${f(native, 2)} | ` +
+          `${f(x.warm['onnxruntime-node 1 thread fp32'] && x.warm['onnxruntime-web node'][v]?.median_ms, 2)} | ${f(iso?.warm.median_ms, 2)} | ` +
+          `${f(x.warm['workerd over HTTP'][v]?.median_ms, 2)} | ${f(iso ? iso.warm.median_ms / native : Number.NaN, 1)}× | ` +
+          `${f(iso?.heap_one_mb)} / ${f(iso?.heap_two_mb)} | ${f(acc?.accuracy, 3)} (${f(x.accuracy['onnxruntime-node fp32']?.accuracy, 3)}) | ` +
+          `${acc?.max_abs_diff_vs_fp32.toExponential(1) ?? '–'} |`,
+      );
+    }
+  }
+  lines.push('');
+  lines.push(`Cold start of \`${r.reference_model}\` in workerd (inside the isolate, medians, ms):`);
+  lines.push('');
+  lines.push(
+    '| load settings | ORT init (of which instantiate) | store read | session create | first run | total | client | next run | heap MB |',
+  );
+  lines.push('|---|---|---|---|---|---|---|---|---|');
+  for (const raw of Object.values(r.cold_start.breakdown_in_isolate)) {
+    const c = raw as ColdRow;
+    lines.push(
+      `| ${c.label} | ${f(c.ort_init_ms, 0)} (${f(c.wasm_instantiate_ms, 0)}) | ${f(c.store_read_ms, 0)} | ${f(c.session_create_ms, 0)} | ${f(c.first_run_ms, 0)} | ` +
+        `${f(c.total_in_isolate_ms, 0)} | ${f(c.client_ms, 0)} | ${f(c.second_run_ms, 0)} | ${f(c.heap_mb)} |`,
+    );
+  }
+  const http = r.cold_start.production_worker_first_response_http as Record<
+    string,
+    { median_ms: number; samples_ms: number[] }
+  >;
+  lines.push('');
+  lines.push(
+    `Production Worker, first response in a fresh workerd (HTTP, client-side): ` +
+      Object.entries(http)
+        .map(([v, c]) => `${v} ${f(c.median_ms, 0)} ms (${c.samples_ms.map((s) => s.toFixed(0)).join(', ')})`)
+        .join('; ') +
+      '.',
+  );
+  lines.push('');
+  lines.push(
+    '| model | prefix features (ORT-node) img/s | head epochs/s, cached features | head epochs/s, re-running backbone |',
+  );
+  lines.push('|---|---|---|---|');
+  for (const [name, raw] of Object.entries(r.models)) {
+    const t = (raw as ModelResults).training;
+    lines.push(
+      `| ${name} (${t.train_images} train images) | ${f(t.prefix_images_per_s)} | ${f(t.head_epochs_per_s_cached, 2)} | ${f(t.head_epochs_per_s_rerunning_backbone, 2)} |`,
+    );
+  }
+  return lines.join('\n');
+}
