@@ -7,6 +7,7 @@ import { EdgetuneError } from '../errors.ts';
 import { decodeModel, type ModelProto, toNumber } from '../onnx/proto.ts';
 import { type Plan, PersistentRegion, type PlacedTensor, Compiler } from './compile.ts';
 import { ModelConstants } from './constants.ts';
+import { foldPadsIntoConvs } from '../onnx/fold-pad.ts';
 import { instantiateKernels, type KernelModules, type KernelVariant } from './kernels.ts';
 import { supports } from './supports.ts';
 
@@ -61,7 +62,10 @@ export async function createEngineSession(
   modelOrBytes: ModelProto | Uint8Array,
   kernels: KernelModules,
 ): Promise<EngineSession> {
-  const model = modelOrBytes instanceof Uint8Array ? decodeModel(modelOrBytes) : modelOrBytes;
+  // Zero Pads before convs (Keras ZeroPadding2D) become the convs' own pads.
+  const model = foldPadsIntoConvs(
+    modelOrBytes instanceof Uint8Array ? decodeModel(modelOrBytes) : modelOrBytes,
+  );
   const report = supports(model);
   if (!report.ok) {
     throw new EdgetuneError('unsupported', `engine cannot run this model: ${report.unsupported.join('; ')}`);

@@ -4,6 +4,7 @@
  * 'unsupported'), so a caller should still fall back to onnxruntime-web if creation throws.
  */
 import { attrInt, attrInts } from '../onnx/attributes.ts';
+import { foldPadsIntoConvs } from '../onnx/fold-pad.ts';
 import type { ModelProto, NodeProto } from '../onnx/proto.ts';
 import { ModelConstants } from './constants.ts';
 
@@ -82,7 +83,8 @@ function problem(node: NodeProto, consts: ModelConstants): string | undefined {
   }
 }
 
-export function supports(model: ModelProto): SupportReport {
+export function supports(original: ModelProto): SupportReport {
+  const model = foldPadsIntoConvs(original);
   const consts = new ModelConstants(model);
   const unsupported: string[] = [];
   for (const node of model.graph?.node ?? []) {

@@ -15,6 +15,10 @@ export interface ManifestFields {
   datasetDigest?: string;
   metrics: Record<string, number>;
   parent?: string | null;
+  /** The offline-optimised graph stored beside the model (fast session creation at the edge). */
+  optimized?: { file: string; sha256: string; size: number } | null;
+  /** Engines this export passed the parity gate on. */
+  engines?: string[];
 }
 
 export function buildManifest(f: ManifestFields): ModelManifest {
@@ -37,6 +41,7 @@ export function buildManifest(f: ManifestFields): ModelManifest {
     datasetDigest: f.datasetDigest,
     metrics: Object.fromEntries(Object.entries(f.metrics).filter(([, v]) => Number.isFinite(v))),
     parent: f.parent ?? null,
-    engines: ['onnxruntime'],
+    engines: f.engines ?? ['onnxruntime'],
+    ...(f.optimized ? { optimized: f.optimized } : {}),
   });
 }

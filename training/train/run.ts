@@ -19,6 +19,7 @@ import type { Dataset, Sample } from '../datasets/types.ts';
 import { evaluatePredictions } from '../evaluate/metrics.ts';
 import { assembleStandaloneModel, assembleTransferModel } from '../export/assemble.ts';
 import { buildManifest } from '../export/manifest.ts';
+import { prepareEdgeVariants } from '../export/edge-variants.ts';
 import { checkParity } from '../export/parity.ts';
 import { defaultFeatureCacheDir } from '../features/cache.ts';
 import { extractFeatures } from '../features/extract.ts';
@@ -375,6 +376,13 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     progress.log(
       `parity gate: max |Δp| ${parity.maxAbsDiff.toExponential(2)} on ${parity.samples} images (≤ ${parity.tolerance})`,
     );
+    const variants = await prepareEdgeVariants(bytes, gateImages, exportSpec, expected, classes);
+    for (const note of variants.notes) progress.log(note);
+    if ('maxAbsDiff' in variants.engine) {
+      progress.log(
+        `engine parity: max |Δp| ${variants.engine.maxAbsDiff.toExponential(2)} (engines: ${variants.engines.join(', ')})`,
+      );
+    }
 
     // 5. Write the export.
     mark = performance.now();
@@ -397,6 +405,10 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       datasetDigest: await datasetDigest(train),
       metrics: { ...metrics, parityMaxAbsDiff: parity.maxAbsDiff },
       parent: options.parent ?? null,
+      optimized: variants.optimized
+        ? { file: variants.optimized.file, sha256: variants.optimized.sha256, size: variants.optimized.size }
+        : null,
+      engines: variants.engines,
     });
     const files = {
       model: path.join(outDir, 'model.onnx'),
@@ -432,6 +444,8 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     };
     const chosen = selected === 'baseline' ? baseline! : transfer;
     fs.writeFileSync(files.model, bytes);
+    if (variants.optimized)
+      fs.writeFileSync(path.join(outDir, variants.optimized.file), variants.optimized.bytes);
     fs.writeFileSync(files.metrics, `${JSON.stringify(metricsJson(result), null, 2)}\n`);
     fs.writeFileSync(
       files.report,

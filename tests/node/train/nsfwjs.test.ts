@@ -42,6 +42,10 @@ describe('nsfwjs:MobileNetV2 backbone on a folder of photos', () => {
     const manifest = ModelManifestSchema.parse(JSON.parse(fs.readFileSync(r.files.manifest, 'utf8')));
     expect(manifest.preprocess).toMatchObject({ width: 224, height: 224, channels: 3, layout: 'NCHW' });
     expect(manifest.labels).toEqual(['cat', 'coffee']);
+    // The edge may run the fast engine and the offline-optimised graph: both were verified at export.
+    expect(manifest.engines).toEqual(['onnxruntime', 'edgetune-wasm']);
+    expect(manifest.optimized?.file).toBe('model.opt.onnx');
+    expect(fs.statSync(path.join(r.outDir, 'model.opt.onnx')).size).toBe(manifest.optimized?.size);
     // What the edge does: encoded bytes → shared preprocessing → the exported model.
     const session = await ort.InferenceSession.create(fs.readFileSync(r.files.model));
     const png = new Uint8Array(fs.readFileSync(path.join(dir, 'cat', 'cat-0.png')));

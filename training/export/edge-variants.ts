@@ -1,0 +1,90 @@
+/**
+ * What the edge may run besides the plain export, each checked before it is recorded:
+ * - the offline 'extended' optimised graph (`model.opt.onnx`, fast session creation in
+ *   onnxruntime-web), verified by training/optimize against onnxruntime-node;
+ * - the edgetune wasm engine (shared/engine), when it supports every op: it runs the same raw
+ *   validation images through the shared preprocessing and must match the tfjs predictions as
+ *   closely as the onnxruntime parity gate demands. Only then does the manifest list it.
+ */
+import { loadKernelModules } from '../../engine/node-kernels.ts';
+import { errorMessage } from '../../shared/errors.ts';
+import { createEngineSession, supports } from '../../shared/engine/index.ts';
+import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
+import { decodeModel } from '../../shared/onnx/proto.ts';
+import { tensorSize, writeImageTensor } from '../../shared/preprocess/tensor.ts';
+import type { RawImage } from '../../shared/preprocess/types.ts';
+import { type OptimizedGraph, optimizeForEdge } from '../optimize/optimize.ts';
+import { PROBABILITIES } from './assemble.ts';
+import { PARITY_TOLERANCE } from './parity.ts';
+
+export const ENGINE_ID = 'edgetune-wasm';
+export const ORT_ID = 'onnxruntime';
+
+export interface EdgeVariants {
+  optimized: OptimizedGraph | null;
+  engines: string[];
+  engine: { maxAbsDiff: number; samples: number } | { skipped: string };
+  notes: string[];
+}
+
+export async function prepareEdgeVariants(
+  bytes: Uint8Array,
+  images: readonly RawImage[],
+  preprocess: PreprocessSpec,
+  expected: Float32Array,
+  classes: number,
+): Promise<EdgeVariants> {
+  const notes: string[] = [];
+  let optimized: OptimizedGraph | null = null;
+  try {
+    optimized = await optimizeForEdge(bytes);
+  } catch (e) {
+    notes.push(`optimised graph not stored: ${errorMessage(e)}`);
+  }
+  const engines = [ORT_ID];
+  const engine = await engineParity(bytes, images, preprocess, expected, classes);
+  if ('maxAbsDiff' in engine) {
+    if (engine.maxAbsDiff <= PARITY_TOLERANCE) engines.push(ENGINE_ID);
+    else notes.push(`engine parity ${engine.maxAbsDiff.toExponential(2)} > ${PARITY_TOLERANCE}: not enabled`);
+  } else {
+    notes.push(`engine not used: ${engine.skipped}`);
+  }
+  return { optimized, engines, engine, notes };
+}
+
+async function engineParity(
+  bytes: Uint8Array,
+  images: readonly RawImage[],
+  preprocess: PreprocessSpec,
+  expected: Float32Array,
+  classes: number,
+): Promise<EdgeVariants['engine']> {
+  const model = decodeModel(bytes);
+  const report = supports(model);
+  if (!report.ok) return { skipped: report.unsupported.join('; ') };
+  let session: Awaited<ReturnType<typeof createEngineSession>>;
+  try {
+    session = await createEngineSession(model, loadKernelModules());
+  } catch (e) {
+    return { skipped: errorMessage(e) };
+  }
+  const spec = { ...preprocess, layout: 'NCHW' as const };
+  const size = tensorSize(spec);
+  const input = session.inputNames[0]!;
+  let maxAbsDiff = 0;
+  try {
+    for (let i = 0; i < images.length; i++) {
+      const data = new Float32Array(size);
+      writeImageTensor(images[i]!, spec, data, 0);
+      const out = session.runSync({ [input]: { data, dims: [1, spec.channels, spec.height, spec.width] } });
+      const p = out[PROBABILITIES]!.data;
+      for (let k = 0; k < classes; k++) {
+        const d = Math.abs(p[k]! - expected[i * classes + k]!);
+        if (!(d <= maxAbsDiff)) maxAbsDiff = Number.isNaN(d) ? Number.POSITIVE_INFINITY : d;
+      }
+    }
+  } finally {
+    session.release();
+  }
+  return { maxAbsDiff, samples: images.length };
+}
