@@ -11,8 +11,15 @@ declare global {
       ROUTING_TTL_SECONDS?: string;
       MODEL_CACHE_MB?: string;
       MAX_BODY_BYTES?: string;
+      /** Optional overrides of the request limits (functions/config.ts has the defaults). */
+      MAX_BATCH?: string;
+      MAX_IMAGE_PIXELS?: string;
+      MAX_IMAGE_SIDE?: string;
     }
   }
 }
 
 export type Env = Cloudflare.Env;
+
+/** The Hono environment every route module uses. */
+export type AppEnv = { Bindings: Env };

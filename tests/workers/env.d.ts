@@ -1,3 +1,4 @@
+/// <reference types="@cloudflare/vitest-pool-workers/types" />
 // Types for `exports` from 'cloudflare:workers' inside the workers test project.
 declare namespace Cloudflare {
   interface GlobalProps {

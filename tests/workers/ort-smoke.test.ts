@@ -1,18 +1,16 @@
-import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { getOrt } from '../../functions/ort.ts';
+import { buildReluModel } from '../fixtures/tiny-models.ts';
 
-// A hand-made single-node ONNX model (y = x + 1 via Add with an initializer would need the
-// builder; Relu needs no weights). Bytes: ir_version 8, opset 17, graph { node Relu x->y, inputs, outputs }.
+// onnxruntime-web's wasm backend inside workerd through the imported precompiled module.
 describe('onnxruntime-web inside workerd', () => {
-  it('serves a model from R2', async () => {
-    const { buildReluModel } = await import('../fixtures/tiny-models.ts');
-    await env.MODELS.put('models/tiny/versions/v1/model.onnx', buildReluModel());
-    const res = await exports.default.fetch('http://x/v2/models/tiny/versions/v1/infer', {
-      method: 'POST',
-      body: JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], data: [-1, 2, -3, 4] }] }),
+  it('creates a session and runs a graph', async () => {
+    const ort = await getOrt();
+    const session = await ort.InferenceSession.create(buildReluModel(), { executionProviders: ['wasm'] });
+    const out = await session.run({
+      x: new ort.Tensor('float32', Float32Array.from([-1, 2, -3, 4]), [1, 4]),
     });
-    expect(res.status).toBe(200);
-    const json = (await res.json()) as { outputs: { data: number[] }[] };
-    expect(json.outputs[0]!.data).toEqual([0, 2, 0, 4]);
+    expect(Array.from(out.y!.data as Float32Array)).toEqual([0, 2, 0, 4]);
+    await session.release();
   });
 });

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import type { Env } from './env.ts';
+
+/**
+ * Edge settings from wrangler.toml `[vars]`, parsed once per isolate. Vars arrive as strings;
+ * anything missing or unparsable falls back to the default rather than failing every request.
+ */
+export interface EdgeConfig {
+  /** Seconds a model's routing document is reused before it is read again. */
+  routingTtlMs: number;
+  /** Budget for cached sessions (estimated wasm heap bytes). */
+  modelCacheBytes: number;
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes: number;
+  /** Images per request (JSON `images` or a V2 batch). */
+  maxBatch: number;
+  /** Largest decoded image (width × height), checked from the header before decoding. */
+  maxImagePixels: number;
+  /** Largest image side, checked from the header before decoding. */
+  maxImageSide: number;
+  /** Upper bound for `?top_k=`. */
+  maxTopK: number;
+}
+
+const num = (fallback: number, min: number, max: number) =>
+  z.coerce.number().finite().min(min).max(max).catch(fallback);
+
+const EnvConfigSchema = z.object({
+  ROUTING_TTL_SECONDS: num(2, 0, 3600),
+  MODEL_CACHE_MB: num(100, 1, 4096),
+  MAX_BODY_BYTES: num(8 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+  MAX_BATCH: num(16, 1, 256),
+  // 4096 × 4096 RGBA would be 64 MB before any float copy: too much beside a 68 MB wasm heap.
+  MAX_IMAGE_PIXELS: num(4_194_304, 1, 16_777_216),
+  MAX_IMAGE_SIDE: num(4096, 1, 16384),
+});
+
+export function readConfig(env: Env): EdgeConfig {
+  const v = EnvConfigSchema.parse(env);
+  return {
+    routingTtlMs: v.ROUTING_TTL_SECONDS * 1000,
+    modelCacheBytes: Math.round(v.MODEL_CACHE_MB * 1024 * 1024),
+    maxBodyBytes: Math.round(v.MAX_BODY_BYTES),
+    maxBatch: Math.round(v.MAX_BATCH),
+    maxImagePixels: Math.round(v.MAX_IMAGE_PIXELS),
+    maxImageSide: Math.round(v.MAX_IMAGE_SIDE),
+    maxTopK: 1000,
+  };
+}

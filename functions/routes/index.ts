@@ -1,0 +1,21 @@
+/**
+ * The edge app: route modules mounted under their prefixes. The HTML page (`GET /`) and the
+ * feedback routes mount here beside the others, e.g. `app.route('/', page)`,
+ * `app.route('/v1', feedback)`.
+ */
+import { Hono } from 'hono';
+import type { AppEnv } from '../env.ts';
+import { notFound, onError } from '../middleware/errors.ts';
+import { admin } from './admin.ts';
+import { v1 } from './v1.ts';
+import { v2 } from './v2.ts';
+
+export function createApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.route('/v1', v1);
+  app.route('/v2', v2);
+  app.route('/admin', admin);
+  app.onError(onError);
+  app.notFound(notFound);
+  return app;
+}
