@@ -1,12 +1,13 @@
 /**
- * Worker entry. `fetch` is the Hono app (functions/routes/); the scheduled handler (retraining
- * cron) is added beside it by its own module.
+ * Worker entry. `fetch` is the Hono app (functions/routes/); `scheduled` is the retraining cron.
  */
 import type { Env } from './env.ts';
 import { createApp } from './routes/index.ts';
+import { scheduled } from './scheduled.ts';
 
 const app = createApp();
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  scheduled,
 } satisfies ExportedHandler<Env>;

@@ -7,11 +7,13 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { notFound, onError } from '../middleware/errors.ts';
 import { admin } from './admin.ts';
+import { feedback } from './feedback.ts';
 import { v1 } from './v1.ts';
 import { v2 } from './v2.ts';
 
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.route('/v1', feedback);
   app.route('/v1', v1);
   app.route('/v2', v2);
   app.route('/admin', admin);

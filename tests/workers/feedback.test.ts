@@ -1,18 +1,19 @@
 /**
- * Feedback capture and the retraining cron inside workerd, over the R2 binding. The routes are
- * mounted here on a bare app (functions/index.ts is the lead's), with the same error handler.
+ * Feedback capture and the retraining cron inside workerd, over the R2 binding. Most cases use the
+ * routes on a bare app with the same error handler; the last block checks the real Worker entry.
  */
 import { env } from 'cloudflare:workers';
 import { Hono } from 'hono';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AppEnv } from '../../functions/env.ts';
 import { notFound, onError } from '../../functions/middleware/errors.ts';
+import worker from '../../functions/index.ts';
 import { feedback } from '../../functions/routes/feedback.ts';
 import { runScheduled, scheduled } from '../../functions/scheduled.ts';
 import { listFeedback } from '../../shared/feedback/store.ts';
 import { claimJob, createJob, finishJob, heartbeat, listJobs, reclaimJob } from '../../shared/jobs/ledger.ts';
 import { updatePolicy } from '../../shared/jobs/policy.ts';
-import { fixtureImage, publishFixtures, store } from './fixtures.ts';
+import { callViaEntry, fixtureImage, publishFixtures, store } from './fixtures.ts';
 
 const MODEL = 'fb';
 const TOKEN = 'test-feedback-token';
@@ -199,5 +200,13 @@ describe('job ledger on R2 (conditional writes through the binding)', () => {
     await finishJob(store(), owner[0]!, { state: 'done', outcome: null, decision: null }, clock);
     expect((await listJobs(store(), 'done')).map((j) => j.id)).toContain(id);
     expect((await listJobs(store(), 'running')).map((j) => j.id)).not.toContain(id);
+  });
+});
+
+describe('the Worker entry', () => {
+  it('mounts the feedback route and the scheduled handler', async () => {
+    const res = await callViaEntry(`/v1/models/${MODEL}/feedback`, { method: 'POST', body: '{}' });
+    expect(res.status).toBe(401);
+    expect(worker.scheduled).toBe(scheduled);
   });
 });
