@@ -6,6 +6,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { notFound, onError } from '../middleware/errors.ts';
+import { page } from '../page/index.ts';
 import { admin } from './admin.ts';
 import { feedback } from './feedback.ts';
 import { v1 } from './v1.ts';
@@ -17,6 +18,7 @@ export function createApp(): Hono<AppEnv> {
   app.route('/v1', v1);
   app.route('/v2', v2);
   app.route('/admin', admin);
+  app.route('/', page);
   app.onError(onError);
   app.notFound(notFound);
   return app;

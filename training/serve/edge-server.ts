@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Miniflare } from 'miniflare';
 import { bundleWorker, projectRoot } from './bundle.ts';
@@ -27,9 +27,13 @@ export interface EdgeServer {
 /** wrangler.toml [vars], read through wrangler's own config reader so both agree. */
 async function readWranglerVars(): Promise<Record<string, string>> {
   const { unstable_readConfig } = await import('wrangler');
-  const config = unstable_readConfig({ config: path.join(projectRoot, 'wrangler.toml') }, { hideWarnings: true });
+  const config = unstable_readConfig(
+    { config: path.join(projectRoot, 'wrangler.toml') },
+    { hideWarnings: true },
+  );
   const vars: Record<string, string> = {};
-  for (const [k, v] of Object.entries(config.vars ?? {})) vars[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  for (const [k, v] of Object.entries(config.vars ?? {}))
+    vars[k] = typeof v === 'string' ? v : JSON.stringify(v);
   return vars;
 }
 
@@ -38,8 +42,9 @@ async function readWranglerVars(): Promise<Record<string, string>> {
  * MODELS: the same code path as production, on 127.0.0.1.
  */
 export async function startEdgeServer(options: EdgeServerOptions = {}): Promise<EdgeServer> {
-  const buildDir = path.join(projectRoot, '.edgetune', 'worker-build');
-  await mkdir(buildDir, { recursive: true });
+  // One build folder per server: several servers (tests, demo) may start at the same time.
+  await mkdir(path.join(projectRoot, '.edgetune'), { recursive: true });
+  const buildDir = await mkdtemp(path.join(projectRoot, '.edgetune', 'worker-build-'));
   const bundle = await bundleWorker(buildDir);
   const persistDir = path.resolve(options.persistDir ?? path.join(projectRoot, '.edgetune', 'r2'));
   const vars = { ...(await readWranglerVars()), ...(options.vars ?? {}) };
@@ -67,6 +72,9 @@ export async function startEdgeServer(options: EdgeServerOptions = {}): Promise<
       const res = await fetch(new URL(`/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}`, url));
       if (!res.ok) throw new Error(`scheduled handler failed: ${res.status} ${await res.text()}`);
     },
-    dispose: () => mf.dispose(),
+    async dispose() {
+      await mf.dispose();
+      await rm(buildDir, { recursive: true, force: true });
+    },
   };
 }

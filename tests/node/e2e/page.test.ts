@@ -1,0 +1,276 @@
+/**
+ * The try-a-model page (`GET /`, functions/page/) driven in headless Chromium against the real
+ * Worker in workerd (`startLocalEdge`), serving real ONNX exports published into a temp file store.
+ * What the page renders is compared with what a direct `fetch` to the API returns.
+ *
+ * Needs Debian's chromium at /usr/bin/chromium (`apt-get install chromium`; .ci/run installs it).
+ * Without it the test is skipped locally, but fails in CI (CI set), so it can never silently vanish.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publishVersion } from '../../../shared/registry/publish.ts';
+import { rollout } from '../../../shared/registry/routing.ts';
+import { type LocalEdge, startLocalEdge } from '../../../training/serve/local-edge.ts';
+import { FileStore } from '../../../training/stores/file.ts';
+import { EDGE_LABELS, EDGE_SEEDS, edgeExport, edgeImages } from '../../fixtures/edge-models.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = path.resolve(import.meta.dirname, '../../..');
+const SCREENSHOT = path.join(ROOT, '.edgetune', 'screenshots', 'page.png');
+const inCI = Boolean(process.env.CI) && process.env.CI !== 'false' && process.env.CI !== '0';
+const skip = !fs.existsSync(CHROMIUM) && !inCI;
+
+const MODEL = 'pets';
+/**
+ * Labels are user data: one carries markup that would run if the page ever used innerHTML, one
+ * carries characters HTML escaping must keep. The page must show them verbatim, as text.
+ */
+const LABELS = EDGE_LABELS.map((l, i) =>
+  i === 0 ? `${l} <img src=x onerror="document.title='pwned'">` : i === 1 ? `${l} & "quotes" <b>` : l,
+);
+/** The key and a version pinned in the page; found below so that the three cases disagree. */
+const USER_KEY = 'page-test-user';
+
+interface Classified {
+  version: string;
+  predictions: { label: string; score: number }[];
+  route: string | null;
+  engine: string | null;
+}
+
+interface Candidate {
+  name: string;
+  type: 'image/png' | 'image/jpeg';
+  bytes: Uint8Array<ArrayBuffer>;
+}
+
+function candidates(): Candidate[] {
+  const photos = fs.readdirSync(path.join(ROOT, 'data', 'photos')).filter((f) => /\.(png|jpe?g)$/.test(f));
+  return [
+    ...photos.map((f) => ({
+      name: f,
+      type: (f.endsWith('.png') ? 'image/png' : 'image/jpeg') as Candidate['type'],
+      bytes: new Uint8Array(fs.readFileSync(path.join(ROOT, 'data', 'photos', f))),
+    })),
+    ...edgeImages().map((i) => ({
+      name: `${i.id}.${i.contentType === 'image/png' ? 'png' : 'jpg'}`,
+      type: i.contentType,
+      bytes: new Uint8Array(i.bytes),
+    })),
+  ];
+}
+
+describe('the try-a-model page in headless Chromium', () => {
+  if (skip) {
+    console.warn(`page e2e test skipped: ${CHROMIUM} not found (apt-get install chromium)`);
+    it.skip(`SKIPPED: ${CHROMIUM} not found (apt-get install chromium); with CI set this fails instead`, () => {});
+    return;
+  }
+
+  let dir: string;
+  let edge: LocalEdge | undefined;
+  let context: BrowserContext | undefined;
+  let page: Page;
+  const timings: Record<string, number> = {};
+
+  async function classifyDirect(c: Candidate, headers: Record<string, string> = {}): Promise<Classified> {
+    const res = await fetch(new URL(`/v1/models/${MODEL}/classify?top_k=5`, edge!.url), {
+      method: 'POST',
+      headers: { 'content-type': c.type, ...headers },
+      body: c.bytes,
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      model: string;
+      version: string;
+      predictions: Classified['predictions'];
+    };
+    expect(body.model).toBe(MODEL);
+    expect(res.headers.get('x-model-version')).toBe(body.version);
+    return {
+      version: body.version,
+      predictions: body.predictions,
+      route: res.headers.get('x-model-route'),
+      engine: res.headers.get('x-engine'),
+    };
+  }
+
+  /** What the page shows once the answer for `version` is rendered. */
+  async function rendered(version: string): Promise<Classified & { latency: string; error: string }> {
+    await expect.poll(() => page.locator('#answer-version').textContent(), { timeout: 30_000 }).toBe(version);
+    const labels = await page.locator('#predictions .label').allTextContents();
+    const scores = await page
+      .locator('#predictions meter')
+      .evaluateAll((ms) => ms.map((m) => (m as HTMLMeterElement).value));
+    return {
+      version: (await page.locator('#answer-version').textContent()) ?? '',
+      predictions: labels.map((label, i) => ({ label, score: scores[i]! })),
+      route: await page.locator('#answer-route').textContent(),
+      engine: await page.locator('#answer-engine').textContent(),
+      latency: (await page.locator('#answer-latency').textContent()) ?? '',
+      error: (await page.locator('#error').textContent()) ?? '',
+    };
+  }
+
+  function expectSameAnswer(shown: Classified, direct: Classified): void {
+    expect(shown.version).toBe(direct.version);
+    expect(shown.predictions.map((p) => p.label)).toEqual(direct.predictions.map((p) => p.label));
+    expect(shown.predictions[0]!.label).toBe(direct.predictions[0]!.label);
+    // The meters hold the API's scores (float32 → JSON → DOM double: equal to ~1e-7).
+    for (const [i, p] of shown.predictions.entries())
+      expect(p.score).toBeCloseTo(direct.predictions[i]!.score, 6);
+  }
+
+  beforeAll(async () => {
+    if (!fs.existsSync(CHROMIUM)) {
+      throw new Error(
+        `CI is set but ${CHROMIUM} is missing: install Debian's chromium (.ci/run does it with apt-get)`,
+      );
+    }
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-page-'));
+    const store = new FileStore(path.join(dir, 'store'));
+    let t = performance.now();
+    // v1 (stable) and v2 (a 50 % candidate): real ONNX exports through the registry's publish.
+    for (const seed of EDGE_SEEDS.slice(0, 2)) {
+      const exp = edgeExport(seed);
+      await publishVersion(store, MODEL, {
+        manifest: { ...exp.manifest, name: MODEL, labels: LABELS },
+        files: exp.files,
+      });
+    }
+    await rollout(store, MODEL, 'v2', 50);
+    timings.publishMs = performance.now() - t;
+
+    t = performance.now();
+    edge = await startLocalEdge(store, { port: 0, persistDir: path.join(dir, 'r2'), syncIntervalMs: 0 });
+    timings.edgeStartMs = performance.now() - t;
+
+    t = performance.now();
+    context = await chromium.launchPersistentContext(path.join(dir, 'chromium-profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+      viewport: { width: 900, height: 1000 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    timings.browserStartMs = performance.now() - t;
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await edge?.dispose();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    console.log(
+      `page e2e timings (ms): ${JSON.stringify(Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)])))}`,
+    );
+  });
+
+  it('classifies a chosen image: same top-k and version as the API, routed, keyed and pinned', async () => {
+    // An image on which v1 and v2 disagree, so showing the wrong version could not pass unnoticed.
+    let image: Candidate | undefined;
+    let byVersion: Record<string, Classified> = {};
+    for (const c of candidates()) {
+      const v1 = await classifyDirect(c, { 'x-model-version': 'v1' });
+      const v2 = await classifyDirect(c, { 'x-model-version': 'v2' });
+      if (v1.predictions[0]!.label !== v2.predictions[0]!.label) {
+        image = c;
+        byVersion = { v1, v2 };
+        break;
+      }
+    }
+    expect(image, 'an image whose top-1 differs between v1 and v2').toBeDefined();
+    const file = path.join(dir, image!.name);
+    fs.writeFileSync(file, image!.bytes);
+
+    const consoleErrors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(String(e)));
+
+    let t = performance.now();
+    const res = await page.goto(edge!.url.href);
+    expect(res?.status()).toBe(200);
+    // Controls are found by their labels: the accessible names are part of what is tested.
+    const model = page.getByLabel('Model');
+    await expect.poll(() => model.locator('option').allTextContents()).toEqual([MODEL]);
+    await model.selectOption(MODEL);
+    await expect
+      .poll(() =>
+        page
+          .getByLabel('Version')
+          .locator('option')
+          .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)),
+      )
+      .toEqual(['', 'v2', 'v1']);
+    expect(await page.locator('#routing').textContent()).toBe('stable: v1 · candidate v2 at 50%');
+    timings.pageLoadMs = performance.now() - t;
+
+    // 1. Routed with a user key: the page and a direct call with the same key get the same version.
+    await page.getByLabel(/User key/).fill(USER_KEY);
+    t = performance.now();
+    await page.getByLabel(/Image/).setInputFiles(file);
+    const keyed = await classifyDirect(image!, { 'x-user-key': USER_KEY });
+    const shownKeyed = await rendered(keyed.version);
+    timings.firstClassifyMs = performance.now() - t;
+    expectSameAnswer(shownKeyed, keyed);
+    expect(shownKeyed.route).toBe(keyed.route);
+    expect(keyed.route).toBe('sticky');
+    expect(shownKeyed.latency).toMatch(/^\d+\.\d ms$/);
+    expect(shownKeyed.error).toBe('');
+    // The engine that ran the model, when the edge reports it (x-engine).
+    expect(shownKeyed.engine).toBe(keyed.engine ?? 'not reported');
+
+    // 2. Pinned to the other version, submitted from the keyboard: the answer follows the pin.
+    const other = keyed.version === 'v1' ? 'v2' : 'v1';
+    await page.getByLabel('Version').selectOption(other);
+    t = performance.now();
+    await page.getByRole('button', { name: 'Classify' }).press('Enter');
+    const shownPinned = await rendered(other);
+    timings.pinnedClassifyMs = performance.now() - t;
+    expectSameAnswer(shownPinned, byVersion[other]!);
+    expect(shownPinned.predictions[0]!.label).not.toBe(shownKeyed.predictions[0]!.label);
+    expect(shownPinned.route).toBe('pinned');
+
+    // Labels from the API are text: the markup in them is shown, not parsed or run.
+    const shownLabels = await page.locator('#predictions .label').allTextContents();
+    expect(shownLabels.sort()).toEqual([...LABELS].sort());
+    expect(await page.locator('#predictions img, #predictions b').count()).toBe(0);
+    expect(await page.title()).toBe('edgetune — try a model');
+
+    fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(fs.statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
+
+    // 3. A file the edge refuses: the API's own error is shown, nothing crashes.
+    const bad = path.join(dir, 'notes.txt');
+    fs.writeFileSync(bad, 'not an image');
+    const direct = await fetch(new URL(`/v1/models/${MODEL}/classify`, edge!.url), {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'not an image',
+    });
+    const { error } = (await direct.json()) as { error: { code: string; message: string } };
+    expect(direct.status).toBeGreaterThanOrEqual(400);
+    expect(direct.status).toBeLessThan(500);
+    await page.getByLabel(/Image/).setInputFiles(bad);
+    await expect.poll(() => page.locator('#error').textContent()).toBe(`${error.code}: ${error.message}`);
+    // The previous answer is taken away rather than left beside the error.
+    expect(await page.locator('#results').isHidden()).toBe(true);
+
+    // No CSP violations or script errors along the way (a blocked inline script would show here).
+    expect(consoleErrors.filter((e) => !e.includes('Failed to load resource'))).toEqual([]);
+  });
+});
