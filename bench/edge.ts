@@ -9,6 +9,7 @@ import { R2Store } from '../functions/r2-store.ts';
 import type { ModelManifest } from '../shared/manifest/manifest.ts';
 import { GraphBuilder } from '../shared/onnx/builder.ts';
 import { publishVersion } from '../shared/registry/publish.ts';
+import { ENGINE_ID } from '../training/export/edge-variants.ts';
 import { projectRoot } from '../training/serve/bundle.ts';
 import { BENCH_DIR, type BenchModel } from './models.ts';
 import { RUNS, VARIANTS, type Variant, variantBytes, WARMUP } from './node-runtimes.ts';
@@ -18,6 +19,7 @@ import { type Bundle, bundle, call, type Instance, startInstance } from './worke
 const MB = 2 ** 20;
 
 interface LoadReply {
+  variant?: string;
   instantiateMs: number;
   readMs: number;
   createMs: number;
@@ -61,7 +63,9 @@ export async function setupEdge(models: BenchModel[], log: (m: string) => void):
       for (const v of Object.keys(VARIANTS) as Variant[]) {
         await bucket.put(rawKey(m, v), Uint8Array.from(variantBytes(m, v)));
         const name = servedName(m, v);
-        const manifest: ModelManifest = { ...m.manifest, name };
+        // The export's manifest may already name its optimised graph: each variant sets its own.
+        const { optimized: _exported, ...base } = m.manifest;
+        const manifest: ModelManifest = { ...base, name };
         const files: Record<string, Uint8Array> = { 'model.onnx': Uint8Array.from(m.fp32) };
         if (v === 'optimized') {
           manifest.optimized = { file: m.optimized.file, sha256: m.optimized.sha256, size: m.optimized.size };
@@ -98,8 +102,21 @@ export async function clockCheck(
   }
 }
 
+/**
+ * Runs per timed sample so each sample lasts ≥ ~20 ms (workerd's clock ticks in whole ms), from
+ * the warm-up's total time.
+ */
+async function groupFor(base: URL, id: string, dims: string): Promise<number> {
+  const t = performance.now();
+  await call(base, `/run?${q({ id, n: WARMUP, dims })}`);
+  const perRun = (performance.now() - t) / WARMUP;
+  return Math.max(1, Math.min(200, Math.ceil(20 / Math.max(perRun, 0.05))));
+}
+
 export interface IsolateResult {
+  /** Per-run ms; each of the RUNS samples is the mean of `runs_per_sample` runs. */
   warm: Timing;
+  runs_per_sample?: number;
   heap_one_mb: number;
   heap_two_mb: number;
 }
@@ -117,10 +134,10 @@ export async function inIsolate(setup: EdgeSetup, m: BenchModel, v: Variant): Pr
         `/load?${q({ key: rawKey(m, v), id, dims: m.dims.join(','), options: JSON.stringify({ graphOptimizationLevel: VARIANTS[v].graphOptimizationLevel }) })}`,
       );
     await load('a');
-    await call(inst.url, `/run?${q({ id: 'a', n: WARMUP, dims: m.dims.join(',') })}`);
+    const group = await groupFor(inst.url, 'a', m.dims.join(','));
     const r = await call<{ times: number[]; heapBytes: number }>(
       inst.url,
-      `/run?${q({ id: 'a', n: RUNS, dims: m.dims.join(',') })}`,
+      `/run?${q({ id: 'a', n: RUNS, dims: m.dims.join(','), group })}`,
     );
     await load('b');
     const r2 = await call<{ heapBytes: number }>(
@@ -129,8 +146,49 @@ export async function inIsolate(setup: EdgeSetup, m: BenchModel, v: Variant): Pr
     );
     return {
       warm: timing(r.times),
+      runs_per_sample: group,
       heap_one_mb: round(r.heapBytes / MB),
       heap_two_mb: round(r2.heapBytes / MB),
+    };
+  } finally {
+    await inst.dispose();
+  }
+}
+
+export interface EngineIsolateResult extends IsolateResult {
+  /** Kernel variant the engine picked in workerd ('relaxed' expected, 'simd' fallback). */
+  variant: string;
+  /** Mean ms per run by op type (10 profiled runs, performance.now around every step). */
+  ops_ms: Record<string, number>;
+}
+
+/** The same as inIsolate for the edgetune engine, on the plain export (what the edge gives it). */
+export async function inIsolateEngine(setup: EdgeSetup, m: BenchModel): Promise<EngineIsolateResult> {
+  const inst = await startInstance(setup.bench, setup.r2Dir);
+  const dims = m.dims.join(',');
+  try {
+    const load = (id: string) =>
+      call<LoadReply>(inst.url, `/load?${q({ key: rawKey(m, 'fp32'), id, dims, engine: 1 })}`);
+    const a = await load('a');
+    const group = await groupFor(inst.url, 'a', dims);
+    const r = await call<{ times: number[]; heapBytes: number }>(
+      inst.url,
+      `/run?${q({ id: 'a', n: RUNS, dims, group })}`,
+    );
+    const p = await call<{ opsMs: Record<string, number> }>(
+      inst.url,
+      `/run?${q({ id: 'a', n: 10, dims, group, profile: 1 })}`,
+    );
+    await load('b');
+    const r2 = await call<{ heapBytes: number }>(inst.url, `/run?${q({ id: 'b', n: 3, dims })}`);
+    const ops = Object.entries(p.opsMs).sort((x, y) => y[1] - x[1]);
+    return {
+      variant: a.variant ?? 'unknown',
+      warm: timing(r.times),
+      runs_per_sample: group,
+      heap_one_mb: round(r.heapBytes / MB),
+      heap_two_mb: round(r2.heapBytes / MB),
+      ops_ms: Object.fromEntries(ops.map(([op, ms]) => [op, round(ms, 2)])),
     };
   } finally {
     await inst.dispose();
@@ -141,6 +199,8 @@ export interface ColdConfig {
   label: string;
   variant: Variant;
   options: Record<string, unknown>;
+  /** The edgetune engine (on the plain export) instead of onnxruntime-web. */
+  engine?: boolean;
 }
 
 export const COLD_CONFIGS: ColdConfig[] = [
@@ -155,12 +215,15 @@ export const COLD_CONFIGS: ColdConfig[] = [
     variant: 'optimized',
     options: { graphOptimizationLevel: 'disabled', enableCpuMemArena: false, enableMemPattern: false },
   },
+  { label: 'edgetune engine (plain export)', variant: 'fp32', options: {}, engine: true },
 ];
 
 export interface ColdBreakdown {
   label: string;
   samples: number;
-  /** onnxruntime-web start in a cold isolate: wasm instantiate + backend init (a 1-node session). */
+  /** Kernel variant, for the engine rows. */
+  variant?: string;
+  /** onnxruntime-web start in a cold isolate: wasm instantiate + backend init (a 1-node session); 0 for the engine. */
   ort_init_ms: number;
   /** Of which WebAssembly.instantiate of the precompiled module. */
   wasm_instantiate_ms: number;
@@ -182,17 +245,22 @@ export async function coldBreakdown(
   samples: number,
 ): Promise<ColdBreakdown> {
   const rows: number[][] = [];
+  let variant: string | undefined;
   for (let s = 0; s < samples; s++) {
     const inst: Instance = await startInstance(setup.bench, setup.r2Dir);
     try {
       const t = performance.now();
-      const tiny = await call<LoadReply>(inst.url, `/load?${q({ key: TINY_KEY, id: 'tiny', dims: '1' })}`);
+      // onnxruntime-web's own start-up, timed apart with a 1-node graph; the engine has none.
+      const tiny = c.engine
+        ? undefined
+        : await call<LoadReply>(inst.url, `/load?${q({ key: TINY_KEY, id: 'tiny', dims: '1' })}`);
       const r = await call<LoadReply>(
         inst.url,
-        `/load?${q({ key: rawKey(m, c.variant), id: 'm', dims: m.dims.join(','), warmup: 1, options: JSON.stringify(c.options) })}`,
+        `/load?${q({ key: rawKey(m, c.variant), id: 'm', dims: m.dims.join(','), warmup: 1, options: JSON.stringify(c.options), engine: c.engine ? 1 : 0 })}`,
       );
+      variant = r.variant;
       const client = performance.now() - t - (r.warmupMs ?? 0);
-      const init = tiny.readMs + tiny.createMs + tiny.firstRunMs;
+      const init = tiny ? tiny.readMs + tiny.createMs + tiny.firstRunMs : 0;
       rows.push([
         init,
         r.readMs,
@@ -201,7 +269,7 @@ export async function coldBreakdown(
         r.warmupMs ?? 0,
         client,
         r.heapBytes / MB,
-        tiny.instantiateMs,
+        tiny?.instantiateMs ?? 0,
       ]);
     } finally {
       await inst.dispose();
@@ -211,6 +279,7 @@ export async function coldBreakdown(
   return {
     label: c.label,
     samples,
+    ...(c.engine ? { variant } : {}),
     ort_init_ms: round(col(0)),
     wasm_instantiate_ms: round(col(7)),
     store_read_ms: round(col(1)),
@@ -223,52 +292,118 @@ export async function coldBreakdown(
   };
 }
 
-async function classify(base: URL, name: string, png: Uint8Array): Promise<void> {
-  const res = await fetch(new URL(`/v1/models/${name}/classify`, base), {
+/** One way the production Worker serves a model over HTTP: which published name, with which vars. */
+export interface HttpRow {
+  key: string;
+  name: string;
+  bindings: Record<string, string>;
+  /** The engine the Worker must report in `x-engine` (checked, so a figure is never mislabelled). */
+  engine: 'edgetune-wasm' | 'onnxruntime-web';
+}
+
+/**
+ * ORT rows force onnxruntime-web with ENGINE=onnxruntime (the exports list the engine, so `auto`
+ * would serve them on it); the engine row is what the edge does by default with the published
+ * version (manifest with the optimised graph and `engines`), when the export validated the engine.
+ */
+export function httpRows(m: BenchModel): HttpRow[] {
+  const ort = { ENGINE: 'onnxruntime' };
+  const rows: HttpRow[] = (Object.keys(VARIANTS) as Variant[]).map((v) => ({
+    key: v,
+    name: servedName(m, v),
+    bindings: ort,
+    engine: 'onnxruntime-web',
+  }));
+  if (m.manifest.engines.includes(ENGINE_ID)) {
+    rows.push({ key: 'engine', name: servedName(m, 'optimized'), bindings: {}, engine: 'edgetune-wasm' });
+  }
+  return rows;
+}
+
+/** `server-timing` durations by name (the Worker reports load, preprocess and inference). */
+function serverTiming(header: string | null): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of (header ?? '').split(',')) {
+    const m = /^\s*([\w-]+);dur=([\d.]+)/.exec(part);
+    if (m) out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+async function classify(base: URL, row: HttpRow, png: Uint8Array): Promise<Record<string, number>> {
+  const res = await fetch(new URL(`/v1/models/${row.name}/classify`, base), {
     method: 'POST',
     headers: { 'content-type': 'image/png' },
     body: png as Uint8Array<ArrayBuffer>,
   });
   const body = await res.text();
-  if (!res.ok) throw new Error(`classify ${name}: ${res.status} ${body.slice(0, 400)}`);
+  if (!res.ok) throw new Error(`classify ${row.name}: ${res.status} ${body.slice(0, 400)}`);
+  const engine = res.headers.get('x-engine');
+  if (engine !== row.engine)
+    throw new Error(`classify ${row.name}: served by ${engine}, expected ${row.engine}`);
+  return serverTiming(res.headers.get('server-timing'));
+}
+
+export interface ColdHttp {
+  median_ms: number;
+  samples_ms: number[];
+  engine: string;
+  /** Medians of the Worker's own server-timing: routing + session load, preprocess, first inference. */
+  server_timing_ms: { load: number; preprocess: number; inference: number };
 }
 
 /** The production Worker's first response in a fresh workerd (client-side, HTTP), per sample. */
 export async function coldHttp(
   setup: EdgeSetup,
   m: BenchModel,
-  v: Variant,
+  row: HttpRow,
   samples: number,
-): Promise<{ median_ms: number; samples_ms: number[] }> {
+): Promise<ColdHttp> {
   const out: number[] = [];
+  const parts: Record<string, number>[] = [];
   for (let s = 0; s < samples; s++) {
-    const inst = await startInstance(setup.prod, setup.r2Dir);
+    const inst = await startInstance(setup.prod, setup.r2Dir, row.bindings);
     try {
       const t = performance.now();
-      await classify(inst.url, servedName(m, v), m.requestPng);
+      parts.push(await classify(inst.url, row, m.requestPng));
       out.push(round(performance.now() - t));
     } finally {
       await inst.dispose();
     }
   }
-  return { median_ms: round(median(out)), samples_ms: out };
+  const part = (k: string) => round(median(parts.map((p) => p[k] ?? Number.NaN)));
+  return {
+    median_ms: round(median(out)),
+    samples_ms: out,
+    engine: row.engine,
+    server_timing_ms: { load: part('load'), preprocess: part('preprocess'), inference: part('inference') },
+  };
 }
 
 /** Warm requests to the production Worker over HTTP (decode + preprocess + inference + JSON). */
 export async function warmHttp(setup: EdgeSetup, models: BenchModel[]): Promise<Record<string, Timing>> {
-  const inst = await startInstance(setup.prod, setup.r2Dir);
   const out: Record<string, Timing> = {};
-  try {
-    for (const m of models) {
-      for (const v of Object.keys(VARIANTS) as Variant[]) {
-        const name = servedName(m, v);
-        out[`${m.name} ${v}`] = timing(
-          await timeRuns(() => classify(inst.url, name, m.requestPng), WARMUP, RUNS),
+  // One workerd per set of vars; every model's rows for it run there.
+  const byVars = new Map<string, { bindings: Record<string, string>; jobs: [BenchModel, HttpRow][] }>();
+  for (const m of models) {
+    for (const row of httpRows(m)) {
+      const id = JSON.stringify(row.bindings);
+      const group = byVars.get(id) ?? { bindings: row.bindings, jobs: [] };
+      group.jobs.push([m, row]);
+      byVars.set(id, group);
+    }
+  }
+  for (const { bindings, jobs } of byVars.values()) {
+    const inst = await startInstance(setup.prod, setup.r2Dir, bindings);
+    try {
+      for (const [m, row] of jobs) {
+        out[`${m.name} ${row.key}`] = timing(
+          await timeRuns(() => classify(inst.url, row, m.requestPng), WARMUP, RUNS),
         );
       }
+    } finally {
+      await inst.dispose();
     }
-  } finally {
-    await inst.dispose();
   }
   return out;
 }

@@ -3,6 +3,8 @@
  * reference) and onnxruntime-web's wasm backend (the engine the edge runs), per model variant.
  */
 import * as ortNode from 'onnxruntime-node';
+import { loadKernelModules } from '../engine/node-kernels.ts';
+import { createEngineSession } from '../shared/engine/index.ts';
 import { writeImageTensor } from '../shared/preprocess/tensor.ts';
 import { getOrtWeb, ortWebHeapBytes } from '../training/optimize/web-runtime.ts';
 import type { BenchModel } from './models.ts';
@@ -58,6 +60,25 @@ export async function webWarm(
   return { ...t, create_ms: round(create), first_run_ms: round(first) };
 }
 
+/**
+ * The edgetune engine in Node on the plain export (SIMD128 here: Node 20 only validates the
+ * relaxed-SIMD kernels with --experimental-wasm-relaxed-simd; workerd has relaxed SIMD on).
+ */
+export async function engineWarm(
+  m: BenchModel,
+): Promise<Timing & { variant: string; create_ms: number; first_run_ms: number }> {
+  let t0 = performance.now();
+  const s = await createEngineSession(m.fp32, loadKernelModules());
+  const create = performance.now() - t0;
+  const feeds = { [s.inputNames[0]!]: { data: inputData(m.dims), dims: m.dims } };
+  t0 = performance.now();
+  s.runSync(feeds);
+  const first = performance.now() - t0;
+  const t = timing(await timeRuns(async () => s.runSync(feeds), WARMUP, RUNS));
+  s.release();
+  return { ...t, variant: s.variant, create_ms: round(create), first_run_ms: round(first) };
+}
+
 export interface Accuracy {
   accuracy: number;
   /** Largest |Δ probability| against onnxruntime-node fp32 on the same images. */
@@ -81,7 +102,7 @@ async function probabilities(
 
 const argmax = (p: Float32Array) => p.reduce((best, v, i) => (v > p[best]! ? i : best), 0);
 
-/** Held-out accuracy of fp32 in onnxruntime-node, and of each variant in onnxruntime-web. */
+/** Held-out accuracy of fp32 in onnxruntime-node, of each variant in onnxruntime-web, and of the engine. */
 export async function accuracies(m: BenchModel): Promise<Record<string, Accuracy>> {
   const probs = m.manifest.outputs.probabilities;
   const native = await ortNode.InferenceSession.create(m.fp32, { intraOpNumThreads: 1 });
@@ -119,6 +140,12 @@ export async function accuracies(m: BenchModel): Promise<Record<string, Accuracy
     await s.release();
     result[`onnxruntime-web ${v}`] = score(ps);
   }
+  const engine = await createEngineSession(m.fp32, loadKernelModules());
+  const input = engine.inputNames[0]!;
+  result['edgetune engine'] = score(
+    await probabilities(async (x, dims) => engine.runSync({ [input]: { data: x, dims } })[probs]!.data, m),
+  );
+  engine.release();
   return result;
 }
 

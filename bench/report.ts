@@ -9,7 +9,11 @@ interface ModelResults {
   warm: {
     'onnxruntime-node 1 thread fp32': T;
     'onnxruntime-web node': Record<string, T & { create_ms: number; first_run_ms: number }>;
-    'workerd in isolate': Record<string, { warm: T; heap_one_mb: number; heap_two_mb: number }>;
+    'edgetune engine node'?: T & { variant: string };
+    'workerd in isolate': Record<
+      string,
+      { warm: T; heap_one_mb: number; heap_two_mb: number; variant?: string; ops_ms?: Record<string, number> }
+    >;
     'workerd over HTTP': Record<string, T>;
   };
   accuracy: Record<string, { accuracy: number; max_abs_diff_vs_fp32: number; agreement_with_fp32: number }>;
@@ -35,6 +39,8 @@ interface ColdRow {
 }
 
 export interface BenchSummary {
+  /** The engine the headline figures describe: what the edge serves the reference model with. */
+  edge_engine: string;
   edge_vs_native_ratio: number;
   cold_first_response_ms: number;
   two_versions_wasm_heap_mb: number;
@@ -82,7 +88,7 @@ export function renderMarkdown(r: BenchSummary): string {
   lines.push('');
   const okCold = r.cold_first_response_ms <= r.goals.cold_first_response_ms;
   const okHeap = r.two_versions_wasm_heap_mb <= r.goals.two_versions_wasm_heap_mb;
-  lines.push('| headline (reference model, edge settings) | value | goal |');
+  lines.push(`| headline (reference model, as the edge serves it: ${r.edge_engine}) | value | goal |`);
   lines.push('|---|---|---|');
   lines.push(
     `| edge_vs_native_ratio (warm workerd ÷ onnxruntime-node 1 thread) | ${f(r.edge_vs_native_ratio, 2)}× | – |`,
@@ -95,18 +101,21 @@ export function renderMarkdown(r: BenchSummary): string {
   );
   lines.push('');
   lines.push(
-    '| model | variant | size MB | ORT-node 1T ms | ORT-web Node ms | workerd isolate ms | workerd HTTP ms | ratio | heap 1 / 2 versions MB | accuracy (fp32 ORT-node) | max Δp vs fp32 |',
+    '| model | engine / variant | size MB | ORT-node 1T ms | same wasm in Node ms | workerd isolate ms | workerd HTTP ms | ratio | heap 1 / 2 versions MB | accuracy (fp32 ORT-node) | max Δp vs fp32 |',
   );
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const [name, raw] of Object.entries(r.models)) {
     const x = raw as ModelResults;
     const native = x.warm['onnxruntime-node 1 thread fp32'].median_ms;
-    for (const v of ['fp32', 'optimized']) {
+    for (const v of ['fp32', 'optimized', 'engine']) {
       const iso = x.warm['workerd in isolate'][v];
-      const acc = x.accuracy[`onnxruntime-web ${v}`];
+      const isEngine = v === 'engine';
+      const acc = x.accuracy[isEngine ? 'edgetune engine' : `onnxruntime-web ${v}`];
+      const nodeWasm = isEngine ? x.warm['edgetune engine node'] : x.warm['onnxruntime-web node'][v];
+      const label = isEngine ? `edgetune engine (${iso?.variant ?? '?'} in workerd)` : `ORT-web ${v}`;
       lines.push(
-        `| ${name} | ${v} | ${mb(v === 'fp32' ? x.sizes.fp32_bytes : x.sizes.optimized_bytes)} | ${f(native, 2)} | ` +
-          `${f(x.warm['onnxruntime-node 1 thread fp32'] && x.warm['onnxruntime-web node'][v]?.median_ms, 2)} | ${f(iso?.warm.median_ms, 2)} | ` +
+        `| ${name} | ${label} | ${mb(v === 'optimized' ? x.sizes.optimized_bytes : x.sizes.fp32_bytes)} | ${f(native, 2)} | ` +
+          `${f(nodeWasm?.median_ms, 2)} | ${f(iso?.warm.median_ms, 2)} | ` +
           `${f(x.warm['workerd over HTTP'][v]?.median_ms, 2)} | ${f(iso ? iso.warm.median_ms / native : Number.NaN, 1)}× | ` +
           `${f(iso?.heap_one_mb)} / ${f(iso?.heap_two_mb)} | ${f(acc?.accuracy, 3)} (${f(x.accuracy['onnxruntime-node fp32']?.accuracy, 3)}) | ` +
           `${acc?.max_abs_diff_vs_fp32.toExponential(1) ?? '–'} |`,
@@ -129,16 +138,40 @@ export function renderMarkdown(r: BenchSummary): string {
   }
   const http = r.cold_start.production_worker_first_response_http as Record<
     string,
-    { median_ms: number; samples_ms: number[] }
+    {
+      median_ms: number;
+      samples_ms: number[];
+      engine?: string;
+      server_timing_ms?: { load: number; preprocess: number; inference: number };
+    }
   >;
   lines.push('');
   lines.push(
     `Production Worker, first response in a fresh workerd (HTTP, client-side): ` +
       Object.entries(http)
-        .map(([v, c]) => `${v} ${f(c.median_ms, 0)} ms (${c.samples_ms.map((s) => s.toFixed(0)).join(', ')})`)
+        .map(
+          ([v, c]) =>
+            `${v === 'engine' ? 'edgetune engine' : `ORT-web ${v}`} ${f(c.median_ms, 0)} ms (${c.samples_ms.map((s) => s.toFixed(0)).join(', ')}` +
+            (c.server_timing_ms
+              ? `; Worker-side load ${f(c.server_timing_ms.load, 0)} + preprocess ${f(c.server_timing_ms.preprocess, 0)} + inference ${f(c.server_timing_ms.inference, 0)})`
+              : ')'),
+        )
         .join('; ') +
       '.',
   );
+  const refEngine = (r.models[r.reference_model] as ModelResults | undefined)?.warm['workerd in isolate']
+    .engine;
+  if (refEngine?.ops_ms) {
+    const total = Object.values(refEngine.ops_ms).reduce((a, b) => a + b, 0);
+    lines.push('');
+    lines.push(`Engine per-op time in workerd, \`${r.reference_model}\` (mean of 10 profiled runs):`);
+    lines.push('');
+    lines.push('| op | ms | share |');
+    lines.push('|---|---|---|');
+    for (const [op, ms] of Object.entries(refEngine.ops_ms)) {
+      lines.push(`| ${op} | ${f(ms, 2)} | ${f((100 * ms) / total)}% |`);
+    }
+  }
   lines.push('');
   lines.push(
     '| model | prefix features (ORT-node) img/s | head epochs/s, cached features | head epochs/s, re-running backbone |',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Env } from './env.ts';
+import type { EngineMode } from './models.ts';
 
 /**
  * Edge settings from wrangler.toml `[vars]`, parsed once per isolate. Vars arrive as strings;
@@ -20,6 +21,8 @@ export interface EdgeConfig {
   maxImageSide: number;
   /** Upper bound for `?top_k=`. */
   maxTopK: number;
+  /** `auto`: the edgetune engine where the manifest lists it; `onnxruntime`: always onnxruntime-web. */
+  engine: EngineMode;
 }
 
 const num = (fallback: number, min: number, max: number) =>
@@ -33,6 +36,7 @@ const EnvConfigSchema = z.object({
   // 4096 × 4096 RGBA would be 64 MB before any float copy: too much beside a 68 MB wasm heap.
   MAX_IMAGE_PIXELS: num(4_194_304, 1, 16_777_216),
   MAX_IMAGE_SIDE: num(4096, 1, 16384),
+  ENGINE: z.enum(['auto', 'onnxruntime']).catch('auto'),
 });
 
 export function readConfig(env: Env): EdgeConfig {
@@ -45,5 +49,6 @@ export function readConfig(env: Env): EdgeConfig {
     maxImagePixels: Math.round(v.MAX_IMAGE_PIXELS),
     maxImageSide: Math.round(v.MAX_IMAGE_SIDE),
     maxTopK: 1000,
+    engine: v.ENGINE,
   };
 }

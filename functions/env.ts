@@ -15,6 +15,8 @@ declare global {
       MAX_BATCH?: string;
       MAX_IMAGE_PIXELS?: string;
       MAX_IMAGE_SIDE?: string;
+      /** `auto` (default) or `onnxruntime` to serve every version with onnxruntime-web. */
+      ENGINE?: string;
     }
   }
 }

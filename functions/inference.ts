@@ -1,7 +1,6 @@
 import { EdgetuneError } from '../shared/errors.ts';
 import type { ModelManifest } from '../shared/manifest/manifest.ts';
 import type { PreprocessSpec } from '../shared/manifest/preprocess.ts';
-import { getOrt } from './ort.ts';
 import type { ModelSession } from './session.ts';
 
 /** Per-item outputs of one run. */
@@ -50,21 +49,11 @@ async function runBatch(
   items: Float32Array[],
   shape: number[],
 ): Promise<ItemOutputs[]> {
-  const ort = await getOrt();
   const manifest = session.manifest;
   const n = items.length;
   const data = new Float32Array(n * items[0]!.length);
   for (const [i, item] of items.entries()) data.set(item, i * item.length);
-  const results = await session.run({
-    [manifest.input.name]: new ort.Tensor('float32', data, [n, ...shape]),
-  });
-  const probs = results[manifest.outputs.probabilities];
-  const emb = results[manifest.outputs.embedding];
-  if (!probs || !emb) {
-    throw new EdgetuneError('corrupt', `${session.key}: the graph lacks the outputs named in its manifest`);
-  }
-  const p = probs.data as Float32Array;
-  const e = emb.data as Float32Array;
+  const { probabilities: p, embedding: e } = await session.run(data, [n, ...shape]);
   const classes = p.length / n;
   const dim = e.length / n;
   if (classes !== manifest.labels.length || dim !== manifest.outputs.embeddingDim) {

@@ -4,14 +4,19 @@
  * sessions are released when the estimated heap use passes the budget. Every file is checked
  * against the manifest's sha256 before a session is created: a mismatch refuses that version
  * (remembered for a while, so a corrupt upload is not fetched again on every request) while the
- * versions already loaded keep serving.
+ * versions already loaded keep serving. Each version runs on the edgetune engine when its manifest
+ * says it was validated there (and the engine accepts the graph), else on onnxruntime-web.
  */
 import { EdgetuneError, errorMessage } from '../shared/errors.ts';
 import type { ModelManifest } from '../shared/manifest/manifest.ts';
 import type { RoutingDoc } from '../shared/manifest/routing.ts';
 import { sha256Hex } from '../shared/store/digest.ts';
+import { createBackend, ENGINE_MANIFEST_ID, type EngineName, type InferenceBackend } from './backends.ts';
 import type { ModelSource } from './model-source.ts';
-import { createSession, estimateSessionBytes, ModelSession } from './session.ts';
+import { ModelSession } from './session.ts';
+
+/** `auto`: the engine for versions validated on it, onnxruntime-web otherwise; `onnxruntime`: always ORT. */
+export type EngineMode = 'auto' | 'onnxruntime';
 
 export interface ModelCacheOptions {
   source: ModelSource;
@@ -20,8 +25,10 @@ export interface ModelCacheOptions {
   /** How long a refused (corrupt) version stays refused before it is tried again. */
   refusalTtlMs?: number;
   now?: () => number;
-  /** Injected for tests; defaults to onnxruntime-web. */
-  createSession?: typeof createSession;
+  /** Which engine serves versions that list the edgetune engine in their manifest (default auto). */
+  engine?: EngineMode;
+  /** Injected for tests; defaults to the real engines. */
+  createBackend?: typeof createBackend;
 }
 
 /** What routing says for a model, as cached: the document, or the newest version when there is none. */
@@ -50,8 +57,11 @@ export interface CacheStats {
   budgetBytes: number;
   loads: number;
   evictions: number;
-  sessions: { key: string; cost: number; file: string }[];
+  engine: EngineMode;
+  sessions: { key: string; cost: number; file: string; engine: EngineName; variant: string }[];
   refused: string[];
+  /** Versions listed for the engine that fell back to onnxruntime-web in this isolate, with why. */
+  engineFallbacks: Record<string, string>;
 }
 
 const MANIFEST_CACHE_LIMIT = 512;
@@ -64,9 +74,10 @@ export class ModelCache {
   private readonly manifests = new Map<string, ModelManifest>();
   private readonly routes = new Map<string, RoutingEntry>();
   private readonly now: () => number;
-  private readonly create: typeof createSession;
+  private readonly create: typeof createBackend;
   private readonly refusalTtlMs: number;
-  private usedBytes = 0;
+  private readonly engineMode: EngineMode;
+  private readonly fallbacks = new Map<string, string>();
   /** Recency counter for the LRU (clocks in Workers only advance on I/O, so time cannot order uses). */
   private tick = 0;
   private loads = 0;
@@ -74,8 +85,19 @@ export class ModelCache {
 
   constructor(private readonly options: ModelCacheOptions) {
     this.now = options.now ?? Date.now;
-    this.create = options.createSession ?? createSession;
+    this.create = options.createBackend ?? createBackend;
     this.refusalTtlMs = options.refusalTtlMs ?? 60_000;
+    this.engineMode = options.engine ?? 'auto';
+  }
+
+  /**
+   * Heap held by the cached sessions, summed now rather than at insert: an engine session's
+   * memory grows when it plans a new batch size.
+   */
+  private get usedBytes(): number {
+    let sum = 0;
+    for (const e of this.entries.values()) sum += e.session.cost;
+    return sum;
   }
 
   /** Manifests are immutable once published, so each is read once per isolate. */
@@ -109,6 +131,7 @@ export class ModelCache {
     } finally {
       entry.leases--;
       if (entry.evicted && entry.leases === 0) entry.session.release();
+      else if (!entry.evicted && this.usedBytes > this.options.budgetBytes) this.evict(key);
     }
   }
 
@@ -189,12 +212,16 @@ export class ModelCache {
       budgetBytes: this.options.budgetBytes,
       loads: this.loads,
       evictions: this.evictions,
+      engine: this.engineMode,
       sessions: [...this.entries.values()].map((e) => ({
         key: e.session.key,
         cost: e.session.cost,
         file: e.session.file,
+        engine: e.session.engine,
+        variant: e.session.variant,
       })),
       refused: [...this.refused].filter(([, r]) => r.until > now).map(([k]) => k),
+      engineFallbacks: Object.fromEntries(this.fallbacks),
     };
   }
 
@@ -209,10 +236,48 @@ export class ModelCache {
   }
 
   private async loadUncached(name: string, version: string): Promise<ModelSession> {
+    const key = `${name}@${version}`;
     const manifest = await this.manifest(name, version);
+    let plain: Uint8Array | undefined;
+    if (this.engineMode === 'auto' && manifest.engines.includes(ENGINE_MANIFEST_ID)) {
+      // The engine runs the plain export: the optimised graph holds com.microsoft ops it lacks.
+      plain = await this.readVerified(name, version, manifest.model);
+      try {
+        const backend = await this.create('edgetune-wasm', plain, false);
+        this.loads++;
+        return new ModelSession(name, version, manifest, manifest.model.file, backend);
+      } catch (e) {
+        // Validated on the engine at export, yet refused here: serve through onnxruntime-web.
+        if (!this.fallbacks.has(key)) {
+          console.warn(`${key}: engine unavailable, serving with onnxruntime-web: ${errorMessage(e)}`);
+        }
+        if (this.fallbacks.size >= MANIFEST_CACHE_LIMIT) this.fallbacks.clear();
+        this.fallbacks.set(key, errorMessage(e));
+      }
+    }
     const optimized = manifest.optimized;
     const file = optimized?.file ?? manifest.model.file;
-    const expected = optimized ?? manifest.model;
+    const bytes =
+      optimized || !plain ? await this.readVerified(name, version, optimized ?? manifest.model) : plain;
+    let backend: InferenceBackend;
+    try {
+      backend = await this.create('onnxruntime-web', bytes, optimized !== undefined);
+    } catch (e) {
+      throw new EdgetuneError('corrupt', `${key}: onnxruntime rejected ${file}: ${errorMessage(e)}`, {
+        cause: e,
+      });
+    }
+    this.loads++;
+    return new ModelSession(name, version, manifest, file, backend);
+  }
+
+  /** A version's file, checked against the manifest's size and sha256. */
+  private async readVerified(
+    name: string,
+    version: string,
+    expected: { file: string; sha256: string; size: number },
+  ): Promise<Uint8Array> {
+    const { file } = expected;
     const bytes = await this.options.source.readFile(name, version, file);
     if (!bytes) {
       throw new EdgetuneError('corrupt', `${name}@${version}: ${file} is missing from the store`);
@@ -225,25 +290,11 @@ export class ModelCache {
           `manifest says ${expected.sha256.slice(0, 12)}… (${expected.size} bytes)`,
       );
     }
-    let session: Awaited<ReturnType<typeof createSession>>;
-    try {
-      session = await this.create(bytes, optimized !== undefined);
-    } catch (e) {
-      throw new EdgetuneError(
-        'corrupt',
-        `${name}@${version}: onnxruntime rejected ${file}: ${errorMessage(e)}`,
-        {
-          cause: e,
-        },
-      );
-    }
-    this.loads++;
-    return new ModelSession(name, version, manifest, file, estimateSessionBytes(bytes.byteLength), session);
+    return bytes;
   }
 
   private insert(session: ModelSession): void {
     this.entries.set(session.key, { session, lastUsed: ++this.tick, leases: 0, evicted: false });
-    this.usedBytes += session.cost;
     this.evict(session.key);
   }
 
@@ -254,7 +305,6 @@ export class ModelCache {
       if (this.usedBytes <= this.options.budgetBytes) break;
       if (key === keep) continue;
       this.entries.delete(key);
-      this.usedBytes -= entry.session.cost;
       this.evictions++;
       entry.evicted = true;
       if (entry.leases === 0) entry.session.release();

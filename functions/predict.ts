@@ -51,10 +51,13 @@ function prepare(services: Services, session: ModelSession, input: ModelInput): 
 export async function predict(c: Context<AppEnv>, req: PredictRequest): Promise<Prediction> {
   const services = getServices(c.env);
   const started = Date.now();
+  let loadMs = 0;
   let preprocessMs = 0;
   let inferenceMs = 0;
   const served = await services.server.serve(req, async (session) => {
     const t0 = Date.now();
+    // Routing + manifest + session load (a cold request's start-up; ~0 when warm).
+    loadMs = t0 - started;
     const items = prepare(services, session, req.input);
     const t1 = Date.now();
     const outputs = await runItems(session, items);
@@ -69,7 +72,11 @@ export async function predict(c: Context<AppEnv>, req: PredictRequest): Promise<
   }
   c.header('x-model-version', served.version);
   c.header('x-model-route', served.reason);
-  c.header('server-timing', `preprocess;dur=${preprocessMs}, inference;dur=${inferenceMs}`);
+  c.header('x-engine', served.result.session.engine);
+  c.header(
+    'server-timing',
+    `load;dur=${loadMs}, preprocess;dur=${preprocessMs}, inference;dur=${inferenceMs}`,
+  );
   return {
     name: req.name,
     version: served.version,

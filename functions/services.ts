@@ -47,6 +47,7 @@ export function getServices(env: Env): Services {
       source: registrySource(store),
       budgetBytes: config.modelCacheBytes,
       routingTtlMs: config.routingTtlMs,
+      engine: config.engine,
     });
     services = {
       config,

@@ -1,12 +1,16 @@
+import { EdgetuneError } from '../shared/errors.ts';
 import type { ModelManifest } from '../shared/manifest/manifest.ts';
-import { getOrt, type OrtSession, type OrtTensor } from './ort.ts';
+import type { EngineName, InferenceBackend } from './backends.ts';
 
-export type Feeds = Record<string, OrtTensor>;
-export type Results = Record<string, OrtTensor>;
+/** A batch's outputs, concatenated over the batch (row-major [N, …]). */
+export interface BatchOutputs {
+  probabilities: Float32Array;
+  embedding: Float32Array;
+}
 
 /**
- * One onnxruntime-web session plus the manifest it was verified against. Runs are queued: the
- * wasm backend has one thread, and interleaving two `run` calls on one session buys nothing.
+ * One inference session (either engine) plus the manifest it was verified against. Runs are
+ * queued: both engines are single-threaded, and interleaving two runs on one session buys nothing.
  */
 export class ModelSession {
   private tail: Promise<unknown> = Promise.resolve();
@@ -16,60 +20,61 @@ export class ModelSession {
     readonly name: string,
     readonly version: string,
     readonly manifest: ModelManifest,
-    /** Which file the session was created from (the optimised graph when the manifest has one). */
+    /** Which file the session was created from (the engine uses the plain export). */
     readonly file: string,
-    /** Estimated wasm heap bytes this session holds (for the cache budget). */
-    readonly cost: number,
-    private readonly session: OrtSession,
+    private readonly backend: InferenceBackend,
   ) {}
 
   get key(): string {
     return `${this.name}@${this.version}`;
   }
 
+  /** Which engine serves this version. */
+  get engine(): EngineName {
+    return this.backend.engine;
+  }
+
+  /** The engine's kernel variant ('relaxed' | 'simd'), or 'wasm' for onnxruntime-web. */
+  get variant(): string {
+    return this.backend.variant;
+  }
+
+  /** Bytes held for the cache budget (the engine's grows when a new batch size is planned). */
+  get cost(): number {
+    return this.backend.heapBytes();
+  }
+
   get inputNames(): readonly string[] {
-    return this.session.inputNames;
+    return this.backend.inputNames;
   }
 
   get outputNames(): readonly string[] {
-    return this.session.outputNames;
+    return this.backend.outputNames;
   }
 
-  run(feeds: Feeds): Promise<Results> {
-    const next = this.tail.then(() => {
+  /** Runs one NCHW float32 batch and returns the manifest's two outputs. */
+  run(data: Float32Array, dims: readonly number[]): Promise<BatchOutputs> {
+    const { input, outputs } = this.manifest;
+    const next = this.tail.then(async () => {
       if (this.released) throw new Error(`session ${this.key} was released`);
-      return this.session.run(feeds) as Promise<Results>;
+      const results = await this.backend.run(input.name, data, dims);
+      const probabilities = results[outputs.probabilities]?.data;
+      const embedding = results[outputs.embedding]?.data;
+      if (!probabilities || !embedding) {
+        throw new EdgetuneError('corrupt', `${this.key}: the graph lacks the outputs named in its manifest`);
+      }
+      return { probabilities, embedding };
     });
     this.tail = next.catch(() => undefined);
     return next;
   }
 
-  /** Frees the wasm memory once queued runs have finished. */
+  /** Frees the session once queued runs have finished. */
   release(): void {
     this.tail = this.tail.then(async () => {
       if (this.released) return;
       this.released = true;
-      await this.session.release();
+      await this.backend.release();
     });
   }
-}
-
-/**
- * Offline-optimised graphs are loaded without re-optimising (FACTS.md: faster session creation,
- * same speed); plain exports get onnxruntime's full optimisation.
- */
-export async function createSession(bytes: Uint8Array, optimized: boolean): Promise<OrtSession> {
-  const ort = await getOrt();
-  return ort.InferenceSession.create(bytes, {
-    executionProviders: ['wasm'],
-    graphOptimizationLevel: optimized ? 'disabled' : 'all',
-  });
-}
-
-/**
- * Heap estimate for the budget: the weights are copied into wasm memory, onnxruntime keeps about
- * as much again (pre-packed weights, arena), plus a fixed allowance for activations.
- */
-export function estimateSessionBytes(modelBytes: number): number {
-  return 2 * modelBytes + 2 * 1024 * 1024;
 }

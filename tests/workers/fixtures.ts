@@ -15,6 +15,12 @@ export interface EdgeFixtures {
   images: { id: string; contentType: 'image/png' | 'image/jpeg'; base64: string }[];
   /** Per export (same order), per image id: onnxruntime-node outputs. */
   references: Record<string, { probabilities: number[]; embedding: number[] }>[];
+  /** A version the engine cannot run (Tanh), with its onnxruntime-node outputs per image id. */
+  ortOnly: {
+    manifest: ModelManifestInput;
+    files: Record<string, string>;
+    references: Record<string, { probabilities: number[]; embedding: number[] }>;
+  };
   /** The Node-preprocessed input tensor of one image (same spec for every export). */
   tensor: { imageId: string; data: number[] };
 }
@@ -78,6 +84,31 @@ export async function call(
     IncomingRequestCfProperties
   >;
   return worker.fetch(request, env, ctx);
+}
+
+const envs = new Map<string, Cloudflare.Env>();
+
+/**
+ * The same request with some variables overridden. Services are per env object, so the merged env
+ * is kept per override: requests with the same override share one model cache, like an isolate.
+ */
+export async function callWithVars(
+  vars: Partial<Cloudflare.Env>,
+  path: string,
+  init?: RequestInit,
+  ctx = createExecutionContext(),
+): Promise<Response> {
+  const request = new Request(`http://edge.test${path}`, init) as Request<
+    unknown,
+    IncomingRequestCfProperties
+  >;
+  const id = JSON.stringify(vars);
+  let merged = envs.get(id);
+  if (!merged) {
+    merged = { ...env, ...vars };
+    envs.set(id, merged);
+  }
+  return worker.fetch(request, merged, ctx);
 }
 
 /** The same request through the Worker's public entry (`exports.default.fetch`). */

@@ -8,41 +8,54 @@ import * as ort from 'onnxruntime-node';
 import type { TestProject } from 'vitest/node';
 import { ModelManifestSchema } from '../../shared/manifest/manifest.ts';
 import { preprocessBytes } from '../../shared/preprocess/preprocess.ts';
-import { EDGE_SEEDS, edgeExport, edgeImages } from '../fixtures/edge-models.ts';
+import {
+  EDGE_SEEDS,
+  type EdgeExport,
+  type EdgeImage,
+  edgeExport,
+  edgeImages,
+  edgeOrtOnlyExport,
+} from '../fixtures/edge-models.ts';
 import type { EdgeFixtures } from './fixtures.ts';
 import { provideEngineReference } from './engine-setup.ts';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
+async function nodeReferences(exp: EdgeExport, images: EdgeImage[]) {
+  const manifest = ModelManifestSchema.parse(exp.manifest);
+  const session = await ort.InferenceSession.create(exp.files[manifest.model.file]!, {
+    intraOpNumThreads: 1,
+    executionProviders: ['cpu'],
+  });
+  const perImage: EdgeFixtures['references'][number] = {};
+  for (const image of images) {
+    const input = preprocessBytes(image.bytes, manifest.preprocess);
+    const out = await session.run({
+      [manifest.input.name]: new ort.Tensor('float32', input.data, input.dims),
+    });
+    perImage[image.id] = {
+      probabilities: Array.from(out[manifest.outputs.probabilities]!.data as Float32Array),
+      embedding: Array.from(out[manifest.outputs.embedding]!.data as Float32Array),
+    };
+  }
+  await session.release();
+  return perImage;
+}
+
+const serialise = (e: EdgeExport) => ({
+  manifest: e.manifest,
+  files: Object.fromEntries(Object.entries(e.files).map(([k, v]) => [k, b64(v)])),
+});
+
 export default async function setup(project: TestProject): Promise<void> {
   const images = edgeImages();
-  const exports = EDGE_SEEDS.map(edgeExport);
+  const exports = EDGE_SEEDS.map((seed) => edgeExport(seed));
   const references: EdgeFixtures['references'] = [];
-  for (const exp of exports) {
-    const manifest = ModelManifestSchema.parse(exp.manifest);
-    const session = await ort.InferenceSession.create(exp.files[manifest.model.file]!, {
-      intraOpNumThreads: 1,
-      executionProviders: ['cpu'],
-    });
-    const perImage: EdgeFixtures['references'][number] = {};
-    for (const image of images) {
-      const input = preprocessBytes(image.bytes, manifest.preprocess);
-      const out = await session.run({
-        [manifest.input.name]: new ort.Tensor('float32', input.data, input.dims),
-      });
-      perImage[image.id] = {
-        probabilities: Array.from(out[manifest.outputs.probabilities]!.data as Float32Array),
-        embedding: Array.from(out[manifest.outputs.embedding]!.data as Float32Array),
-      };
-    }
-    await session.release();
-    references.push(perImage);
-  }
+  for (const exp of exports) references.push(await nodeReferences(exp, images));
+  const ortOnly = edgeOrtOnlyExport();
   const fixtures: EdgeFixtures = {
-    exports: exports.map((e) => ({
-      manifest: e.manifest,
-      files: Object.fromEntries(Object.entries(e.files).map(([k, v]) => [k, b64(v)])),
-    })),
+    exports: exports.map(serialise),
+    ortOnly: { ...serialise(ortOnly), references: await nodeReferences(ortOnly, images) },
     images: images.map((i) => ({ id: i.id, contentType: i.contentType, base64: b64(i.bytes) })),
     references,
     // One preprocessed input, for the V2 FP32 tensor path.

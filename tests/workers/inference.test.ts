@@ -34,6 +34,8 @@ describe('classify and embed: edge vs onnxruntime-node', () => {
       });
       expect(res.status, image.id).toBe(200);
       expect(res.headers.get('x-model-version')).toBe('v1');
+      // The fixture's manifest lists the engine: these answers come from it, not onnxruntime-web.
+      expect(res.headers.get('x-engine')).toBe('edgetune-wasm');
       const json = (await res.json()) as ClassifyAnswer;
       expect(json.model).toBe(MODEL);
       expect(json.version).toBe('v1');
@@ -205,6 +207,7 @@ describe('Open Inference Protocol (KServe V2)', () => {
       }),
     });
     expect(fp32.status).toBe(200);
+    expect(fp32.headers.get('x-engine')).toBe('edgetune-wasm');
     const fj = (await fp32.json()) as InferAnswer;
     expect(fj.model_version).toBe('v1');
     expect(fj.outputs.map((o) => o.name)).toEqual(['probabilities']);

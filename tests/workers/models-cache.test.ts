@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ModelCache } from '../../functions/models.ts';
-import { createSession } from '../../functions/session.ts';
+import { createBackend } from '../../functions/backends.ts';
+import { type EngineMode, ModelCache } from '../../functions/models.ts';
 import { registrySource } from '../../functions/services.ts';
 import { publishVersion } from '../../shared/registry/publish.ts';
 import { call, fixtureImage, fixtures, fromBase64, publishFixtures, store } from './fixtures.ts';
@@ -10,14 +10,15 @@ const MODEL = 'cache';
 const BROKEN = 'broken';
 const TOKEN = 'test-admin-token';
 
-function newCache(budgetBytes: number, counter?: { creates: number }) {
+function newCache(budgetBytes: number, counter?: { creates: number }, engine: EngineMode = 'auto') {
   return new ModelCache({
     source: registrySource(store()),
     budgetBytes,
     routingTtlMs: 60_000,
-    createSession: async (bytes, optimized) => {
+    engine,
+    createBackend: async (kind, bytes, optimized) => {
       if (counter) counter.creates++;
-      return createSession(bytes, optimized);
+      return createBackend(kind, bytes, optimized);
     },
   });
 }
@@ -39,7 +40,10 @@ describe('per-isolate model cache', () => {
     const sessions = await Promise.all(Array.from({ length: 25 }, () => cache.load(MODEL, 'v1')));
     expect(counter.creates).toBe(1);
     expect(new Set(sessions).size).toBe(1);
-    expect(cache.stats()).toMatchObject({ loads: 1, sessions: [{ key: `${MODEL}@v1`, file: 'model.onnx' }] });
+    expect(cache.stats()).toMatchObject({
+      loads: 1,
+      sessions: [{ key: `${MODEL}@v1`, file: 'model.onnx', engine: 'edgetune-wasm' }],
+    });
   });
 
   it('evicts the least recently used session past the memory budget', async () => {
@@ -64,11 +68,8 @@ describe('per-isolate model cache', () => {
     const cache = newCache(1); // nothing fits: every new load evicts the others
     const result = await cache.use(MODEL, 'v1', async (session) => {
       await cache.load(MODEL, 'v2'); // evicts v1 while it is leased
-      const ort = await import('../../functions/ort.ts').then((m) => m.getOrt());
-      const out = await session.run({
-        image: new ort.Tensor('float32', new Float32Array(3072), [1, 3, 32, 32]),
-      });
-      return Array.from(out.probabilities!.data as Float32Array);
+      const out = await session.run(new Float32Array(3072), [1, 3, 32, 32]);
+      return Array.from(out.probabilities);
     });
     expect(result).toHaveLength(4);
     expect(result.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
@@ -93,7 +94,7 @@ describe('per-isolate model cache', () => {
     }
   });
 
-  it("prefers the manifest's optimized graph when there is one", async () => {
+  it("onnxruntime-web prefers the manifest's optimized graph; the engine runs the plain export", async () => {
     const exp = fixtures().exports[0]!;
     const model = fromBase64(exp.files['model.onnx']!);
     // Stand-in for an offline-optimised graph: the same bytes under their own name and checksum entry.
@@ -106,9 +107,25 @@ describe('per-isolate model cache', () => {
       manifest,
       files: { 'model.onnx': model, 'model.opt.onnx': model },
     });
-    const cache = newCache(64 * 1024 * 1024);
-    const session = await cache.load('optimized', 'v1');
-    expect(session.file).toBe('model.opt.onnx');
+    const ort = await newCache(64 * 1024 * 1024, undefined, 'onnxruntime').load('optimized', 'v1');
+    expect([ort.file, ort.engine]).toEqual(['model.opt.onnx', 'onnxruntime-web']);
+    // The optimised graph may hold com.microsoft ops the engine lacks: it reads model.onnx.
+    const engine = await newCache(64 * 1024 * 1024).load('optimized', 'v1');
+    expect([engine.file, engine.engine]).toEqual(['model.onnx', 'edgetune-wasm']);
+  });
+
+  it('counts what an engine session holds, including memory planned for a new batch size', async () => {
+    const cache = newCache(1 << 30);
+    const session = await cache.load(MODEL, 'v1');
+    const before = cache.stats();
+    const modelBytes = fixtures().exports[0]!.manifest.model.size;
+    // wasm memory (≥ one 64 KiB page) plus the decoded graph the engine keeps
+    expect(before.usedBytes).toBe(session.cost);
+    expect(session.cost).toBeGreaterThanOrEqual(65536 + modelBytes);
+    expect(session.cost).toBeLessThan(4 * 2 ** 20);
+    // A 16-image batch plans a larger arena: the cache sees the session grow.
+    await cache.use(MODEL, 'v1', (s) => s.run(new Float32Array(16 * 3072), [16, 3, 32, 32]));
+    expect(cache.stats().usedBytes).toBeGreaterThan(before.usedBytes);
   });
 
   it('refuses a version whose bytes do not match the manifest checksum', async () => {
