@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { register as registerBackbone } from './backbone.ts';
+import { register as registerDemo } from './demo.ts';
 import { register as registerRegistry } from './registry.ts';
 import { register as registerInspect } from './inspect.ts';
 import { register as registerServe } from './serve.ts';
 import { register as registerWorker } from './worker.ts';
+import { register as registerJobs } from './jobs.ts';
 import { register as registerPolicy } from './policy.ts';
 import { register as registerPretrain } from './pretrain.ts';
 import { register as registerTrain } from './train.ts';
@@ -18,7 +20,9 @@ export function registerCommands(program: Command): void {
   registerRegistry(program);
   registerServe(program);
   registerWorker(program);
+  registerJobs(program);
   registerPolicy(program);
   registerPretrain(program);
   registerTrain(program);
+  registerDemo(program);
 }
