@@ -9,7 +9,7 @@ import { R2Store } from '../functions/r2-store.ts';
 import type { ModelManifest } from '../shared/manifest/manifest.ts';
 import { GraphBuilder } from '../shared/onnx/builder.ts';
 import { publishVersion } from '../shared/registry/publish.ts';
-import { ENGINE_ID } from '../training/export/edge-variants.ts';
+import { ENGINE_IDS } from '../shared/manifest/manifest.ts';
 import { projectRoot } from '../training/serve/bundle.ts';
 import { BENCH_DIR, type BenchModel } from './models.ts';
 import { RUNS, VARIANTS, type Variant, variantBytes, WARMUP } from './node-runtimes.ts';
@@ -314,7 +314,7 @@ export function httpRows(m: BenchModel): HttpRow[] {
     bindings: ort,
     engine: 'onnxruntime-web',
   }));
-  if (m.manifest.engines.includes(ENGINE_ID)) {
+  if (m.manifest.engines.includes(ENGINE_IDS.wasm)) {
     rows.push({ key: 'engine', name: servedName(m, 'optimized'), bindings: {}, engine: 'edgetune-wasm' });
   }
   return rows;

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../training/serve/bundle.ts';
-import { ENGINE_ID } from '../training/export/edge-variants.ts';
+import { ENGINE_IDS } from '../shared/manifest/manifest.ts';
 import {
   clockCheck,
   COLD_CONFIGS,
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
   ] as Record<Variant, IsolateResult> & { engine: EngineIsolateResult };
   // What the edge does for the reference model: the engine when the export validated it (its
   // manifest lists it), else onnxruntime-web on the offline-optimised graph.
-  const engineServes = reference.manifest.engines.includes(ENGINE_ID);
+  const engineServes = reference.manifest.engines.includes(ENGINE_IDS.wasm);
   const ortHeadline = {
     edge_vs_native_ratio: round(refIsolate.optimized.warm.median_ms / native, 2),
     cold_first_response_ms: coldHttpResult.optimized!.median_ms,

@@ -9,6 +9,7 @@
 import { createEngineSession, type EngineSession, supports } from '../shared/engine/index.ts';
 import type { KernelModules } from '../shared/engine/index.ts';
 import { EdgetuneError } from '../shared/errors.ts';
+import { ENGINE_IDS } from '../shared/manifest/manifest.ts';
 import { decodeModel, type ModelProto } from '../shared/onnx/proto.ts';
 // Imported as precompiled modules (wrangler's CompiledWasm rule; paths relative to this file).
 // workerd's V8 enables relaxed SIMD by default; the engine instantiates the relaxed kernels when
@@ -20,7 +21,7 @@ import { getOrt, type OrtSession } from './ort.ts';
 export type EngineName = 'edgetune-wasm' | 'onnxruntime-web';
 
 /** The id the training export writes into `manifest.engines` when the engine passed its parity gate. */
-export const ENGINE_MANIFEST_ID = 'edgetune-wasm';
+export const ENGINE_MANIFEST_ID = ENGINE_IDS.wasm;
 
 export interface BackendTensor {
   data: Float32Array;

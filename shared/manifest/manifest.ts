@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { NAME_PATTERN } from '../names.ts';
 import { PreprocessSpecSchema } from './preprocess.ts';
 
+/** Engine ids a manifest may list: versions are served only on engines they passed parity on. */
+export const ENGINE_IDS = { onnxruntime: 'onnxruntime', wasm: 'edgetune-wasm' } as const;
+
 const Name = z.string().regex(NAME_PATTERN, 'must match [a-z0-9][a-z0-9_-]{0,63}');
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha256');
 
@@ -42,7 +45,7 @@ export const ModelManifestSchema = z.object({
   metrics: MetricsSchema.default({}),
   parent: Name.nullable().default(null),
   /** Inference engines this version was validated on (parity gate). */
-  engines: z.array(z.string()).default(['onnxruntime']),
+  engines: z.array(z.string()).default([ENGINE_IDS.onnxruntime]),
 });
 export type ModelManifest = z.infer<typeof ModelManifestSchema>;
 export type ModelManifestInput = z.input<typeof ModelManifestSchema>;

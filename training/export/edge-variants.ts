@@ -9,6 +9,7 @@
 import { loadKernelModules } from '../../engine/node-kernels.ts';
 import { errorMessage } from '../../shared/errors.ts';
 import { createEngineSession, supports } from '../../shared/engine/index.ts';
+import { ENGINE_IDS } from '../../shared/manifest/manifest.ts';
 import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
 import { decodeModel } from '../../shared/onnx/proto.ts';
 import { tensorSize, writeImageTensor } from '../../shared/preprocess/tensor.ts';
@@ -17,8 +18,8 @@ import { type OptimizedGraph, optimizeForEdge } from '../optimize/optimize.ts';
 import { PROBABILITIES } from './assemble.ts';
 import { PARITY_TOLERANCE } from './parity.ts';
 
-export const ENGINE_ID = 'edgetune-wasm';
-export const ORT_ID = 'onnxruntime';
+const ENGINE_ID = ENGINE_IDS.wasm;
+const ORT_ID = ENGINE_IDS.onnxruntime;
 
 export interface EdgeVariants {
   optimized: OptimizedGraph | null;
@@ -41,7 +42,7 @@ export async function prepareEdgeVariants(
   } catch (e) {
     notes.push(`optimised graph not stored: ${errorMessage(e)}`);
   }
-  const engines = [ORT_ID];
+  const engines: string[] = [ORT_ID];
   const engine = await engineParity(bytes, images, preprocess, expected, classes);
   if ('maxAbsDiff' in engine) {
     if (engine.maxAbsDiff <= PARITY_TOLERANCE) engines.push(ENGINE_ID);
