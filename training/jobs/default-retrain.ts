@@ -1,10 +1,9 @@
+import { retrainFromPipeline } from './retrain.ts';
 import type { RetrainFunction } from './types.ts';
 
 /**
- * The retrain step `edgetune worker` uses when no `--retrain <module>` is given. The training
- * pipeline (base dataset + accepted feedback from shared/feedback listFeedback/readFeedbackImage,
- * feature cache, fit, evaluate candidate and stable on one holdout, publishVersion) plugs in here:
- *   export const defaultRetrain: RetrainFunction | null = retrainFromPipeline;
- * Until then it is null and the worker refuses to claim jobs rather than fail them.
+ * The retrain step `edgetune worker` uses when no `--retrain <module>` is given: the training
+ * pipeline (retrain.ts: stable's recipe + base dataset + accepted feedback → runTraining →
+ * publish unrouted → candidate and stable evaluated on the same holdout).
  */
-export const defaultRetrain: RetrainFunction | null = null;
+export const defaultRetrain: RetrainFunction | null = retrainFromPipeline;

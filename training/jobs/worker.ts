@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { EdgetuneError, errorMessage } from '../../shared/errors.ts';
+import { type CanaryReview, reviewCanaries } from '../../shared/jobs/canary-review.ts';
 import { decideCanary } from '../../shared/jobs/gate.ts';
 import {
   appendLog,
@@ -38,6 +39,11 @@ export interface WorkerOptions {
   /** Progress lines (the CLI prints them to stderr). */
   log?: (message: string) => void;
   now?: () => Date;
+  /**
+   * Before claiming, review running canaries of models whose policy has `autoPromote`
+   * (shared/jobs/canary-review.ts): promote or roll back on live feedback accuracy.
+   */
+  reviewCanaries?: boolean;
 }
 
 export type WorkerRunStatus = 'idle' | 'done' | 'failed' | 'lost';
@@ -48,6 +54,8 @@ export interface WorkerRunResult {
   decision: GateDecision | null;
   /** For `failed` and `lost`: what happened. */
   error?: string;
+  /** The canary review of this pass (with `reviewCanaries`). */
+  canaries?: CanaryReview[];
 }
 
 const DEFAULT_LEASE_SECONDS = 300;
@@ -77,6 +85,18 @@ export async function claimNext(
  * candidate, route it only when it wins, and store the outcome with the job.
  */
 export async function runWorkerOnce(options: WorkerOptions): Promise<WorkerRunResult> {
+  if (!options.reviewCanaries) return runJobOnce(options);
+  let canaries: CanaryReview[] = [];
+  try {
+    canaries = await reviewCanaries(options.store, { log: options.log });
+  } catch (e) {
+    // A failed review must not keep the worker from its jobs.
+    options.log?.(`canary review failed: ${errorMessage(e)}`);
+  }
+  return { ...(await runJobOnce(options)), canaries };
+}
+
+async function runJobOnce(options: WorkerOptions): Promise<WorkerRunResult> {
   const { store } = options;
   const leaseSeconds = options.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
   const worker = options.worker ?? defaultWorkerId();

@@ -32,7 +32,9 @@ export class StoreMirror {
     const etagB = new Map(listB.objects.map((o) => [o.key, o.etag]));
     const keys = new Set([...etagA.keys(), ...etagB.keys(), ...this.seen.keys()]);
     // Manifests last, so a reader on the other side never sees a version before its model.
-    const ordered = [...keys].sort((x, y) => Number(x.endsWith('manifest.json')) - Number(y.endsWith('manifest.json')));
+    const ordered = [...keys].sort(
+      (x, y) => Number(x.endsWith('manifest.json')) - Number(y.endsWith('manifest.json')),
+    );
     for (const key of ordered) {
       const ea = etagA.get(key) ?? null;
       const eb = etagB.get(key) ?? null;

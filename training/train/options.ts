@@ -1,5 +1,6 @@
 /** Options and result of `runTraining` (the library form of `edgetune train`). */
 import type { onnx } from '../../shared/onnx/proto.ts';
+import type { Dataset } from '../datasets/types.ts';
 import type { Evaluation } from '../evaluate/metrics.ts';
 import type { FeatureStats } from '../features/extract.ts';
 import type { Device } from '../features/session.ts';
@@ -8,16 +9,20 @@ import type { EpochRecord } from '../fit/loop.ts';
 import type { ParityReport } from '../export/parity.ts';
 import type { BackendRequest } from '../tf/backend.ts';
 import type { Progress } from './progress.ts';
+import type { TrainingRecipe } from './recipe.ts';
 
 export interface TrainOptions {
   /** nsfwjs:MobileNetV2 | tfjs:<model.json> | <file.onnx> */
   backbone: string;
-  /** Dataset spec for training (a validation split is taken from it). */
-  data: string;
+  /**
+   * Dataset spec for training (a validation split is taken from it), or a dataset already in
+   * memory (retraining: base data + feedback).
+   */
+  data: string | Dataset;
   /** Model name (registry name, [a-z0-9][a-z0-9_-]*). */
   name: string;
-  /** Held-out test set; default: the validation split. */
-  testData?: string;
+  /** Held-out test set (spec or in memory); default: the validation split. */
+  testData?: string | Dataset;
   /** Embedding tensor (ONNX tensor or Keras layer name); default the backbone's suggested feature. */
   featureLayer?: string;
   /** 0 (default) = frozen backbone; N = re-train the last N conv layers; or a boundary tensor name. */
@@ -48,6 +53,11 @@ export interface TrainOptions {
   progress?: Progress;
   /** Parent version recorded in the manifest (retraining). */
   parent?: string | null;
+  /**
+   * What to write as the export's training.json (recipe.ts). Default: derived from these options
+   * when `data` (and `testData`) are specs; none when they are in-memory datasets. null: none.
+   */
+  recipe?: TrainingRecipe | null;
   /**
    * Internal (tests): changes the assembled ONNX before the parity gate, e.g. to prove that a
    * broken export is refused.

@@ -42,6 +42,7 @@ import { resolveBackbone } from './backbone.ts';
 import type { ModelOutcome, TrainOptions, TrainResult } from './options.ts';
 import { planFreeze } from './plan.ts';
 import { type Progress, silentProgress } from './progress.ts';
+import { buildRecipe, canonicalBackbone, RECIPE_FILE, type TrainingRecipe } from './recipe.ts';
 
 /** NCHW item → NHWC item, for a whole array of items ([C,H,W] dims). */
 function chwToHwc(data: Float32Array, dims: readonly number[]): Float32Array {
@@ -123,10 +124,14 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
 
   // Data first: a typo in a spec should fail before any slow backbone loading.
   let mark = performance.now();
-  const data = await loadDataset(options.data, { seed, cwd });
+  const data =
+    typeof options.data === 'string' ? await loadDataset(options.data, { seed, cwd }) : options.data;
   for (const w of data.warnings) warn(w);
   const { train, val } = splitDataset(data, { valFraction: valSplit, seed });
-  const test = options.testData ? await loadDataset(options.testData, { seed, cwd }) : undefined;
+  const test =
+    typeof options.testData === 'string'
+      ? await loadDataset(options.testData, { seed, cwd })
+      : options.testData;
   for (const w of test?.warnings ?? []) warn(w);
   const labels = data.labels;
   const classes = labels.length;
@@ -458,6 +463,11 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
         })),
       ),
     );
+    const recipe =
+      options.recipe !== undefined
+        ? options.recipe
+        : recipeFromOptions(options, { head, seed, cwd, backboneSha256: backbone.sha256 });
+    if (recipe) fs.writeFileSync(path.join(outDir, RECIPE_FILE), `${JSON.stringify(recipe, null, 2)}\n`);
     // The manifest last: its presence marks a complete export.
     fs.writeFileSync(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
     lap('write', mark);
@@ -475,6 +485,35 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   } finally {
     for (const d of disposables) d.dispose();
   }
+}
+
+/** The recipe of a run from specs (an in-memory dataset cannot be re-read later: none). */
+function recipeFromOptions(
+  o: TrainOptions,
+  ctx: { head: HeadSpec; seed: number; cwd: string; backboneSha256: string },
+): TrainingRecipe | null {
+  if (typeof o.data !== 'string' || (o.testData !== undefined && typeof o.testData !== 'string')) return null;
+  return buildRecipe({
+    backbone: canonicalBackbone(o.backbone),
+    backboneSha256: ctx.backboneSha256,
+    data: o.data,
+    testData: o.testData ?? null,
+    cwd: ctx.cwd,
+    options: {
+      featureLayer: o.featureLayer,
+      trainable: o.trainable,
+      head: ctx.head,
+      epochs: o.epochs,
+      fineTuneEpochs: o.fineTuneEpochs,
+      lr: o.lr,
+      valSplit: o.valSplit,
+      seed: ctx.seed,
+      batchSize: o.batchSize,
+      patience: o.patience,
+      baseline: o.baseline,
+      select: o.select,
+    },
+  });
 }
 
 function concat(a: Float32Array, b: Float32Array): Float32Array {

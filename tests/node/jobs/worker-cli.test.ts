@@ -112,15 +112,16 @@ describe('edgetune worker (CLI process)', () => {
     expect((await readRouting(s, 'tiny'))!.doc.candidates).toEqual([{ version: 'v2', weight: 10 }]);
   });
 
-  it('refuses to claim a job without a retrain step, and --device cuda fails clearly without the CUDA EP', async () => {
+  it('the default retrain step fails a job it cannot run (no stable version), and --device cuda fails clearly without the CUDA EP', async () => {
     const t = await tempStore('edgetune-cli-');
     dirs.push(t.dir);
     const { job } = await createJob(t.store, { model: 'tiny', reason: 'no pipeline' });
     const store = `file://${t.dir}/store`;
-    const noRetrain = await cli(['worker', '--once', '--store', store, '--device', 'cpu']);
-    expect(noRetrain.code).toBe(1);
-    expect(noRetrain.stderr).toMatch(/no retrain step is wired/);
-    expect((await locateJob(t.store, job.id))?.state).toBe('pending');
+    const noStable = await cli(['worker', '--once', '--store', store, '--device', 'cpu', '--json']);
+    expect(noStable.code).toBe(1);
+    expect(JSON.parse(noStable.stdout)).toMatchObject({ status: 'failed' });
+    expect(noStable.stderr).toMatch(/tiny has no stable version to retrain from/);
+    expect((await locateJob(t.store, job.id))?.state).toBe('failed');
     const cuda = await cli(['worker', '--once', '--store', store, '--device', 'cuda']);
     expect(cuda.code).toBe(1);
     expect(cuda.stderr).toMatch(/--device cuda: onnxruntime-node's CUDA execution provider is not installed/);

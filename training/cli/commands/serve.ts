@@ -25,7 +25,11 @@ export function register(program: Command): void {
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--persist <dir>', 'local R2 data directory', undefined)
     .option('--admin-token <t>', 'ADMIN_TOKEN for /admin (default: $ADMIN_TOKEN)', process.env.ADMIN_TOKEN)
-    .option('--feedback-token <t>', 'FEEDBACK_TOKEN for feedback (default: $FEEDBACK_TOKEN)', process.env.FEEDBACK_TOKEN)
+    .option(
+      '--feedback-token <t>',
+      'FEEDBACK_TOKEN for feedback (default: $FEEDBACK_TOKEN)',
+      process.env.FEEDBACK_TOKEN,
+    )
     .option('--sync-interval <ms>', 'mirror store <-> R2 every ms (0 = only at start)', '1000')
     .option('--json', 'print one JSON line when ready')
     .action(async (raw: unknown) => {

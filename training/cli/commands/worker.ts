@@ -13,9 +13,15 @@ interface WorkerCommandOptions extends StoreCommandOptions {
   interval: string;
   retrain?: string;
   workerId?: string;
+  autoPromote: boolean;
 }
 
 function describe(r: WorkerRunResult): string {
+  const canaries = (r.canaries ?? []).map((c) => `canary ${c.model} ${c.canary.version}: ${c.reason}`);
+  return [...canaries, describeJob(r)].join('\n');
+}
+
+function describeJob(r: WorkerRunResult): string {
   if (r.status === 'idle') return 'no pending job';
   const head = `job ${r.job?.id} (${r.job?.model}): ${r.status}`;
   if (r.status === 'done')
@@ -32,6 +38,7 @@ function summary(r: WorkerRunResult): Record<string, unknown> {
     stableMetrics: r.job?.outcome?.stableMetrics ?? null,
     decision: r.decision,
     error: r.error ?? null,
+    canaries: r.canaries ?? [],
   };
 }
 
@@ -46,7 +53,8 @@ export function register(program: Command): void {
       .option('--lease-seconds <n>', 'seconds a claim lasts without a heartbeat', '300')
       .option('--interval <seconds>', 'wait between polls when idle (without --once)', '60')
       .option('--retrain <module>', 'ES module exporting the retrain step (default: the training pipeline)')
-      .option('--worker-id <id>', 'name in job claims and logs (default host:pid)'),
+      .option('--worker-id <id>', 'name in job claims and logs (default host:pid)')
+      .option('--no-auto-promote', 'skip the canary review (policy autoPromote) before each job'),
   ).action(async (options: WorkerCommandOptions) => {
     if (!(DEVICE_REQUESTS as readonly string[]).includes(options.device)) {
       throw new EdgetuneError(
@@ -65,6 +73,7 @@ export function register(program: Command): void {
       leaseSeconds,
       worker: options.workerId ?? defaultWorkerId(),
       log,
+      reviewCanaries: options.autoPromote,
     };
     if (options.once) {
       const result = await runWorkerOnce(base);
@@ -81,7 +90,8 @@ export function register(program: Command): void {
       intervalSeconds,
       signal: stop.signal,
       onResult: (r) => {
-        if (r.status === 'idle' && !options.json) return;
+        const acted = (r.canaries ?? []).some((c) => c.action === 'promoted' || c.action === 'rolled-back');
+        if (r.status === 'idle' && !acted && !options.json) return;
         // One JSON object per line in --json mode (a stream, not one document).
         if (options.json) process.stdout.write(`${JSON.stringify(summary(r))}\n`);
         else process.stdout.write(`${describe(r)}\n`);

@@ -1,0 +1,88 @@
+/**
+ * Evaluates a PUBLISHED version on raw images: its model.onnx from the store (checksum verified)
+ * in onnxruntime-node, inputs made by the shared preprocessing from the version's own manifest —
+ * what the edge does. The retrain gate runs this for the candidate and the stable on the same
+ * holdout, so both numbers come from one procedure. Predictions are compared by label NAME, so two
+ * versions with different label lists (a new class) are still scored on the same samples.
+ */
+import { EdgetuneError } from '../../shared/errors.ts';
+import { requireManifest } from '../../shared/registry/versions.ts';
+import { writeImageTensor } from '../../shared/preprocess/tensor.ts';
+import { sha256Hex } from '../../shared/store/digest.ts';
+import { keys } from '../../shared/store/keys.ts';
+import type { ObjectStore } from '../../shared/store/types.ts';
+import type { Dataset } from '../datasets/types.ts';
+import { createOrtModel, type Device, releaseOrtModel, runBatched } from '../features/session.ts';
+import { type Evaluation, evaluatePredictions } from './metrics.ts';
+
+export interface VersionEvaluation {
+  version: string;
+  /** The label list scored over: the dataset's labels, then labels only the model has. */
+  labels: string[];
+  evaluation: Evaluation;
+  /** Predicted label name per sample (in the dataset's sample order). */
+  predicted: string[];
+}
+
+export async function evaluatePublishedVersion(
+  store: ObjectStore,
+  model: string,
+  version: string,
+  data: Dataset,
+  options: { device?: Device } = {},
+): Promise<VersionEvaluation> {
+  if (data.samples.length === 0) throw new EdgetuneError('bad_request', 'nothing to evaluate on');
+  const manifest = await requireManifest(store, model, version);
+  const key = keys.versionFile(model, version, manifest.model.file);
+  const obj = await store.get(key);
+  if (!obj) throw new EdgetuneError('not_found', `${store.url} ${key} is missing`);
+  const sha = await sha256Hex(obj.body);
+  if (sha !== manifest.model.sha256) {
+    throw new EdgetuneError('checksum_mismatch', `${key}: sha256 ${sha} != ${manifest.model.sha256}`);
+  }
+
+  const labels = [...data.labels, ...manifest.labels.filter((l) => !data.labels.includes(l))];
+  const column = manifest.labels.map((l) => labels.indexOf(l));
+  const spec = { ...manifest.preprocess, layout: 'NCHW' as const };
+  const probs = new Float32Array(data.samples.length * labels.length);
+  const session = await createOrtModel(obj.body, { device: options.device ?? 'cpu' });
+  try {
+    await runBatched(
+      session,
+      data.samples.length,
+      [spec.channels, spec.height, spec.width],
+      (i, out, offset) => writeImageTensor(data.samples[i]!.image, spec, out, offset),
+      (start, n, outputs) => {
+        const p = outputs[manifest.outputs.probabilities];
+        const k = manifest.labels.length;
+        if (!p || p.length !== n * k) {
+          throw new EdgetuneError(
+            'bad_request',
+            `${model} ${version} outputs ${p ? p.length / n : 0} probabilities per image; its manifest has ${k} labels`,
+          );
+        }
+        for (let i = 0; i < n; i++)
+          for (let c = 0; c < k; c++) probs[(start + i) * labels.length + column[c]!] = p[i * k + c]!;
+      },
+      { outputs: [manifest.outputs.probabilities] },
+    );
+  } finally {
+    await releaseOrtModel(session);
+  }
+  // Sample labels index data.labels, which is the prefix of `labels`.
+  const y = Int32Array.from(data.samples, (s) => s.label);
+  const evaluation = evaluatePredictions(probs, y, labels);
+  return { version, labels, evaluation, predicted: evaluation.predicted.map((i) => labels[i]!) };
+}
+
+/** Accuracy over a subset of sample indices (e.g. the base test part and the feedback part). */
+export function subsetAccuracy(
+  r: VersionEvaluation,
+  data: Dataset,
+  indices: readonly number[],
+): number | null {
+  if (indices.length === 0) return null;
+  let hits = 0;
+  for (const i of indices) if (r.predicted[i] === data.labels[data.samples[i]!.label]) hits++;
+  return hits / indices.length;
+}
