@@ -12,6 +12,7 @@ import { decodeModel, type onnx } from '../../shared/onnx/proto.ts';
 import { convertLayersModel } from './convert/index.ts';
 import { type BackboneMetadata, readBackboneMetadata } from './convert/metadata.ts';
 import { isNsfwjsModelName, NSFWJS_MODELS, type NsfwjsModelName, nsfwjsOnnx } from './nsfwjs.ts';
+import { ensureTf } from '../tf/backend.ts';
 import { loadTfjsLayersModel } from './tfjs-file.ts';
 
 export type BackboneSource =
@@ -84,6 +85,9 @@ export async function importBackbone(source: string, options: ImportOptions = {}
       };
     }
     case 'tfjs': {
+      // Loading builds tensors: the backend must be ready (tfjs-backend-wasm registers itself
+      // with the highest priority as soon as any module imports it).
+      await ensureTf();
       const keras = await loadTfjsLayersModel(parsed.path);
       try {
         const converted = convertLayersModel(keras, {

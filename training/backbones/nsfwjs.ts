@@ -17,6 +17,8 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { EdgetuneError } from '../../shared/errors.ts';
 import { CONVERTER_ID, type ConvertedModel, convertLayersModel } from './convert/index.ts';
+import { ensureTf } from '../tf/backend.ts';
+import { readWeights, WeightsManifestSchema } from './tfjs-file.ts';
 
 export const NSFWJS_MODELS = {
   MobileNetV2: { dir: 'mobilenet_v2', shards: 1, size: 224 },
@@ -32,9 +34,7 @@ const require = createRequire(import.meta.url);
 
 const ModelJsonSchema = z.object({
   modelTopology: z.record(z.string(), z.unknown()),
-  weightsManifest: z.array(
-    z.object({ paths: z.array(z.string()), weights: z.array(z.custom<tf.io.WeightsManifestEntry>()) }),
-  ),
+  weightsManifest: WeightsManifestSchema,
 });
 
 export interface NsfwjsPackage {
@@ -89,25 +89,10 @@ export function nsfwjsArtifacts(
   const spec = NSFWJS_MODELS[name];
   const dir = path.join(pkg.dir, 'dist', 'models', spec.dir);
   const json = ModelJsonSchema.parse(requireOnce(path.join(dir, 'model.min.js')));
-  const chunks: Uint8Array[] = [];
-  for (const group of json.weightsManifest) {
-    for (const p of group.paths) {
-      const b64 = z.string().parse(requireOnce(path.join(dir, `${p}.min.js`)));
-      chunks.push(Buffer.from(b64, 'base64'));
-    }
-  }
-  const weightData = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    weightData.set(c, offset);
-    offset += c.length;
-  }
-  return {
-    modelTopology: json.modelTopology,
-    weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
-    weightData: weightData.buffer,
-    format: 'layers-model',
-  };
+  const weights = readWeights(json.weightsManifest, (p) =>
+    Buffer.from(z.string().parse(requireOnce(path.join(dir, `${p}.min.js`))), 'base64'),
+  );
+  return { modelTopology: json.modelTopology, ...weights, format: 'layers-model' };
 }
 
 /** Loads a bundled model as a tfjs LayersModel (any tfjs backend). */
@@ -115,6 +100,7 @@ export async function loadNsfwjsModel(
   name: NsfwjsModelName,
   pkg: NsfwjsPackage = nsfwjsPackage(),
 ): Promise<tf.LayersModel> {
+  await ensureTf();
   return tf.loadLayersModel(tf.io.fromMemory(nsfwjsArtifacts(name, pkg)));
 }
 

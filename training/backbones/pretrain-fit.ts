@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { EdgetuneError } from '../../shared/errors.ts';
 import { createRng, shuffled } from '../../shared/random.ts';
+import { gatherRows, lossAndAccuracy, predictProbs } from '../fit/loop.ts';
 
 export interface EpochLog {
   epoch: number;
@@ -130,7 +131,7 @@ export async function fitClassifier(model: tf.LayersModel, opts: FitOptions): Pr
       }
       const log: EpochLog = { epoch, loss: lossSum / n, acc: correct / n, seconds: 0 };
       if (hasVal) {
-        const val = evaluate(model, opts.valX!, opts.valY!, shape, opts.batchSize);
+        const val = evaluate(model, opts.valX!, opts.valY!, opts.batchSize);
         log.valLoss = val.loss;
         log.valAcc = val.acc;
       }
@@ -171,51 +172,26 @@ export function predict(model: tf.LayersModel, x: Float32Array, batchSize = 256)
   if (x.length % shape.size !== 0) {
     throw new EdgetuneError('bad_request', `x has ${x.length} values, not a multiple of ${shape.size}`);
   }
-  const n = x.length / shape.size;
-  const out = new Float32Array(n * shape.classes);
-  for (let s = 0; s < n; s += batchSize) {
-    const m = Math.min(batchSize, n - s);
-    const probs = tf.tidy(() => {
-      const xs = tf.tensor4d(x.subarray(s * shape.size, (s + m) * shape.size), [
-        m,
-        shape.h,
-        shape.w,
-        shape.c,
-      ]);
-      return model.predict(xs) as tf.Tensor;
-    });
-    out.set(probs.dataSync(), s * shape.classes);
-    probs.dispose();
-  }
-  return out;
+  return predictProbs(
+    (xs) => model.predict(xs) as tf.Tensor2D,
+    { x, itemShape: [shape.h, shape.w, shape.c] },
+    shape.classes,
+    batchSize,
+  );
 }
 
 /** Fraction of rows whose arg-max equals the label. */
 export function accuracy(probs: Float32Array, y: Int32Array): number {
-  const classes = probs.length / y.length;
-  let hits = 0;
-  for (let i = 0; i < y.length; i++) {
-    let arg = 0;
-    for (let k = 1; k < classes; k++) if (probs[i * classes + k]! > probs[i * classes + arg]!) arg = k;
-    if (arg === y[i]) hits++;
-  }
-  return hits / y.length;
+  return lossAndAccuracy(probs, y).acc;
 }
 
 function evaluate(
   model: tf.LayersModel,
   x: Float32Array,
   y: Int32Array,
-  shape: Shape,
   batchSize: number,
 ): { loss: number; acc: number } {
-  const probs = predict(model, x, Math.max(batchSize, 128));
-  let loss = 0;
-  for (let i = 0; i < y.length; i++) {
-    const p = Math.min(Math.max(probs[i * shape.classes + y[i]!]!, 1e-7), 1 - 1e-7);
-    loss -= Math.log(p);
-  }
-  return { loss: loss / y.length, acc: accuracy(probs, y) };
+  return lossAndAccuracy(predict(model, x, Math.max(batchSize, 128)), y);
 }
 
 /** Keras' categorical cross-entropy on probabilities (clipped so log stays finite). */
@@ -232,12 +208,7 @@ function makeBatch(
   idx: number[],
   s: Shape,
 ): { xs: tf.Tensor4D; labels: tf.Tensor1D } {
-  const buf = new Float32Array(idx.length * s.size);
-  const lab = new Int32Array(idx.length);
-  idx.forEach((row, i) => {
-    buf.set(x.subarray(row * s.size, (row + 1) * s.size), i * s.size);
-    lab[i] = y[row]!;
-  });
+  const { x: buf, y: lab } = gatherRows(x, y, s.size, idx);
   return { xs: tf.tensor4d(buf, [idx.length, s.h, s.w, s.c]), labels: tf.tensor1d(lab, 'int32') };
 }
 

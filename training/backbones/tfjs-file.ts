@@ -9,15 +9,37 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { EdgetuneError, errorMessage } from '../../shared/errors.ts';
 
+/** model.json's weightsManifest: groups of shard paths and the weights they hold, in order. */
+export const WeightsManifestSchema = z.array(
+  z.object({ paths: z.array(z.string()), weights: z.array(z.custom<tf.io.WeightsManifestEntry>()) }),
+);
+export type WeightsManifest = z.infer<typeof WeightsManifestSchema>;
+
 const ModelJsonSchema = z.object({
   format: z.string().optional(),
   generatedBy: z.string().optional(),
   convertedBy: z.string().nullish(),
   modelTopology: z.record(z.string(), z.unknown()),
-  weightsManifest: z
-    .array(z.object({ paths: z.array(z.string()), weights: z.array(z.custom<tf.io.WeightsManifestEntry>()) }))
-    .default([]),
+  weightsManifest: WeightsManifestSchema.default([]),
 });
+
+/**
+ * The weight specs and one contiguous weight buffer of a manifest, reading each shard (by its
+ * manifest path) with `readShard`: the shards are concatenated in manifest order, as tfjs does.
+ */
+export function readWeights(
+  manifest: WeightsManifest,
+  readShard: (shardPath: string) => Uint8Array,
+): Pick<tf.io.ModelArtifacts, 'weightSpecs' | 'weightData'> {
+  const chunks = manifest.flatMap((group) => group.paths.map(readShard));
+  const weightData = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let offset = 0;
+  for (const c of chunks) {
+    weightData.set(c, offset);
+    offset += c.length;
+  }
+  return { weightSpecs: manifest.flatMap((g) => g.weights), weightData: weightData.buffer };
+}
 
 /**
  * tfjs' ReLU layer silently drops Keras' `negative_slope` and `threshold`, so a model using them
@@ -72,34 +94,24 @@ export function readTfjsArtifacts(modelJsonPath: string): tf.io.ModelArtifacts {
   }
   assertTfjsFaithful(json.modelTopology);
   const dir = path.dirname(file);
-  const chunks: Uint8Array[] = [];
-  for (const group of json.weightsManifest) {
-    for (const p of group.paths) {
-      if (/^[a-z]+:\/\//i.test(p))
-        throw new EdgetuneError('unsupported', `weight path ${p} is a URL; only local files`);
-      const shard = path.resolve(dir, p);
-      try {
-        chunks.push(fs.readFileSync(shard));
-      } catch (e) {
-        throw new EdgetuneError('not_found', `cannot read weight shard ${shard}: ${errorMessage(e)}`, {
-          cause: e,
-        });
-      }
+  const weights = readWeights(json.weightsManifest, (p) => {
+    if (/^[a-z]+:\/\//i.test(p))
+      throw new EdgetuneError('unsupported', `weight path ${p} is a URL; only local files`);
+    const shard = path.resolve(dir, p);
+    try {
+      return fs.readFileSync(shard);
+    } catch (e) {
+      throw new EdgetuneError('not_found', `cannot read weight shard ${shard}: ${errorMessage(e)}`, {
+        cause: e,
+      });
     }
-  }
-  const weightData = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    weightData.set(c, offset);
-    offset += c.length;
-  }
+  });
   return {
     modelTopology: json.modelTopology,
     format: json.format,
     generatedBy: json.generatedBy,
     convertedBy: json.convertedBy ?? undefined,
-    weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
-    weightData: weightData.buffer,
+    ...weights,
   };
 }
 

@@ -5,22 +5,18 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { encode } from 'fast-png';
 import { createRng, type Rng } from '../../shared/random.ts';
 import { decodeImage } from '../../shared/preprocess/decode.ts';
 import { resizeImage } from '../../shared/preprocess/resize.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import { loadDataset } from '../datasets/index.ts';
+import { cropImage, encodePng, mirrorImage } from '../images/edit.ts';
 import { projectRoot } from '../serve/bundle.ts';
 import type { ImageFile } from './edge-client.ts';
 
 export interface LabelledFile extends ImageFile {
   file: string;
   label: string;
-}
-
-export function encodePng(img: RawImage): Uint8Array {
-  return encode({ width: img.width, height: img.height, data: img.data, channels: img.channels, depth: 8 });
 }
 
 /** One PNG per selected sheet cell, named `digit-<label>-<n>.png`. */
@@ -54,34 +50,14 @@ export function photoFile(cls: keyof typeof PHOTO_CLASSES): LabelledFile {
   return { file, label: cls, bytes: new Uint8Array(fs.readFileSync(file)), type };
 }
 
-function crop(img: RawImage, x: number, y: number, w: number, h: number): RawImage {
-  const c = img.channels;
-  const data = new Uint8Array(w * h * c);
-  for (let r = 0; r < h; r++) {
-    const from = ((y + r) * img.width + x) * c;
-    data.set(img.data.subarray(from, from + w * c), r * w * c);
-  }
-  return { width: w, height: h, channels: c, data };
-}
-
-function mirror(img: RawImage): RawImage {
-  const c = img.channels;
-  const data = new Uint8Array(img.data.length);
-  for (let y = 0; y < img.height; y++)
-    for (let x = 0; x < img.width; x++)
-      for (let k = 0; k < c; k++)
-        data[(y * img.width + x) * c + k] = img.data[(y * img.width + img.width - 1 - x) * c + k]!;
-  return { ...img, data };
-}
-
 /** A random crop covering 45–85% of each side, sometimes mirrored, scaled to 96–191 px wide. */
 function randomView(img: RawImage, rng: Rng): RawImage {
   const w = Math.floor(img.width * (0.45 + 0.4 * rng()));
   const h = Math.floor(img.height * (0.45 + 0.4 * rng()));
   const x = Math.floor((img.width - w) * rng());
   const y = Math.floor((img.height - h) * rng());
-  let view = crop(img, x, y, w, h);
-  if (rng() < 0.5) view = mirror(view);
+  let view = cropImage(img, x, y, w, h);
+  if (rng() < 0.5) view = mirrorImage(view);
   const outW = 96 + Math.floor(96 * rng());
   return resizeImage(view, outW, Math.max(32, Math.round((outW * h) / w)));
 }

@@ -74,15 +74,20 @@ function itemSize(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-function batchOf(data: TensorData, idx: readonly number[]): { x: Float32Array; y: Int32Array } {
-  const size = itemSize(data.itemShape);
-  const x = new Float32Array(idx.length * size);
-  const y = new Int32Array(idx.length);
+/** Rows `idx` of (x, y), each x row `size` values long, copied into fresh arrays in that order. */
+export function gatherRows(
+  x: Float32Array,
+  y: Int32Array,
+  size: number,
+  idx: readonly number[],
+): { x: Float32Array; y: Int32Array } {
+  const bx = new Float32Array(idx.length * size);
+  const by = new Int32Array(idx.length);
   idx.forEach((row, i) => {
-    x.set(data.x.subarray(row * size, (row + 1) * size), i * size);
-    y[i] = data.y[row]!;
+    bx.set(x.subarray(row * size, (row + 1) * size), i * size);
+    by[i] = y[row]!;
   });
-  return { x, y };
+  return { x: bx, y: by };
 }
 
 /** Probabilities for every item, in inference mode, batch by batch. */
@@ -148,7 +153,7 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
       let hits = 0;
       for (let b = 0; b < batches; b++) {
         const idx = perm.slice(b * opts.batchSize, (b + 1) * opts.batchSize);
-        const batch = batchOf(opts.train, idx);
+        const batch = gatherRows(opts.train.x, opts.train.y, itemSize(opts.train.itemShape), idx);
         opts.augment?.(batch.x, idx.length, rng);
         const xs = tf.tensor(batch.x, [idx.length, ...opts.train.itemShape]);
         const labels = tf.tensor1d(batch.y, 'int32');

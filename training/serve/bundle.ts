@@ -13,14 +13,21 @@ export interface WorkerBundle {
   bytes: number;
 }
 
+export interface BundleOptions {
+  /** wrangler config to bundle (default: the project's wrangler.toml, i.e. functions/). */
+  config?: string;
+}
+
 /**
- * Bundles functions/ exactly as `wrangler deploy` would (dry run), so the local server runs the
+ * Bundles a Worker exactly as `wrangler deploy` would (dry run), so the local server runs the
  * same artefact that production gets.
  */
-export async function bundleWorker(outDir: string): Promise<WorkerBundle> {
+export async function bundleWorker(outDir: string, options: BundleOptions = {}): Promise<WorkerBundle> {
   const wrangler = path.join(projectRoot, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
-  const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, [wrangler, 'deploy', '--dry-run', '--outdir', outDir], {
+  const args = [wrangler, 'deploy', '--dry-run', '--outdir', outDir];
+  if (options.config) args.push('--config', options.config);
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, args, {
       cwd: projectRoot,
       env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -35,11 +42,10 @@ export async function bundleWorker(outDir: string): Promise<WorkerBundle> {
     child.on('error', reject);
     child.on('close', (code) =>
       code === 0
-        ? resolve(text)
+        ? resolve()
         : reject(new EdgetuneError('internal', `wrangler bundle failed (exit ${code}): ${text.slice(-800)}`)),
     );
   });
-  void output;
   const files = await readdir(outDir);
   const main = files.find((f) => f.endsWith('.js') && !f.endsWith('.map'));
   if (!main) throw new EdgetuneError('internal', `wrangler produced no script in ${outDir}`);

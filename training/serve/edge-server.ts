@@ -1,7 +1,8 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Miniflare } from 'miniflare';
+import type { Miniflare } from 'miniflare';
 import { bundleWorker, projectRoot } from './bundle.ts';
+import { createMiniflare } from './miniflare.ts';
 
 export interface EdgeServerOptions {
   /** 0 picks a free port. */
@@ -51,17 +52,13 @@ export async function startEdgeServer(options: EdgeServerOptions = {}): Promise<
   const bindings: Record<string, string> = { ...vars };
   if (options.adminToken) bindings.ADMIN_TOKEN = options.adminToken;
   if (options.feedbackToken) bindings.FEEDBACK_TOKEN = options.feedbackToken;
-  const mf = new Miniflare({
+  const mf = createMiniflare(bundle, {
     name: 'edgetune',
-    modules: bundle.modules,
-    modulesRoot: bundle.dir,
-    compatibilityDate: '2026-04-20',
-    r2Buckets: { MODELS: 'edgetune-models' },
     r2Persist: persistDir,
     bindings,
-    host: options.host ?? '127.0.0.1',
-    port: options.port ?? 0,
-    unsafeTriggerHandlers: true,
+    host: options.host,
+    port: options.port,
+    scheduledTrigger: true,
   });
   const url = await mf.ready;
   return {

@@ -57,6 +57,15 @@ export async function initTf(options: InitTfOptions = {}): Promise<TfHandle> {
   return handle;
 }
 
+/**
+ * Makes sure a backend is ready before tensors are built (e.g. when loading a model), without
+ * switching away from one a caller already chose with `initTf`.
+ */
+export async function ensureTf(): Promise<void> {
+  if (cache.size > 0) await Promise.all(cache.values());
+  else await initTf();
+}
+
 async function choose(request: BackendRequest, log: (m: string) => void): Promise<TfHandle> {
   if (request === 'node' || request === 'auto') {
     const name = await tryNode(log);

@@ -1,34 +1,19 @@
 /** `edgetune jobs list|show|schedule` against a real ledger in a file store. */
-import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createJob } from '../../../shared/jobs/ledger.ts';
 import { updatePolicy } from '../../../shared/jobs/policy.ts';
 import { resolveDevice } from '../../../training/device.ts';
 import { runWorkerOnce } from '../../../training/jobs/worker.ts';
+import { runCli } from '../cli-helper.ts';
 import { addFeedback, makeSamples, publishWeakStable, tempStore, tinyRetrain } from './tiny-task.ts';
 
-const run = promisify(execFile);
-const root = path.resolve(import.meta.dirname, '../../..');
 const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [path.join(root, 'bin/edgetune.mjs'), ...args], {
-      cwd: root,
-      env: { ...process.env, EDGETUNE_STORE: '' },
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cli = (args: string[]) => runCli(args);
 
 describe('edgetune jobs', () => {
   it('lists, shows and schedules jobs; bad arguments are clear errors', async () => {

@@ -1,19 +1,16 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createJob, listJobs, locateJob } from '../../../shared/jobs/ledger.ts';
 import { readPolicy, updatePolicy } from '../../../shared/jobs/policy.ts';
 import { readRouting } from '../../../shared/registry/routing.ts';
 import { resolveDevice } from '../../../training/device.ts';
 import { runWorkerOnce } from '../../../training/jobs/worker.ts';
+import { CLI_BIN as bin, REPO_ROOT as root, runCli } from '../cli-helper.ts';
 import { addFeedback, makeSamples, publishWeakStable, tempStore, tinyRetrain } from './tiny-task.ts';
 
-const run = promisify(execFile);
-const root = path.resolve(import.meta.dirname, '../../..');
-const bin = path.join(root, 'bin/edgetune.mjs');
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
 afterAll(async () => {
@@ -21,18 +18,7 @@ afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [bin, ...args], {
-      cwd: root,
-      env: { ...process.env, EDGETUNE_STORE: '' },
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cli = (args: string[]) => runCli(args);
 
 async function waitFor(cond: () => boolean, ms: number): Promise<void> {
   const until = Date.now() + ms;

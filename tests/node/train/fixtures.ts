@@ -6,10 +6,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { encode } from 'fast-png';
 import { decodeImage } from '../../../shared/preprocess/decode.ts';
-import { resizeBilinear } from '../../../shared/preprocess/resize.ts';
+import { resizeImage } from '../../../shared/preprocess/resize.ts';
 import type { RawImage } from '../../../shared/preprocess/types.ts';
+import { cropImage, encodePng, mirrorImage } from '../../../training/images/edit.ts';
 import { cachedPretrainedBackbone } from '../../../training/train/cached-backbone.ts';
 
 /**
@@ -41,29 +41,6 @@ export function tmpDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `edgetune-${prefix}-`));
 }
 
-function crop(img: RawImage, x: number, y: number, w: number, h: number): RawImage {
-  const c = img.channels;
-  const data = new Uint8Array(w * h * c);
-  for (let r = 0; r < h; r++)
-    data.set(img.data.subarray(((y + r) * img.width + x) * c, ((y + r) * img.width + x + w) * c), r * w * c);
-  return { width: w, height: h, channels: c, data };
-}
-
-function flip(img: RawImage): RawImage {
-  const c = img.channels;
-  const data = new Uint8Array(img.data.length);
-  for (let y = 0; y < img.height; y++)
-    for (let x = 0; x < img.width; x++)
-      for (let k = 0; k < c; k++)
-        data[(y * img.width + x) * c + k] = img.data[(y * img.width + img.width - 1 - x) * c + k]!;
-  return { ...img, data };
-}
-
-function scaled(img: RawImage, w: number, h: number): RawImage {
-  const f = resizeBilinear(img, w, h);
-  return { width: w, height: h, channels: img.channels, data: Uint8Array.from(f, (v) => Math.round(v)) };
-}
-
 /**
  * folder:<dir> with two classes ("cat" from chelsea.png, "coffee" from coffee.png), `perClass`
  * PNGs each: crops at different places and sizes, every other one mirrored, none 224×224.
@@ -80,13 +57,10 @@ export function photoFolder(perClass = 6): string {
       const h = Math.floor(raw.height * (0.6 + 0.06 * ((i + 1) % 4)));
       const x = Math.floor(((raw.width - w) * i) / Math.max(1, perClass - 1));
       const y = Math.floor(((raw.height - h) * (perClass - 1 - i)) / Math.max(1, perClass - 1));
-      let c = crop(raw, x, y, w, h);
-      if (i % 2 === 1) c = flip(c);
-      c = scaled(c, 90 + 13 * i, 70 + 11 * i);
-      fs.writeFileSync(
-        path.join(dir, cls, `${cls}-${i}.png`),
-        encode({ width: c.width, height: c.height, data: c.data, channels: c.channels, depth: 8 }),
-      );
+      let c = cropImage(raw, x, y, w, h);
+      if (i % 2 === 1) c = mirrorImage(c);
+      c = resizeImage(c, 90 + 13 * i, 70 + 11 * i);
+      fs.writeFileSync(path.join(dir, cls, `${cls}-${i}.png`), encodePng(c));
     }
   }
   return dir;
