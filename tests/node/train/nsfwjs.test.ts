@@ -1,7 +1,8 @@
 /**
  * `--backbone nsfwjs:MobileNetV2` end to end on a folder of photo crops of sizes other than 224
  * (resized by the shared preprocessing): the exported ONNX is the converted MobileNetV2 prefix +
- * the trained head, 1280-d embedding, parity-checked on raw images.
+ * the trained head, 1280-d embedding, parity-checked on raw images, then published and served by
+ * the real Worker in workerd, which must answer like the Node pipeline for the same image bytes.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,6 +10,8 @@ import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ModelManifestSchema } from '../../../shared/manifest/manifest.ts';
 import { preprocessBytes } from '../../../shared/preprocess/preprocess.ts';
+import { startLocalEdge } from '../../../training/serve/local-edge.ts';
+import { openStore } from '../../../training/stores/open.ts';
 import { initTf } from '../../../training/tf/backend.ts';
 import { runTraining } from '../../../training/train/run.ts';
 import { photoFolder, ROOT, tmpDir } from './fixtures.ts';
@@ -18,9 +21,10 @@ describe('nsfwjs:MobileNetV2 backbone on a folder of photos', () => {
     await initTf({ backend: 'wasm' });
   });
 
-  it('trains a head on resized crops, exports probabilities + 1280-d embedding, passes parity', async () => {
+  it('trains a head on resized crops, exports probabilities + 1280-d embedding, passes parity, serves at the edge', async () => {
     const dir = photoFolder(6);
     const out = tmpDir('nsfwjs');
+    const storeUrl = `file://${tmpDir('nsfwjs-store')}`;
     const r = await runTraining({
       backbone: 'nsfwjs:MobileNetV2',
       data: `folder:${dir}`,
@@ -29,7 +33,9 @@ describe('nsfwjs:MobileNetV2 backbone on a folder of photos', () => {
       seed: 1,
       out,
       cacheDir: tmpDir('nsfwjs-features'),
+      store: storeUrl,
     });
+    expect(r.version).toBe('v1');
     expect(r.warnings.join('\n')).toMatch(/different sizes.*resized/);
     expect(r.counts).toMatchObject({ train: 8, val: 4, classes: 2 });
     expect(r.plan).toMatchObject({ embeddingDim: 1280, trainableConvs: 0 });
@@ -60,5 +66,29 @@ describe('nsfwjs:MobileNetV2 backbone on a folder of photos', () => {
     await session.release();
     expect(fs.statSync(r.files.model).size).toBeGreaterThan(8_000_000);
     void ROOT;
+
+    // The same bytes through the Worker (workerd, local R2 mirrored from the store).
+    const edge = await startLocalEdge(openStore(storeUrl), {
+      port: 0,
+      persistDir: tmpDir('nsfwjs-r2'),
+      syncIntervalMs: 0,
+    });
+    try {
+      const reply = await fetch(new URL('/v1/models/cat-or-coffee/classify?top_k=2', edge.url), {
+        method: 'POST',
+        headers: { 'content-type': 'image/png' },
+        body: png,
+      });
+      expect(reply.status).toBe(200);
+      expect(reply.headers.get('x-model-version')).toBe('v1');
+      const body = (await reply.json()) as { predictions: { label: string; score: number }[] };
+      const node = new Map(manifest.labels.map((label, i) => [label, p[i]!]));
+      expect(body.predictions[0]!.label).toBe(p[0]! >= p[1]! ? 'cat' : 'coffee');
+      for (const { label, score } of body.predictions) {
+        expect(Math.abs(score - node.get(label)!)).toBeLessThanOrEqual(1e-4);
+      }
+    } finally {
+      await edge.dispose();
+    }
   });
 });
