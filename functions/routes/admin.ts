@@ -61,7 +61,10 @@ admin.put('/models/:name/routing', async (c) => {
   return answer(
     c,
     name,
-    await setRouting(getServices(c.env).store, name, body, { reason: 'admin api: set' }),
+    await setRouting(getServices(c.env).store, name, body, {
+      reason: 'admin api: set',
+      ifMatch: c.req.header('if-match'),
+    }),
   );
 });
 

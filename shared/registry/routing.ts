@@ -18,6 +18,18 @@ export interface RoutingChangeOptions {
   /** Compare-and-swap attempts before giving up with `conflict` (default 20). */
   maxAttempts?: number;
   now?: () => Date;
+  /**
+   * The ETag the caller last read (HTTP If-Match). When the document has changed since, the
+   * change is refused with `precondition_failed` instead of being re-applied on the new document:
+   * a client replacing the whole document must not overwrite a change it has not seen.
+   */
+  ifMatch?: string;
+}
+
+/** ETags compare without weak prefixes or quotes, so `"abc"`, `abc` and `W/"abc"` are one tag. */
+function sameEtag(a: string, b: string): boolean {
+  const bare = (t: string) => t.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+  return bare(a) === bare(b);
 }
 
 export interface RoutingUpdate {
@@ -69,6 +81,13 @@ export async function updateRouting(
   const now = options.now ?? (() => new Date());
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const current = await readRouting(store, name);
+    const wanted = options.ifMatch;
+    if (wanted !== undefined && !(current && (wanted.trim() === '*' || sameEtag(current.etag, wanted)))) {
+      throw new EdgetuneError(
+        'precondition_failed',
+        `routing for ${name} has changed since ETag ${options.ifMatch} (now ${current?.etag ?? 'absent'}): read it again`,
+      );
+    }
     const proposed = await change(current?.doc ?? null);
     if (proposed === null) {
       return {

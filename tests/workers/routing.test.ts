@@ -29,8 +29,14 @@ function classify(
   return call(path, init, ctx);
 }
 
-function admin(method: string, path: string, body?: unknown, token: string | null = TOKEN) {
-  const headers: Record<string, string> = {};
+function admin(
+  method: string,
+  path: string,
+  body?: unknown,
+  token: string | null = TOKEN,
+  extra: Record<string, string> = {},
+) {
+  const headers: Record<string, string> = { ...extra };
   if (token !== null) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   return call(`/admin/models/${MODEL}${path}`, {
@@ -87,6 +93,24 @@ describe('version routing, A/B, admin API', () => {
     expect(
       (await admin('PUT', '/routing', { stable: 'v1', candidates: [{ version: 'v2', weight: 101 }] })).status,
     ).toBe(400);
+  });
+
+  it('PUT routing honours If-Match: a stale ETag gets 412 and changes nothing', async () => {
+    const read = async () =>
+      (await (await admin('GET', '/routing')).json()) as { routing: { stable: string }; etag: string };
+    const before = await read();
+    const wanted = { stable: 'v1', candidates: [], shadow: null };
+    const wrong = await admin('PUT', '/routing', wanted, TOKEN, { 'if-match': '"not-the-etag"' });
+    expect(wrong.status).toBe(412);
+    expect(((await wrong.json()) as { error: { code: string } }).error.code).toBe('precondition_failed');
+    expect((await read()).etag).toBe(before.etag);
+    const ok = await admin('PUT', '/routing', wanted, TOKEN, { 'if-match': before.etag });
+    expect(ok.status).toBe(200);
+    const after = await read();
+    expect(after.etag).not.toBe(before.etag);
+    // The ETag read before the change is stale now.
+    expect((await admin('PUT', '/routing', wanted, TOKEN, { 'if-match': before.etag })).status).toBe(412);
+    expect((await read()).etag).toBe(after.etag);
   });
 
   it('splits 2,000 user keys by the weights, sticky per key, and honours pins', async () => {
