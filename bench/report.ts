@@ -1,4 +1,5 @@
 /** The markdown summary of bench/results.json (what the README shows). */
+import type { ColdBreakdown } from './edge.ts';
 
 interface T {
   median_ms: number;
@@ -23,19 +24,6 @@ interface ModelResults {
     head_epochs_per_s_rerunning_backbone: number;
     train_images: number;
   };
-}
-
-interface ColdRow {
-  label: string;
-  ort_init_ms: number;
-  wasm_instantiate_ms: number;
-  store_read_ms: number;
-  session_create_ms: number;
-  first_run_ms: number;
-  second_run_ms: number;
-  total_in_isolate_ms: number;
-  client_ms: number;
-  heap_mb: number;
 }
 
 export interface BenchSummary {
@@ -130,7 +118,7 @@ export function renderMarkdown(r: BenchSummary): string {
   );
   lines.push('|---|---|---|---|---|---|---|---|---|');
   for (const raw of Object.values(r.cold_start.breakdown_in_isolate)) {
-    const c = raw as ColdRow;
+    const c = raw as ColdBreakdown;
     lines.push(
       `| ${c.label} | ${f(c.ort_init_ms, 0)} (${f(c.wasm_instantiate_ms, 0)}) | ${f(c.store_read_ms, 0)} | ${f(c.session_create_ms, 0)} | ${f(c.first_run_ms, 0)} | ` +
         `${f(c.total_in_isolate_ms, 0)} | ${f(c.client_ms, 0)} | ${f(c.second_run_ms, 0)} | ${f(c.heap_mb)} |`,
