@@ -66,7 +66,9 @@ export async function startEdgeServer(options: EdgeServerOptions = {}): Promise<
     mf,
     bundleBytes: bundle.bytes,
     async triggerScheduled(cron = '*/15 * * * *') {
-      const res = await fetch(new URL(`/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}`, url));
+      const res = await fetch(new URL(`/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}`, url), {
+        signal: AbortSignal.timeout(60_000),
+      });
       if (!res.ok) throw new Error(`scheduled handler failed: ${res.status} ${await res.text()}`);
     },
     async dispose() {

@@ -2,6 +2,7 @@ import { R2Store } from '../../functions/r2-store.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
 import { type EdgeServer, type EdgeServerOptions, startEdgeServer } from './edge-server.ts';
 import { type MirrorStats, StoreMirror } from './mirror.ts';
+import { PatientStore } from './patient-store.ts';
 
 export interface LocalEdge extends EdgeServer {
   /** Copies changes between the store and local R2 now (the loop also does it periodically). */
@@ -19,7 +20,12 @@ export async function startLocalEdge(
 ): Promise<LocalEdge> {
   const server = await startEdgeServer(options);
   const bucket = (await server.mf.getR2Bucket('MODELS')) as unknown as R2Bucket;
-  const mirror = new StoreMirror(store, new R2Store(bucket, { url: 'r2://local/MODELS' }));
+  // Through Miniflare's binding proxy, which can leave a call unanswered on a loaded machine.
+  const r2 = new PatientStore(new R2Store(bucket, { url: 'r2://local/MODELS' }), {
+    onRetry: (what, attempt) =>
+      console.warn(`local edge mirror: ${what} unanswered (try ${attempt}), trying again`),
+  });
+  const mirror = new StoreMirror(store, r2);
   // Serialise passes: a timer tick never overlaps an explicit sync().
   let running: Promise<MirrorStats> = Promise.resolve({ copiedToA: 0, copiedToB: 0, deleted: 0 });
   const sync = (): Promise<MirrorStats> => {

@@ -64,6 +64,8 @@ describe('retraining end to end: feedback → cron → worker → canary at the 
       {
         cwd: ROOT,
         env: { ...process.env, EDGETUNE_STORE: '' },
+        // A stuck worker fails the test with its output instead of hanging it.
+        timeout: 150_000,
       },
     );
     return JSON.parse(r.stdout) as Record<string, unknown>;
@@ -74,6 +76,7 @@ describe('retraining end to end: feedback → cron → worker → canary at the 
       method: 'POST',
       headers: { 'content-type': 'image/png', 'x-user-key': key },
       body: new Blob([image as Uint8Array<ArrayBuffer>]),
+      signal: AbortSignal.timeout(30_000),
     });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { version: string; predictions: { label: string }[] };
@@ -86,6 +89,7 @@ describe('retraining end to end: feedback → cron → worker → canary at the 
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${FEEDBACK_TOKEN}` },
       body: JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
     });
     await res.arrayBuffer();
     return res.status;
@@ -232,7 +236,7 @@ describe('retraining end to end: feedback → cron → worker → canary at the 
     expect(share).toBeLessThan(0.375);
     // Sticky: a key keeps its version.
     expect((await classify('digits', image, 'user-7')).version).toBe(served[7]);
-  }, 180_000);
+  }, 240_000);
 
   it('feedback with shuffled labels: the candidate is worse, rejected, and routing is unchanged', async () => {
     await updatePolicy(store, 'noisy', { minNewSamples: 50, canaryWeight: 30, minImprovement: 0.02 });
@@ -265,7 +269,7 @@ describe('retraining end to end: feedback → cron → worker → canary at the 
     for (let i = 0; i < 20; i++)
       expect((await classify('noisy', png(ds, i), `user-${i}`)).version).toBe('v1');
     lap('worse candidate rejected');
-  }, 120_000);
+  }, 240_000);
 
   it('auto-promotion: live feedback (version + prediction) from canary users → the worker promotes v2', async () => {
     await updatePolicy(store, 'digits', { autoPromote: { afterObservations: 20, tolerance: 0.05 } });
@@ -302,5 +306,5 @@ describe('retraining end to end: feedback → cron → worker → canary at the 
     for (let i = 0; i < 10; i++)
       expect((await classify('digits', png(live, i), `user-${i}`)).version).toBe('v2');
     lap('v2 promoted');
-  }, 120_000);
+  }, 240_000);
 });
