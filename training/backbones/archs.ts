@@ -140,7 +140,8 @@ export function buildArch(name: string, opts: ArchOptions): tf.LayersModel {
   });
   x = tf.layers.globalAveragePooling2d({ name: 'features' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers
-    // No seed on purpose: a seeded tfjs Dropout draws the same mask on every step.
+    // No seed on purpose: a seeded tfjs Dropout draws the same mask on every step; training
+    // loops seed it per step instead (training/tf/seeded-random.ts).
     .dropout({ rate: arch.dropout, name: 'dropout' })
     .apply(x) as tf.SymbolicTensor;
   const probs = tf.layers

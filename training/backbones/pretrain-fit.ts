@@ -4,12 +4,13 @@
  * A hand-written loop rather than `model.fit`: shuffles come from the seeded RNG (shared/random.ts)
  * so runs are reproducible from `--seed`, batches are built from plain typed arrays without
  * holding the whole dataset as a tensor, and the best epoch's weights (including BatchNorm moving
- * statistics) are restored at the end. Dropout masks are the one unseeded part: a seeded tfjs
- * Dropout layer reuses the same mask every step.
+ * statistics) are restored at the end. Dropout masks come from the same seed too (see
+ * training/tf/seeded-random.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { EdgetuneError } from '../../shared/errors.ts';
 import { createRng, shuffled } from '../../shared/random.ts';
+import { withSeededRandom } from '../tf/seeded-random.ts';
 import { gatherRows, lossAndAccuracy, predictProbs } from '../fit/loop.ts';
 
 export interface EpochLog {
@@ -87,6 +88,7 @@ export async function fitClassifier(model: tf.LayersModel, opts: FitOptions): Pr
   const optimizer = tf.train.adam(opts.lr);
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const rng = createRng(opts.seed);
+  const dropoutRng = createRng(opts.seed ^ 0x5eed);
   const order = Array.from({ length: n }, (_, i) => i);
   const batches = Math.ceil(n / opts.batchSize);
   const totalSteps = batches * opts.epochs;
@@ -114,7 +116,10 @@ export async function fitClassifier(model: tf.LayersModel, opts: FitOptions): Pr
         let hits = 0;
         const loss = optimizer.minimize(
           () => {
-            const probs = model.apply(xs, { training: true }) as tf.Tensor2D;
+            const probs = withSeededRandom(
+              dropoutRng,
+              () => model.apply(xs, { training: true }) as tf.Tensor2D,
+            );
             hits = tf.tidy(() => tf.equal(tf.argMax(probs, 1), labels).sum().dataSync()[0]!);
             return crossEntropy(probs, onehot);
           },

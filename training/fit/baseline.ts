@@ -12,6 +12,7 @@ import type { RawImage } from '../../shared/preprocess/types.ts';
 import type { Rng } from '../../shared/random.ts';
 import { buildArch } from '../backbones/archs.ts';
 import { shiftBatch } from './augment.ts';
+import { withSeededRandom } from '../tf/seeded-random.ts';
 import { type EpochRecord, type Forward, type LoopResult, predictProbs, trainLoop } from './loop.ts';
 
 export interface BaselineOptions {
@@ -69,7 +70,11 @@ export async function trainBaseline(opts: BaselineOptions): Promise<Baseline> {
     classes: opts.classes,
     seed: opts.seed,
   });
-  const forward: Forward = (xs, training) => model.apply(xs, { training }) as tf.Tensor2D;
+  // Dropout masks from the loop's seeded RNG: the baseline is reproducible from --seed.
+  const forward: Forward = (xs, training, rng) =>
+    training
+      ? withSeededRandom(rng, () => model.apply(xs, { training }) as tf.Tensor2D)
+      : (model.apply(xs, { training }) as tf.Tensor2D);
   const maxShift = Math.max(1, Math.round(s * 0.08));
   const history = await trainLoop({
     phase: 'baseline',

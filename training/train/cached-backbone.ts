@@ -12,7 +12,7 @@ import { withLockFile } from '../stores/file-lock.ts';
 import { type PretrainOptions, runPretrain, tfjsSidecarDir } from './pretrain.ts';
 
 /** Bump when pretraining changes in a way that should rebuild cached backbones. */
-export const PRETRAIN_VERSION = 1;
+export const PRETRAIN_VERSION = 2;
 
 export type CachedPretrainOptions = Pick<
   PretrainOptions,
