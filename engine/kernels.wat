@@ -582,6 +582,12 @@
             (then
               (local.set $src (i32.add (local.get $in) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $iy) (local.get $w)) (local.get $ix)) (local.get $cs)) (local.get $coff)) (i32.const 2))))
               (local.set $i (i32.const 0))
+              ;; fewer than 4 channels (an RGB input): one 4-lane copy (the channel stride is >= 8,
+              ;; so the read stays in the pixel); the lanes past cin are overwritten by the next
+              ;; tap, and the caller leaves 16 bytes of slack after the last row
+              (if (i32.lt_u (local.get $cin) (i32.const 4)) (then
+                (v128.store (local.get $dst) (v128.load (local.get $src)))
+                (local.set $i (local.get $cin))))
               (block $vdone (loop $vl
                 (br_if $vdone (i32.ge_s (local.get $i) (local.get $n4)))
                 (v128.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2)))
@@ -596,6 +602,9 @@
                 (br $sl))))
             (else
               (local.set $i (i32.const 0))
+              (if (i32.lt_u (local.get $cin) (i32.const 4)) (then
+                (v128.store (local.get $dst) (v128.const i32x4 0 0 0 0))
+                (local.set $i (local.get $cin))))
               (block $zdone (loop $zl
                 (br_if $zdone (i32.ge_s (local.get $i) (local.get $cin)))
                 (f32.store (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 2))) (f32.const 0))

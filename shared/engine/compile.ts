@@ -555,7 +555,8 @@ export class Compiler {
       );
       const p = oh * ow;
       const rows = Math.max(4, Math.min(p, Math.floor(65536 / (kk * 4)) & ~3));
-      const col = this.scratch(rows * kk * 4);
+      // +16: im2col's 4-lane copies for inputs of under 4 channels run past the last row.
+      const col = this.scratch(rows * kk * 4 + 16);
       const mc = Math.min(chunkRows(kk), roundUp4(rows));
       const pack = this.scratch(mc * kk * 4);
       this.emit('Conv', name, (base) => () => {

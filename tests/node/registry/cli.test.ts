@@ -86,7 +86,7 @@ describe('edgetune registry CLI (spawned)', () => {
 
     const text = await cli(['models', 'show', 'cats', '--store', store], work);
     expect(text.stdout).toContain(`stable:     ${firstStable} (100%)`);
-  });
+  }, 240_000);
 
   it('bad names and flags: one-line error, exit code 1', async () => {
     const cases: Array<[string[], RegExp]> = [
