@@ -3,6 +3,9 @@ import { NAME_PATTERN } from '../names.ts';
 
 const Version = z.string().regex(NAME_PATTERN);
 
+/** How many earlier stable versions a routing document remembers for rollback. */
+export const MAX_PREVIOUS_STABLES = 50;
+
 /**
  * Which versions of a model answer requests. `stable` takes whatever weight the candidates leave
  * (100 - sum of candidate weights). Shadow runs beside the chosen version and never answers.
@@ -18,6 +21,13 @@ export const RoutingDocSchema = z
     updatedAt: z.string().datetime().optional(),
     /** Why this change was made (cli, admin api, worker) — kept in the history. */
     reason: z.string().max(500).optional(),
+    /**
+     * The stable versions before this one, most recent last (at most MAX_PREVIOUS_STABLES): what
+     * `rollback` returns to, like undo. The registry maintains it on every change, so a rollback
+     * reads one document instead of the whole history; documents written before it existed get
+     * it replayed from the history once.
+     */
+    previousStables: z.array(Version).max(MAX_PREVIOUS_STABLES).optional(),
   })
   .superRefine((doc, ctx) => {
     const total = doc.candidates.reduce((s, c) => s + c.weight, 0);

@@ -61,11 +61,15 @@ export function orderByChain(
 }
 
 /**
- * Where `rollback` goes: history read as a stack of stable versions. A promote (or any change of
- * stable other than a rollback) pushes; a rollback pops. So v1 → v2 → v3, rollback, rollback
- * lands on v1, like undo, instead of bouncing between v2 and v3.
+ * The stable versions before `currentStable`, most recent last, replayed from the history as a
+ * stack: a promote (or any change of stable other than a rollback) pushes, a rollback pops. So
+ * v1 → v2 → v3, rollback, rollback lands on v1, like undo, instead of bouncing between v2 and v3.
+ * For routing documents written before they carried `previousStables`.
  */
-export function rollbackTarget(history: RoutingHistoryEntry[], currentStable: string | null): string | null {
+export function stableStackFromHistory(
+  history: RoutingHistoryEntry[],
+  currentStable: string | null,
+): string[] {
   const stack: string[] = [];
   for (const e of history) {
     const before = e.previous?.stable ?? null;
@@ -80,9 +84,11 @@ export function rollbackTarget(history: RoutingHistoryEntry[], currentStable: st
   }
   // The chain may be incomplete (a writer died between its CAS and its history entry); the
   // current document is the truth about where we are now.
-  if (currentStable !== null && stack[stack.length - 1] !== currentStable) stack.push(currentStable);
-  for (let i = stack.length - 2; i >= 0; i--) {
-    if (stack[i] !== currentStable) return stack[i]!;
-  }
-  return null;
+  while (stack.length > 0 && stack[stack.length - 1] === currentStable) stack.pop();
+  return stack;
+}
+
+/** Where `rollback` goes according to the history alone (see `stableStackFromHistory`). */
+export function rollbackTarget(history: RoutingHistoryEntry[], currentStable: string | null): string | null {
+  return stableStackFromHistory(history, currentStable).at(-1) ?? null;
 }

@@ -6,6 +6,7 @@ export {
   RoutingHistoryEntrySchema,
   readRoutingHistory,
   rollbackTarget,
+  stableStackFromHistory,
 } from './history.ts';
 export {
   listModelNames,

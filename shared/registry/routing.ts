@@ -1,10 +1,10 @@
 import { EdgetuneError } from '../errors.ts';
-import { type RoutingDoc, RoutingDocSchema } from '../manifest/routing.ts';
+import { MAX_PREVIOUS_STABLES, type RoutingDoc, RoutingDocSchema } from '../manifest/routing.ts';
 import { assertName } from '../names.ts';
 import { putJson, readJson } from '../store/json.ts';
 import { keys } from '../store/keys.ts';
 import type { ObjectStore } from '../store/types.ts';
-import { readRoutingHistory, type RoutingHistoryEntry, rollbackTarget } from './history.ts';
+import { readRoutingHistory, type RoutingHistoryEntry, stableStackFromHistory } from './history.ts';
 import { versionExists } from './versions.ts';
 
 export interface RoutingState {
@@ -111,6 +111,10 @@ export async function updateRouting(
       );
     }
     const next = parsed.data;
+    next.previousStables =
+      action === 'rollback'
+        ? (next.previousStables ?? [])
+        : await nextStableStack(store, name, current, next.stable);
     const before = new Set(current ? routedVersions(current.doc) : []);
     for (const v of routedVersions(next)) {
       if (!before.has(v) && !(await versionExists(store, name, v))) {
@@ -222,7 +226,31 @@ export async function promote(
   );
 }
 
-/** Back to the stable version before the current one (see `rollbackTarget`). */
+/**
+ * The earlier stables of the current document; one written before documents carried them gets
+ * them replayed from the history (once: the next write stores them).
+ */
+async function previousStables(store: ObjectStore, name: string, state: RoutingState): Promise<string[]> {
+  if (state.doc.previousStables) return state.doc.previousStables;
+  const history = await readRoutingHistory(store, name, state.etag);
+  return stableStackFromHistory(history, state.doc.stable);
+}
+
+/** The stack after a change other than a rollback: the outgoing stable is pushed. */
+async function nextStableStack(
+  store: ObjectStore,
+  name: string,
+  current: RoutingState | null,
+  nextStable: string | null,
+): Promise<string[]> {
+  if (!current) return [];
+  const stack = await previousStables(store, name, current);
+  const outgoing = current.doc.stable;
+  if (outgoing === null || outgoing === nextStable) return stack;
+  return [...stack, outgoing].slice(-MAX_PREVIOUS_STABLES);
+}
+
+/** Back to the stable version before the current one: pops the document's `previousStables`. */
 export async function rollback(
   store: ObjectStore,
   name: string,
@@ -236,15 +264,19 @@ export async function rollback(
     async (cur) => {
       if (!cur?.stable)
         throw new EdgetuneError('conflict', `${name} has no stable version to roll back from`);
-      // Re-read on every attempt: the history we decide from must match the document we replace.
-      const state = await readRouting(store, name);
-      const history = await readRoutingHistory(store, name, state?.etag ?? null);
-      const target = rollbackTarget(history, cur.stable);
-      if (!target)
-        throw new EdgetuneError('conflict', `${name}: no earlier stable version in the routing history`);
+      // A document from before `previousStables` existed: replay the history, re-read on every
+      // attempt so that it matches the document we replace.
+      const state = cur.previousStables ? null : await readRouting(store, name);
+      const stack = [...(state ? await previousStables(store, name, state) : (cur.previousStables ?? []))];
+      let target: string | undefined;
+      // Skip the current version and versions deleted since they were stable.
+      do target = stack.pop();
+      while (target !== undefined && (target === cur.stable || !(await versionExists(store, name, target))));
+      if (!target) throw new EdgetuneError('conflict', `${name}: no earlier stable version to roll back to`);
       return {
         ...cur,
         stable: target,
+        previousStables: stack,
         candidates: cur.candidates.filter((c) => c.version !== target),
         shadow: cur.shadow?.version === target ? null : cur.shadow,
       };

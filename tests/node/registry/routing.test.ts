@@ -19,7 +19,9 @@ import {
   setShadow,
 } from '../../../shared/registry/routing.ts';
 import { listVersionIds, versionExists } from '../../../shared/registry/versions.ts';
+import { putJson } from '../../../shared/store/json.ts';
 import { keys } from '../../../shared/store/keys.ts';
+import type { ObjectStore } from '../../../shared/store/types.ts';
 import { FileStore } from '../../../training/stores/file.ts';
 import { makeExport } from './fixtures.ts';
 
@@ -119,6 +121,47 @@ describe('routing changes', () => {
     await rollout(store, 'm', 'v1', 30);
     const r = await rollback(store, 'm');
     expect(r.doc).toMatchObject({ stable: 'v1', candidates: [] });
+  });
+
+  it('rollback reads the routing document, not the history, and skips deleted versions', async () => {
+    const store = await storeWith(4);
+    for (const v of ['v2', 'v3', 'v4']) await promote(store, 'm', v);
+    expect((await readRouting(store, 'm'))!.doc.previousStables).toEqual(['v1', 'v2', 'v3']);
+    await deleteVersion(store, 'm', 'v3');
+    const historyReads: string[] = [];
+    const counting: ObjectStore = {
+      url: store.url,
+      get: (key) => {
+        if (key.startsWith(keys.routingHistoryPrefix('m'))) historyReads.push(key);
+        return store.get(key);
+      },
+      head: (key) => store.head(key),
+      put: (key, body, options) => store.put(key, body, options),
+      list: (prefix, options) => store.list(prefix, options),
+      delete: (key) => store.delete(key),
+    };
+    const back = await rollback(counting, 'm');
+    expect(back.doc).toMatchObject({ stable: 'v2', previousStables: ['v1'] });
+    expect(historyReads).toEqual([]);
+    // A later promote pushes again; undo order holds.
+    await promote(store, 'm', 'v4');
+    expect((await rollback(store, 'm')).doc.stable).toBe('v2');
+    expect((await rollback(store, 'm')).doc.stable).toBe('v1');
+    await expect(rollback(store, 'm')).rejects.toMatchObject({ code: 'conflict' });
+  });
+
+  it('a routing document written before previousStables existed gets them from the history', async () => {
+    const store = await storeWith(3);
+    await promote(store, 'm', 'v2');
+    await promote(store, 'm', 'v3');
+    // What an older edgetune left: the same document without the stack.
+    const state = (await readRouting(store, 'm'))!;
+    const { previousStables: _gone, ...legacy } = state.doc;
+    await putJson(store, keys.routing('m'), legacy, { ifMatch: state.etag });
+    // The rewrite is not in the history; the history still says v1 → v2 → v3.
+    const back = await rollback(store, 'm');
+    expect(back.doc).toMatchObject({ stable: 'v2', previousStables: ['v1'] });
+    expect((await rollback(store, 'm')).doc.stable).toBe('v1');
   });
 
   it('two (and five) routing writers racing lose no update', async () => {
