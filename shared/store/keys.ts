@@ -116,6 +116,19 @@ export const keys = {
   policy(name: string): string {
     return `${keys.modelPrefix(name)}policy.json`;
   },
+  /** Backbones that training recipes refer to, content-addressed by the ONNX file's sha256. */
+  backbonePrefix(sha256: string): string {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new EdgetuneError('bad_request', 'bad backbone sha256');
+    return `backbones/${sha256}/`;
+  },
+  /** `model.onnx`, or `tfjs/<file>` for the tfjs sidecar that `--trainable` needs. */
+  backboneFile(sha256: string, file: string): string {
+    const parts = file.split('/');
+    if (parts.length > 2 || (parts.length === 2 && parts[0] !== 'tfjs')) {
+      throw new EdgetuneError('bad_request', `bad backbone file ${JSON.stringify(file)}`);
+    }
+    return `${keys.backbonePrefix(sha256)}${parts.map(assertFileName).join('/')}`;
+  },
   feedbackPrefix(dataset: string): string {
     return `datasets/${assertName('model', dataset)}/feedback/`;
   },

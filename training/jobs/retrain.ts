@@ -17,6 +17,7 @@ import { requireManifest } from '../../shared/registry/versions.ts';
 import { loadDataset } from '../datasets/load.ts';
 import { evaluatePublishedVersion, subsetAccuracy, type VersionEvaluation } from '../evaluate/published.ts';
 import { defaultFeatureCacheDir } from '../features/cache.ts';
+import { localBackbone } from '../backbones/store-copy.ts';
 import { publishExportDir } from '../stores/publish-dir.ts';
 import type { BackendRequest } from '../tf/backend.ts';
 import { buildRecipe, RECIPE_FILE, readRecipe } from '../train/recipe.ts';
@@ -131,9 +132,10 @@ async function retrain(
   const ownWorkDir = options.workDir === undefined;
   const workDir = options.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), `edgetune-retrain-${jobId}-`));
   try {
+    const cacheRoot = path.dirname(options.cacheDir ?? defaultFeatureCacheDir());
     const result = await runTraining({
       ...recipe.options,
-      backbone: recipe.backbone,
+      backbone: await localBackbone(store, recipe, cacheRoot, log),
       data: train,
       testData: holdout,
       name: model,

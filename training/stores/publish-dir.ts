@@ -4,6 +4,8 @@ import { EdgetuneError } from '../../shared/errors.ts';
 import { type PublishOptions, type PublishResult, publishVersion } from '../../shared/registry/publish.ts';
 import { MANIFEST_FILE } from '../../shared/store/keys.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
+import { uploadBackbone } from '../backbones/store-copy.ts';
+import { RECIPE_FILE, TrainingRecipeSchema } from '../train/recipe.ts';
 
 /**
  * Publishes an export directory (manifest.json + model.onnx [+ model.opt.onnx, report.html, ...])
@@ -47,6 +49,32 @@ export async function publishExportDir(
     const buf = await readFile(path.join(dir, entry.name));
     files[entry.name] = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   }
+  await uploadRecipeBackbone(store, files[RECIPE_FILE], options.onProgress);
   const result = await publishVersion(store, name, { manifest, files }, options);
   return { ...result, skipped };
+}
+
+/**
+ * A version trained from a local backbone file takes the file along (content-addressed, once per
+ * store), so that retraining can run on another machine. A recipe that does not parse is left to
+ * the retraining worker to report.
+ */
+async function uploadRecipeBackbone(
+  store: ObjectStore,
+  recipeBytes: Uint8Array | undefined,
+  log: (message: string) => void = () => undefined,
+): Promise<void> {
+  if (!recipeBytes) return;
+  let recipe: { backbone: string; backboneSha256: string | null };
+  try {
+    recipe = TrainingRecipeSchema.parse(JSON.parse(new TextDecoder().decode(recipeBytes)));
+  } catch {
+    return;
+  }
+  if (!recipe.backboneSha256) return;
+  const outcome = await uploadBackbone(store, recipe.backbone, recipe.backboneSha256);
+  if (outcome === 'uploaded') log(`uploaded backbone ${recipe.backbone} for retraining elsewhere`);
+  if (outcome === 'missing') {
+    log(`warning: backbone ${recipe.backbone} is not on this machine: retraining needs it where it runs`);
+  }
 }

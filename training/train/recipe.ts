@@ -3,8 +3,9 @@
  * manifest (in the export directory, hence in the version folder once published). The
  * retraining worker reads the stable version's recipe to train a candidate the same way on the
  * base data plus accepted feedback. Paths are made absolute when recorded, so the recipe does not
- * depend on the working directory of whoever retrains (it does depend on the files still being
- * there: the backbone's sha256 is recorded and checked).
+ * depend on the working directory of whoever retrains. A backbone file travels with the store
+ * (training/backbones/store-copy.ts, found again by its sha256); file datasets must still be at
+ * their paths.
  */
 import path from 'node:path';
 import { z } from 'zod';

@@ -5,7 +5,8 @@
  *   the Worker in workerd (startLocalEdge, R2 mirrored with the store) → labelled feedback POSTed
  *   over HTTP → cron fired → exactly one pending job → `edgetune worker --once` (a spawned CLI) →
  *   candidate v2 published, better on the holdout, canary weight 30 → the Worker serves v2 to
- *   about 30% of 400 distinct user keys.
+ *   about 30% of 400 distinct user keys. The backbone file v1 was trained from is deleted before
+ *   the worker runs: retraining uses the copy that publishing put in the store.
  * Then: feedback with shuffled labels → its candidate is rejected and routing is untouched; and
  * live feedback (version + prediction) → the worker's canary review promotes v2.
  */
@@ -111,7 +112,10 @@ describe('retraining end to end: feedback → cron → worker → canary at the 
   }
 
   beforeAll(async () => {
-    const backbone = await mnistBackbone('narrow');
+    // A copy of the backbone only this "training machine" has: it is deleted before the worker
+    // runs, as on a Kubernetes node, so retraining must use the copy publishing put in the store.
+    const backbone = path.join(dir, 'backbone.onnx');
+    fs.copyFileSync(await mnistBackbone('narrow'), backbone);
     for (const name of ['digits', 'noisy']) {
       const r = await runTraining({
         backbone,
@@ -169,6 +173,7 @@ describe('retraining end to end: feedback → cron → worker → canary at the 
     expect(pending[0]).toMatchObject({ model: 'digits', trigger: { newSamples: 200 } });
     const jobId = pending[0]!.id;
 
+    fs.rmSync(path.join(dir, 'backbone.onnx'));
     const w0 = performance.now();
     const result = await worker();
     lap(`worker --once done in ${((performance.now() - w0) / 1000).toFixed(1)} s`);
@@ -203,8 +208,10 @@ describe('retraining end to end: feedback → cron → worker → canary at the 
     expect(cand.baseTestAccuracy!).toBeGreaterThan(stab.baseTestAccuracy!);
     // Base images were extracted when v1 was trained: the retrain reused the feature cache.
     expect(report.features.cacheHits).toBeGreaterThanOrEqual(15);
-    expect(job.job.log.map((l) => l.message).join('\n')).toMatch(
-      /published candidate digits v2 \(unrouted\)/,
+    const jobLog = job.job.log.map((l) => l.message).join('\n');
+    expect(jobLog).toMatch(/published candidate digits v2 \(unrouted\)/);
+    expect(jobLog).toMatch(
+      /backbone .*backbone\.onnx is not on this machine: using the store's copy backbones\//,
     );
 
     const v2 = await requireManifest(store, 'digits', 'v2');
