@@ -272,6 +272,33 @@ export class Compiler {
     return { act, out: next.output![0]! };
   }
 
+  /**
+   * A residual Add right after a 1×1 conv (the end of a MobileNet inverted-residual block): the
+   * GEMM adds the other operand in its epilogue, so the sum takes no pass of its own. Only when
+   * the Add is the next node (nothing in between may need a tensor the group releases), the other
+   * operand is already computed with the same shape, and no activation follows the Add.
+   */
+  private takeResidual(
+    name: string,
+    shape: { n: number; c: number; h: number; w: number },
+    group: number[],
+  ): { res?: PlacedTensor; out: string } {
+    const j = this.soleConsumer(name);
+    if (j === undefined || j !== Math.max(...group) + 1) return { out: name };
+    const add = this.nodes[j]!;
+    const [i0, i1] = add.input ?? [];
+    if (add.opType !== 'Add' || (add.input?.length ?? 0) !== 2) return { out: name };
+    const other = i0 === name ? i1 : i1 === name ? i0 : undefined;
+    const t = other && other !== name ? this.tensors.get(other) : undefined;
+    const same = t?.rank === 4 && t.n === shape.n && t.c === shape.c && t.h === shape.h && t.w === shape.w;
+    if (!t || !same) return { out: name };
+    const out = add.output![0]!;
+    const after = this.soleConsumer(out);
+    if (after !== undefined && FUSABLE_ACTS.has(this.nodes[after]!.opType ?? '')) return { out: name };
+    group.push(j);
+    return { res: t, out };
+  }
+
   // ---- lowering ------------------------------------------------------------------------------
 
   private lower(i: number, group: number[]): void {
@@ -454,7 +481,11 @@ export class Compiler {
       group.push(next!);
       outName = bn.output![0]!;
     }
-    const { act, out } = this.takeAct(outName, group);
+    const { act, out: actOut } = this.takeAct(outName, group);
+    const pointwise = kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt + pl + pb + pr === 0 && groups === 1;
+    const { res, out } = pointwise
+      ? this.takeResidual(actOut, { n: x.n, c: cout, h: oh, w: ow }, group)
+      : { res: undefined, out: actOut };
     const y = this.place(out, 4, x.n, cout, oh, ow);
     const key = `conv:${node.name}:${node.output?.[0]}`;
     const biasPad = this.persist.put(`${key}:bias`, () => {
@@ -468,7 +499,7 @@ export class Compiler {
     const imgIn = x.h * x.w * x.cs * 4;
     const imgOut = oh * ow * y.cs * 4;
 
-    const pointwise = kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt + pl + pb + pr === 0 && groups === 1;
+    const r = res ? this.addr(res) : undefined;
     const depthwise =
       groups === x.c &&
       cout === x.c &&
@@ -504,6 +535,7 @@ export class Compiler {
             act.hi,
             act.hs,
             base + pack,
+            r ? r(base) : 0,
           ),
       );
       this.arena.free(pack);
@@ -582,6 +614,7 @@ export class Compiler {
               act.hi,
               act.hs,
               base + pack,
+              0,
             );
           }
         }
@@ -682,6 +715,7 @@ export class Compiler {
           act.hi,
           act.hs,
           base + pack,
+          0,
         ),
     );
     this.arena.free(pack);

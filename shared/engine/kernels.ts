@@ -30,6 +30,8 @@ export interface KernelExports {
     hi: number,
     hs: number,
     pack: number,
+    /** A tensor laid out like C to add after the epilogue (a fused residual Add), or 0. */
+    res: number,
   ): void;
   dw3x3(
     input: number,
