@@ -8,119 +8,28 @@
  * layout comes from tensor lifetimes (first fit), so a request allocates nothing.
  */
 import { EdgetuneError } from '../errors.ts';
-import { attrFloat, attrInt, attrInts, attrString } from '../onnx/attributes.ts';
+import { attrFloat, attrInt, attrInts } from '../onnx/attributes.ts';
 import type { ModelProto, NodeProto } from '../onnx/proto.ts';
 import { type Act, actOf, FUSABLE_ACTS, type ModelConstants, NO_ACT } from './constants.ts';
 import type { KernelExports } from './kernels.ts';
+import {
+  type Addr,
+  chunkRows,
+  type InputSpec,
+  type PendingStep,
+  type PersistentRegion,
+  type Plan,
+  type PlacedTensor,
+  packPanels,
+  roundUp4,
+  roundUp8,
+  tensorBytes,
+  windowPads,
+} from './layout.ts';
 import { ArenaPlanner, alignUp } from './memory.ts';
-
-export const roundUp8 = (n: number): number => Math.ceil(n / 8) * 8;
-const roundUp4 = (n: number): number => Math.ceil(n / 4) * 4;
-
-interface Storage {
-  offset: number;
-  refs: number;
-}
-
-/** A tensor as laid out in memory. `view` marks Transpose(0,2,3,1) output: logical NHWC. */
-export interface PlacedTensor {
-  rank: 2 | 4;
-  n: number;
-  c: number;
-  h: number;
-  w: number;
-  cs: number;
-  st: Storage;
-  view?: boolean;
-}
-
-export function tensorBytes(t: Pick<PlacedTensor, 'n' | 'h' | 'w' | 'cs'>): number {
-  return t.n * t.h * t.w * t.cs * 4;
-}
-
-/** Where a tensor starts once the arena base is known. */
-type Addr = (base: number) => number;
-
-export interface Step {
-  op: string;
-  name: string;
-  run: () => void;
-}
-
-interface PendingStep {
-  op: string;
-  name: string;
-  make: (base: number) => () => void;
-}
-
-/** Weights and other per-model constants: written once, shared by every batch plan. */
-export class PersistentRegion {
-  end = ALIGN_START;
-  private readonly cache = new Map<string, number>();
-
-  constructor(private readonly k: KernelExports) {}
-
-  ensure(bytes: number): void {
-    const mem = this.k.memory;
-    if (mem.buffer.byteLength < bytes) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
-  }
-
-  /** Writes `make()` once under `key` and returns its byte offset. */
-  put(key: string, make: () => Float32Array): number {
-    const hit = this.cache.get(key);
-    if (hit !== undefined) return hit;
-    const data = make();
-    const offset = this.end;
-    this.end = alignUp(offset + data.byteLength);
-    this.ensure(this.end);
-    new Float32Array(this.k.memory.buffer, offset, data.length).set(data);
-    this.cache.set(key, offset);
-    return offset;
-  }
-}
-
-const ALIGN_START = 64;
-
-export interface Plan {
-  batch: number;
-  base: number;
-  arenaBytes: number;
-  steps: Step[];
-  inputs: Map<string, { tensor: PlacedTensor; staging: number }>;
-  outputs: Map<string, PlacedTensor>;
-}
-
-export interface InputSpec {
-  name: string;
-  dims: number[];
-}
 
 function unsupported(node: NodeProto, why: string): never {
   throw new EdgetuneError('unsupported', `engine: ${node.opType} ${node.name ?? ''}: ${why}`);
-}
-
-/** Pads [top, left, bottom, right] for a conv/pool window, honouring auto_pad. */
-function windowPads(
-  node: NodeProto,
-  h: number,
-  w: number,
-  k: [number, number],
-  s: [number, number],
-  d: [number, number],
-): [number, number, number, number] {
-  const autoPad = attrString(node, 'auto_pad', 'NOTSET');
-  if (autoPad === 'NOTSET') {
-    const p = attrInts(node, 'pads') ?? [0, 0, 0, 0];
-    return [p[0] ?? 0, p[1] ?? 0, p[2] ?? 0, p[3] ?? 0];
-  }
-  if (autoPad === 'VALID') return [0, 0, 0, 0];
-  const total = (size: number, i: 0 | 1) =>
-    Math.max(0, (Math.ceil(size / s[i]) - 1) * s[i] + (k[i] - 1) * d[i] + 1 - size);
-  const th = total(h, 0);
-  const tw = total(w, 1);
-  const lower = autoPad === 'SAME_LOWER';
-  const first = (t: number) => (lower ? Math.ceil(t / 2) : Math.floor(t / 2));
-  return [first(th), first(tw), th - first(th), tw - first(tw)];
 }
 
 export class Compiler {
@@ -910,31 +819,4 @@ export class Compiler {
         this.k.copy_rows(a(base), rows, p.c, p.cs * 4, o(base) + off, y.cs * 4);
     });
   }
-}
-
-/**
- * Packs a weight matrix into 8-column GEMM panels [ns/8][ks][8] (zeros beyond n and k).
- * `index(col, k)` gives the source element of output column `col`, reduction index `k`.
- */
-function packPanels(
-  src: Float32Array,
-  n: number,
-  k: number,
-  ks: number,
-  ns: number,
-  index: (col: number, k: number) => number,
-  scale = 1,
-): Float32Array {
-  const out = new Float32Array(ns * ks);
-  for (let col = 0; col < n; col++) {
-    const panel = Math.floor(col / 8);
-    const lane = col % 8;
-    for (let kk = 0; kk < k; kk++) out[(panel * ks + kk) * 8 + lane] = src[index(col, kk)]! * scale;
-  }
-  return out;
-}
-
-/** GEMM row-chunk size: keep a chunk of A (mc x k floats) around 128 KB, a multiple of 4 rows. */
-function chunkRows(k: number): number {
-  return Math.max(4, Math.floor(131072 / (k * 4)) & ~3);
 }

@@ -5,7 +5,8 @@
  */
 import { EdgetuneError } from '../errors.ts';
 import { decodeModel, type ModelProto, toNumber } from '../onnx/proto.ts';
-import { type Plan, PersistentRegion, type PlacedTensor, Compiler } from './compile.ts';
+import { Compiler } from './compile.ts';
+import { PersistentRegion, type Plan, type PlacedTensor } from './layout.ts';
 import { ModelConstants } from './constants.ts';
 import { foldPadsIntoConvs } from '../onnx/fold-pad.ts';
 import { instantiateKernels, type KernelModules, type KernelVariant } from './kernels.ts';

@@ -1,0 +1,141 @@
+/**
+ * The engine's memory layout and plan: how tensors are placed (NHWC, channel stride padded to 8
+ * floats), the persistent weight region, the steps a plan runs, and the pure helpers the lowering
+ * uses to lay weights out for the kernels.
+ */
+import { attrInts, attrString } from '../onnx/attributes.ts';
+import type { NodeProto } from '../onnx/proto.ts';
+import type { KernelExports } from './kernels.ts';
+import { alignUp } from './memory.ts';
+
+export const roundUp8 = (n: number): number => Math.ceil(n / 8) * 8;
+export const roundUp4 = (n: number): number => Math.ceil(n / 4) * 4;
+
+interface Storage {
+  offset: number;
+  refs: number;
+}
+
+/** A tensor as laid out in memory. `view` marks Transpose(0,2,3,1) output: logical NHWC. */
+export interface PlacedTensor {
+  rank: 2 | 4;
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  cs: number;
+  st: Storage;
+  view?: boolean;
+}
+
+export function tensorBytes(t: Pick<PlacedTensor, 'n' | 'h' | 'w' | 'cs'>): number {
+  return t.n * t.h * t.w * t.cs * 4;
+}
+
+/** Where a tensor starts once the arena base is known. */
+export type Addr = (base: number) => number;
+
+export interface Step {
+  op: string;
+  name: string;
+  run: () => void;
+}
+
+export interface PendingStep {
+  op: string;
+  name: string;
+  make: (base: number) => () => void;
+}
+
+/** Weights and other per-model constants: written once, shared by every batch plan. */
+const ALIGN_START = 64;
+
+export class PersistentRegion {
+  end = ALIGN_START;
+  private readonly cache = new Map<string, number>();
+
+  constructor(private readonly k: KernelExports) {}
+
+  ensure(bytes: number): void {
+    const mem = this.k.memory;
+    if (mem.buffer.byteLength < bytes) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
+  }
+
+  /** Writes `make()` once under `key` and returns its byte offset. */
+  put(key: string, make: () => Float32Array): number {
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return hit;
+    const data = make();
+    const offset = this.end;
+    this.end = alignUp(offset + data.byteLength);
+    this.ensure(this.end);
+    new Float32Array(this.k.memory.buffer, offset, data.length).set(data);
+    this.cache.set(key, offset);
+    return offset;
+  }
+}
+
+export interface Plan {
+  batch: number;
+  base: number;
+  arenaBytes: number;
+  steps: Step[];
+  inputs: Map<string, { tensor: PlacedTensor; staging: number }>;
+  outputs: Map<string, PlacedTensor>;
+}
+
+export interface InputSpec {
+  name: string;
+  dims: number[];
+}
+
+/** Pads [top, left, bottom, right] for a conv/pool window, honouring auto_pad. */
+export function windowPads(
+  node: NodeProto,
+  h: number,
+  w: number,
+  k: [number, number],
+  s: [number, number],
+  d: [number, number],
+): [number, number, number, number] {
+  const autoPad = attrString(node, 'auto_pad', 'NOTSET');
+  if (autoPad === 'NOTSET') {
+    const p = attrInts(node, 'pads') ?? [0, 0, 0, 0];
+    return [p[0] ?? 0, p[1] ?? 0, p[2] ?? 0, p[3] ?? 0];
+  }
+  if (autoPad === 'VALID') return [0, 0, 0, 0];
+  const total = (size: number, i: 0 | 1) =>
+    Math.max(0, (Math.ceil(size / s[i]) - 1) * s[i] + (k[i] - 1) * d[i] + 1 - size);
+  const th = total(h, 0);
+  const tw = total(w, 1);
+  const lower = autoPad === 'SAME_LOWER';
+  const first = (t: number) => (lower ? Math.ceil(t / 2) : Math.floor(t / 2));
+  return [first(th), first(tw), th - first(th), tw - first(tw)];
+}
+
+/**
+ * Packs a weight matrix into 8-column GEMM panels [ns/8][ks][8] (zeros beyond n and k).
+ * `index(col, k)` gives the source element of output column `col`, reduction index `k`.
+ */
+export function packPanels(
+  src: Float32Array,
+  n: number,
+  k: number,
+  ks: number,
+  ns: number,
+  index: (col: number, k: number) => number,
+  scale = 1,
+): Float32Array {
+  const out = new Float32Array(ns * ks);
+  for (let col = 0; col < n; col++) {
+    const panel = Math.floor(col / 8);
+    const lane = col % 8;
+    for (let kk = 0; kk < k; kk++) out[(panel * ks + kk) * 8 + lane] = src[index(col, kk)]! * scale;
+  }
+  return out;
+}
+
+/** GEMM row-chunk size: keep a chunk of A (mc x k floats) around 128 KB, a multiple of 4 rows. */
+export function chunkRows(k: number): number {
+  return Math.max(4, Math.floor(131072 / (k * 4)) & ~3);
+}
