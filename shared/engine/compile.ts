@@ -208,6 +208,21 @@ export class Compiler {
     return { res: t, out };
   }
 
+  /**
+   * One GEMM step's fixed part for the kernel: B packed in panels, the padded bias, the epilogue,
+   * and the scratch where the kernel repacks A (rows of `k` floats, at most `maxRows` per call).
+   * `free()` returns the scratch once the step is emitted; later steps may reuse the bytes.
+   */
+  private gemmCall(k: number, maxRows: number, packed: number, n: number, bias: number, act: Act) {
+    const mc = Math.min(chunkRows(k), roundUp4(maxRows));
+    const pack = this.scratch(mc * k * 4);
+    return {
+      run: (base: number, a: number, m: number, c: number, res = 0) =>
+        this.k.gemm(a, k * 4, m, k, packed, n, bias, c, n * 4, mc, act.lo, act.hi, act.hs, base + pack, res),
+      free: () => this.arena.free(pack),
+    };
+  }
+
   // ---- lowering ------------------------------------------------------------------------------
 
   private lower(i: number, group: number[]): void {
@@ -423,31 +438,9 @@ export class Compiler {
         packPanels(weights, cout, x.c, x.cs, y.cs, (co, k) => co * x.c + k),
       );
       const m = x.n * x.h * x.w;
-      const mc = Math.min(chunkRows(x.cs), roundUp4(m));
-      const pack = this.scratch(mc * x.cs * 4);
-      this.emit(
-        'Conv1x1',
-        name,
-        (base) => () =>
-          this.k.gemm(
-            a(base),
-            x.cs * 4,
-            m,
-            x.cs,
-            packed,
-            y.cs,
-            biasPad,
-            o(base),
-            y.cs * 4,
-            mc,
-            act.lo,
-            act.hi,
-            act.hs,
-            base + pack,
-            r ? r(base) : 0,
-          ),
-      );
-      this.arena.free(pack);
+      const gemm = this.gemmCall(x.cs, m, packed, y.cs, biasPad, act);
+      this.emit('Conv1x1', name, (base) => () => gemm.run(base, a(base), m, o(base), r ? r(base) : 0));
+      gemm.free();
       return;
     }
     if (depthwise) {
@@ -498,8 +491,7 @@ export class Compiler {
       const rows = Math.max(4, Math.min(p, Math.floor(65536 / (kk * 4)) & ~3));
       // +16: im2col's 4-lane copies for inputs of under 4 channels run past the last row.
       const col = this.scratch(rows * kk * 4 + 16);
-      const mc = Math.min(chunkRows(kk), roundUp4(rows));
-      const pack = this.scratch(mc * kk * 4);
+      const gemm = this.gemmCall(kk, rows, packed, y.cs, biasPad, act);
       this.emit('Conv', name, (base) => () => {
         const colAt = base + col;
         for (let n = 0; n < x.n; n++) {
@@ -508,28 +500,12 @@ export class Compiler {
           for (let p0 = 0; p0 < p; p0 += rows) {
             const r = Math.min(rows, p - p0);
             this.k.im2col(src, x.h, x.w, x.cs, 0, x.c, kh, kw, sh, sw, pt, pl, dh, dw, ow, p0, r, colAt);
-            this.k.gemm(
-              colAt,
-              kk * 4,
-              r,
-              kk,
-              packed,
-              y.cs,
-              biasPad,
-              dst + p0 * y.cs * 4,
-              y.cs * 4,
-              mc,
-              act.lo,
-              act.hi,
-              act.hs,
-              base + pack,
-              0,
-            );
+            gemm.run(base, colAt, r, dst + p0 * y.cs * 4);
           }
         }
       });
       this.arena.free(col);
-      this.arena.free(pack);
+      gemm.free();
       return;
     }
     const raw = this.persist.put(`${key}:direct`, () => weights);
@@ -603,31 +579,9 @@ export class Compiler {
     });
     const a = this.addr(x);
     const o = this.addr(y);
-    const mc = Math.min(chunkRows(x.cs), roundUp4(x.n));
-    const pack = this.scratch(mc * x.cs * 4);
-    this.emit(
-      'Gemm',
-      node.name ?? out,
-      (base) => () =>
-        this.k.gemm(
-          a(base),
-          x.cs * 4,
-          x.n,
-          x.cs,
-          packed,
-          y.cs,
-          biasPad,
-          o(base),
-          y.cs * 4,
-          mc,
-          act.lo,
-          act.hi,
-          act.hs,
-          base + pack,
-          0,
-        ),
-    );
-    this.arena.free(pack);
+    const gemm = this.gemmCall(x.cs, x.n, packed, y.cs, biasPad, act);
+    this.emit('Gemm', node.name ?? out, (base) => () => gemm.run(base, a(base), x.n, o(base)));
+    gemm.free();
   }
 
   private binary(node: NodeProto, group: number[]): void {
