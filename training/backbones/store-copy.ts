@@ -88,7 +88,7 @@ export async function localBackbone(
   // sees a half-written copy.
   await mkdir(path.dirname(target), { recursive: true });
   const tmp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-  const tfjsPrefix = keys.backboneFile(sha, 'tfjs/model.json').replace(/model\.json$/, '');
+  const tfjsPrefix = `${keys.backbonePrefix(sha)}tfjs/`;
   const { objects } = await store.list(tfjsPrefix);
   if (objects.length > 0) {
     await mkdir(`${tmp}.tfjs`);
