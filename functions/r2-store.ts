@@ -3,6 +3,35 @@ import { toBytes } from '../shared/store/digest.ts';
 import { assertKey, assertPrefix } from '../shared/store/keys.ts';
 import type { ListResult, ObjectInfo, ObjectStore, PutOptions, StoredObject } from '../shared/store/types.ts';
 
+/** What R2Store reads of an R2 object: the binding's R2Object has all of it. */
+export interface R2ObjectLike {
+  key: string;
+  size: number;
+  httpEtag: string;
+  uploaded: Date;
+}
+
+/**
+ * The part of the R2 binding R2Store uses. A Workers `R2Bucket` satisfies it; so does the local
+ * edge's bridge to its workerd bucket (training/serve/r2-bridge.ts).
+ */
+export interface R2BucketLike {
+  get(key: string): Promise<(R2ObjectLike & { arrayBuffer(): Promise<ArrayBuffer> }) | null>;
+  head(key: string): Promise<R2ObjectLike | null>;
+  put(
+    key: string,
+    value: Uint8Array,
+    options?: { onlyIf?: R2Conditional; httpMetadata?: { contentType?: string } },
+  ): Promise<R2ObjectLike | null>;
+  list(options: { prefix?: string; delimiter?: string; cursor?: string }): Promise<{
+    objects: R2ObjectLike[];
+    delimitedPrefixes: string[];
+    truncated: boolean;
+    cursor?: string;
+  }>;
+  delete(key: string): Promise<void>;
+}
+
 /**
  * ObjectStore over a Workers R2 binding. ETags are R2's `httpEtag` (quoted), the same form the S3
  * API returns for the same object, so an ETag read here can be compared with one read via S3.
@@ -10,10 +39,10 @@ import type { ListResult, ObjectInfo, ObjectStore, PutOptions, StoredObject } fr
  */
 export class R2Store implements ObjectStore {
   readonly url: string;
-  readonly #bucket: R2Bucket;
+  readonly #bucket: R2BucketLike;
   readonly #prefix: string;
 
-  constructor(bucket: R2Bucket, options: { prefix?: string; url?: string } = {}) {
+  constructor(bucket: R2BucketLike, options: { prefix?: string; url?: string } = {}) {
     this.#bucket = bucket;
     const p = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
     this.#prefix = p ? `${assertKey(p)}/` : '';
@@ -83,7 +112,7 @@ export class R2Store implements ObjectStore {
   }
 }
 
-function info(key: string, o: R2Object): ObjectInfo {
+function info(key: string, o: R2ObjectLike): ObjectInfo {
   return { key, size: o.size, etag: o.httpEtag, uploaded: o.uploaded };
 }
 

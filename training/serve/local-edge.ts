@@ -1,6 +1,6 @@
-import { R2Store } from '../../functions/r2-store.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
 import { type EdgeServer, type EdgeServerOptions, startEdgeServer } from './edge-server.ts';
+import { localBucketStore } from './miniflare.ts';
 import { type MirrorStats, StoreMirror } from './mirror.ts';
 import { PatientStore } from './patient-store.ts';
 
@@ -19,9 +19,9 @@ export async function startLocalEdge(
   options: EdgeServerOptions & { syncIntervalMs?: number; onSyncError?: (e: unknown) => void } = {},
 ): Promise<LocalEdge> {
   const server = await startEdgeServer(options);
-  const bucket = (await server.mf.getR2Bucket('MODELS')) as unknown as R2Bucket;
-  // Through Miniflare's binding proxy, which can leave a call unanswered on a loaded machine.
-  const r2 = new PatientStore(new R2Store(bucket, { url: 'r2://local/MODELS' }), {
+  // A deadline and retries on every mirror call all the same: a loaded machine can still leave
+  // one unanswered, and one hung call would stall every later pass.
+  const r2 = new PatientStore(await localBucketStore(server.mf), {
     onRetry: (what, attempt) =>
       console.warn(`local edge mirror: ${what} unanswered (try ${attempt}), trying again`),
   });

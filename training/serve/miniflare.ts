@@ -1,5 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { Miniflare } from 'miniflare';
+import { R2Store } from '../../functions/r2-store.ts';
+import type { ObjectStore } from '../../shared/store/types.ts';
 import type { WorkerBundle } from './bundle.ts';
+import { bridgeBucket, R2_BRIDGE_WORKER, type WorkerFetcher } from './r2-bridge.ts';
+
+const BRIDGE_SCRIPT = fileURLToPath(new URL('./r2-bridge-worker.js', import.meta.url));
 
 export interface MiniflareOptions {
   /** Worker name as Miniflare reports it. */
@@ -21,16 +27,36 @@ export interface MiniflareOptions {
  * server and the benchmarks, so both measure the same runtime set-up.
  */
 export function createMiniflare(bundle: WorkerBundle, options: MiniflareOptions): Miniflare {
+  const r2Buckets = { MODELS: 'edgetune-models' };
   return new Miniflare({
-    name: options.name,
-    modules: bundle.modules,
-    modulesRoot: bundle.dir,
-    compatibilityDate: '2026-04-20',
-    r2Buckets: { MODELS: 'edgetune-models' },
     r2Persist: options.r2Persist,
-    bindings: options.bindings ?? {},
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 0,
     ...(options.scheduledTrigger ? { unsafeTriggerHandlers: true } : {}),
+    workers: [
+      // The first Worker gets every request to the server's port.
+      {
+        name: options.name,
+        modules: bundle.modules,
+        modulesRoot: bundle.dir,
+        compatibilityDate: '2026-04-20',
+        r2Buckets,
+        bindings: options.bindings ?? {},
+      },
+      // Reached only through `mf.getWorker(R2_BRIDGE_WORKER)`: Node's way into the same bucket.
+      {
+        name: R2_BRIDGE_WORKER,
+        modules: true,
+        scriptPath: BRIDGE_SCRIPT,
+        compatibilityDate: '2026-04-20',
+        r2Buckets,
+      },
+    ],
   });
+}
+
+/** The local edge's R2 bucket as an ObjectStore, through the bridge Worker. */
+export async function localBucketStore(mf: Miniflare): Promise<ObjectStore> {
+  const worker = await mf.getWorker(R2_BRIDGE_WORKER);
+  return new R2Store(bridgeBucket(worker as unknown as WorkerFetcher), { url: 'r2://local/MODELS' });
 }
