@@ -12,7 +12,7 @@ import * as ortWeb from 'onnxruntime-web';
 import { loadKernelModules } from '../engine/node-kernels.ts';
 import { createEngineSession, type EngineSession } from '../shared/engine/index.ts';
 import { encodeModel } from '../shared/onnx/proto.ts';
-import { mobileNetV2WithHead, seededInput } from '../tests/fixtures/engine-models.ts';
+import { mobileNetV2WithHead, seededInput } from '../shared/onnx/zoo/mobilenetv2.ts';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -4,7 +4,7 @@
  * input inside workerd, so only the reference numbers cross over).
  */
 import type { TestProject } from 'vitest/node';
-import { mobileNetV2WithHead, seededInput } from '../fixtures/engine-models.ts';
+import { mobileNetV2WithHead, seededInput } from '../../shared/onnx/zoo/mobilenetv2.ts';
 import { ortRun } from '../node/engine/helpers.ts';
 import type { EngineReference } from './engine-reference.ts';
 

@@ -9,7 +9,7 @@ import relaxedKernels from '../../shared/engine/kernels-relaxed.wasm';
 import simdKernels from '../../shared/engine/kernels-simd.wasm';
 import { createEngineSession } from '../../shared/engine/index.ts';
 import { ModelManifestSchema } from '../../shared/manifest/manifest.ts';
-import { mobileNetV2WithHead, seededInput } from '../fixtures/engine-models.ts';
+import { mobileNetV2WithHead, seededInput } from '../../shared/onnx/zoo/mobilenetv2.ts';
 import './engine-reference.ts';
 import { fixtures, fromBase64 } from './fixtures.ts';
 

@@ -12,7 +12,7 @@ import type { ModelManifestInput } from '../../shared/manifest/manifest.ts';
 import { encodeModel } from '../../shared/onnx/proto.ts';
 import { publishVersion } from '../../shared/registry/publish.ts';
 import { sha256Hex } from '../../shared/store/digest.ts';
-import { mobileNetV2WithHead, seededInput } from '../fixtures/engine-models.ts';
+import { mobileNetV2WithHead, seededInput } from '../../shared/onnx/zoo/mobilenetv2.ts';
 import './engine-reference.ts';
 import { call, callWithVars, store } from './fixtures.ts';
 

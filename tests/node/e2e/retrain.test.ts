@@ -27,12 +27,14 @@ import { type LocalEdge, startLocalEdge } from '../../../training/serve/local-ed
 import { FileStore } from '../../../training/stores/file.ts';
 import { readRecipe } from '../../../training/train/recipe.ts';
 import { runTraining } from '../../../training/train/run.ts';
+import { defaultFeatureCacheDir } from '../../../training/features/cache.ts';
 import { mnistBackbone, ROOT, tmpDir } from '../train/fixtures.ts';
 
 const run = promisify(execFile);
 const BIN = path.join(ROOT, 'bin', 'edgetune.mjs');
 const FEEDBACK_TOKEN = 'e2e-feedback-token';
-const CACHE = path.join(ROOT, '.edgetune', 'cache', 'features');
+// The feature cache the CLI worker (cwd ROOT) will use, so the retrain can reuse v1's features.
+const CACHE = defaultFeatureCacheDir(ROOT);
 const CLASSES = 'opencv-digits:classes=5-9';
 /** Disjoint selections of the sheet (same seed): v1 train, feedback, noisy feedback, live traffic, test. */
 const V1_DATA = `${CLASSES}:per-class=3`;
@@ -105,10 +107,13 @@ describe('retraining end to end: feedback → cron → worker → canary at the 
     return listJobs(store, 'pending');
   }
 
-  /** Waits out the Worker's routing TTL (1 s here) after mirroring the store into R2. */
+  /**
+   * Mirrors the store into R2. The Worker runs with ROUTING_TTL_SECONDS=0 here (routing re-read
+   * on every request), so once the mirror pass has finished the next request sees the change;
+   * the TTL cache itself is covered by tests/workers/routing.test.ts.
+   */
   async function propagate() {
     await edge.sync();
-    await new Promise((r) => setTimeout(r, 1200));
   }
 
   beforeAll(async () => {
@@ -139,7 +144,7 @@ describe('retraining end to end: feedback → cron → worker → canary at the 
       adminToken: 'e2e-admin',
       syncIntervalMs: 0,
       persistDir: path.join(dir, 'r2'),
-      vars: { ROUTING_TTL_SECONDS: '1' },
+      vars: { ROUTING_TTL_SECONDS: '0' },
     });
     lap('edge started');
   }, 600_000);

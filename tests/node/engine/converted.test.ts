@@ -4,7 +4,7 @@ import { loadKernelModules } from '../../../engine/node-kernels.ts';
 import { createEngineSession, supports } from '../../../shared/engine/index.ts';
 import { buildArch } from '../../../training/backbones/archs.ts';
 import { convertLayersModel } from '../../../training/backbones/convert/index.ts';
-import { seededInput } from '../../fixtures/engine-models.ts';
+import { seededInput } from '../../../shared/onnx/zoo/mobilenetv2.ts';
 import { maxAbsDiff, ortRun, relativeDiff } from './helpers.ts';
 
 describe('engine on converter output', () => {

@@ -6,7 +6,8 @@ import { loadKernelModules } from '../../../engine/node-kernels.ts';
 import { createEngineSession, supports } from '../../../shared/engine/index.ts';
 import { EdgetuneError } from '../../../shared/errors.ts';
 import { GraphBuilder, float } from '../../../shared/onnx/builder.ts';
-import { buildOpZoo, mobileNetV2WithHead, OP_ZOO_SIDE, seededInput } from '../../fixtures/engine-models.ts';
+import { mobileNetV2WithHead, seededInput } from '../../../shared/onnx/zoo/mobilenetv2.ts';
+import { buildOpZoo, OP_ZOO_SIDE } from '../../fixtures/engine-models.ts';
 import { maxAbsDiff, ortRun, relativeDiff } from './helpers.ts';
 
 const kernels = loadKernelModules({ relaxed: false });

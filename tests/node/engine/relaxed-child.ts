@@ -4,7 +4,7 @@
  */
 import { loadKernelModules } from '../../../engine/node-kernels.ts';
 import { createEngineSession } from '../../../shared/engine/index.ts';
-import { mobileNetV2WithHead, seededInput } from '../../fixtures/engine-models.ts';
+import { mobileNetV2WithHead, seededInput } from '../../../shared/onnx/zoo/mobilenetv2.ts';
 
 const [seed, resolution, inputSeed] = process.argv.slice(2).map(Number) as [number, number, number];
 const model = mobileNetV2WithHead({ seed, resolution });

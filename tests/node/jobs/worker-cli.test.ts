@@ -20,9 +20,10 @@ afterAll(async () => {
 
 const cli = (args: string[]) => runCli(args);
 
-async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+/** Polls `cond` until it holds; fails after `ms`. */
+async function waitFor(cond: () => boolean | Promise<boolean>, ms: number): Promise<void> {
   const until = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > until) throw new Error('timed out waiting');
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -62,10 +63,10 @@ describe('edgetune worker (CLI process)', () => {
     await waitFor(() => existsSync(marker), 60_000);
     // Kill it only once a heartbeat has stored its log line: the log survives up to the last beat.
     let held = await locateJob(s, job.id);
-    while (!held?.job.log.some((l) => l.message.startsWith('hanging retrain started'))) {
-      await new Promise((r) => setTimeout(r, 100));
+    await waitFor(async () => {
       held = await locateJob(s, job.id);
-    }
+      return held?.job.log.some((l) => l.message.startsWith('hanging retrain started')) ?? false;
+    }, 60_000);
     expect(held).toMatchObject({ state: 'running', job: { attempts: 1, claim: { worker: 'doomed' } } });
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
@@ -73,17 +74,21 @@ describe('edgetune worker (CLI process)', () => {
 
     const calls = { count: 0 };
     const device = resolveDevice('cpu');
+    // The rescuer's clock is set relative to the dead worker's lease (2 s from its last
+    // heartbeat), so the test does not depend on how long anything took.
+    const leaseUntil = Date.parse((await locateJob(s, job.id))!.job.claim!.leaseUntil);
+    let clock = leaseUntil - 500;
     const options = {
       store: s,
       retrain: tinyRetrain(makeSamples(4004, 20), calls),
       device,
       worker: 'rescuer',
       leaseSeconds: 30,
+      now: () => new Date(clock),
     };
-    // Its lease (2 s from its last heartbeat) has not run out yet: nobody may take the job.
-    const leaseUntil = Date.parse((await locateJob(s, job.id))!.job.claim!.leaseUntil);
-    if (leaseUntil - Date.now() > 300) expect((await runWorkerOnce(options)).status).toBe('idle');
-    await new Promise((r) => setTimeout(r, Math.max(0, leaseUntil - Date.now()) + 100));
+    // Its lease has not run out yet: nobody may take the job.
+    expect((await runWorkerOnce(options)).status).toBe('idle');
+    clock = leaseUntil + 100;
     const r = await runWorkerOnce(options);
     expect(r.status).toBe('done');
     expect(r.job).toMatchObject({ attempts: 2, claim: { worker: 'rescuer' } });

@@ -142,32 +142,29 @@ describe('edgetune worker: concurrency', () => {
 
   it('a worker that crashed mid-job (claimed, never heartbeated) is re-claimed after its lease and the job completes once', async () => {
     const { store: s, job } = await setup();
+    // A controlled clock: the lease expires because the clock says so, not because the test slept.
+    let clock = Date.now();
+    const now = () => new Date(clock);
     // The crashed worker: it claimed the job with a 1 s lease and then disappeared.
-    expect(await claimJob(s, job.id, { worker: 'crashed', leaseSeconds: 1 })).not.toBeNull();
+    expect(await claimJob(s, job.id, { worker: 'crashed', leaseSeconds: 1, now })).not.toBeNull();
     const calls = { count: 0 };
-    const early = await runWorkerOnce({
-      store: s,
-      retrain: tinyRetrain(holdout, calls),
-      device,
-      worker: 'w2',
-      leaseSeconds: 30,
-    });
+    const run = () =>
+      runWorkerOnce({
+        store: s,
+        retrain: tinyRetrain(holdout, calls),
+        device,
+        worker: 'w2',
+        leaseSeconds: 30,
+        now,
+      });
+    const early = await run();
     expect(early.status).toBe('idle');
-    await new Promise((r) => setTimeout(r, 1100));
-    const r = await runWorkerOnce({
-      store: s,
-      retrain: tinyRetrain(holdout, calls),
-      device,
-      worker: 'w2',
-      leaseSeconds: 30,
-    });
+    clock += 1100;
+    const r = await run();
     expect(r.status).toBe('done');
     expect(r.job).toMatchObject({ attempts: 2, claim: { worker: 'w2' } });
     expect(calls.count).toBe(1);
-    expect(
-      (await runWorkerOnce({ store: s, retrain: tinyRetrain(holdout, calls), device, leaseSeconds: 30 }))
-        .status,
-    ).toBe('idle');
+    expect((await run()).status).toBe('idle');
     expect(await listJobs(s, 'done')).toHaveLength(1);
   });
 
@@ -177,22 +174,28 @@ describe('edgetune worker: concurrency', () => {
     const gate = new Promise<void>((r) => {
       release = r;
     });
-    let aborted = false;
+    let claimed!: () => void;
+    const started = new Promise<void>((r) => {
+      claimed = r;
+    });
+    let aborted!: () => void;
+    const abortSeen = new Promise<void>((r) => {
+      aborted = r;
+    });
     const slow = runWorkerOnce({
       store: s,
       device,
       worker: 'slow',
       leaseSeconds: 1,
       retrain: async (j, ctx) => {
-        ctx.signal.addEventListener('abort', () => {
-          aborted = true;
-        });
+        ctx.signal.addEventListener('abort', () => aborted());
+        claimed();
         await gate; // hangs past its lease, as a stuck process would (heartbeats keep running)
         return tinyRetrain(holdout)(j, ctx);
       },
     });
     // Steal the lease the hard way: rewrite the running copy as a newer claim would.
-    await new Promise((r) => setTimeout(r, 300));
+    await started; // the job is claimed and retraining: its running copy exists
     const running = (await locateJob(s, job.id))!;
     const { putJson } = await import('../../../shared/store/json.ts');
     const { keys } = await import('../../../shared/store/keys.ts');
@@ -202,10 +205,11 @@ describe('edgetune worker: concurrency', () => {
       { ...running.job, claim: { ...running.job.claim!, worker: 'thief', token: 'thief-token-1234' } },
       { ifMatch: running.etag },
     );
-    await new Promise((r) => setTimeout(r, 800));
+    // The next heartbeat finds the foreign claim and aborts the retrain (the test's own timeout
+    // bounds the wait).
+    await abortSeen;
     release();
     const r = await slow;
-    expect(aborted).toBe(true);
     expect(r.status).toBe('lost');
     expect((await readRouting(s, 'tiny'))!.doc.candidates).toEqual([]);
     expect(await listJobs(s, 'done')).toHaveLength(0);

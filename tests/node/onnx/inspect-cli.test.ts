@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeModel } from '../../../shared/onnx/index.ts';
-import { buildMobileNetV2 } from '../../fixtures/mobilenetv2.ts';
+import { buildMobileNetV2 } from '../../../shared/onnx/zoo/mobilenetv2.ts';
 import { runCli } from '../cli-helper.ts';
 
 const cli = (...args: string[]) => runCli(args);

@@ -15,7 +15,7 @@ import {
   validateModel,
 } from '../../../shared/onnx/index.ts';
 import { createRng, gaussian } from '../../../shared/random.ts';
-import { buildMobileNetV2, MOBILENETV2 } from '../../fixtures/mobilenetv2.ts';
+import { buildMobileNetV2, MOBILENETV2 } from '../../../shared/onnx/zoo/mobilenetv2.ts';
 
 const CLASSES = 5;
 const FEATURES = 1280;

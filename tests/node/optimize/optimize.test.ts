@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeModel } from '../../../shared/onnx/proto.ts';
 import { checkOptimizedGraph, OPTIMIZED_FILE, optimizeForEdge } from '../../../training/optimize/optimize.ts';
 import { getOrtWeb, ortWebHeapBytes } from '../../../training/optimize/web-runtime.ts';
-import { buildMobileNetV2 } from '../../fixtures/mobilenetv2.ts';
+import { buildMobileNetV2 } from '../../../shared/onnx/zoo/mobilenetv2.ts';
 
 // A narrow, low-resolution MobileNetV2 with explicit BatchNormalization nodes: the real topology
 // (Conv+BN+Clip chains, residual Adds, Gemm head) at a size that keeps this file fast.

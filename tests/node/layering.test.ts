@@ -1,0 +1,83 @@
+/**
+ * The project's layers, checked on every import of every source file:
+ * - `shared/` runs in Node and in workerd: no `node:` built-ins, nothing from `training/`,
+ *   `functions/`, `bench/` or `tests/`;
+ * - `functions/` (the Worker) never imports the Node-only `training/` side or `bench/`;
+ * - nothing outside `tests/` imports test code.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SOURCE = /\.(ts|mts|js|mjs)$/;
+const SKIP = new Set(['node_modules', '.git', '.edgetune', 'dist', '.wrangler', 'coverage']);
+
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
+    if (SKIP.has(entry.name)) continue;
+    const rel = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...sourceFiles(rel));
+    else if (SOURCE.test(entry.name) && !entry.name.endsWith('.d.ts')) out.push(rel);
+  }
+  return out;
+}
+
+interface Import {
+  file: string;
+  specifier: string;
+  /** Top-level folder of the imported file for relative imports, else null. */
+  layer: string | null;
+}
+
+function importsOf(file: string): Import[] {
+  const info = ts.preProcessFile(readFileSync(path.join(ROOT, file), 'utf8'), true, true);
+  return info.importedFiles.map(({ fileName: specifier }) => {
+    if (!specifier.startsWith('.')) return { file, specifier, layer: null };
+    const target = path.relative(ROOT, path.resolve(ROOT, path.dirname(file), specifier));
+    return { file, specifier, layer: target.split(path.sep)[0] ?? null };
+  });
+}
+
+const TOP = ['shared', 'functions', 'training', 'bench', 'bin', 'engine', 'infra', 'tests'];
+const all = TOP.flatMap((d) => {
+  try {
+    return sourceFiles(d);
+  } catch {
+    return []; // a folder that does not exist (yet) has nothing to check
+  }
+}).flatMap(importsOf);
+const inLayer = (layer: string) => all.filter((i) => i.file.split(path.sep)[0] === layer);
+const show = (list: Import[]) => list.map((i) => `${i.file} imports ${i.specifier}`);
+
+describe('layering', () => {
+  it('reads the project (a scanner that finds nothing would pass every rule)', () => {
+    expect(inLayer('shared').length).toBeGreaterThan(100);
+    expect(inLayer('functions').length).toBeGreaterThan(50);
+    expect(inLayer('training').length).toBeGreaterThan(100);
+  });
+
+  it('shared/ imports no Node built-ins and nothing from training/, functions/, bench/ or tests/', () => {
+    const bad = inLayer('shared').filter(
+      (i) =>
+        i.specifier.startsWith('node:') ||
+        builtinModules.includes(i.specifier.split('/')[0]!) ||
+        ['training', 'functions', 'bench', 'tests', 'bin'].includes(i.layer ?? ''),
+    );
+    expect(show(bad)).toEqual([]);
+  });
+
+  it('functions/ never imports training/ or bench/', () => {
+    const bad = inLayer('functions').filter((i) => ['training', 'bench', 'tests'].includes(i.layer ?? ''));
+    expect(show(bad)).toEqual([]);
+  });
+
+  it('nothing outside tests/ imports tests/', () => {
+    const bad = all.filter((i) => i.file.split(path.sep)[0] !== 'tests' && i.layer === 'tests');
+    expect(show(bad)).toEqual([]);
+  });
+});
