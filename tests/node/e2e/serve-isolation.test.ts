@@ -37,6 +37,8 @@ interface Served {
   models: SeededModel[];
   /** The routing document the last admin call at this store's edge returned, per model. */
   lastRouting: Map<string, unknown>;
+  /** Routing changes made through this store's edges (each leaves one routing-history entry). */
+  adminChanges: number;
 }
 
 async function classify(edge: URL, model: string, version: string | null, user: string) {
@@ -89,9 +91,11 @@ async function admin(edge: URL, s: Served, action: 'promote' | 'rollback', body:
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(60_000),
   });
-  const json = (await res.json()) as { routing: unknown };
+  const json = (await res.json()) as { routing: unknown; changed: boolean };
   expect(res.status, JSON.stringify(json)).toBe(200);
   s.lastRouting.set('shared', json.routing);
+  expect(json.changed, `${action} changed nothing`).toBe(true);
+  s.adminChanges++;
 }
 
 /** REQUESTS classify calls, CONCURRENCY at a time, with a promote and a rollback on the way. */
@@ -124,7 +128,9 @@ async function checkStore(s: Served, before: Map<string, string>) {
     added.filter((k) => !isEdgeOwnedKey(k)),
     `${s.tag}: objects the edge must not write`,
   ).toEqual([]);
-  expect(added.some((k) => k.startsWith('models/shared/routing-history/'))).toBe(true);
+  // Exactly this store's own edges' routing changes: none of the other store's history came in.
+  const history = added.filter((k) => k.startsWith('models/shared/routing-history/'));
+  expect(history, `${s.tag}: routing history`).toHaveLength(s.adminChanges);
   const routing = await s.store.get('models/shared/routing.json');
   expect(JSON.parse(new TextDecoder().decode(routing!.body))).toEqual(s.lastRouting.get('shared'));
 }
@@ -170,7 +176,14 @@ async function scenario(a: Served, b: Served, tmp: string) {
 
 async function seeded(tag: string, storeUrl: string, seedOffset: number): Promise<Served> {
   const store = openStore(storeUrl);
-  return { tag, storeUrl, store, models: await seedStore(store, tag, seedOffset), lastRouting: new Map() };
+  return {
+    tag,
+    storeUrl,
+    store,
+    models: await seedStore(store, tag, seedOffset),
+    lastRouting: new Map(),
+    adminChanges: 0,
+  };
 }
 
 describe('edgetune serve keeps stores apart', () => {

@@ -108,14 +108,13 @@ export function register(program: Command): void {
         for (const l of process.listeners(signal)) if (!before[signal].has(l)) process.off(signal, l);
       }
 
-      // Told to stop while starting: stop now rather than announce a server that is going away.
-      const early = await Promise.race([stopped, Promise.resolve(null)]);
-      if (early === null) {
-        const notReady = await waitReady(edge.url);
-        if (notReady) log(`warning: the edge is not ready yet: ${notReady}`);
+      // Told to stop while starting: stop rather than announce a server that is going away.
+      const outcome = await Promise.race([waitReady(edge.url), stopped.then(() => 'stopping' as const)]);
+      if (outcome !== 'stopping') {
+        if (outcome) log(`warning: the edge is not ready yet: ${outcome}`);
         printResult(
           opts,
-          { url: edge.url.href, store: store.url, ready: notReady === null, bundleBytes: edge.bundleBytes },
+          { url: edge.url.href, store: store.url, ready: outcome === null, bundleBytes: edge.bundleBytes },
           () => `edge function listening on ${edge.url.href} (store ${store.url}); Ctrl-C to stop`,
         );
       }
