@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'checksum_mismatch'
   | 'unsupported'
   | 'parity_failed'
+  | 'not_ready'
   | 'internal';
 
 const defaultStatus: Record<ErrorCode, number> = {
@@ -39,6 +40,7 @@ const defaultStatus: Record<ErrorCode, number> = {
   checksum_mismatch: 500,
   unsupported: 400,
   parity_failed: 500,
+  not_ready: 503,
   internal: 500,
 };
 

@@ -14,6 +14,7 @@ import { limitBody } from '../middleware/body-limit.ts';
 import { getOrt } from '../ort.ts';
 import { type ModelInput, predict } from '../predict.ts';
 import type { ModelSession } from '../session.ts';
+import { assertEdgeReady, assertModelReady } from '../readiness.ts';
 import { getServices } from '../services.ts';
 import { parseInput, readJsonBody } from '../validate.ts';
 import { explicitVersion, modelParam, userKey } from './params.ts';
@@ -187,11 +188,17 @@ async function ready(c: Context<AppEnv>, version: string) {
 
 v2.get('/health/live', (c) => c.json({ live: true }));
 v2.get('/health/ready', async (c) => {
+  const { store, cache } = getServices(c.env);
   await getOrt();
+  await assertEdgeReady(store, cache);
   return c.json({ ready: true });
 });
 v2.get('/models/:name', async (c) => metadata(c, await defaultVersion(c)));
-v2.get('/models/:name/ready', async (c) => ready(c, await defaultVersion(c)));
+v2.get('/models/:name/ready', async (c) => {
+  const { store, cache } = getServices(c.env);
+  await assertModelReady(store, cache, modelParam(c));
+  return ready(c, await defaultVersion(c));
+});
 v2.get('/models/:name/versions/:version', (c) => metadata(c, explicitVersion(c)!));
 v2.get('/models/:name/versions/:version/ready', (c) => ready(c, explicitVersion(c)!));
 v2.post('/models/:name/infer', limitBody(), infer);

@@ -159,3 +159,28 @@ export function parseManifestKey(key: string): { name: string; version: string }
   const m = /^models\/([^/]+)\/versions\/([^/]+)\/manifest\.json$/.exec(key);
   return m ? { name: m[1]!, version: m[2]! } : null;
 }
+
+/**
+ * What the edge writes, as opposed to what the training side owns. A local edge (`edgetune
+ * serve`) mirrors these both ways between the store and its R2 bucket; everything else
+ * (versions and their manifests, backbones, policies, training data) only ever flows from the
+ * store to the edge, so an edge can never write into a store what the store's owner did not put
+ * there. One list, so a new edge-written prefix is added here and nowhere else.
+ */
+export const EDGE_OWNED_KEYS: readonly { what: string; pattern: RegExp }[] = [
+  { what: 'routing changed through the admin API', pattern: /^models\/[^/]+\/routing\.json$/ },
+  { what: 'routing history of those changes', pattern: /^models\/[^/]+\/routing-history\/./ },
+  { what: 'shadow agreement counters', pattern: /^models\/[^/]+\/shadow\/./ },
+  { what: 'per-version metrics', pattern: /^(models\/[^/]+\/)?metrics\/./ },
+  { what: 'feedback posted to the edge', pattern: /^datasets\/[^/]+\/feedback\/./ },
+  { what: 'retraining jobs the cron creates', pattern: /^jobs\/./ },
+];
+
+export function isEdgeOwnedKey(key: string): boolean {
+  return EDGE_OWNED_KEYS.some((k) => k.pattern.test(key));
+}
+
+/** Whether `key` is a model's routing document (the last thing a mirror may copy). */
+export function isRoutingKey(key: string): boolean {
+  return /^models\/[^/]+\/routing\.json$/.test(key);
+}

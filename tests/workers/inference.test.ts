@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, callViaEntry, fixtureImage, fixtures, publishFixtures } from './fixtures.ts';
+import { keys } from '../../shared/store/keys.ts';
+import { call, callViaEntry, fixtureImage, fixtures, publishFixtures, store } from './fixtures.ts';
 
 const MODEL = 'parity';
 
@@ -213,5 +214,28 @@ describe('Open Inference Protocol (KServe V2)', () => {
     expect(fj.outputs.map((o) => o.name)).toEqual(['probabilities']);
     const ref = references[0]![tensor.imageId]!.probabilities;
     expect(Math.max(...fj.outputs[0]!.data.map((p, k) => Math.abs(p - ref[k]!)))).toBeLessThanOrEqual(1e-4);
+  });
+});
+
+describe('readiness (KServe semantics): ready only when every routed version can be found', () => {
+  const HALF = 'half-copied';
+
+  it('answers 503 not_ready while routing names a version without a manifest, 200 once it is there', async () => {
+    // What a store copied in the wrong order looks like: routing first, the version's manifest later.
+    await store().put(keys.routing(HALF), JSON.stringify({ stable: 'v1', candidates: [], shadow: null }));
+    for (const path of ['/v2/health/ready', `/v2/models/${HALF}/ready`]) {
+      const res = await call(path);
+      expect(res.status, path).toBe(503);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('not_ready');
+      expect(body.error.message).toContain(`model ${HALF}: routed version v1`);
+    }
+    expect((await call('/v2/health/live')).status).toBe(200);
+
+    await publishFixtures(HALF, 1);
+    expect(await (await call('/v2/health/ready')).json()).toEqual({ ready: true });
+    const ready = await call(`/v2/models/${HALF}/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ name: HALF, version: 'v1', ready: true });
   });
 });

@@ -1,14 +1,17 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Miniflare } from 'miniflare';
 import { bundleWorker, projectRoot } from './bundle.ts';
 import { createMiniflare } from './miniflare.ts';
+import { makeTempDir, removeTempDir } from './temp-dirs.ts';
 
 export interface EdgeServerOptions {
   /** 0 picks a free port. */
   port?: number;
   host?: string;
-  /** Where local R2 data lives between runs (default `.edgetune/r2`). */
+  /**
+   * Where the local R2 bucket keeps its data. Default: a new temporary folder of this server's
+   * own, removed by dispose(); a folder given here is the caller's and is left in place.
+   */
   persistDir?: string;
   adminToken?: string;
   feedbackToken?: string;
@@ -44,10 +47,20 @@ async function readWranglerVars(): Promise<Record<string, string>> {
  */
 export async function startEdgeServer(options: EdgeServerOptions = {}): Promise<EdgeServer> {
   // One build folder per server: several servers (tests, demo) may start at the same time.
-  await mkdir(path.join(projectRoot, '.edgetune'), { recursive: true });
-  const buildDir = await mkdtemp(path.join(projectRoot, '.edgetune', 'worker-build-'));
-  const bundle = await bundleWorker(buildDir);
-  const persistDir = path.resolve(options.persistDir ?? path.join(projectRoot, '.edgetune', 'r2'));
+  const buildDir = makeTempDir('worker-build');
+  const ownState = options.persistDir === undefined;
+  const persistDir = ownState ? makeTempDir('r2') : path.resolve(options.persistDir!);
+  const cleanUp = async () => {
+    await removeTempDir(buildDir);
+    if (ownState) await removeTempDir(persistDir);
+  };
+  let bundle: Awaited<ReturnType<typeof bundleWorker>>;
+  try {
+    bundle = await bundleWorker(buildDir);
+  } catch (e) {
+    await cleanUp();
+    throw e;
+  }
   const vars = { ...(await readWranglerVars()), ...(options.vars ?? {}) };
   const bindings: Record<string, string> = { ...vars };
   if (options.adminToken) bindings.ADMIN_TOKEN = options.adminToken;
@@ -60,7 +73,14 @@ export async function startEdgeServer(options: EdgeServerOptions = {}): Promise<
     port: options.port,
     scheduledTrigger: true,
   });
-  const url = await mf.ready;
+  let url: URL;
+  try {
+    url = await mf.ready;
+  } catch (e) {
+    await mf.dispose().catch(() => undefined);
+    await cleanUp();
+    throw e;
+  }
   return {
     url,
     mf,
@@ -72,8 +92,11 @@ export async function startEdgeServer(options: EdgeServerOptions = {}): Promise<
       if (!res.ok) throw new Error(`scheduled handler failed: ${res.status} ${await res.text()}`);
     },
     async dispose() {
-      await mf.dispose();
-      await rm(buildDir, { recursive: true, force: true });
+      try {
+        await mf.dispose();
+      } finally {
+        await cleanUp();
+      }
     },
   };
 }

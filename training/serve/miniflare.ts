@@ -56,7 +56,7 @@ export function createMiniflare(bundle: WorkerBundle, options: MiniflareOptions)
 }
 
 /** The local edge's R2 bucket as an ObjectStore, through the bridge Worker. */
-export async function localBucketStore(mf: Miniflare): Promise<ObjectStore> {
+export async function localBucketStore(mf: Miniflare, url = 'r2://local/MODELS'): Promise<ObjectStore> {
   const worker = await mf.getWorker(R2_BRIDGE_WORKER);
-  return new R2Store(bridgeBucket(worker as unknown as WorkerFetcher), { url: 'r2://local/MODELS' });
+  return new R2Store(bridgeBucket(worker as unknown as WorkerFetcher), { url });
 }

@@ -1,79 +1,184 @@
+import { errorMessage } from '../../shared/errors.ts';
+import { isEdgeOwnedKey, isRoutingKey, MANIFEST_FILE } from '../../shared/store/keys.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
 
+/** Each side's ETag when the mirror last left the key in step (null: absent on that side). */
 interface Seen {
-  a: string | null;
-  b: string | null;
+  store: string | null;
+  edge: string | null;
 }
 
 export interface MirrorStats {
-  copiedToB: number;
-  copiedToA: number;
+  /** Objects written into the edge's bucket (training-owned or edge-owned). */
+  copiedToEdge: number;
+  /** Edge-owned objects written back into the store. */
+  copiedToStore: number;
   deleted: number;
+  /** Edge-owned keys changed on both sides since the previous pass (the store's copy was kept). */
+  conflicts: number;
+}
+
+export interface MirrorConflict {
+  key: string;
+  /** The store's ETag now (null: deleted in the store), which was kept. */
+  storeEtag: string | null;
+  /** The edge's ETag now (null: deleted at the edge), which was replaced. */
+  edgeEtag: string | null;
+}
+
+export interface MirrorOptions {
+  /** Copies in flight at once (default 8): enough to hide latency, few enough to bound memory. */
+  concurrency?: number;
+  /** Told about every conflict; the default prints a warning. */
+  onConflict?: (conflict: MirrorConflict) => void;
+}
+
+type Op = { key: string; rank: number; run: () => Promise<Seen | null> };
+
+/**
+ * The order in which a pass applies its changes, so that a reader on either side never sees a
+ * name before the thing it names: files first, then manifests (which make a version visible), then
+ * routing documents (which send traffic to versions); deletions the other way round.
+ */
+function copyRank(key: string): number {
+  if (isRoutingKey(key)) return 2;
+  return key.endsWith(`/${MANIFEST_FILE}`) ? 1 : 0;
+}
+function deleteRank(key: string): number {
+  return 4 - copyRank(key);
+}
+
+/** Runs `tasks` with at most `limit` in flight; rejects with the first failure once all settled. */
+async function runBounded(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const worker = async (): Promise<void> => {
+    while (next < tasks.length) {
+      const task = tasks[next++]!;
+      await task().catch((e: unknown) => errors.push(e));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  if (errors.length > 0) throw errors[0];
 }
 
 /**
- * Two-way mirror between the local store (A, where the CLI publishes and the worker writes jobs)
- * and the local R2 bucket (B, where the Worker reads models and writes feedback). Each side's
- * changes since the previous pass are copied to the other; when both changed, A wins. ETags of the
- * two implementations are not comparable, so the mirror remembers each side's last ETag instead.
+ * Mirror between a store (file:// or s3://, where the CLI publishes and the worker writes jobs)
+ * and a local edge's R2 bucket. Training-owned keys flow one way, store → edge: the edge's copy is
+ * made to match the store, and nothing the edge has under those keys is ever written back.
+ * Edge-owned keys (`EDGE_OWNED_KEYS`) flow both ways; when one changed on both sides since the
+ * previous pass, that is a conflict: it is reported and the store's copy is kept (a routing change
+ * that lost is still in the routing history, which only ever gains new keys). ETags of the two
+ * implementations are not comparable, so the mirror remembers each side's last ETag instead.
  */
 export class StoreMirror {
   private readonly seen = new Map<string, Seen>();
+  private readonly concurrency: number;
+  private readonly onConflict: (c: MirrorConflict) => void;
 
   constructor(
-    private readonly a: ObjectStore,
-    private readonly b: ObjectStore,
-  ) {}
+    private readonly store: ObjectStore,
+    private readonly edge: ObjectStore,
+    options: MirrorOptions = {},
+  ) {
+    this.concurrency = Math.max(1, options.concurrency ?? 8);
+    this.onConflict =
+      options.onConflict ??
+      ((c) =>
+        console.warn(
+          `local edge mirror: conflict on ${c.key}: changed in the store and at the edge since the last pass; kept the store's copy`,
+        ));
+  }
 
   async syncOnce(): Promise<MirrorStats> {
-    const stats: MirrorStats = { copiedToB: 0, copiedToA: 0, deleted: 0 };
-    const [listA, listB] = await Promise.all([this.a.list(''), this.b.list('')]);
-    const etagA = new Map(listA.objects.map((o) => [o.key, o.etag]));
-    const etagB = new Map(listB.objects.map((o) => [o.key, o.etag]));
-    const keys = new Set([...etagA.keys(), ...etagB.keys(), ...this.seen.keys()]);
-    // Manifests last, so a reader on the other side never sees a version before its model.
-    const ordered = [...keys].sort(
-      (x, y) => Number(x.endsWith('manifest.json')) - Number(y.endsWith('manifest.json')),
-    );
-    for (const key of ordered) {
-      const ea = etagA.get(key) ?? null;
-      const eb = etagB.get(key) ?? null;
-      const prev = this.seen.get(key);
-      const changedA = prev ? ea !== prev.a : ea !== null;
-      const changedB = prev ? eb !== prev.b : eb !== null && ea === null;
-      if (changedA) {
-        this.seen.set(key, await this.copy(key, this.a, this.b, ea, stats, 'toB'));
-      } else if (changedB) {
-        this.seen.set(key, await this.copy(key, this.b, this.a, eb, stats, 'toA'));
-      } else if (ea === null && eb === null) {
-        this.seen.delete(key);
-      } else {
-        this.seen.set(key, { a: ea, b: eb });
-      }
+    const stats: MirrorStats = { copiedToEdge: 0, copiedToStore: 0, deleted: 0, conflicts: 0 };
+    const [listStore, listEdge] = await Promise.all([this.store.list(''), this.edge.list('')]);
+    const etagStore = new Map(listStore.objects.map((o) => [o.key, o.etag]));
+    const etagEdge = new Map(listEdge.objects.map((o) => [o.key, o.etag]));
+    const ops: Op[] = [];
+    for (const key of new Set([...etagStore.keys(), ...etagEdge.keys(), ...this.seen.keys()])) {
+      const op = this.plan(key, etagStore.get(key) ?? null, etagEdge.get(key) ?? null, stats);
+      if (op) ops.push(op);
+    }
+    // One rank at a time, in parallel within a rank: a failed file copy stops the pass before the
+    // manifest that would make its version visible.
+    for (let rank = 0; rank <= 4; rank++) {
+      const batch = ops.filter((o) => o.rank === rank);
+      await runBounded(
+        batch.map((o) => async () => {
+          const seen = await o.run();
+          if (seen) this.seen.set(o.key, seen);
+          else this.seen.delete(o.key);
+        }),
+        this.concurrency,
+      );
     }
     return stats;
   }
 
-  private async copy(
-    key: string,
-    from: ObjectStore,
-    to: ObjectStore,
-    fromEtag: string | null,
-    stats: MirrorStats,
-    direction: 'toA' | 'toB',
-  ): Promise<Seen> {
-    let toEtag: string | null = null;
-    if (fromEtag === null) {
-      await to.delete(key);
-      stats.deleted++;
-    } else {
-      const object = await from.get(key);
-      if (object) {
-        toEtag = (await to.put(key, object.body)).etag;
-        if (direction === 'toB') stats.copiedToB++;
-        else stats.copiedToA++;
-      }
+  private plan(key: string, es: string | null, ee: string | null, stats: MirrorStats): Op | null {
+    const prev = this.seen.get(key);
+    if (es === null && ee === null) {
+      this.seen.delete(key);
+      return null;
     }
-    return direction === 'toB' ? { a: fromEtag, b: toEtag } : { a: toEtag, b: fromEtag };
+    if (!isEdgeOwnedKey(key)) {
+      // One way: the edge's copy follows the store, whatever happened to it at the edge.
+      if (prev && prev.store === es && prev.edge === ee) return null;
+      return es === null ? this.remove(key, this.edge, stats) : this.copy(key, 'toEdge', es, stats);
+    }
+    const changedStore = prev ? es !== prev.store : es !== null;
+    const changedEdge = prev ? ee !== prev.edge : ee !== null;
+    if (changedStore && changedEdge) {
+      stats.conflicts++;
+      this.onConflict({ key, storeEtag: es, edgeEtag: ee });
+      return es === null ? this.remove(key, this.edge, stats) : this.copy(key, 'toEdge', es, stats);
+    }
+    if (changedStore) {
+      return es === null ? this.remove(key, this.edge, stats) : this.copy(key, 'toEdge', es, stats);
+    }
+    if (changedEdge) {
+      return ee === null ? this.remove(key, this.store, stats) : this.copy(key, 'toStore', ee, stats);
+    }
+    return null;
+  }
+
+  private remove(key: string, from: ObjectStore, stats: MirrorStats): Op {
+    return {
+      key,
+      rank: deleteRank(key),
+      run: async () => {
+        // Only ever called when the other side has no object at `key`: both are now absent.
+        await from.delete(key);
+        stats.deleted++;
+        return null;
+      },
+    };
+  }
+
+  private copy(key: string, direction: 'toEdge' | 'toStore', sourceEtag: string, stats: MirrorStats): Op {
+    const [from, to] = direction === 'toEdge' ? [this.store, this.edge] : [this.edge, this.store];
+    return {
+      key,
+      rank: copyRank(key),
+      run: async () => {
+        const object = await from.get(key);
+        // Gone since the listing: the next pass sees the deletion.
+        if (!object) return this.seen.get(key) ?? null;
+        let written: string;
+        try {
+          written = (await to.put(key, object.body)).etag;
+        } catch (e) {
+          throw new Error(`copying ${key} to ${to.url}: ${errorMessage(e)}`, { cause: e });
+        }
+        if (direction === 'toEdge') stats.copiedToEdge++;
+        else stats.copiedToStore++;
+        // The listed ETag, not the one `get` reported: implementations may format them differently,
+        // and a write after the listing then merely shows up as a change (copied again) next pass.
+        return direction === 'toEdge'
+          ? { store: sourceEtag, edge: written }
+          : { store: written, edge: sourceEtag };
+      },
+    };
   }
 }

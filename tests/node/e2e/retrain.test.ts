@@ -100,7 +100,7 @@ describe('retraining end to end: feedback → cron → worker → canary at the 
 
   /** Cron at the edge, mirrored back: returns the pending jobs in the store. */
   async function cron() {
-    const copied = (await edge.sync()).copiedToA;
+    const copied = (await edge.sync()).copiedToStore;
     await edge.triggerScheduled();
     await edge.sync();
     lap(`cron fired (${copied} objects mirrored from the edge first)`);
