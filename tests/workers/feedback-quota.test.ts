@@ -103,4 +103,54 @@ describe('feedback quotas (retrain policy)', () => {
     expect(small.base64.length).toBeLessThan(4000);
     expect((await post(model, { image: small.base64, label: 'circle' })).status).toBe(201);
   });
+
+  it('refused feedback uploads (no file part, HEIC, mislabelled, over MAX_BODY_BYTES) store nothing', async () => {
+    const model = 'quota-refused';
+    await publishFixtures(model, 1);
+    const png = fixtureImage('png-rgb-32x32').bytes;
+    const send = (parts: [string, Blob | string][], headers: Record<string, string> = {}) => {
+      const form = new FormData();
+      for (const [k, v] of parts) form.append(k, v);
+      return callViaEntry(`/v1/models/${model}/feedback`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, ...headers },
+        body: form,
+      });
+    };
+    const heic = new TextEncoder().encode('\0\0\0\x18ftypheic\0\0\0\0mif1heic');
+    const refusals: [string, Promise<Response>, number][] = [
+      ['no file part', send([['label', 'circle']]), 400],
+      [
+        'HEIC',
+        send([
+          ['image', new Blob([heic], { type: 'image/heic' })],
+          ['label', 'circle'],
+        ]),
+        415,
+      ],
+      [
+        'mislabelled',
+        send([
+          ['image', new Blob([png], { type: 'image/jpeg' })],
+          ['label', 'circle'],
+        ]),
+        400,
+      ],
+      [
+        'over MAX_BODY_BYTES',
+        callViaEntry(`/v1/models/${model}/feedback`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+          body: new Uint8Array(32 * 1024 * 1024 + 1),
+        }),
+        413,
+      ],
+    ];
+    for (const [what, pending, status] of refusals) {
+      const res = await pending;
+      expect(res.status, `${what}: ${JSON.stringify(await res.clone().json())}`).toBe(status);
+      expect(typeof (await error(res)).message, what).toBe('string');
+    }
+    expect(await storedKeys(model)).toEqual([]);
+  });
 });

@@ -220,6 +220,22 @@ describe('uploads in every form clients send', () => {
     }
   });
 
+  it('admits a 25 MB body (a 48 MP q90 phone JPEG) past the default body limit', async () => {
+    // The fixture JPEG with its frame header claiming 8000×6000, padded after EOI to 25 MB: the
+    // body limit lets it through, so whatever answers is about the image, not the body size.
+    const jpeg = fixtureImage(JPEG_ID).bytes;
+    const body = new Uint8Array(25_000_000);
+    body.set(jpeg);
+    const sof = body.findIndex((_, i) => body[i] === 0xff && body[i + 1] === 0xc0);
+    new DataView(body.buffer).setUint16(sof + 5, 6000);
+    new DataView(body.buffer).setUint16(sof + 7, 8000);
+    expect(readConfig(env).maxBodyBytes).toBeGreaterThanOrEqual(25_000_000);
+    const res = await call(classify, raw('image/jpeg', body));
+    const b = await answer(res);
+    expect(b.error?.code, JSON.stringify(b)).not.toBe('payload_too_large');
+    expect(b.error?.message ?? '').not.toMatch(/MAX_BODY_BYTES/);
+  });
+
   it('refuses a multipart part over the limit, streamed or declared, with both sizes named', async () => {
     const p = fixtureImage(PNG_ID);
     const vars = { MAX_BODY_BYTES: '65536' };
