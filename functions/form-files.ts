@@ -22,7 +22,11 @@ const IMAGE_PARTS = ['image', 'images', 'file', 'files'] as const;
  * without any of those, every file part in order. Each file's declared type must agree with its
  * bytes. No image at all is a 400 that says which part names are read.
  */
-export async function readFormImages(req: Request, maxImages: number): Promise<FormUpload> {
+export async function readFormImages(
+  req: Request,
+  maxImages: number,
+  limitName = 'MAX_BATCH',
+): Promise<FormUpload> {
   let form: FormData;
   try {
     form = await req.formData();
@@ -49,7 +53,7 @@ export async function readFormImages(req: Request, maxImages: number): Promise<F
   if (entries.length > maxImages) {
     throw new EdgetuneError(
       'bad_request',
-      `multipart body has ${entries.length} images; at most ${maxImages} per request (MAX_BATCH)`,
+      `multipart body has ${entries.length} images; at most ${maxImages} per request (${limitName})`,
     );
   }
   const images: FormImage[] = [];

@@ -68,7 +68,7 @@ interface FeedbackBody {
 async function readFeedbackBody(req: Request): Promise<FeedbackBody> {
   const type = mediaType(req.headers.get('content-type'));
   if (type === 'multipart/form-data') {
-    const { images, form } = await readFormImages(req, 1);
+    const { images, form } = await readFormImages(req, 1, 'one sample per feedback request');
     const text = (k: string) => {
       const v = form.get(k);
       return typeof v === 'string' && v !== '' ? v : undefined;
