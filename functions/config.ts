@@ -13,6 +13,8 @@ export interface EdgeConfig {
   modelCacheBytes: number;
   /** Largest request body accepted, in bytes. */
   maxBodyBytes: number;
+  /** Origins whose browser pages may call the API (CORS); empty: none, `*`: any. */
+  corsOrigins: string[];
   /** Images per request (JSON `images` or a V2 batch). */
   maxBatch: number;
   /** Largest decoded image (width × height), checked from the header before decoding. */
@@ -31,7 +33,9 @@ const num = (fallback: number, min: number, max: number) =>
 const EnvConfigSchema = z.object({
   ROUTING_TTL_SECONDS: num(2, 0, 3600),
   MODEL_CACHE_MB: num(100, 1, 4096),
-  MAX_BODY_BYTES: num(8 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+  // 32 MiB admits a 48 MP q90 phone JPEG (~25 MB); Cloudflare refuses bodies over 100 MB itself.
+  MAX_BODY_BYTES: num(32 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+  CORS_ORIGINS: z.string().catch(''),
   MAX_BATCH: num(16, 1, 256),
   // 4096 × 4096 RGBA would be 64 MB before any float copy: too much beside a 68 MB wasm heap.
   MAX_IMAGE_PIXELS: num(4_194_304, 1, 16_777_216),
@@ -45,10 +49,38 @@ export function readConfig(env: Env): EdgeConfig {
     routingTtlMs: v.ROUTING_TTL_SECONDS * 1000,
     modelCacheBytes: Math.round(v.MODEL_CACHE_MB * 1024 * 1024),
     maxBodyBytes: Math.round(v.MAX_BODY_BYTES),
+    corsOrigins: parseOrigins(v.CORS_ORIGINS),
     maxBatch: Math.round(v.MAX_BATCH),
     maxImagePixels: Math.round(v.MAX_IMAGE_PIXELS),
     maxImageSide: Math.round(v.MAX_IMAGE_SIDE),
     maxTopK: 1000,
     engine: v.ENGINE,
   };
+}
+
+/**
+ * `CORS_ORIGINS`: comma- or space-separated origins (`https://app.example.com`), or `*`. An entry
+ * that is not an origin is ignored with a warning: it could never match a browser's Origin header.
+ */
+export function parseOrigins(text: string | undefined): string[] {
+  const out: string[] = [];
+  for (const entry of (text ?? '').split(/[\s,]+/)) {
+    if (entry === '') continue;
+    if (entry === '*') {
+      out.push('*');
+      continue;
+    }
+    let origin: string | null = null;
+    try {
+      origin = new URL(entry).origin;
+    } catch {
+      origin = null;
+    }
+    if (origin && origin !== 'null' && origin === entry.replace(/\/$/, '')) out.push(origin);
+    else
+      console.warn(
+        `CORS_ORIGINS: ignoring ${JSON.stringify(entry)}: not an origin such as https://app.example.com`,
+      );
+  }
+  return out;
 }

@@ -11,6 +11,8 @@ declare global {
       ROUTING_TTL_SECONDS?: string;
       MODEL_CACHE_MB?: string;
       MAX_BODY_BYTES?: string;
+      /** Origins allowed to call the API from a browser (CORS), comma-separated; empty: none. */
+      CORS_ORIGINS?: string;
       /** Optional overrides of the request limits (functions/config.ts has the defaults). */
       MAX_BATCH?: string;
       MAX_IMAGE_PIXELS?: string;

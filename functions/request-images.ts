@@ -1,18 +1,13 @@
 import { z } from 'zod';
 import { EdgetuneError } from '../shared/errors.ts';
-import { sniffImageFormat } from '../shared/preprocess/header.ts';
 import { decodeBase64 } from './base64.ts';
+import { readFormImages } from './form-files.ts';
+import { checkDeclaredType, isRawImageType } from './image-type.ts';
 import { mediaType, parseInput, readJsonBody } from './validate.ts';
-
-const IMAGE_TYPES: Record<string, 'png' | 'jpeg'> = {
-  'image/png': 'png',
-  'image/jpeg': 'jpeg',
-  'image/jpg': 'jpeg',
-};
 
 export interface ImageRequest {
   images: Uint8Array[];
-  /** True when the caller sent `images: [...]` and expects a list back. */
+  /** True when the caller sent several images (`images: [...]` or several parts) and expects a list back. */
   batch: boolean;
 }
 
@@ -32,33 +27,36 @@ function jsonSchema(maxBatch: number) {
     });
 }
 
+export const ACCEPTED_UPLOADS =
+  'send the image bytes (any image/* type, application/octet-stream or no type), multipart/form-data with an "image" or "file" part, or application/json {"image": base64 or data URL}';
+
 /**
- * The images of a classify/embed request: a raw PNG/JPEG body, or JSON `{image}` / `{images}` with
- * base64. The declared content type must match the bytes; decoding happens later, after the
- * header has been checked against the size limits.
+ * The images of a classify/embed request, in every form clients send them: a raw body (any
+ * `image/*` type, `application/octet-stream`, curl's default form type or none: the magic bytes
+ * decide), `multipart/form-data` (one or several file parts), or JSON `{image}` / `{images}` with
+ * base64 or data URLs. Decoding happens later, after the header has been checked against the size
+ * limits.
  */
 export async function readImageRequest(req: Request, maxBatch: number): Promise<ImageRequest> {
-  const type = mediaType(req.headers.get('content-type'));
-  const declared = IMAGE_TYPES[type];
-  if (declared) {
-    const bytes = new Uint8Array(await req.arrayBuffer());
-    if (bytes.byteLength === 0) throw new EdgetuneError('invalid_image', 'empty body: send the image bytes');
-    const actual = sniffImageFormat(bytes);
-    if (actual !== declared) {
-      throw new EdgetuneError(
-        'invalid_image',
-        `content-type says ${type} but the bytes are ${actual.toUpperCase()}`,
-      );
-    }
-    return { images: [bytes], batch: false };
+  const contentType = req.headers.get('content-type');
+  const type = mediaType(contentType);
+  if (type === 'multipart/form-data') {
+    const { images } = await readFormImages(req, maxBatch);
+    return { images: images.map((i) => i.bytes), batch: images.length > 1 };
   }
-  if (type === 'application/json') {
+  if (type === 'application/json' || type.endsWith('+json')) {
     const body = parseInput(jsonSchema(maxBatch), await readJsonBody(req));
     if (body.image !== undefined) return { images: [decodeBase64(body.image, 'image')], batch: false };
     return { images: body.images!.map((s, i) => decodeBase64(s, `images[${i}]`)), batch: true };
   }
+  if (isRawImageType(type)) {
+    const bytes = new Uint8Array(await req.arrayBuffer());
+    if (bytes.byteLength === 0) throw new EdgetuneError('invalid_image', 'empty body: send the image bytes');
+    checkDeclaredType(contentType, bytes);
+    return { images: [bytes], batch: false };
+  }
   throw new EdgetuneError(
     'unsupported_media_type',
-    `unsupported content-type ${type ? JSON.stringify(type) : '(none)'}: send image/png, image/jpeg or application/json`,
+    `unsupported content-type ${JSON.stringify(type)}: ${ACCEPTED_UPLOADS}`,
   );
 }

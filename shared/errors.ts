@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'image_too_large'
   | 'unsupported_media_type'
   | 'payload_too_large'
+  | 'quota_exceeded'
   | 'invalid_tensor'
   | 'unauthorized'
   | 'forbidden'
@@ -30,6 +31,7 @@ const defaultStatus: Record<ErrorCode, number> = {
   image_too_large: 413,
   unsupported_media_type: 415,
   payload_too_large: 413,
+  quota_exceeded: 429,
   invalid_tensor: 400,
   unauthorized: 401,
   forbidden: 403,

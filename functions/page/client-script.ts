@@ -90,7 +90,12 @@ export const CLIENT_SCRIPT = `
     try {
       const body = await readJson(await fetch('/v1/models', { headers: { accept: 'application/json' } }));
       models = (body.models || []).filter((m) => Array.isArray(m.versions) && m.versions.length > 0);
-      modelSelect.replaceChildren(...models.map((m) => new Option(m.name, m.name)));
+      // No model is preselected: a picture must never be answered by a model nobody chose
+      // (a cat photo classified by a digits model).
+      modelSelect.replaceChildren(
+        new Option('Choose a model…', ''),
+        ...models.map((m) => new Option(m.name, m.name)),
+      );
       modelSelect.disabled = models.length === 0;
       setStatus(models.length === 0 ? 'No models are published yet.' : models.length + ' model(s) available.');
       fillVersions();
@@ -98,15 +103,6 @@ export const CLIENT_SCRIPT = `
       setStatus('');
       setError('Could not list models: ' + e.message);
     }
-  }
-
-  // The edge accepts PNG and JPEG; a file without a type is identified by its signature.
-  async function contentTypeOf(f) {
-    if (f.type === 'image/png' || f.type === 'image/jpeg') return f.type;
-    const head = new Uint8Array(await f.slice(0, 4).arrayBuffer());
-    if (head[0] === 0x89 && head[1] === 0x50 && head[2] === 0x4e && head[3] === 0x47) return 'image/png';
-    if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'image/jpeg';
-    return f.type || 'application/octet-stream';
   }
 
   function chooseFile(f) {
@@ -150,7 +146,9 @@ export const CLIENT_SCRIPT = `
     submit.disabled = true;
     results.setAttribute('aria-busy', 'true');
     try {
-      const headers = { 'content-type': await contentTypeOf(file), accept: 'application/json' };
+      // The edge identifies the format from the bytes; the file's own type is sent when the
+      // browser knows one, so a mislabelled or non-image file gets the edge's own explanation.
+      const headers = { 'content-type': file.type || 'application/octet-stream', accept: 'application/json' };
       if (versionSelect.value) headers['x-model-version'] = versionSelect.value;
       const key = userKeyInput.value.trim();
       if (key) headers['x-user-key'] = key;
@@ -186,7 +184,13 @@ export const CLIENT_SCRIPT = `
 
   // A chosen file that is not a displayable image gets no preview (the edge will say why).
   preview.addEventListener('error', () => { preview.hidden = true; });
-  modelSelect.addEventListener('change', () => { fillVersions(); });
+  // A new model or version is a new question about the same picture: ask it at once.
+  modelSelect.addEventListener('change', () => {
+    fillVersions();
+    if (!modelSelect.value) results.hidden = true;
+    classify();
+  });
+  versionSelect.addEventListener('change', () => { classify(); });
   fileInput.addEventListener('change', () => chooseFile(fileInput.files[0]));
   form.addEventListener('submit', (e) => { e.preventDefault(); classify(); });
   for (const type of ['dragenter', 'dragover']) {

@@ -23,7 +23,9 @@ export function renderPage(nonce: string): string {
   <div class="fields">
     <div>
       <label for="model">Model</label>
-      <select id="model" name="model" required aria-describedby="routing"></select>
+      <select id="model" name="model" required aria-describedby="routing">
+        <option value="">Choose a model…</option>
+      </select>
       <p class="hint" id="routing"></p>
     </div>
     <div>
@@ -47,8 +49,8 @@ export function renderPage(nonce: string): string {
   <div class="drop" id="drop">
     <img id="preview" alt="The chosen image" hidden>
     <div>
-      <label for="image">Image (PNG or JPEG) — choose a file or drop it here</label>
-      <input type="file" id="image" name="image" accept="image/png,image/jpeg">
+      <label for="image">Image — choose a file or drop it here</label>
+      <input type="file" id="image" name="image" accept="image/*">
       <p class="hint" id="file-name" aria-live="polite">No image chosen.</p>
     </div>
   </div>

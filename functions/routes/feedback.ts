@@ -10,16 +10,20 @@ import { checkLabel, servedLabels } from '../../shared/feedback/labels.ts';
 import { FeedbackLabelSchema, FeedbackPredictionSchema } from '../../shared/feedback/schema.ts';
 import { saveFeedback } from '../../shared/feedback/store.ts';
 import { readPolicy } from '../../shared/jobs/policy.ts';
+import { type RetrainPolicy, RetrainPolicySchema } from '../../shared/jobs/schema.ts';
 import { NAME_PATTERN } from '../../shared/names.ts';
 import { decodeBase64 } from '../base64.ts';
 import type { AppEnv } from '../env.ts';
 import { tokensEqual } from '../middleware/admin-auth.ts';
-import { limitBody } from '../middleware/body-limit.ts';
+import { type BodyLimitSource, limitBody } from '../middleware/body-limit.ts';
+import { readFormImages } from '../form-files.ts';
 import { getServices } from '../services.ts';
 import { mediaType, parseInput, readJsonBody } from '../validate.ts';
 import { modelParam } from './params.ts';
 
-export const feedback = new Hono<AppEnv>();
+type FeedbackEnv = AppEnv & { Variables: { policy: RetrainPolicy | null } };
+
+export const feedback = new Hono<FeedbackEnv>();
 
 /** 401 for a missing or wrong token (no hint which); 403 when feedback is switched off. */
 export function requireFeedbackToken(): MiddlewareHandler<AppEnv> {
@@ -64,16 +68,7 @@ interface FeedbackBody {
 async function readFeedbackBody(req: Request): Promise<FeedbackBody> {
   const type = mediaType(req.headers.get('content-type'));
   if (type === 'multipart/form-data') {
-    let form: FormData;
-    try {
-      form = await req.formData();
-    } catch (e) {
-      throw new EdgetuneError('bad_request', `malformed multipart body: ${(e as Error).message}`);
-    }
-    const image = form.get('image');
-    if (image === null || typeof image === 'string') {
-      throw new EdgetuneError('bad_request', 'multipart body needs an "image" file part');
-    }
+    const { images, form } = await readFormImages(req, 1, 'one sample per feedback request');
     const text = (k: string) => {
       const v = form.get(k);
       return typeof v === 'string' && v !== '' ? v : undefined;
@@ -83,7 +78,7 @@ async function readFeedbackBody(req: Request): Promise<FeedbackBody> {
       version: text('version'),
       prediction: text('prediction'),
     });
-    return { image: new Uint8Array(await image.arrayBuffer()), ...fields };
+    return { image: images[0]!.bytes, ...fields };
   }
   if (type === 'application/json') {
     const body = parseInput(JsonBody, await readJsonBody(req));
@@ -96,13 +91,40 @@ async function readFeedbackBody(req: Request): Promise<FeedbackBody> {
   );
 }
 
-async function postFeedback(c: Context<AppEnv>) {
+/**
+ * The model's policy, read once before the body: its per-request size bounds the body limit, its
+ * quotas and label rules decide what is stored. No policy = the schema's defaults.
+ */
+function loadPolicy(): MiddlewareHandler<FeedbackEnv> {
+  return async (c, next) => {
+    const read = await readPolicy(getServices(c.env).store, modelParam(c));
+    c.set('policy', read?.policy ?? null);
+    await next();
+  };
+}
+
+/** The smaller of the edge's body limit and the policy's per-request feedback size. */
+const feedbackBodyLimit: BodyLimitSource<FeedbackEnv> = (c) => {
+  const edge = getServices(c.env).config.maxBodyBytes;
+  const own = effectivePolicy(c.get('policy')).maxFeedbackRequestBytes;
+  return own !== null && own < edge
+    ? { bytes: own, name: "the policy's maxFeedbackRequestBytes" }
+    : { bytes: edge, name: 'MAX_BODY_BYTES' };
+};
+
+function effectivePolicy(policy: RetrainPolicy | null): RetrainPolicy {
+  return policy ?? RetrainPolicySchema.parse({});
+}
+
+async function postFeedback(c: Context<FeedbackEnv>) {
   const services = getServices(c.env);
   const name = modelParam(c);
   const body = await readFeedbackBody(c.req.raw);
   const store = services.store;
-  const [served, policy] = await Promise.all([servedLabels(store, name), readPolicy(store, name)]);
-  const knownLabel = checkLabel(body.label, served.labels, policy?.policy ?? null);
+  const stored = c.get('policy');
+  const policy = effectivePolicy(stored);
+  const served = await servedLabels(store, name);
+  const knownLabel = checkLabel(body.label, served.labels, stored);
   const saved = await saveFeedback(store, name, {
     image: body.image,
     label: body.label,
@@ -110,6 +132,7 @@ async function postFeedback(c: Context<AppEnv>) {
     version: body.version ?? null,
     prediction: body.prediction ?? null,
     limits: services.imageLimits,
+    quota: { maxSamples: policy.maxFeedbackSamples, maxBytes: policy.maxFeedbackBytes },
   });
   const r = saved.record;
   return c.json(
@@ -126,4 +149,10 @@ async function postFeedback(c: Context<AppEnv>) {
   );
 }
 
-feedback.post('/models/:name/feedback', requireFeedbackToken(), limitBody(), postFeedback);
+feedback.post(
+  '/models/:name/feedback',
+  requireFeedbackToken(),
+  loadPolicy(),
+  limitBody(feedbackBodyLimit),
+  postFeedback,
+);

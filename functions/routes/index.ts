@@ -5,6 +5,8 @@
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '../env.ts';
+import { apiCors } from '../middleware/cors.ts';
+import { drainUnreadBody } from '../middleware/drain-body.ts';
 import { notFound, onError } from '../middleware/errors.ts';
 import { page } from '../page/index.ts';
 import { admin } from './admin.ts';
@@ -14,6 +16,9 @@ import { v2 } from './v2.ts';
 
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.use('*', drainUnreadBody());
+  app.use('/v1/*', apiCors());
+  app.use('/v2/*', apiCors());
   app.route('/v1', feedback);
   app.route('/v1', v1);
   app.route('/v2', v2);

@@ -4,7 +4,7 @@ import { assertName } from '../../shared/names.ts';
 import type { AppEnv } from '../env.ts';
 
 /** The model name from the path (400 for anything that could not be a model name). */
-export function modelParam(c: Context<AppEnv>): string {
+export function modelParam<E extends AppEnv>(c: Context<E>): string {
   return assertName('model', c.req.param('name'));
 }
 

@@ -6,6 +6,7 @@ import { sha256Hex } from '../store/digest.ts';
 import { parseJsonObject, putJson, readJson } from '../store/json.ts';
 import { keys } from '../store/keys.ts';
 import type { ObjectStore } from '../store/types.ts';
+import { checkFeedbackQuota, type FeedbackQuota, feedbackUsage } from './quota.ts';
 import { type FeedbackRecord, FeedbackRecordSchema } from './schema.ts';
 
 /**
@@ -29,6 +30,8 @@ export interface FeedbackInput {
   now?: Date;
   /** Size limits for the image (checked from its header, before anything is stored). */
   limits?: ImageLimits;
+  /** The model's feedback quota, checked after the duplicate check and before any write. */
+  quota?: FeedbackQuota;
 }
 
 export interface SavedFeedback {
@@ -66,6 +69,10 @@ export async function saveFeedback(
   const key = feedbackRecordKey(model, id);
   const existing = await readJson(store, key, FeedbackRecordSchema);
   if (existing) return { record: existing.value, key, duplicate: true };
+  if (input.quota) {
+    const usage = await feedbackUsage(store, model);
+    checkFeedbackQuota(model, usage, input.quota, { sha256: sha, bytes: input.image.byteLength });
+  }
 
   const imageKey = keys.feedback(model, `images/${sha}.${EXT[header.format]}`);
   await createOnce(store, imageKey, input.image, header.format === 'png' ? 'image/png' : 'image/jpeg');

@@ -85,6 +85,46 @@ export function parseDuration(text: string): number {
   return seconds;
 }
 
+const SIZE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
+
+/** `500MB`, `2GiB`, `1.5 GB` or plain bytes → bytes (decimal and binary units, as written). */
+export function parseSize(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const factor = m ? SIZE_UNITS[(m[2] || 'b').toLowerCase()] : undefined;
+  if (!m || factor === undefined)
+    throw new EdgetuneError(
+      'bad_request',
+      `invalid size ${JSON.stringify(text)}: use e.g. 25MB, 1GiB or bytes`,
+    );
+  const bytes = Math.round(Number(m[1]) * factor);
+  if (bytes <= 0)
+    throw new EdgetuneError('bad_request', `size must be positive, got ${JSON.stringify(text)}`);
+  return bytes;
+}
+
+/** Bytes → a short human figure in binary units (`1073741824` → `1 GiB`). */
+export function formatSize(bytes: number): string {
+  for (const [unit, f] of [
+    ['TiB', 1024 ** 4],
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
+    if (bytes >= f) return `${Number((bytes / f).toFixed(2))} ${unit}`;
+  }
+  return `${bytes} B`;
+}
+
 /** Seconds → the largest whole unit up to days (`604800` → `7d`). */
 export function formatDuration(seconds: number): string {
   for (const [unit, f] of [

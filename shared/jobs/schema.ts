@@ -38,6 +38,26 @@ export const RetrainPolicySchema = z.object({
     })
     .nullable()
     .default(null),
+  /**
+   * Feedback quotas, enforced by the edge before anything is stored: accepted samples and stored
+   * image bytes per model (429 once reached), and the largest feedback request (413). null = no
+   * quota of its own (the request size is then bounded by the edge's MAX_BODY_BYTES only).
+   */
+  maxFeedbackSamples: z.number().int().min(1).max(100_000_000).nullable().default(10_000),
+  maxFeedbackBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 50)
+    .nullable()
+    .default(1024 ** 3),
+  maxFeedbackRequestBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(2 ** 40)
+    .nullable()
+    .default(null),
   updatedAt: Timestamp.optional(),
 });
 export type RetrainPolicy = z.infer<typeof RetrainPolicySchema>;

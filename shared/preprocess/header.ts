@@ -23,8 +23,21 @@ export interface ImageHeader {
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const JPEG_SIGNATURE = [0xff, 0xd8, 0xff];
 
-/** Formats we recognise only to name them in the 415 answer. */
-const OTHER_FORMATS: { name: string; test: (b: Uint8Array) => boolean }[] = [
+/** ISO-BMFF brands (the `ftyp` box's major brand) of HEIF stills from phone cameras. */
+const HEIC_BRANDS = new Set(['heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'mif1', 'msf1']);
+
+/** Formats we recognise only to name them in the 415 answer, with a hint where one helps. */
+const OTHER_FORMATS: { name: string; test: (b: Uint8Array) => boolean; hint?: string }[] = [
+  {
+    name: 'HEIC',
+    test: (b) => ascii(b, 4, 4) === 'ftyp' && HEIC_BRANDS.has(ascii(b, 8, 4)),
+    hint: 'send JPEG instead (iPhone: Settings › Camera › Formats › Most Compatible, or export as JPEG)',
+  },
+  {
+    name: 'AVIF',
+    test: (b) => ascii(b, 4, 4) === 'ftyp' && (ascii(b, 8, 4) === 'avif' || ascii(b, 8, 4) === 'avis'),
+    hint: 'send JPEG or PNG instead',
+  },
   { name: 'GIF', test: (b) => ascii(b, 0, 4) === 'GIF8' },
   { name: 'WebP', test: (b) => ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 4) === 'WEBP' },
   { name: 'BMP', test: (b) => ascii(b, 0, 2) === 'BM' },
@@ -70,7 +83,7 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat {
   throw new EdgetuneError(
     'unsupported_media_type',
     other
-      ? `unsupported image format ${other.name}: send PNG or JPEG`
+      ? `unsupported image format ${other.name}: ${other.hint ?? 'send PNG or JPEG'}`
       : 'unrecognised image data: send PNG or JPEG',
   );
 }

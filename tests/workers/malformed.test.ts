@@ -1,4 +1,6 @@
+import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readConfig } from '../../functions/config.ts';
 import { call, fixtureImage, publishFixtures } from './fixtures.ts';
 
 const MODEL = 'robust';
@@ -135,19 +137,19 @@ function cases(): Case[] {
       code: 'image_too_large',
     },
     {
-      name: 'GIF bytes as image/png',
+      name: 'BMP bytes as image/png',
       path: classify,
-      init: raw('image/png', enc.encode('GIF89a\x01\x00\x01\x00')),
+      init: raw('image/png', enc.encode('BM\x3a\x00\x00\x00\x00\x00\x00\x00')),
       status: 415,
     },
     { name: 'content-type text/plain', path: classify, init: raw('text/plain', 'hello'), status: 415 },
-    { name: 'no content-type', path: classify, init: raw(null, png), status: 415 },
-    { name: 'image/gif content-type', path: classify, init: raw('image/gif', png), status: 415 },
+    { name: 'no content-type, text bytes', path: classify, init: raw(null, 'hello'), status: 415 },
+    { name: 'PNG bytes labelled image/gif', path: classify, init: raw('image/gif', png), status: 400 },
     { name: 'JPEG bytes labelled image/png', path: classify, init: raw('image/png', jpg), status: 400 },
     {
       name: 'body over MAX_BODY_BYTES',
       path: classify,
-      init: raw('image/png', new Uint8Array(8 * 1024 * 1024 + 1)),
+      init: raw('image/png', new Uint8Array(readConfig(env).maxBodyBytes + 1)),
       status: 413,
       code: 'payload_too_large',
     },

@@ -191,7 +191,8 @@ describe('the try-a-model page in headless Chromium', () => {
       }
     }
     expect(image, 'an image whose top-1 differs between v1 and v2').toBeDefined();
-    const file = path.join(dir, image!.name);
+    // A long name, as phones write them: it must wrap, not widen the page.
+    const file = path.join(dir, `IMG_20261205_123456789_from_a_phone_camera_${image!.name}`);
     fs.writeFileSync(file, image!.bytes);
 
     const consoleErrors: string[] = [];
@@ -199,13 +200,31 @@ describe('the try-a-model page in headless Chromium', () => {
       if (m.type() === 'error') consoleErrors.push(m.text());
     });
     page.on('pageerror', (e) => consoleErrors.push(String(e)));
+    const classifyCalls: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/classify')) classifyCalls.push(r.url());
+    });
 
     let t = performance.now();
     const res = await page.goto(edge!.url.href);
     expect(res?.status()).toBe(200);
     // Controls are found by their labels: the accessible names are part of what is tested.
     const model = page.getByLabel('Model');
-    await expect.poll(() => model.locator('option').allTextContents()).toEqual([MODEL]);
+    await expect.poll(() => model.locator('option').allTextContents()).toEqual(['Choose a model…', MODEL]);
+    expect(await model.inputValue()).toBe('');
+    timings.pageLoadMs = performance.now() - t;
+
+    // 0. A file chosen before any model: nothing is classified until a model is chosen.
+    await page.getByLabel(/User key/).fill(USER_KEY);
+    await page.getByLabel(/Image/).setInputFiles(file);
+    await expect.poll(() => page.locator('#file-name').textContent()).toMatch(/IMG_20261205/);
+    expect(await page.getByRole('button', { name: 'Classify' }).isDisabled()).toBe(true);
+    expect(classifyCalls).toEqual([]);
+    expect(await page.locator('#results').isHidden()).toBe(true);
+
+    // 1. Choosing the model runs it on the chosen file, routed with the user key: the page and a
+    //    direct call with the same key get the same version.
+    t = performance.now();
     await model.selectOption(MODEL);
     await expect
       .poll(() =>
@@ -216,15 +235,10 @@ describe('the try-a-model page in headless Chromium', () => {
       )
       .toEqual(['', 'v2', 'v1']);
     expect(await page.locator('#routing').textContent()).toBe('stable: v1 · candidate v2 at 50%');
-    timings.pageLoadMs = performance.now() - t;
-
-    // 1. Routed with a user key: the page and a direct call with the same key get the same version.
-    await page.getByLabel(/User key/).fill(USER_KEY);
-    t = performance.now();
-    await page.getByLabel(/Image/).setInputFiles(file);
     const keyed = await classifyDirect(image!, { 'x-user-key': USER_KEY });
     const shownKeyed = await rendered(keyed.version);
     timings.firstClassifyMs = performance.now() - t;
+    expect(classifyCalls).toHaveLength(1);
     expectSameAnswer(shownKeyed, keyed);
     expect(shownKeyed.route).toBe(keyed.route);
     expect(keyed.route).toBe('sticky');
@@ -233,16 +247,36 @@ describe('the try-a-model page in headless Chromium', () => {
     // The engine that ran the model, when the edge reports it (x-engine).
     expect(shownKeyed.engine).toBe(keyed.engine ?? 'not reported');
 
-    // 2. Pinned to the other version, submitted from the keyboard: the answer follows the pin.
+    // At a phone's width (390 CSS px) with a file chosen and an answer shown: no sideways scrolling.
+    await page.setViewportSize({ width: 390, height: 844 });
+    const widths = await page.evaluate(() => ({
+      scroll: document.documentElement.scrollWidth,
+      inner: window.innerWidth,
+      // Named in the failure message: what sticks out.
+      wider: [...document.querySelectorAll('body *')]
+        .filter((e) => e.getBoundingClientRect().right > window.innerWidth)
+        .map(
+          (e) => `${e.tagName.toLowerCase()}#${e.id} right=${Math.round(e.getBoundingClientRect().right)}`,
+        ),
+    }));
+    expect(widths.inner).toBe(390);
+    expect(widths.scroll, JSON.stringify(widths)).toBeLessThanOrEqual(widths.inner);
+    await page.setViewportSize({ width: 900, height: 1000 });
+
+    // 2. Pinning the other version re-runs at once: the answer follows the pin.
     const other = keyed.version === 'v1' ? 'v2' : 'v1';
-    await page.getByLabel('Version').selectOption(other);
     t = performance.now();
-    await page.getByRole('button', { name: 'Classify' }).press('Enter');
+    await page.getByLabel('Version').selectOption(other);
     const shownPinned = await rendered(other);
     timings.pinnedClassifyMs = performance.now() - t;
+    expect(classifyCalls).toHaveLength(2);
     expectSameAnswer(shownPinned, byVersion[other]!);
     expect(shownPinned.predictions[0]!.label).not.toBe(shownKeyed.predictions[0]!.label);
     expect(shownPinned.route).toBe('pinned');
+    // Submitting from the keyboard asks again with the same pin.
+    await page.getByRole('button', { name: 'Classify' }).press('Enter');
+    await expect.poll(() => classifyCalls.length).toBe(3);
+    expect((await rendered(other)).route).toBe('pinned');
 
     // Labels from the API are text: the markup in them is shown, not parsed or run.
     const shownLabels = await page.locator('#predictions .label').allTextContents();

@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
 import { EdgetuneError } from '../../../shared/errors.ts';
-import { formatDuration, parseDuration, readPolicy, updatePolicy } from '../../../shared/jobs/policy.ts';
+import {
+  formatDuration,
+  formatSize,
+  parseDuration,
+  parseSize,
+  readPolicy,
+  updatePolicy,
+} from '../../../shared/jobs/policy.ts';
 import type { RetrainPolicy, RetrainPolicyInput } from '../../../shared/jobs/schema.ts';
 import { assertName } from '../../../shared/names.ts';
 import { printResult } from '../output.ts';
@@ -16,7 +23,12 @@ interface PolicySetOptions extends StoreCommandOptions {
   allowNewClasses?: boolean;
   autoPromoteAfter?: string;
   autoPromoteTolerance?: string;
+  maxFeedbackSamples?: string;
+  maxFeedbackBytes?: string;
+  maxFeedbackRequestBytes?: string;
 }
+
+const orNone = (v: number | null, show: (n: number) => string = String) => (v === null ? '(none)' : show(v));
 
 function describePolicy(name: string, p: RetrainPolicy): string {
   return [
@@ -27,6 +39,8 @@ function describePolicy(name: string, p: RetrainPolicy): string {
     `  min improvement:   ${p.minImprovement} on ${p.metric} (${p.metricGoal === 'max' ? 'higher' : 'lower'} is better)`,
     `  allow new classes: ${p.allowNewClasses ? 'yes' : 'no'}`,
     `  auto-promote:      ${p.autoPromote ? `after ${p.autoPromote.afterObservations} observations (tolerance ${p.autoPromote.tolerance})` : 'off'}`,
+    `  feedback quota:    ${orNone(p.maxFeedbackSamples)} samples, ${orNone(p.maxFeedbackBytes, formatSize)} stored`,
+    `  feedback request:  at most ${p.maxFeedbackRequestBytes === null ? "the edge's MAX_BODY_BYTES" : formatSize(p.maxFeedbackRequestBytes)}`,
     ...(p.updatedAt ? [`  updated:           ${p.updatedAt}`] : []),
   ].join('\n');
 }
@@ -69,6 +83,18 @@ export function register(program: Command): void {
       .option(
         '--auto-promote-tolerance <x>',
         'how much worse than stable the canary may observe and still be promoted',
+      )
+      .option(
+        '--max-feedback-samples <n>',
+        'feedback samples stored per model before the edge answers 429 ("none": no quota)',
+      )
+      .option(
+        '--max-feedback-bytes <size>',
+        'feedback image bytes stored per model, e.g. 1GiB ("none": no quota)',
+      )
+      .option(
+        '--max-feedback-request-bytes <size>',
+        'largest feedback request, e.g. 8MB ("none": the edge\'s MAX_BODY_BYTES)',
       ),
   ).action(async (name: string, options: PolicySetOptions) => {
     assertName('model', name);
@@ -108,7 +134,37 @@ export function register(program: Command): void {
             : (current?.tolerance ?? 0),
       };
     }
+    if (options.maxFeedbackSamples !== undefined)
+      changes.maxFeedbackSamples =
+        options.maxFeedbackSamples === 'none'
+          ? null
+          : numberFlag('--max-feedback-samples', options.maxFeedbackSamples, 1, 100_000_000);
+    if (options.maxFeedbackBytes !== undefined)
+      changes.maxFeedbackBytes = sizeFlag('--max-feedback-bytes', options.maxFeedbackBytes, 1);
+    if (options.maxFeedbackRequestBytes !== undefined)
+      changes.maxFeedbackRequestBytes = sizeFlag(
+        '--max-feedback-request-bytes',
+        options.maxFeedbackRequestBytes,
+        1024,
+      );
     const updated = await updatePolicy(store, name, changes);
     printResult(options, { name, policy: updated }, () => describePolicy(name, updated));
   });
+}
+
+/** A size flag: `none` clears it, anything else must parse and be at least `min` bytes. */
+function sizeFlag(flag: string, value: string, min: number): number | null {
+  if (value === 'none') return null;
+  let bytes: number;
+  try {
+    bytes = parseSize(value);
+  } catch (e) {
+    throw new EdgetuneError('bad_request', `${flag}: ${(e as Error).message}`);
+  }
+  if (bytes < min)
+    throw new EdgetuneError(
+      'bad_request',
+      `${flag} must be at least ${min} bytes, got ${JSON.stringify(value)}`,
+    );
+  return bytes;
 }
