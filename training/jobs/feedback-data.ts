@@ -9,6 +9,7 @@ import { EdgetuneError, errorMessage } from '../../shared/errors.ts';
 import { listFeedback, readFeedbackImage } from '../../shared/feedback/store.ts';
 import type { FeedbackRecord } from '../../shared/feedback/schema.ts';
 import { decodeImage } from '../../shared/preprocess/decode.ts';
+import { installNodeCodecs } from '../images/node-codecs.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
 import { imageId } from '../datasets/load.ts';
@@ -60,6 +61,7 @@ export async function loadFeedbackData(
 
 async function decodeRecord(store: ObjectStore, record: FeedbackRecord): Promise<LabelledImage> {
   const bytes = await readFeedbackImage(store, record);
+  await installNodeCodecs();
   let image: RawImage;
   try {
     const { width, height, channels, data } = decodeImage(bytes, { keepGrey: true });

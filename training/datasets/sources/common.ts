@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { EdgetuneError, errorMessage } from '../../../shared/errors.ts';
 import { decodeImage } from '../../../shared/preprocess/decode.ts';
 import type { RawImage } from '../../../shared/preprocess/types.ts';
+import { installNodeCodecs } from '../../images/node-codecs.ts';
 
 /** Digit-named classes sort numerically (2 before 10); anything else by code point, never by locale. */
 export function sortClassNames(names: Iterable<string>): string[] {
@@ -12,7 +13,7 @@ export function sortClassNames(names: Iterable<string>): string[] {
 }
 
 export function isImageFileName(name: string): boolean {
-  return /\.(png|jpe?g)$/i.test(name);
+  return /\.(png|jpe?g|webp|gif)$/i.test(name);
 }
 
 /** Reads and decodes one image file; every failure names the file. Grey stays 1 channel. */
@@ -24,6 +25,7 @@ export async function loadImageFile(path: string): Promise<RawImage> {
     const code = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not_found' : 'bad_request';
     throw new EdgetuneError(code, `cannot read image ${path}: ${errorMessage(e)}`, { cause: e });
   }
+  await installNodeCodecs();
   try {
     const { width, height, channels, data } = decodeImage(bytes, { keepGrey: true });
     return { width, height, channels, data };
