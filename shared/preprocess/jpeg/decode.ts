@@ -237,6 +237,10 @@ function toPixels(
   const grey = model === 'grey';
   const channels = grey && keepGrey ? 1 : 3;
   const out = new Uint8Array(width * height * channels);
+  if (model === 'ycc') {
+    yccToRgb(planes, xs, ys, width, height, out);
+    return { width, height, channels, data: out };
+  }
   const s = new Float64Array(4);
   let o = 0;
   for (let y = 0; y < height; y++) {
@@ -254,7 +258,7 @@ function toPixels(
       let r = s[0]!;
       let g = s[1]!;
       let b = s[2]!;
-      if (model === 'ycc' || model === 'ycck') {
+      if (model === 'ycck') {
         const yy = r;
         const cb = g - 128;
         const cr = b - 128;
@@ -283,4 +287,31 @@ function toPixels(
     }
   }
   return { width, height, channels, data: out };
+}
+
+/** The common case (JFIF YCbCr) without per-pixel dispatch: same arithmetic as toPixels. */
+function yccToRgb(
+  planes: Plane[],
+  xs: Int32Array[],
+  ys: Int32Array[],
+  width: number,
+  height: number,
+  out: Uint8Array,
+): void {
+  const [py, pb, pr] = [planes[0]!.data, planes[1]!.data, planes[2]!.data];
+  const [xy, xb, xr] = [xs[0]!, xs[1]!, xs[2]!];
+  let o = 0;
+  for (let y = 0; y < height; y++) {
+    const ry = ys[0]![y]!;
+    const rb = ys[1]![y]!;
+    const rr = ys[2]![y]!;
+    for (let x = 0; x < width; x++) {
+      const yy = py[ry + xy[x]!]!;
+      const cb = pb[rb + xb[x]!]! - 128;
+      const cr = pr[rr + xr[x]!]! - 128;
+      out[o++] = clamp(yy + 1.402 * cr);
+      out[o++] = clamp(yy - 0.344136286 * cb - 0.714136286 * cr);
+      out[o++] = clamp(yy + 1.772 * cb);
+    }
+  }
 }

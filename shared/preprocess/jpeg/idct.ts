@@ -26,11 +26,18 @@ function basis(n: number): Float64Array {
 
 /** Scratch for one block; decoding is single-threaded, so one per module is enough. */
 const rows = new Float64Array(64);
+const deq = new Float64Array(64);
+const liveRows = new Int32Array(8);
 
 /**
  * `coef`: 64 quantised coefficients in natural (row-major) order at `at`; `quant`: the table in
  * natural order. Writes ny rows of nx samples into `out` at `outOffset` with row stride `stride`,
  * level-shifted by 128, rounded half up and clamped to 0..255.
+ *
+ * Most coefficients of a photo block are zero, so the passes only visit coefficient rows that
+ * have a non-zero value and, within a row, only up to its last non-zero column; a block with
+ * only its DC term is a constant. Skipped terms are exact zeros, so the result is the same as
+ * the full sums in the same order.
  */
 export function inverseDct(
   coef: Int16Array | Int32Array,
@@ -42,37 +49,52 @@ export function inverseDct(
   outOffset: number,
   stride: number,
 ): void {
-  if (nx === 1 && ny === 1) {
-    const v = Math.floor((coef[at]! * quant[0]!) / 8 + 128.5);
-    out[outOffset] = v < 0 ? 0 : Math.min(v, 255);
+  let live = 0;
+  let acSeen = false;
+  for (let v = 0; v < ny; v++) {
+    const c = at + v * 8;
+    let last = -1;
+    for (let u = nx - 1; u >= 0; u--) {
+      if (coef[c + u] !== 0) {
+        last = u;
+        break;
+      }
+    }
+    if (last < 0) continue;
+    if (v > 0 || last > 0) acSeen = true;
+    liveRows[live++] = v;
+    for (let u = 0; u <= last; u++) deq[v * 8 + u] = coef[c + u]! * quant[v * 8 + u]!;
+    for (let u = last + 1; u < nx; u++) deq[v * 8 + u] = 0;
+  }
+  if (!acSeen) {
+    // DC only (or nothing): the block is its mean, DC / 8, everywhere.
+    const dc = live > 0 ? deq[0]! : 0;
+    const p = Math.floor(dc / 8 + 128.5);
+    const value = p < 0 ? 0 : Math.min(p, 255);
+    for (let y = 0; y < ny; y++) out.fill(value, outOffset + y * stride, outOffset + y * stride + nx);
     return;
   }
   const bx = basis(nx);
   const by = basis(ny);
-  // Horizontal pass over the ny lowest coefficient rows; all-zero rows stay zero.
-  for (let v = 0; v < ny; v++) {
-    const c = at + v * 8;
-    let nonZero = false;
-    for (let u = 0; u < nx; u++) if (coef[c + u] !== 0) nonZero = true;
+  for (let i = 0; i < live; i++) {
+    const v = liveRows[i]!;
     const r = v * nx;
-    if (!nonZero) {
-      for (let x = 0; x < nx; x++) rows[r + x] = 0;
-      continue;
-    }
     for (let x = 0; x < nx; x++) {
       let s = 0;
       const b = x * nx;
-      for (let u = 0; u < nx; u++) s += bx[b + u]! * coef[c + u]! * quant[v * 8 + u]!;
+      for (let u = 0; u < nx; u++) s += bx[b + u]! * deq[v * 8 + u]!;
       rows[r + x] = s;
     }
   }
-  // Vertical pass.
   for (let y = 0; y < ny; y++) {
     const b = y * ny;
     const o = outOffset + y * stride;
     for (let x = 0; x < nx; x++) {
       let s = 0;
-      for (let v = 0; v < ny; v++) s += by[b + v]! * rows[v * nx + x]!;
+      for (let i = 0; i < live; i++) {
+        const v = liveRows[i]!;
+        s += by[b + v]! * rows[v * nx + x]!;
+      }
       const p = Math.floor(s + 128.5);
       out[o + x] = p < 0 ? 0 : Math.min(p, 255);
     }
