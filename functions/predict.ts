@@ -5,6 +5,7 @@
 import type { Context } from 'hono';
 import { EdgetuneError, errorMessage } from '../shared/errors.ts';
 import { preprocessBytes } from '../shared/preprocess/preprocess.ts';
+import { ensureCodecs } from './codecs.ts';
 import type { AppEnv } from './env.ts';
 import { argmax, type ItemOutputs, runItems } from './inference.ts';
 import type { RouteReason } from './serve.ts';
@@ -54,6 +55,9 @@ export async function predict(c: Context<AppEnv>, req: PredictRequest): Promise<
   let loadMs = 0;
   let preprocessMs = 0;
   let inferenceMs = 0;
+  // The codecs are instantiated before routing so that their one-time cost never lands in
+  // preprocess timing, and only on isolates that actually receive images.
+  if (req.input.kind !== 'tensors') await ensureCodecs();
   const served = await services.server.serve(req, async (session) => {
     const t0 = Date.now();
     // Routing + manifest + session load (a cold request's start-up; ~0 when warm).

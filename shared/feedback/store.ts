@@ -41,7 +41,15 @@ export interface SavedFeedback {
   duplicate: boolean;
 }
 
-const EXT = { png: 'png', jpeg: 'jpg' } as const;
+const EXT = { png: 'png', jpeg: 'jpg', webp: 'webp', gif: 'gif', avif: 'avif', heic: 'heic' } as const;
+const CONTENT_TYPE = {
+  png: 'image/png',
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+  gif: 'image/gif',
+  avif: 'image/avif',
+  heic: 'image/heic',
+} as const;
 
 export function feedbackRecordKey(model: string, id: string): string {
   return keys.feedback(model, `records/${id}.json`);
@@ -75,7 +83,7 @@ export async function saveFeedback(
   }
 
   const imageKey = keys.feedback(model, `images/${sha}.${EXT[header.format]}`);
-  await createOnce(store, imageKey, input.image, header.format === 'png' ? 'image/png' : 'image/jpeg');
+  await createOnce(store, imageKey, input.image, CONTENT_TYPE[header.format]);
   const now = input.now ?? new Date();
   const record: FeedbackRecord = FeedbackRecordSchema.parse({
     schema: 1,

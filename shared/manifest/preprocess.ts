@@ -12,11 +12,22 @@ export const PreprocessSpecSchema = z.object({
   height: z.number().int().min(1).max(4096),
   channels: z.union([z.literal(1), z.literal(3)]),
   layout: z.enum(['NCHW', 'NHWC']),
-  /** Bilinear with half-pixel centres (the same sampling as ONNX Resize `half_pixel`). */
-  resize: z.literal('bilinear').default('bilinear'),
+  /**
+   * How the decoded picture reaches width × height. A version keeps the one it was trained with:
+   * - `bilinear`: full-size decode, bilinear with half-pixel centres (ONNX Resize `half_pixel`),
+   *   no antialiasing — what every version published before `triangle` existed uses (the default
+   *   when the field is absent);
+   * - `triangle`: JPEG shrink-on-load (DCT-domain 1/2, 1/4, 1/8, leaving ≥ 2× for the resize),
+   *   then a separable triangle filter stretched over the whole shrink (antialiased, as Pillow
+   *   and libvips reduce). What new exports record.
+   */
+  resize: z.enum(['bilinear', 'triangle']).default('bilinear'),
   scale: z.number().default(1),
   mean: z.array(z.number()).default([0]),
   std: z.array(z.number()).default([1]),
   invert: z.boolean().default(false),
 });
 export type PreprocessSpec = z.infer<typeof PreprocessSpecSchema>;
+
+/** The resize every new export records (see `resize` above). */
+export const CURRENT_RESIZE: PreprocessSpec['resize'] = 'triangle';

@@ -23,26 +23,11 @@ export interface ImageHeader {
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const JPEG_SIGNATURE = [0xff, 0xd8, 0xff];
 
-/** ISO-BMFF brands (the `ftyp` box's major brand) of HEIF stills from phone cameras. */
-const HEIC_BRANDS = new Set(['heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'mif1', 'msf1']);
-
-/** Formats we recognise only to name them in the 415 answer, with a hint where one helps. */
-const OTHER_FORMATS: { name: string; test: (b: Uint8Array) => boolean; hint?: string }[] = [
-  {
-    name: 'HEIC',
-    test: (b) => ascii(b, 4, 4) === 'ftyp' && HEIC_BRANDS.has(ascii(b, 8, 4)),
-    hint: 'send JPEG instead (iPhone: Settings › Camera › Formats › Most Compatible, or export as JPEG)',
-  },
-  {
-    name: 'AVIF',
-    test: (b) => ascii(b, 4, 4) === 'ftyp' && (ascii(b, 8, 4) === 'avif' || ascii(b, 8, 4) === 'avis'),
-    hint: 'send JPEG or PNG instead',
-  },
-  { name: 'GIF', test: (b) => ascii(b, 0, 4) === 'GIF8' },
-  { name: 'WebP', test: (b) => ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 4) === 'WEBP' },
+/** Formats we recognise only to name them in the 415 answer. */
+const OTHER_FORMATS: { name: string; test: (b: Uint8Array) => boolean }[] = [
   { name: 'BMP', test: (b) => ascii(b, 0, 2) === 'BM' },
   { name: 'TIFF', test: (b) => ascii(b, 0, 4) === 'II*\0' || ascii(b, 0, 4) === 'MM\0*' },
-  { name: 'AVIF/HEIF', test: (b) => ascii(b, 4, 4) === 'ftyp' },
+  { name: 'JPEG XL', test: (b) => startsWith(b, [0xff, 0x0a]) || ascii(b, 4, 8) === 'JXL \r\n\x87\n' },
   {
     name: 'JPEG 2000',
     test: (b) => ascii(b, 4, 8) === 'jP  \r\n\x87\n' || startsWith(b, [0xff, 0x4f, 0xff]),
@@ -50,6 +35,9 @@ const OTHER_FORMATS: { name: string; test: (b: Uint8Array) => boolean; hint?: st
   { name: 'ICO', test: (b) => startsWith(b, [0, 0, 1, 0]) },
   { name: 'SVG/XML/HTML', test: (b) => /^\s*</.test(ascii(b, 0, 16)) },
 ];
+
+/** What to send instead, for the formats that are recognised but not decoded. */
+const SEND_INSTEAD = 'send JPEG, PNG, WebP or GIF';
 
 function ascii(b: Uint8Array, offset: number, length: number): string {
   let s = '';
@@ -71,10 +59,37 @@ function invalid(message: string): EdgetuneError {
   return new EdgetuneError('invalid_image', message);
 }
 
-/** PNG or JPEG from the magic bytes; anything else is a 415 that names the format when it can. */
+const AVIF_BRANDS = new Set(['avif', 'avis']);
+const HEIF_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'hevm', 'hevs', 'mif1', 'msf1']);
+
+/**
+ * ISO-BMFF still images (`ftyp` box first): AVIF when the major or any compatible brand is an AVIF
+ * brand (an AVIF may declare major brand mif1), HEIC/HEIF for the HEIF brands, else undefined.
+ */
+function isoBmffFormat(b: Uint8Array): 'avif' | 'heic' | undefined {
+  if (b.length < 12 || ascii(b, 4, 4) !== 'ftyp') return undefined;
+  const size = Math.min(b.length, new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(0));
+  const brands = [ascii(b, 8, 4)];
+  for (let o = 16; o + 4 <= size; o += 4) brands.push(ascii(b, o, 4));
+  if (brands.some((x) => AVIF_BRANDS.has(x))) return 'avif';
+  if (brands.some((x) => HEIF_BRANDS.has(x))) return 'heic';
+  return undefined;
+}
+
+/**
+ * The image format from its magic bytes alone (the declared content type is not trusted):
+ * PNG, JPEG, WebP (RIFF…WEBP), GIF (GIF87a/GIF89a), AVIF and HEIC (ISO-BMFF `ftyp` brands).
+ * AVIF and HEIC are recognised so that callers can answer them with a precise 415 (readImageHeader
+ * does); anything else is a 415 that names the format when it can, empty or cut-off signatures
+ * are a 400.
+ */
 export function sniffImageFormat(bytes: Uint8Array): ImageFormat {
   if (startsWith(bytes, PNG_SIGNATURE)) return 'png';
   if (startsWith(bytes, JPEG_SIGNATURE)) return 'jpeg';
+  if (ascii(bytes, 0, 4) === 'RIFF' && ascii(bytes, 8, 4) === 'WEBP') return 'webp';
+  if (ascii(bytes, 0, 6) === 'GIF87a' || ascii(bytes, 0, 6) === 'GIF89a') return 'gif';
+  const iso = isoBmffFormat(bytes);
+  if (iso) return iso;
   if (bytes.length === 0) throw invalid('empty image: no bytes were sent');
   if (isTruncatedSignature(bytes, PNG_SIGNATURE) || isTruncatedSignature(bytes, JPEG_SIGNATURE)) {
     throw invalid(`truncated image: only ${bytes.length} bytes`);
@@ -83,15 +98,74 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat {
   throw new EdgetuneError(
     'unsupported_media_type',
     other
-      ? `unsupported image format ${other.name}: ${other.hint ?? 'send PNG or JPEG'}`
-      : 'unrecognised image data: send PNG or JPEG',
+      ? `unsupported image format ${other.name}: ${SEND_INSTEAD}`
+      : `unrecognised image data (${bytes.length} bytes): ${SEND_INSTEAD}`,
   );
 }
 
-/** Reads format, dimensions and channel count from the header only (PNG IHDR, JPEG SOFn). */
+/**
+ * Reads format, dimensions and channel count from the header only (PNG IHDR, JPEG SOFn, WebP
+ * VP8/VP8L/VP8X, GIF logical screen). AVIF and HEIC are refused here with a 415 that says what to
+ * send: no decoder for them fits the Worker's size budget.
+ */
 export function readImageHeader(bytes: Uint8Array): ImageHeader {
   const format = sniffImageFormat(bytes);
-  return format === 'png' ? readPngHeader(bytes) : readJpegHeader(bytes);
+  switch (format) {
+    case 'png':
+      return readPngHeader(bytes);
+    case 'jpeg':
+      return readJpegHeader(bytes);
+    case 'webp':
+      return readWebpHeader(bytes);
+    case 'gif':
+      return readGifHeader(bytes);
+    case 'avif':
+      throw new EdgetuneError(
+        'unsupported_media_type',
+        `AVIF images are not decoded here: ${SEND_INSTEAD} (a browser can re-encode with canvas.toBlob('image/jpeg'))`,
+      );
+    case 'heic':
+      throw new EdgetuneError(
+        'unsupported_media_type',
+        'HEIC/HEIF images are not decoded here: send JPEG (on an iPhone: Settings → Camera → Formats → Most Compatible; uploads through a browser file picker are usually converted to JPEG already)',
+      );
+  }
+}
+
+function readWebpHeader(b: Uint8Array): ImageHeader {
+  if (b.length < 30) throw invalid(`truncated WebP: ${b.length} bytes, the header alone needs 30`);
+  const chunk = ascii(b, 12, 4);
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let width: number;
+  let height: number;
+  let alpha = false;
+  if (chunk === 'VP8X') {
+    alpha = (b[20]! & 0x10) !== 0;
+    width = 1 + (b[24]! | (b[25]! << 8) | (b[26]! << 16));
+    height = 1 + (b[27]! | (b[28]! << 8) | (b[29]! << 16));
+  } else if (chunk === 'VP8 ') {
+    if (b[23] !== 0x9d || b[24] !== 0x01 || b[25] !== 0x2a) throw invalid('corrupt WebP: bad VP8 start code');
+    width = view.getUint16(26, true) & 0x3fff;
+    height = view.getUint16(28, true) & 0x3fff;
+  } else if (chunk === 'VP8L') {
+    if (b[20] !== 0x2f) throw invalid('corrupt WebP: bad VP8L signature');
+    const bits = view.getUint32(21, true);
+    width = (bits & 0x3fff) + 1;
+    height = ((bits >>> 14) & 0x3fff) + 1;
+    alpha = ((bits >>> 28) & 1) === 1;
+  } else {
+    throw invalid(`corrupt WebP: unknown first chunk "${chunk}"`);
+  }
+  if (width === 0 || height === 0) throw invalid(`corrupt WebP: impossible dimensions ${width}×${height}`);
+  return { format: 'webp', width, height, channels: 3, alpha, bitDepth: 8, progressive: false };
+}
+
+function readGifHeader(b: Uint8Array): ImageHeader {
+  if (b.length < 13) throw invalid(`truncated GIF: ${b.length} bytes, the header alone needs 13`);
+  const width = b[6]! | (b[7]! << 8);
+  const height = b[8]! | (b[9]! << 8);
+  if (width === 0 || height === 0) throw invalid(`corrupt GIF: impossible dimensions ${width}×${height}`);
+  return { format: 'gif', width, height, channels: 3, alpha: false, bitDepth: 8, progressive: false };
 }
 
 /** Valid bit depths per PNG colour type (PNG spec, table 11.1). */
@@ -139,7 +213,7 @@ function readPngHeader(b: Uint8Array): ImageHeader {
 
 /**
  * Walks the JPEG marker segments up to the first SOFn. Only the baseline, extended and progressive
- * Huffman processes with 8-bit samples are decodable here (what jpeg-js implements and what cameras
+ * Huffman processes with 8-bit samples are decodable here (what jpeg/decode.ts implements and what cameras
  * and browsers write); lossless, hierarchical and arithmetic-coded JPEGs are refused with a 415.
  */
 function readJpegHeader(b: Uint8Array): ImageHeader {
@@ -215,9 +289,17 @@ function readSof(b: Uint8Array, offset: number, length: number, marker: number):
 
 /**
  * Refuses an image whose header announces more than the limits allow (413), before any
- * decompression. Also checks the encoded size when `maxBytes` is set.
+ * decompression. Pixels are counted as they will be materialised: a JPEG decoded at 1/`scale`
+ * (shrink-on-load) costs width × height / scale², so a 48 MP phone photo bound for a 224×224
+ * model (scale 8, 0.75 MP decoded) passes where the same picture as a PNG would not. Also checks
+ * the encoded size when `maxBytes` is set.
  */
-export function checkImageLimits(header: ImageHeader, byteLength: number, limits: ImageLimits = {}): void {
+export function checkImageLimits(
+  header: ImageHeader,
+  byteLength: number,
+  limits: ImageLimits = {},
+  scale = 1,
+): void {
   const maxPixels = limits.maxPixels ?? DEFAULT_MAX_PIXELS;
   const maxWidth = limits.maxWidth ?? MAX_SIDE;
   const maxHeight = limits.maxHeight ?? MAX_SIDE;
@@ -228,10 +310,12 @@ export function checkImageLimits(header: ImageHeader, byteLength: number, limits
     );
   }
   const { width, height } = header;
-  if (width > maxWidth || height > maxHeight || width * height > maxPixels) {
+  const decoded = Math.ceil(width / scale) * Math.ceil(height / scale);
+  if (width > maxWidth || height > maxHeight || decoded > maxPixels) {
+    const how = scale > 1 ? `, ${decoded} pixels once decoded at 1/${scale}` : '';
     throw new EdgetuneError(
       'image_too_large',
-      `image is ${width}×${height} (${width * height} pixels); the limit is ${maxWidth}×${maxHeight} and ${maxPixels} pixels`,
+      `image is ${width}×${height} (${width * height} pixels${how}); the limit is ${maxWidth}×${maxHeight} and ${maxPixels} decoded pixels`,
     );
   }
 }

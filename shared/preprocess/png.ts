@@ -104,7 +104,7 @@ function unpackBits(data: Uint8Array, width: number, height: number, depth: numb
   return out;
 }
 
-function compositeOnWhite(samples: Uint8Array, perPixel: number): Uint8Array {
+export function compositeOnWhite(samples: Uint8Array, perPixel: number): Uint8Array {
   const colour = perPixel - 1;
   const pixels = samples.length / perPixel;
   const out = new Uint8Array(pixels * colour);

@@ -3,6 +3,7 @@ import { decodeImage } from './decode.ts';
 import type { ImageHeader } from './header.ts';
 import { imageToTensor, tensorDims } from './tensor.ts';
 import type { ImageLimits } from './types.ts';
+import type { DecodeTarget } from './shrink.ts';
 
 export interface PreprocessedImage {
   /** Input values laid out per spec.layout. */
@@ -15,14 +16,23 @@ export interface PreprocessedImage {
 
 /**
  * The single path from encoded image bytes to a model input, used by training and the edge alike:
- * header check against `limits` (before any decompression) → decode (PNG/JPEG, alpha on white)
- * → channels → half-pixel bilinear resize → normalise (see writeImageTensor).
+ * header check against `limits` (before any decompression) → decode (JPEG/PNG/WebP/GIF, alpha on
+ * white, EXIF orientation applied; with `resize: 'triangle'` JPEGs shrink on load towards the
+ * input size) → channels → resize per spec → normalise (see writeImageTensor).
  */
 export function preprocessBytes(
   bytes: Uint8Array,
   spec: PreprocessSpec,
   limits: ImageLimits = {},
 ): PreprocessedImage {
-  const image = decodeImage(bytes, { ...limits, keepGrey: spec.channels === 1 });
+  const image = decodeImage(bytes, { ...limits, keepGrey: spec.channels === 1, ...decodeTargetFor(spec) });
   return { data: imageToTensor(image, spec), dims: tensorDims(spec, 1), header: image.header };
+}
+
+/**
+ * What decodeImage may shrink towards under this spec: the input size for `triangle`; nothing for
+ * `bilinear`, whose versions were trained on full-size decodes and must keep getting them.
+ */
+export function decodeTargetFor(spec: PreprocessSpec): { target?: DecodeTarget } {
+  return spec.resize === 'triangle' ? { target: { width: spec.width, height: spec.height } } : {};
 }

@@ -1,6 +1,7 @@
 import { EdgetuneError } from '../errors.ts';
 import type { PreprocessSpec } from '../manifest/preprocess.ts';
 import { resizeBilinear } from './resize.ts';
+import { resizeTriangle } from './resize-triangle.ts';
 import type { RawImage } from './types.ts';
 
 /**
@@ -44,7 +45,8 @@ function perChannel(values: readonly number[], channels: number, name: string): 
  * One image → its input values, written into `out` at `offset` (tensorSize(spec) values), so
  * batches are filled without copies. The steps, in this order:
  * 1. channels: colour → grey by rgbToGrey when the spec wants 1 channel (on 8-bit values);
- * 2. resize to spec.width × spec.height with resizeBilinear (half-pixel bilinear, float32);
+ * 2. resize to spec.width × spec.height per spec.resize: resizeBilinear (half-pixel, no antialiasing)
+ *    or resizeTriangle (antialiased), float32;
  * 3. grey → 3 channels by repeating the value, when the spec wants 3;
  * 4. v = invert ? 255 − v : v, then (v / 255 · scale − mean[c]) / std[c] in float64, stored as float32;
  * 5. laid out NCHW (planes) or NHWC (interleaved).
@@ -74,8 +76,9 @@ export function writeImageTensor(
   }
   const source = channels === 1 ? rgbToGrey(image) : image;
   const srcChannels = source.channels;
+  const resize = spec.resize === 'triangle' ? resizeTriangle : resizeBilinear;
   const sampled =
-    source.width === width && source.height === height ? source.data : resizeBilinear(source, width, height);
+    source.width === width && source.height === height ? source.data : resize(source, width, height);
   const pixels = width * height;
   const planar = spec.layout === 'NCHW';
   for (let p = 0; p < pixels; p++) {

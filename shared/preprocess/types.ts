@@ -9,7 +9,8 @@ export interface RawImage {
   data: Uint8Array;
 }
 
-export type ImageFormat = 'png' | 'jpeg';
+/** Formats sniffed from magic bytes; AVIF and HEIC are recognised only to be refused precisely. */
+export type ImageFormat = 'png' | 'jpeg' | 'webp' | 'gif' | 'avif' | 'heic';
 
 /** Bounds applied before any decompression (the edge sets them from its config). */
 export interface ImageLimits {

@@ -18,6 +18,7 @@ import {
 } from '../fixtures/edge-models.ts';
 import type { EdgeFixtures } from './fixtures.ts';
 import { provideEngineReference } from './engine-setup.ts';
+import { providePhotoReference } from './photo-setup.ts';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
@@ -69,4 +70,6 @@ export default async function setup(project: TestProject): Promise<void> {
   project.provide('edgeFixtures', fixtures);
   // Engine (issue 7): its own reference, computed in tests/workers/engine-setup.ts.
   await provideEngineReference(project);
+  // Photo decoders: Node's decode of a small corpus, compared bit for bit inside workerd.
+  await providePhotoReference(project);
 }

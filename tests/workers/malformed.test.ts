@@ -142,6 +142,13 @@ function cases(): Case[] {
       init: raw('image/png', enc.encode('BM\x3a\x00\x00\x00\x00\x00\x00\x00')),
       status: 415,
     },
+    {
+      // GIF is a decodable format now: a mislabelled one is a 400 like JPEG bytes labelled PNG.
+      name: 'GIF bytes as image/png',
+      path: classify,
+      init: raw('image/png', enc.encode('GIF89a\x01\x00\x01\x00')),
+      status: 400,
+    },
     { name: 'content-type text/plain', path: classify, init: raw('text/plain', 'hello'), status: 415 },
     { name: 'no content-type, text bytes', path: classify, init: raw(null, 'hello'), status: 415 },
     { name: 'PNG bytes labelled image/gif', path: classify, init: raw('image/gif', png), status: 400 },

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EdgetuneError } from '../../shared/errors.ts';
+import type { DecodeTarget } from '../../shared/preprocess/shrink.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import { createRng, shuffled } from '../../shared/random.ts';
 import { listCsv } from './sources/csv.ts';
@@ -15,6 +16,13 @@ export interface LoadDatasetOptions {
   seed: number;
   /** Base for relative paths in the spec; process.cwd() by default. */
   cwd?: string;
+  /**
+   * The model input size (see decodeTargetFor): image files are decoded towards it with
+   * shrink-on-load. Omit for full-size decodes (versions whose preprocessing is `bilinear`).
+   */
+  target?: DecodeTarget;
+  /** Told how fast images were decoded once loading is done. */
+  log?: (message: string) => void;
 }
 
 /** sha256 of shape + pixels: the same picture gets the same id whatever file it came from. */
@@ -64,6 +72,7 @@ export async function loadDataset(spec: string | DatasetSpec, options: LoadDatas
 
   const selectionSeed = parsed.seed ?? options.seed;
   const samples: Sample[] = [];
+  const started = performance.now();
   for (const [label, className] of labels.entries()) {
     const all = byClass.get(className)!;
     if (all.length === 0) {
@@ -80,11 +89,15 @@ export async function loadDataset(spec: string | DatasetSpec, options: LoadDatas
       );
     }
     for (const c of rest.slice(0, take)) {
-      const image = await c.load();
+      const image = await c.load(options.target);
       samples.push({ id: imageId(image), label, image, source: c.source });
     }
   }
 
+  const seconds = (performance.now() - started) / 1000;
+  options.log?.(
+    `loaded ${samples.length} images of ${parsed.text} in ${seconds.toFixed(1)} s (${(samples.length / Math.max(seconds, 1e-3)).toFixed(1)} images/s${options.target ? `, decoded towards ${options.target.width}×${options.target.height}` : ''})`,
+  );
   const warnings = [...listing.warnings];
   const sizes = new Map<string, number>();
   for (const s of samples) {

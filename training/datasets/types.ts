@@ -1,3 +1,4 @@
+import type { DecodeTarget } from '../../shared/preprocess/shrink.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 
 export interface Sample {
@@ -23,11 +24,14 @@ export interface Dataset {
   warnings: string[];
 }
 
-/** One image a source can provide; `load` runs only for images that are selected. */
+/**
+ * One image a source can provide; `load` runs only for images that are selected. File sources
+ * decode towards `target` (the model input size) with the same shrink-on-load as the edge.
+ */
 export interface Candidate {
   className: string;
   source: string;
-  load: () => RawImage | Promise<RawImage>;
+  load: (target?: DecodeTarget) => RawImage | Promise<RawImage>;
 }
 
 /** What a source kind yields before class filtering and per-class selection. */

@@ -9,6 +9,8 @@ import { EdgetuneError, errorMessage } from '../../shared/errors.ts';
 import { listFeedback, readFeedbackImage } from '../../shared/feedback/store.ts';
 import type { FeedbackRecord } from '../../shared/feedback/schema.ts';
 import { decodeImage } from '../../shared/preprocess/decode.ts';
+import type { DecodeTarget } from '../../shared/preprocess/shrink.ts';
+import { installNodeCodecs } from '../images/node-codecs.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
 import { imageId } from '../datasets/load.ts';
@@ -41,7 +43,7 @@ export function isHoldoutImage(sha256: string, fraction: number): boolean {
 export async function loadFeedbackData(
   store: ObjectStore,
   model: string,
-  options: { holdoutFraction?: number; signal?: AbortSignal } = {},
+  options: { holdoutFraction?: number; signal?: AbortSignal; target?: DecodeTarget } = {},
 ): Promise<FeedbackData> {
   const fraction = options.holdoutFraction ?? DEFAULT_HOLDOUT_FRACTION;
   if (!(fraction >= 0 && fraction < 1)) {
@@ -52,17 +54,25 @@ export async function loadFeedbackData(
   const holdout: LabelledImage[] = [];
   for (const record of records) {
     options.signal?.throwIfAborted();
-    const sample = await decodeRecord(store, record);
+    const sample = await decodeRecord(store, record, options.target);
     (isHoldoutImage(record.image.sha256, fraction) ? holdout : train).push(sample);
   }
   return { train, holdout, records: records.length, newest: records.at(-1)?.receivedAt ?? null };
 }
 
-async function decodeRecord(store: ObjectStore, record: FeedbackRecord): Promise<LabelledImage> {
+async function decodeRecord(
+  store: ObjectStore,
+  record: FeedbackRecord,
+  target: DecodeTarget | undefined,
+): Promise<LabelledImage> {
   const bytes = await readFeedbackImage(store, record);
+  await installNodeCodecs();
   let image: RawImage;
   try {
-    const { width, height, channels, data } = decodeImage(bytes, { keepGrey: true });
+    const { width, height, channels, data } = decodeImage(bytes, {
+      keepGrey: true,
+      ...(target ? { target } : {}),
+    });
     image = { width, height, channels, data };
   } catch (e) {
     throw new EdgetuneError('invalid_image', `feedback ${record.id}: ${errorMessage(e)}`, { cause: e });

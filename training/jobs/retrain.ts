@@ -14,6 +14,8 @@ import { EdgetuneError } from '../../shared/errors.ts';
 import type { RetrainOutcomeInput } from '../../shared/jobs/schema.ts';
 import { readRouting } from '../../shared/registry/routing.ts';
 import { requireManifest } from '../../shared/registry/versions.ts';
+import { CURRENT_RESIZE } from '../../shared/manifest/preprocess.ts';
+import { decodeTargetFor } from '../../shared/preprocess/preprocess.ts';
 import { loadDataset } from '../datasets/load.ts';
 import { evaluatePublishedVersion, subsetAccuracy, type VersionEvaluation } from '../evaluate/published.ts';
 import { defaultFeatureCacheDir } from '../features/cache.ts';
@@ -61,7 +63,7 @@ async function retrain(
   const { store, log, signal } = ctx;
   const stable = (await readRouting(store, model))?.doc.stable;
   if (!stable) throw new EdgetuneError('conflict', `${model} has no stable version to retrain from`);
-  await requireManifest(store, model, stable);
+  const stableManifest = await requireManifest(store, model, stable);
   const recipe = await readRecipe(store, model, stable);
   if (!recipe) {
     throw new EdgetuneError(
@@ -78,11 +80,15 @@ async function retrain(
   );
 
   // Base data, then feedback (split by image hash into train / fixed holdout).
-  const base = await loadDataset(recipe.data, { seed, cwd });
-  const baseTest = recipe.testData ? await loadDataset(recipe.testData, { seed, cwd }) : null;
+  // The candidate records the current resize (training/train/backbone.ts): decode towards the
+  // backbone's input size with the shrink-on-load that preprocessing implies, whatever the stable had.
+  const { target } = decodeTargetFor({ ...stableManifest.preprocess, resize: CURRENT_RESIZE });
+  const load = { seed, cwd, ...(target ? { target } : {}), log };
+  const base = await loadDataset(recipe.data, load);
+  const baseTest = recipe.testData ? await loadDataset(recipe.testData, load) : null;
   signal.throwIfAborted();
   const fraction = options.holdoutFraction ?? DEFAULT_HOLDOUT_FRACTION;
-  const feedback = await loadFeedbackData(store, model, { holdoutFraction: fraction, signal });
+  const feedback = await loadFeedbackData(store, model, { holdoutFraction: fraction, signal, target });
   log(
     `feedback: ${feedback.records} accepted samples → ${feedback.train.length} train, ${feedback.holdout.length} held out (${fraction * 100}% by image hash)`,
   );

@@ -11,7 +11,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { EdgetuneError } from '../../shared/errors.ts';
-import { type PreprocessSpec, PreprocessSpecSchema } from '../../shared/manifest/preprocess.ts';
+import {
+  CURRENT_RESIZE,
+  type PreprocessSpec,
+  PreprocessSpecSchema,
+} from '../../shared/manifest/preprocess.ts';
 import type { onnx } from '../../shared/onnx/proto.ts';
 import type { BackboneMetadata } from '../backbones/convert/metadata.ts';
 import { importBackbone, parseBackboneSource } from '../backbones/import.ts';
@@ -62,7 +66,9 @@ export async function resolveBackbone(source: string, log?: (m: string) => void)
     model: imported.model,
     sha256: createHash('sha256').update(imported.bytes).digest('hex'),
     metadata: imported.metadata,
-    preprocess: PreprocessSpecSchema.parse({ ...preprocess, layout: 'NCHW' }),
+    // A new training run records the current resize whatever the backbone's metadata was written
+    // with; published versions keep theirs (their manifests are never rewritten).
+    preprocess: PreprocessSpecSchema.parse({ ...preprocess, layout: 'NCHW', resize: CURRENT_RESIZE }),
     kerasSource,
     loadKeras,
     warnings,

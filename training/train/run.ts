@@ -13,8 +13,10 @@ import { assertName } from '../../shared/names.ts';
 import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
 import { encodeModel, type onnx } from '../../shared/onnx/proto.ts';
 import { cutAt } from '../../shared/onnx/surgery.ts';
+import { decodeTargetFor } from '../../shared/preprocess/preprocess.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import { datasetDigest, loadDataset, splitDataset } from '../datasets/index.ts';
+import { parseDatasetSpec } from '../datasets/spec.ts';
 import type { Dataset, Sample } from '../datasets/types.ts';
 import { evaluatePredictions } from '../evaluate/metrics.ts';
 import { assembleStandaloneModel, assembleTransferModel } from '../export/assemble.ts';
@@ -122,16 +124,23 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
 
   const { name: backendName } = await initTf({ backend: options.backend ?? 'auto', log: progress.log });
 
-  // Data first: a typo in a spec should fail before any slow backbone loading.
+  // A typo in a data spec should fail before any slow backbone loading: parse the specs first.
+  if (typeof options.data === 'string') parseDatasetSpec(options.data);
+  if (typeof options.testData === 'string') parseDatasetSpec(options.testData);
+  // The backbone's input size is where image files are decoded towards (shrink-on-load, the same
+  // as the edge does for this preprocessing), so it is resolved before the data is read.
   let mark = performance.now();
-  const data =
-    typeof options.data === 'string' ? await loadDataset(options.data, { seed, cwd }) : options.data;
+  const backbone = await resolveBackbone(options.backbone, progress.log);
+  for (const w of backbone.warnings) warn(w);
+  const plan = await planFreeze(backbone, options.featureLayer, options.trainable ?? 0);
+  lap('backbone', mark);
+  const load = { seed, cwd, ...decodeTargetFor(backbone.preprocess), log: progress.log };
+  mark = performance.now();
+  const data = typeof options.data === 'string' ? await loadDataset(options.data, load) : options.data;
   for (const w of data.warnings) warn(w);
   const { train, val } = splitDataset(data, { valFraction: valSplit, seed });
   const test =
-    typeof options.testData === 'string'
-      ? await loadDataset(options.testData, { seed, cwd })
-      : options.testData;
+    typeof options.testData === 'string' ? await loadDataset(options.testData, load) : options.testData;
   for (const w of test?.warnings ?? []) warn(w);
   const labels = data.labels;
   const classes = labels.length;
@@ -146,11 +155,6 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const yHeld = test ? relabel(test, labels) : yVal;
   lap('data', mark);
 
-  mark = performance.now();
-  const backbone = await resolveBackbone(options.backbone, progress.log);
-  for (const w of backbone.warnings) warn(w);
-  const plan = await planFreeze(backbone, options.featureLayer, options.trainable ?? 0);
-  lap('backbone', mark);
   progress.log(
     `backbone ${backbone.source}: frozen up to ${plan.boundary} [${plan.boundaryDims.join('×')}], ` +
       `${plan.trainableConvs} conv layers re-trained, embedding ${plan.featureTensor}; tfjs backend ${backendName}`,

@@ -79,11 +79,19 @@ describe('feedback storage', () => {
     const { store: s } = await store();
     await expect(
       saveFeedback(s, 'tiny', {
-        image: new TextEncoder().encode('GIF89a....'),
+        image: new TextEncoder().encode('BM\x00\x00\x00\x00....'),
         label: 'left',
         knownLabel: true,
       }),
     ).rejects.toMatchObject({ code: 'unsupported_media_type', status: 415 });
+    // GIF is a supported format: a cut-off one is a corrupt upload.
+    await expect(
+      saveFeedback(s, 'tiny', {
+        image: new TextEncoder().encode('GIF89a....'),
+        label: 'left',
+        knownLabel: true,
+      }),
+    ).rejects.toMatchObject({ code: 'invalid_image', status: 400 });
     const big = encodePng({ width: 64, height: 64, data: new Uint8Array(64 * 64), channels: 1, depth: 8 });
     await expect(
       saveFeedback(s, 'tiny', { image: big, label: 'left', knownLabel: true, limits: { maxPixels: 1000 } }),

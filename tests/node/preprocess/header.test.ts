@@ -101,9 +101,10 @@ describe('readImageHeader', () => {
 
   it('answers 415 for other formats and undecodable JPEG processes', () => {
     const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+    // GIF and WebP are decoded now: these cut-off headers are corrupt uploads, not other formats.
+    expect(codeOf(() => readImageHeader(ascii('GIF89a\x01\x00\x01\x00')))).toBe('invalid_image');
+    expect(codeOf(() => readImageHeader(ascii('RIFF\x10\x00\x00\x00WEBPVP8 ')))).toBe('invalid_image');
     for (const bytes of [
-      ascii('GIF89a\x01\x00\x01\x00'),
-      ascii('RIFF\x10\x00\x00\x00WEBPVP8 '),
       ascii('BM\x00\x00\x00\x00\x00\x00'),
       ascii('II*\x00\x08\x00\x00\x00'),
       ascii('\x00\x00\x00\x1cftypavif'),
@@ -118,7 +119,11 @@ describe('readImageHeader', () => {
     ]) {
       expect(codeOf(() => readImageHeader(bytes))).toBe('unsupported_media_type');
     }
-    expect(() => readImageHeader(ascii('GIF89a\x01\x00\x01\x00'))).toThrow(/GIF/);
+    expect(() => readImageHeader(ascii('\x00\x00\x00\x1cftypavif'))).toThrow(/AVIF.*send JPEG/);
+    expect(() => readImageHeader(ascii('\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic'))).toThrow(
+      /HEIC.*send JPEG/,
+    );
+    expect(() => readImageHeader(ascii('BM\x00\x00\x00\x00\x00\x00'))).toThrow(/BMP/);
   });
 });
 

@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { EdgetuneError, errorMessage } from '../../../shared/errors.ts';
 import { decodeImage } from '../../../shared/preprocess/decode.ts';
+import type { DecodeTarget } from '../../../shared/preprocess/shrink.ts';
 import type { RawImage } from '../../../shared/preprocess/types.ts';
+import { installNodeCodecs } from '../../images/node-codecs.ts';
 
 /** Digit-named classes sort numerically (2 before 10); anything else by code point, never by locale. */
 export function sortClassNames(names: Iterable<string>): string[] {
@@ -12,11 +14,16 @@ export function sortClassNames(names: Iterable<string>): string[] {
 }
 
 export function isImageFileName(name: string): boolean {
-  return /\.(png|jpe?g)$/i.test(name);
+  return /\.(png|jpe?g|webp|gif)$/i.test(name);
 }
 
-/** Reads and decodes one image file; every failure names the file. Grey stays 1 channel. */
-export async function loadImageFile(path: string): Promise<RawImage> {
+/**
+ * Reads and decodes one image file; every failure names the file. Grey stays 1 channel. With a
+ * `target`, JPEGs shrink on load exactly as preprocessBytes does at the edge for the same size,
+ * so a folder of 12 MP camera photos never exists at full size in memory and training sees the
+ * pixels serving will see.
+ */
+export async function loadImageFile(path: string, target?: DecodeTarget): Promise<RawImage> {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(path));
@@ -24,8 +31,12 @@ export async function loadImageFile(path: string): Promise<RawImage> {
     const code = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not_found' : 'bad_request';
     throw new EdgetuneError(code, `cannot read image ${path}: ${errorMessage(e)}`, { cause: e });
   }
+  await installNodeCodecs();
   try {
-    const { width, height, channels, data } = decodeImage(bytes, { keepGrey: true });
+    const { width, height, channels, data } = decodeImage(bytes, {
+      keepGrey: true,
+      ...(target ? { target } : {}),
+    });
     return { width, height, channels, data };
   } catch (e) {
     const code = e instanceof EdgetuneError ? e.code : 'invalid_image';

@@ -1,0 +1,141 @@
+import { EdgetuneError } from '../../errors.ts';
+
+/**
+ * A canonical Huffman table (ITU T.81 Annex C) with an 8-bit lookahead: codes of up to 8 bits
+ * resolve in one table read, longer ones walk maxcode per length (libjpeg's jpeg_huff_decode).
+ */
+export interface HuffmanTable {
+  /** Index = next 8 bits; value = (code length << 8) | symbol, 0 when the code is longer. */
+  lookahead: Uint16Array;
+  /** Largest code of each length 1..16 (−1 when none), and 0x7fffffff past 16 as a sentinel. */
+  maxcode: Int32Array;
+  /** values index of the first code of each length, minus that code. */
+  valoffset: Int32Array;
+  values: Uint8Array;
+}
+
+export function buildHuffmanTable(counts: Uint8Array, values: Uint8Array): HuffmanTable {
+  const maxcode = new Int32Array(18).fill(-1);
+  const valoffset = new Int32Array(17);
+  const lookahead = new Uint16Array(256);
+  let code = 0;
+  let k = 0;
+  for (let len = 1; len <= 16; len++) {
+    const n = counts[len - 1]!;
+    valoffset[len] = k - code;
+    for (let i = 0; i < n; i++, k++, code++) {
+      if (len <= 8) {
+        const shift = 8 - len;
+        const base = code << shift;
+        for (let j = 0; j < 1 << shift; j++) lookahead[base + j] = (len << 8) | values[k]!;
+      }
+    }
+    if (n > 0) maxcode[len] = code - 1;
+    // A code that overflows its length means the counts are impossible (a corrupt DHT).
+    if (code > 1 << len) throw corrupt('a Huffman table has more codes than its lengths allow');
+    code <<= 1;
+  }
+  maxcode[17] = 0x7fffffff;
+  return { lookahead, maxcode, valoffset, values };
+}
+
+export function corrupt(detail: string): EdgetuneError {
+  return new EdgetuneError('invalid_image', `corrupt JPEG: ${detail}`);
+}
+
+/**
+ * Entropy-coded data reader. Stuffed bytes (FF 00) are unstuffed; at any other marker the reader
+ * stops consuming and supplies zero bits, as libjpeg does, so a truncated scan decodes to grey
+ * blocks instead of throwing — but it counts them, and the decoder refuses a file whose data ran
+ * out long before its last block (see `starved`).
+ */
+export class BitReader {
+  private buf = 0;
+  private count = 0;
+  /** Zero bytes supplied past the end of the segment. */
+  padded = 0;
+  constructor(
+    private readonly data: Uint8Array,
+    public offset: number,
+  ) {}
+
+  private fill(): void {
+    while (this.count <= 24) {
+      let byte = 0;
+      const d = this.data;
+      if (this.offset < d.length && d[this.offset] !== 0xff) {
+        byte = d[this.offset++]!;
+      } else if (this.offset + 1 < d.length && d[this.offset + 1] === 0x00) {
+        byte = 0xff;
+        this.offset += 2;
+      } else {
+        this.padded++;
+      }
+      this.buf = (this.buf << 8) | byte;
+      this.count += 8;
+    }
+  }
+
+  bit(): number {
+    if (this.count === 0) this.fill();
+    this.count--;
+    return (this.buf >>> this.count) & 1;
+  }
+
+  /** `n` (0..16) raw bits as an unsigned number. */
+  bits(n: number): number {
+    if (n === 0) return 0;
+    if (this.count < n) this.fill();
+    this.count -= n;
+    return (this.buf >>> this.count) & ((1 << n) - 1);
+  }
+
+  /** T.81 F.2.2.1 EXTEND: `n` bits as a signed coefficient. */
+  receiveExtend(n: number): number {
+    if (n === 0) return 0;
+    const v = this.bits(n);
+    return v < 1 << (n - 1) ? v - (1 << n) + 1 : v;
+  }
+
+  decode(table: HuffmanTable): number {
+    if (this.count < 16) this.fill();
+    const peek = (this.buf >>> (this.count - 8)) & 0xff;
+    const hit = table.lookahead[peek]!;
+    if (hit !== 0) {
+      this.count -= hit >> 8;
+      return hit & 0xff;
+    }
+    let len = 9;
+    let code = (this.buf >>> (this.count - 9)) & 0x1ff;
+    while (code > table.maxcode[len]!) {
+      len++;
+      if (len > 16) throw corrupt('bad Huffman code');
+      code = (this.buf >>> (this.count - len)) & ((1 << len) - 1);
+    }
+    this.count -= len;
+    const index = code + table.valoffset[len]!;
+    if (index < 0 || index >= table.values.length) throw corrupt('bad Huffman code');
+    return table.values[index]!;
+  }
+
+  /** Drops buffered bits and moves past an RSTn marker, if the data has one here. */
+  restart(): void {
+    this.buf = 0;
+    this.count = 0;
+    const d = this.data;
+    // Skip fill bytes and any garbage until the next marker.
+    while (this.offset < d.length && !(d[this.offset] === 0xff && d[this.offset + 1] !== 0x00)) this.offset++;
+    while (this.offset < d.length && d[this.offset] === 0xff && d[this.offset + 1] === 0xff) this.offset++;
+    if (this.offset + 1 < d.length && d[this.offset + 1]! >= 0xd0 && d[this.offset + 1]! <= 0xd7)
+      this.offset += 2;
+  }
+
+  /** Position of the marker that ends this scan (for the marker loop to continue from). */
+  end(): number {
+    const d = this.data;
+    let o = this.offset;
+    while (o < d.length && !(d[o] === 0xff && d[o + 1] !== 0x00 && !(d[o + 1]! >= 0xd0 && d[o + 1]! <= 0xd7)))
+      o++;
+    return o;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The photo decoders inside workerd, loaded the way the Worker loads them (functions/codecs.ts:
+ * libwebp imported as a precompiled module), decode every file of the Node-made corpus to the
+ * same bits as Node does for training — pixels, shrink-on-load output and model tensors.
+ */
+import { describe, expect, inject, it } from 'vitest';
+import { ensureCodecs } from '../../functions/codecs.ts';
+import { isEdgetuneError } from '../../shared/errors.ts';
+import { PreprocessSpecSchema } from '../../shared/manifest/preprocess.ts';
+import { decodeImage, preprocessBytes } from '../../shared/preprocess/index.ts';
+import { fromBase64 } from './fixtures.ts';
+import './photo-reference.ts';
+
+async function sha(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', bytes.slice());
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+describe('photo decoding in workerd', () => {
+  it('decodes JPEG (orientation, progressive, 12 MP shrink-on-load), WebP, GIF and PNG bit-identically to Node', async () => {
+    await ensureCodecs();
+    const ref = inject('photoReference');
+    const spec = PreprocessSpecSchema.parse(ref.spec);
+    expect(ref.files.length).toBe(7);
+    for (const f of ref.files) {
+      const bytes = fromBase64(f.base64);
+      expect(await sha(decodeImage(bytes).data), f.name).toBe(f.pixels);
+      const shrunk = decodeImage(bytes, { target: { width: 224, height: 224 } });
+      expect([shrunk.width, shrunk.height, shrunk.scale], f.name).toEqual([f.width, f.height, f.scale]);
+      expect(await sha(shrunk.data), f.name).toBe(f.shrunk);
+      const t = preprocessBytes(bytes, spec).data;
+      expect(await sha(new Uint8Array(t.buffer, t.byteOffset, t.byteLength)), f.name).toBe(f.tensor);
+    }
+    // The 12 MP photo was decoded at 1/4 (1008×756), never at full size, on both sides.
+    expect(ref.files.find((f) => f.name === '12mp.jpg')).toMatchObject({
+      width: 1008,
+      height: 756,
+      scale: 4,
+    });
+  });
+
+  it('answers malformed uploads with 4xx errors and keeps decoding afterwards', async () => {
+    await ensureCodecs();
+    const ref = inject('photoReference');
+    const webp = fromBase64(ref.files.find((f) => f.name === 'alpha.webp')!.base64);
+    const jpeg = fromBase64(ref.files.find((f) => f.name === 'progressive.jpg')!.base64);
+    const gif = fromBase64(ref.files.find((f) => f.name === 'photo.gif')!.base64);
+    for (const bad of [
+      webp.subarray(0, webp.length >> 1),
+      jpeg.subarray(0, jpeg.length >> 1),
+      gif.subarray(0, 200),
+    ]) {
+      let status = 0;
+      try {
+        decodeImage(bad);
+      } catch (e) {
+        status = isEdgetuneError(e) ? e.status : 500;
+      }
+      expect(status).toBe(400);
+    }
+    expect(decodeImage(webp).width).toBe(600);
+  });
+});
