@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'checksum_mismatch'
   | 'unsupported'
   | 'parity_failed'
+  | 'needs_full_build'
   | 'internal';
 
 const defaultStatus: Record<ErrorCode, number> = {
@@ -39,6 +40,8 @@ const defaultStatus: Record<ErrorCode, number> = {
   checksum_mismatch: 500,
   unsupported: 400,
   parity_failed: 500,
+  // The request is fine but this Worker build cannot run the version: deploy the other build.
+  needs_full_build: 422,
   internal: 500,
 };
 

@@ -11,7 +11,7 @@ import { getServices } from '../services.ts';
  */
 export function limitBody(): MiddlewareHandler<AppEnv> {
   return (c, next) => {
-    const maxSize = getServices(c.env).config.maxBodyBytes;
+    const maxSize = getServices(c).config.maxBodyBytes;
     return bodyLimit({
       maxSize,
       onError: () => {

@@ -97,7 +97,7 @@ async function readFeedbackBody(req: Request): Promise<FeedbackBody> {
 }
 
 async function postFeedback(c: Context<AppEnv>) {
-  const services = getServices(c.env);
+  const services = getServices(c);
   const name = modelParam(c);
   const body = await readFeedbackBody(c.req.raw);
   const store = services.store;
