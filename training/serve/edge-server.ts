@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Miniflare } from 'miniflare';
-import { bundleWorker, projectRoot } from './bundle.ts';
+import { bundleWorker, projectRoot, type WorkerBuild, wranglerEnv } from './bundle.ts';
 import { createMiniflare } from './miniflare.ts';
 
 export interface EdgeServerOptions {
@@ -14,22 +14,25 @@ export interface EdgeServerOptions {
   feedbackToken?: string;
   /** Extra string variables for the Worker (override wrangler.toml's [vars]). */
   vars?: Record<string, string>;
+  /** Which Worker build runs (default `engine`: no onnxruntime-web; `full` adds it). */
+  build?: WorkerBuild;
 }
 
 export interface EdgeServer {
   url: URL;
   mf: Miniflare;
   bundleBytes: number;
+  build: WorkerBuild;
   /** Fires the Worker's `scheduled` handler, as the cron trigger would. */
   triggerScheduled(cron?: string): Promise<void>;
   dispose(): Promise<void>;
 }
 
 /** wrangler.toml [vars], read through wrangler's own config reader so both agree. */
-async function readWranglerVars(): Promise<Record<string, string>> {
+export async function readWranglerVars(build: WorkerBuild = 'engine'): Promise<Record<string, string>> {
   const { unstable_readConfig } = await import('wrangler');
   const config = unstable_readConfig(
-    { config: path.join(projectRoot, 'wrangler.toml') },
+    { config: path.join(projectRoot, 'wrangler.toml'), env: wranglerEnv(build) || undefined },
     { hideWarnings: true },
   );
   const vars: Record<string, string> = {};
@@ -46,9 +49,10 @@ export async function startEdgeServer(options: EdgeServerOptions = {}): Promise<
   // One build folder per server: several servers (tests, demo) may start at the same time.
   await mkdir(path.join(projectRoot, '.edgetune'), { recursive: true });
   const buildDir = await mkdtemp(path.join(projectRoot, '.edgetune', 'worker-build-'));
-  const bundle = await bundleWorker(buildDir);
+  const build = options.build ?? 'engine';
+  const bundle = await bundleWorker(buildDir, { build });
   const persistDir = path.resolve(options.persistDir ?? path.join(projectRoot, '.edgetune', 'r2'));
-  const vars = { ...(await readWranglerVars()), ...(options.vars ?? {}) };
+  const vars = { ...(await readWranglerVars(build)), ...(options.vars ?? {}) };
   const bindings: Record<string, string> = { ...vars };
   if (options.adminToken) bindings.ADMIN_TOKEN = options.adminToken;
   if (options.feedbackToken) bindings.FEEDBACK_TOKEN = options.feedbackToken;
@@ -65,6 +69,7 @@ export async function startEdgeServer(options: EdgeServerOptions = {}): Promise<
     url,
     mf,
     bundleBytes: bundle.bytes,
+    build,
     async triggerScheduled(cron = '*/15 * * * *') {
       const res = await fetch(new URL(`/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}`, url), {
         signal: AbortSignal.timeout(60_000),

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { errorMessage } from '../../../shared/errors.ts';
+import { EdgetuneError, errorMessage } from '../../../shared/errors.ts';
+import { WORKER_BUILDS } from '../../serve/bundle.ts';
 import { startLocalEdge } from '../../serve/local-edge.ts';
 import { DEFAULT_STORE_URL, openStore } from '../../stores/open.ts';
 import { log, printResult } from '../output.ts';
@@ -13,6 +14,7 @@ const Options = z.object({
   adminToken: z.string().min(8).optional(),
   feedbackToken: z.string().min(8).optional(),
   syncInterval: z.coerce.number().int().min(0),
+  build: z.enum(WORKER_BUILDS),
   json: z.boolean().optional(),
 });
 
@@ -31,11 +33,24 @@ export function register(program: Command): void {
       process.env.FEEDBACK_TOKEN,
     )
     .option('--sync-interval <ms>', 'mirror store <-> R2 every ms (0 = only at start)', '1000')
+    .option(
+      '--build <build>',
+      'Worker build: engine (default, no onnxruntime-web, fits Workers Free) or full (+ onnxruntime-web)',
+      'engine',
+    )
     .option('--json', 'print one JSON line when ready')
     .action(async (raw: unknown) => {
-      const opts = Options.parse(raw);
+      const parsed = Options.safeParse(raw);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new EdgetuneError(
+          'bad_request',
+          `--${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}`,
+        );
+      }
+      const opts = parsed.data;
       const store = openStore(opts.store);
-      log(`bundling functions/ with wrangler and starting workerd...`);
+      log(`bundling the ${opts.build} Worker build with wrangler and starting workerd...`);
       const edge = await startLocalEdge(store, {
         port: opts.port,
         host: opts.host,
@@ -43,12 +58,14 @@ export function register(program: Command): void {
         adminToken: opts.adminToken,
         feedbackToken: opts.feedbackToken,
         syncIntervalMs: opts.syncInterval,
+        build: opts.build,
         onSyncError: (e) => log(`sync: ${errorMessage(e)}`),
       });
       printResult(
         opts,
-        { url: edge.url.href, store: store.url, bundleBytes: edge.bundleBytes },
-        () => `edge function listening on ${edge.url.href} (store ${store.url}); Ctrl-C to stop`,
+        { url: edge.url.href, store: store.url, build: edge.build, bundleBytes: edge.bundleBytes },
+        () =>
+          `edge function (${edge.build} build) listening on ${edge.url.href} (store ${store.url}); Ctrl-C to stop`,
       );
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
