@@ -7,6 +7,7 @@
  */
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { publishVersion } from '../../shared/registry/publish.ts';
+import { rollout } from '../../shared/registry/routing.ts';
 import {
   type Build,
   call,
@@ -22,6 +23,7 @@ import {
 const ENGINE_MODEL = 'served-engine';
 const ORT_ONLY = 'served-ort-only';
 const CLAIMED = 'served-claimed';
+const MIXED = 'served-mixed';
 const ADMIN = { authorization: 'Bearer test-admin-token' };
 
 interface ClassifyAnswer {
@@ -70,6 +72,10 @@ async function cacheStats(vars: Partial<Cloudflare.Env> = {}, build: Build = 'en
   return (await res.json()) as CacheStats;
 }
 
+function callFullClassify(model: string, init: RequestInit): Promise<Response> {
+  return callWithVars({}, `/v1/models/${model}/classify`, init, createExecutionContext(), 'full');
+}
+
 /** A classify request on the engine-only build for a version it cannot serve: the documented 422. */
 async function expectNeedsFull(model: string, vars: Partial<Cloudflare.Env> = {}): Promise<string> {
   const image = fixtures().images[0]!;
@@ -91,6 +97,10 @@ describe('engine choice per version', () => {
     const ortOnly = fixtures().ortOnly;
     const files = Object.fromEntries(Object.entries(ortOnly.files).map(([k, v]) => [k, fromBase64(v)]));
     await publishVersion(store(), ORT_ONLY, { manifest: { ...ortOnly.manifest, name: ORT_ONLY }, files });
+    // v1 on the engine (stable), v2 the Tanh graph rolled out to every routed request.
+    await publishFixtures(MIXED, 1);
+    await publishVersion(store(), MIXED, { manifest: { ...ortOnly.manifest, name: MIXED }, files });
+    await rollout(store(), MIXED, 'v2', 100);
     // The same Tanh graph with a manifest that (wrongly) claims the engine validated it.
     await publishVersion(store(), CLAIMED, {
       manifest: { ...ortOnly.manifest, name: CLAIMED, engines: ['onnxruntime', 'edgetune-wasm'] },
@@ -121,6 +131,30 @@ describe('engine choice per version', () => {
     const stats = await cacheStats();
     expect(stats.build).toBe('engine');
     expect(stats.sessions.find((x) => x.key === `${ORT_ONLY}@v1`)).toBeUndefined();
+  });
+
+  it('the engine-only build serves a routed candidate it cannot run from stable; pinned, it answers 422', async () => {
+    const image = fixtures().images[0]!;
+    const init = {
+      method: 'POST',
+      headers: { 'content-type': image.contentType },
+      body: fixtureImage(image.id).bytes,
+    };
+    const routed = await call(`/v1/models/${MIXED}/classify`, init);
+    expect(routed.status).toBe(200);
+    expect([routed.headers.get('x-model-version'), routed.headers.get('x-model-route')]).toEqual([
+      'v1',
+      'fallback',
+    ]);
+    expect(routed.headers.get('x-engine')).toBe('edgetune-wasm');
+    const pinned = await call(`/v1/models/${MIXED}/versions/v2/classify`, init);
+    expect(pinned.status).toBe(422);
+    const full = await callFullClassify(MIXED, init);
+    expect([full.status, full.headers.get('x-model-version'), full.headers.get('x-engine')]).toEqual([
+      200,
+      'v2',
+      'onnxruntime-web',
+    ]);
   });
 
   it('the full build serves a graph with an op the engine lacks (Tanh) through onnxruntime-web', async () => {
