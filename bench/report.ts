@@ -232,7 +232,7 @@ function renderBuilds(r: BenchSummary): string[] {
     lines.push('|---|---|---|---|---|---|---|---|---|');
     for (const c of cpu.rows) {
       lines.push(
-        `| ${c.model} | ${c.input} (${f(c.bytes / 1024, 0)} KiB) | ${c.width}×${c.height} | ${c.engine} (${c.build}) | ` +
+        `| ${c.model} | ${c.input} (${c.bytes < 10_240 ? `${c.bytes} B` : `${f(c.bytes / 1024, 0)} KiB`}) | ${c.width}×${c.height} | ${c.engine} (${c.build}) | ` +
           `${f(c.preprocess_ms)} | ${f(c.inference_ms)} | ${f(c.cpu_ms)} (${f(c.cpu_mean_ms, 2)}) | ${f(c.cpu_p90_ms)} | ` +
           `${c.fits_free_plan ? 'fits' : 'Paid'} |`,
       );
