@@ -78,10 +78,11 @@ export async function bundleWorker(outDir: string, options: BundleOptions = {}):
   const main = files.find((f) => f.endsWith('.js') && !f.endsWith('.map'));
   if (!main) throw new EdgetuneError('internal', `wrangler produced no script in ${outDir}`);
   const modules: WorkerBundle['modules'] = [{ type: 'ESModule', path: path.join(outDir, main) }];
-  for (const f of files.filter((name) => name.endsWith('.wasm'))) {
+  for (const f of files.filter((name) => name.endsWith('.wasm')).sort()) {
     modules.push({ type: 'CompiledWasm', path: path.join(outDir, f) });
   }
-  // Like wrangler: one gzip stream over the modules, then the main script.
+  // Like wrangler: one gzip stream over the modules, then the main script (wrangler's module order
+  // is not in the output folder, so this can differ from its figure by a fraction of a percent).
   const contents = await Promise.all([...modules.slice(1), modules[0]!].map((m) => readFile(m.path)));
   const all = Buffer.concat(contents);
   const match = TOTAL_UPLOAD.exec(output);

@@ -56,8 +56,9 @@ describe('Worker bundle sizes (wrangler deploy --dry-run)', () => {
           `gzip ${b.gzipBytes} bytes (recomputed)`,
       );
       expect(b.reported.gzipBytes).toBeLessThanOrEqual(LIMITS[build]);
-      // Our own figure is wrangler's method; the two agree to wrangler's 0.01 KiB rounding.
-      expect(Math.abs(b.gzipBytes - b.reported.gzipBytes)).toBeLessThanOrEqual(10);
+      // Our own figure is wrangler's method (one gzip stream over all modules); the module order
+      // is not recoverable from the output folder, which moves gzip's output by well under 1%.
+      expect(Math.abs(b.gzipBytes - b.reported.gzipBytes)).toBeLessThanOrEqual(0.01 * b.reported.gzipBytes);
       expect(b.gzipBytes).toBeLessThanOrEqual(LIMITS[build]);
     });
   }
