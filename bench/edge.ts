@@ -1,16 +1,17 @@
 /**
  * Measurements in workerd (Miniflare, local R2): inside the isolate with the bench-only Worker
- * (bench/worker/), and over HTTP against the production Worker (functions/). Every cold sample is
- * a new workerd process, so the isolate, the wasm instance and V8's code are all cold.
+ * (bench/worker/), and over HTTP against the production Worker (functions/) in both builds: the
+ * engine-only default and `full` (+ onnxruntime-web). Every cold sample is a new workerd process,
+ * so the isolate, the wasm instance and V8's code are all cold.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { R2Store } from '../functions/r2-store.ts';
+import { localBucketStore } from '../training/serve/miniflare.ts';
 import type { ModelManifest } from '../shared/manifest/manifest.ts';
 import { GraphBuilder } from '../shared/onnx/builder.ts';
 import { publishVersion } from '../shared/registry/publish.ts';
 import { ENGINE_IDS } from '../shared/manifest/manifest.ts';
-import { projectRoot } from '../training/serve/bundle.ts';
+import { projectRoot, type WorkerBuild } from '../training/serve/bundle.ts';
 import { BENCH_DIR, type BenchModel } from './models.ts';
 import { RUNS, VARIANTS, type Variant, variantBytes, WARMUP } from './node-runtimes.ts';
 import { median, round, type Timing, timeRuns, timing } from './stats.ts';
@@ -30,7 +31,8 @@ interface LoadReply {
 }
 
 export interface EdgeSetup {
-  prod: Bundle;
+  /** The production Worker per build: `engine` (default, no onnxruntime-web) and `full`. */
+  prod: Record<WorkerBuild, Bundle>;
   bench: Bundle;
   r2Dir: string;
 }
@@ -45,23 +47,24 @@ export async function setupEdge(models: BenchModel[], log: (m: string) => void):
   const root = path.join(BENCH_DIR, 'workerd');
   const r2Dir = path.join(root, 'r2');
   fs.rmSync(r2Dir, { recursive: true, force: true });
-  const [prod, bench] = await Promise.all([
-    bundle(path.join(projectRoot, 'wrangler.toml'), path.join(root, 'prod-build')),
+  const config = path.join(projectRoot, 'wrangler.toml');
+  const [engine, full, bench] = await Promise.all([
+    bundle(config, path.join(root, 'prod-build'), 'engine'),
+    bundle(config, path.join(root, 'prod-full-build'), 'full'),
     bundle(path.join(projectRoot, 'bench', 'worker', 'wrangler.toml'), path.join(root, 'bench-build')),
   ]);
+  const prod = { engine, full };
   const inst = await startInstance(bench, r2Dir);
   try {
-    const bucket = await inst.mf.getR2Bucket('MODELS');
-    // Miniflare's Node-side R2 proxy wants plain, fresh Uint8Arrays.
+    const store = await localBucketStore(inst.mf);
     const g = new GraphBuilder({ name: 'identity', opset: 13 });
     g.input('x', [1]);
     g.node('Identity', ['x'], ['y']);
     g.output('y', [1]);
-    await bucket.put(TINY_KEY, Uint8Array.from(g.toBytes()));
-    const store = new R2Store(bucket as unknown as R2Bucket);
+    await store.put(TINY_KEY, g.toBytes());
     for (const m of models) {
       for (const v of Object.keys(VARIANTS) as Variant[]) {
-        await bucket.put(rawKey(m, v), Uint8Array.from(variantBytes(m, v)));
+        await store.put(rawKey(m, v), variantBytes(m, v));
         const name = servedName(m, v);
         // The export's manifest may already name its optimised graph: each variant sets its own.
         const { optimized: _exported, ...base } = m.manifest;
@@ -292,36 +295,49 @@ export async function coldBreakdown(
   };
 }
 
-/** One way the production Worker serves a model over HTTP: which published name, with which vars. */
+/** One way the production Worker serves a model over HTTP: which build, published name and vars. */
 export interface HttpRow {
   key: string;
   name: string;
+  build: WorkerBuild;
   bindings: Record<string, string>;
   /** The engine the Worker must report in `x-engine` (checked, so a figure is never mislabelled). */
   engine: 'edgetune-wasm' | 'onnxruntime-web';
 }
 
 /**
- * ORT rows force onnxruntime-web with ENGINE=onnxruntime (the exports list the engine, so `auto`
- * would serve them on it); the engine row is what the edge does by default with the published
- * version (manifest with the optimised graph and `engines`), when the export validated the engine.
+ * ORT rows run on the full build and force onnxruntime-web with ENGINE=onnxruntime (the exports
+ * list the engine, so `auto` would serve them on it); the engine row is what the default
+ * engine-only build does with the published version, when the export validated the engine.
  */
 export function httpRows(m: BenchModel): HttpRow[] {
   const ort = { ENGINE: 'onnxruntime' };
   const rows: HttpRow[] = (Object.keys(VARIANTS) as Variant[]).map((v) => ({
     key: v,
     name: servedName(m, v),
+    build: 'full',
     bindings: ort,
     engine: 'onnxruntime-web',
   }));
   if (m.manifest.engines.includes(ENGINE_IDS.wasm)) {
-    rows.push({ key: 'engine', name: servedName(m, 'optimized'), bindings: {}, engine: 'edgetune-wasm' });
+    rows.push(engineRow(m, 'engine'));
   }
   return rows;
 }
 
+/** The engine serving the published version on one build (the full build's extra wasm is idle). */
+export function engineRow(m: BenchModel, build: WorkerBuild): HttpRow {
+  return {
+    key: build === 'engine' ? 'engine' : 'engine_full_build',
+    name: servedName(m, 'optimized'),
+    build,
+    bindings: {},
+    engine: 'edgetune-wasm',
+  };
+}
+
 /** `server-timing` durations by name (the Worker reports load, preprocess and inference). */
-function serverTiming(header: string | null): Record<string, number> {
+export function serverTiming(header: string | null): Record<string, number> {
   const out: Record<string, number> = {};
   for (const part of (header ?? '').split(',')) {
     const m = /^\s*([\w-]+);dur=([\d.]+)/.exec(part);
@@ -330,11 +346,16 @@ function serverTiming(header: string | null): Record<string, number> {
   return out;
 }
 
-async function classify(base: URL, row: HttpRow, png: Uint8Array): Promise<Record<string, number>> {
+export async function classify(
+  base: URL,
+  row: HttpRow,
+  image: Uint8Array,
+  contentType = 'image/png',
+): Promise<Record<string, number>> {
   const res = await fetch(new URL(`/v1/models/${row.name}/classify`, base), {
     method: 'POST',
-    headers: { 'content-type': 'image/png' },
-    body: png as Uint8Array<ArrayBuffer>,
+    headers: { 'content-type': contentType },
+    body: image as Uint8Array<ArrayBuffer>,
   });
   const body = await res.text();
   if (!res.ok) throw new Error(`classify ${row.name}: ${res.status} ${body.slice(0, 400)}`);
@@ -348,6 +369,8 @@ export interface ColdHttp {
   median_ms: number;
   samples_ms: number[];
   engine: string;
+  /** Which production Worker build answered. */
+  build: WorkerBuild;
   /** Medians of the Worker's own server-timing: routing + session load, preprocess, first inference. */
   server_timing_ms: { load: number; preprocess: number; inference: number };
 }
@@ -362,7 +385,7 @@ export async function coldHttp(
   const out: number[] = [];
   const parts: Record<string, number>[] = [];
   for (let s = 0; s < samples; s++) {
-    const inst = await startInstance(setup.prod, setup.r2Dir, row.bindings);
+    const inst = await startInstance(setup.prod[row.build], setup.r2Dir, row.bindings);
     try {
       const t = performance.now();
       parts.push(await classify(inst.url, row, m.requestPng));
@@ -376,6 +399,7 @@ export async function coldHttp(
     median_ms: round(median(out)),
     samples_ms: out,
     engine: row.engine,
+    build: row.build,
     server_timing_ms: { load: part('load'), preprocess: part('preprocess'), inference: part('inference') },
   };
 }
@@ -383,18 +407,21 @@ export async function coldHttp(
 /** Warm requests to the production Worker over HTTP (decode + preprocess + inference + JSON). */
 export async function warmHttp(setup: EdgeSetup, models: BenchModel[]): Promise<Record<string, Timing>> {
   const out: Record<string, Timing> = {};
-  // One workerd per set of vars; every model's rows for it run there.
-  const byVars = new Map<string, { bindings: Record<string, string>; jobs: [BenchModel, HttpRow][] }>();
+  // One workerd per build and set of vars; every model's rows for it run there.
+  const byVars = new Map<
+    string,
+    { build: WorkerBuild; bindings: Record<string, string>; jobs: [BenchModel, HttpRow][] }
+  >();
   for (const m of models) {
     for (const row of httpRows(m)) {
-      const id = JSON.stringify(row.bindings);
-      const group = byVars.get(id) ?? { bindings: row.bindings, jobs: [] };
+      const id = `${row.build} ${JSON.stringify(row.bindings)}`;
+      const group = byVars.get(id) ?? { build: row.build, bindings: row.bindings, jobs: [] };
       group.jobs.push([m, row]);
       byVars.set(id, group);
     }
   }
-  for (const { bindings, jobs } of byVars.values()) {
-    const inst = await startInstance(setup.prod, setup.r2Dir, bindings);
+  for (const { build, bindings, jobs } of byVars.values()) {
+    const inst = await startInstance(setup.prod[build], setup.r2Dir, bindings);
     try {
       for (const [m, row] of jobs) {
         out[`${m.name} ${row.key}`] = timing(

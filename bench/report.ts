@@ -1,4 +1,5 @@
 /** The markdown summary of bench/results.json (what the README shows). */
+import type { CpuRow } from './cpu.ts';
 import type { ColdBreakdown } from './edge.ts';
 
 interface T {
@@ -57,7 +58,23 @@ export interface BenchSummary {
     production_worker_first_response_http: Record<string, unknown>;
   };
   seconds: number;
+  worker_builds?: Record<
+    string,
+    {
+      bytes: number;
+      gzip_bytes: number;
+      wrangler_reported: { bytes: number; gzipBytes: number };
+      global_scope_startup: { median_ms: number; samples_ms: number[]; profile_span_ms: number };
+    }
+  >;
+  worker_cpu_per_classify_request?: { free_plan_cpu_ms: number; rows: CpuRow[] };
 }
+
+/** Workers' script limits after compression (Cloudflare's limits page), in wrangler's KiB. */
+const PLAN_GZIP_LIMITS: [string, number][] = [
+  ['Free', 3 * 2 ** 20],
+  ['Paid', 10 * 2 ** 20],
+];
 
 const f = (x: number | undefined, d = 1) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(d));
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
@@ -130,6 +147,7 @@ export function renderMarkdown(r: BenchSummary): string {
       median_ms: number;
       samples_ms: number[];
       engine?: string;
+      build?: string;
       server_timing_ms?: { load: number; preprocess: number; inference: number };
     }
   >;
@@ -139,7 +157,7 @@ export function renderMarkdown(r: BenchSummary): string {
       Object.entries(http)
         .map(
           ([v, c]) =>
-            `${v === 'engine' ? 'edgetune engine' : `ORT-web ${v}`} ${f(c.median_ms, 0)} ms (${c.samples_ms.map((s) => s.toFixed(0)).join(', ')}` +
+            `${c.engine === 'edgetune-wasm' ? 'edgetune engine' : `ORT-web ${v}`}${c.build ? ` on the ${c.build} build` : ''} ${f(c.median_ms, 0)} ms (${c.samples_ms.map((s) => s.toFixed(0)).join(', ')}` +
             (c.server_timing_ms
               ? `; Worker-side load ${f(c.server_timing_ms.load, 0)} + preprocess ${f(c.server_timing_ms.preprocess, 0)} + inference ${f(c.server_timing_ms.inference, 0)})`
               : ')'),
@@ -147,6 +165,7 @@ export function renderMarkdown(r: BenchSummary): string {
         .join('; ') +
       '.',
   );
+  lines.push(...renderBuilds(r));
   const refEngine = (r.models[r.reference_model] as ModelResults | undefined)?.warm['workerd in isolate']
     .engine;
   if (refEngine?.ops_ms) {
@@ -172,4 +191,52 @@ export function renderMarkdown(r: BenchSummary): string {
     );
   }
   return lines.join('\n');
+}
+
+/** Both Worker builds (size, plan, start-up) and the Worker CPU per classify request. */
+function renderBuilds(r: BenchSummary): string[] {
+  const lines: string[] = [];
+  const http = r.cold_start.production_worker_first_response_http as Record<string, { median_ms: number }>;
+  const cold: Record<string, number | undefined> = {
+    engine: http.engine?.median_ms,
+    full: http.engine_full_build?.median_ms,
+  };
+  if (r.worker_builds) {
+    lines.push('');
+    lines.push(
+      '| Worker build | upload KiB | gzip KiB (wrangler) | plans it fits (gzip limit) | global-scope start-up CPU ms (samples) | cold first response, engine request |',
+    );
+    lines.push('|---|---|---|---|---|---|');
+    for (const [build, b] of Object.entries(r.worker_builds)) {
+      const fits = PLAN_GZIP_LIMITS.filter(([, limit]) => b.wrangler_reported.gzipBytes <= limit)
+        .map(([plan, limit]) => `${plan} (${limit / 2 ** 20} MB)`)
+        .join(', ');
+      const s = b.global_scope_startup;
+      lines.push(
+        `| ${build === 'engine' ? 'engine-only (default)' : 'full (`--env full`)'} | ${f(b.wrangler_reported.bytes / 1024, 0)} | ` +
+          `${f(b.wrangler_reported.gzipBytes / 1024, 0)} | ${fits || 'none'} | ${f(s.median_ms, 0)} (${s.samples_ms.map((x) => x.toFixed(0)).join(', ')}) | ` +
+          `${f(cold[build], 0)} ms |`,
+      );
+    }
+  }
+  const cpu = r.worker_cpu_per_classify_request;
+  if (cpu) {
+    lines.push('');
+    lines.push(
+      `Worker CPU per classify request (server-timing preprocess + inference, warm; Free plan allows ${cpu.free_plan_cpu_ms} ms):`,
+    );
+    lines.push('');
+    lines.push(
+      '| model | input | pixels | engine (build) | preprocess ms | inference ms | CPU ms median (mean) | p90 | Free plan |',
+    );
+    lines.push('|---|---|---|---|---|---|---|---|---|');
+    for (const c of cpu.rows) {
+      lines.push(
+        `| ${c.model} | ${c.input} (${c.bytes < 10_240 ? `${c.bytes} B` : `${f(c.bytes / 1024, 0)} KiB`}) | ${c.width}×${c.height} | ${c.engine} (${c.build}) | ` +
+          `${f(c.preprocess_ms)} | ${f(c.inference_ms)} | ${f(c.cpu_ms)} (${f(c.cpu_mean_ms, 2)}) | ${f(c.cpu_p90_ms)} | ` +
+          `${c.fits_free_plan ? 'fits' : 'Paid'} |`,
+      );
+    }
+  }
+  return lines;
 }

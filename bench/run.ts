@@ -16,6 +16,7 @@ import {
   type ColdHttp,
   coldHttp,
   type EngineIsolateResult,
+  engineRow,
   httpRows,
   inIsolate,
   inIsolateEngine,
@@ -23,6 +24,7 @@ import {
   setupEdge,
   warmHttp,
 } from './edge.ts';
+import { cpuPerRequest, FREE_PLAN_CPU_MS } from './cpu.ts';
 import { type BenchModel, digitsModel, referenceModel } from './models.ts';
 import {
   accuracies,
@@ -36,9 +38,11 @@ import {
   webWarm,
 } from './node-runtimes.ts';
 import { type BenchSummary, renderMarkdown } from './report.ts';
+import { type StartupResult, workerStartup } from './startup.ts';
 import { round } from './stats.ts';
 
 const COLD_SAMPLES = 5;
+const STARTUP_SAMPLES = 3;
 const started = performance.now();
 const log = (m: string) =>
   console.error(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}`);
@@ -154,6 +158,20 @@ async function main(): Promise<void> {
     );
     coldHttpResult[row.key] = await coldHttp(setup, reference, row, COLD_SAMPLES);
   }
+  if (reference.manifest.engines.includes(ENGINE_IDS.wasm)) {
+    // The same engine request on the full build: what carrying onnxruntime-web costs a cold start.
+    const row = engineRow(reference, 'full');
+    log(
+      `cold first response of the production Worker, engine on the full build (${COLD_SAMPLES} fresh workerd)`,
+    );
+    coldHttpResult[row.key] = await coldHttp(setup, reference, row, COLD_SAMPLES);
+  }
+  const startup: Record<string, StartupResult> = {};
+  for (const build of ['engine', 'full'] as const) {
+    log(`Worker global-scope start-up, ${build} build (wrangler check startup, ${STARTUP_SAMPLES} samples)`);
+    startup[build] = await workerStartup(build, STARTUP_SAMPLES);
+  }
+  const cpu = await cpuPerRequest(setup, models, log);
 
   const refWarm = perModel[reference.name]!.warm as {
     'onnxruntime-node 1 thread fp32': { median_ms: number };
@@ -188,8 +206,20 @@ async function main(): Promise<void> {
       cold_samples: COLD_SAMPLES,
       variants: VARIANTS,
       workerd_clock: clock,
-      bundle_bytes: setup.prod.bytes,
+      bundle_bytes: setup.prod.engine.bytes,
     },
+    worker_builds: Object.fromEntries(
+      (['engine', 'full'] as const).map((b) => [
+        b,
+        {
+          bytes: setup.prod[b].bytes,
+          gzip_bytes: setup.prod[b].gzipBytes,
+          wrangler_reported: setup.prod[b].reported,
+          global_scope_startup: startup[b]!,
+        },
+      ]),
+    ),
+    worker_cpu_per_classify_request: { free_plan_cpu_ms: FREE_PLAN_CPU_MS, rows: cpu },
     models: perModel,
     cold_start: { breakdown_in_isolate: cold, production_worker_first_response_http: coldHttpResult },
     node_onnxruntime_web_heap_mb_after_all_sessions: nodeHeapMb,

@@ -6,16 +6,16 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import type { Miniflare } from 'miniflare';
-import { bundleWorker, type WorkerBundle } from '../training/serve/bundle.ts';
+import { bundleWorker, type WorkerBuild, type WorkerBundle } from '../training/serve/bundle.ts';
 import { createMiniflare } from '../training/serve/miniflare.ts';
 
 export type Bundle = WorkerBundle;
 
-/** `wrangler deploy --dry-run` of one wrangler config into a fresh `outDir`. */
-export async function bundle(config: string, outDir: string): Promise<Bundle> {
+/** `wrangler deploy --dry-run` of one wrangler config (and build) into a fresh `outDir`. */
+export async function bundle(config: string, outDir: string, build?: WorkerBuild): Promise<Bundle> {
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
-  return bundleWorker(outDir, { config });
+  return bundleWorker(outDir, { config, build });
 }
 
 export interface Instance {

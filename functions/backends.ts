@@ -3,25 +3,42 @@
  * code never cares which one answers:
  * - `edgetune-wasm`: the SIMD CNN engine (shared/engine), faster than onnxruntime-web warm and far
  *   quicker to start (bench/results.json), for models whose ops it fully supports;
- * - `onnxruntime-web`: the general engine (functions/ort.ts), for everything else.
+ * - `onnxruntime-web`: the general engine (functions/ort-backend.ts), for everything else.
  * Both take NCHW float32 input and return float32 outputs by name.
+ *
+ * onnxruntime-web's wasm is ~3.7 MB gzip, more than the Workers Free plan's 3 MB script limit,
+ * so it is an optional adapter: the default (engine-only) Worker entry never imports it, and only
+ * the `full` entry (functions/full.ts) hands it in through `Backends`.
  */
 import { createEngineSession, type EngineSession, supports } from '../shared/engine/index.ts';
 import type { KernelModules } from '../shared/engine/index.ts';
 import { EdgetuneError } from '../shared/errors.ts';
-import { ENGINE_IDS } from '../shared/manifest/manifest.ts';
 import { decodeModel, type ModelProto } from '../shared/onnx/proto.ts';
 // Imported as precompiled modules (wrangler's CompiledWasm rule; paths relative to this file).
 // workerd's V8 enables relaxed SIMD by default; the engine instantiates the relaxed kernels when
 // that works and falls back to the SIMD128 ones otherwise (shared/engine/kernels.ts).
 import relaxedKernels from '../shared/engine/kernels-relaxed.wasm';
 import simdKernels from '../shared/engine/kernels-simd.wasm';
-import { getOrt, type OrtSession } from './ort.ts';
 
 export type EngineName = 'edgetune-wasm' | 'onnxruntime-web';
 
-/** The id the training export writes into `manifest.engines` when the engine passed its parity gate. */
-export const ENGINE_MANIFEST_ID = ENGINE_IDS.wasm;
+/** The Worker builds (wrangler.toml): `engine` is the default entry, `full` is `[env.full]`. */
+export type BuildName = 'engine' | 'full';
+
+/** Creates an onnxruntime-web session from an ONNX file (offline-optimised or not). */
+export type OrtBackendFactory = (bytes: Uint8Array, optimized: boolean) => Promise<InferenceBackend>;
+
+/** What a Worker entry was built with: the engine always, onnxruntime-web only in the full build. */
+export interface Backends {
+  /** Named in the error a version gets when it needs the other build. */
+  readonly build: BuildName;
+  readonly ort?: OrtBackendFactory;
+  /** Resolves once the engines are usable (the readiness probe waits on it). */
+  ready(): Promise<void>;
+}
+
+/** The default build: the engine's precompiled kernels are all it needs, so it is always ready. */
+export const ENGINE_ONLY: Backends = { build: 'engine', ready: async () => undefined };
 
 export interface BackendTensor {
   data: Float32Array;
@@ -62,55 +79,30 @@ export async function createEngineBackend(model: ModelProto, modelBytes: number)
   };
 }
 
-/**
- * onnxruntime-web session. Offline-optimised graphs are loaded without re-optimising (FACTS.md:
- * faster session creation, same speed); plain exports get onnxruntime's full optimisation.
- */
-export async function createOrtBackend(bytes: Uint8Array, optimized: boolean): Promise<InferenceBackend> {
-  const ort = await getOrt();
-  const session: OrtSession = await ort.InferenceSession.create(bytes, {
-    executionProviders: ['wasm'],
-    graphOptimizationLevel: optimized ? 'disabled' : 'all',
-  });
-  const cost = estimateOrtBytes(bytes.byteLength);
-  return {
-    engine: 'onnxruntime-web',
-    variant: 'wasm',
-    inputNames: session.inputNames,
-    outputNames: session.outputNames,
-    heapBytes: () => cost,
-    run: async (input, data, dims) => {
-      const out = await session.run({ [input]: new ort.Tensor('float32', data, [...dims]) });
-      const result: Record<string, BackendTensor> = {};
-      for (const [name, t] of Object.entries(out)) {
-        if (!(t.data instanceof Float32Array)) throw new Error(`output ${name} is ${t.type}, not float32`);
-        result[name] = { data: t.data, dims: t.dims };
-      }
-      return result;
-    },
-    release: () => session.release(),
-  };
+/** The error a version gets on the engine-only build when only onnxruntime-web can run it. */
+export function needsFullBuild(key: string, why: string): EdgetuneError {
+  return new EdgetuneError(
+    'needs_full_build',
+    `${key} runs only on onnxruntime-web (${why}), which this engine-only Worker build leaves out: ` +
+      'deploy the full build (wrangler deploy --env full) to serve it',
+  );
 }
 
 /**
- * onnxruntime-web shares one wasm heap across sessions, so a session's share can only be
- * estimated: the weights are copied into wasm memory, onnxruntime keeps about as much again
- * (pre-packed weights, arena), plus a fixed allowance for activations.
- */
-export function estimateOrtBytes(modelBytes: number): number {
-  return 2 * modelBytes + 2 * 1024 * 1024;
-}
-
-/**
- * Creates a session on `engine`. For the engine, the graph is checked with `supports()` first,
- * so a model with an op it lacks fails here with 'unsupported' (the caller falls back).
+ * Creates a session on `engine` with what this build has. For the engine, the graph is checked
+ * with `supports()` first, so a model with an op it lacks fails here with 'unsupported' (the
+ * caller falls back); onnxruntime-web on the engine-only build fails with 'needs_full_build'.
  */
 export async function createBackend(
+  backends: Backends,
   engine: EngineName,
   bytes: Uint8Array,
   optimized: boolean,
 ): Promise<InferenceBackend> {
-  if (engine === 'onnxruntime-web') return createOrtBackend(bytes, optimized);
+  if (engine === 'onnxruntime-web') {
+    if (!backends.ort) throw needsFullBuild('this version', 'onnxruntime-web was asked for');
+    return backends.ort(bytes, optimized);
+  }
   const model = decodeModel(bytes);
   const report = supports(model);
   if (!report.ok) {

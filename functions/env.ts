@@ -1,3 +1,5 @@
+import type { Backends } from './backends.ts';
+
 /**
  * Bindings and variables the Worker receives (wrangler.toml + secrets). Declared on the global
  * `Cloudflare.Env` so `import { env } from 'cloudflare:workers'` is typed the same way.
@@ -25,5 +27,5 @@ declare global {
 
 export type Env = Cloudflare.Env;
 
-/** The Hono environment every route module uses. */
-export type AppEnv = { Bindings: Env };
+/** The Hono environment every route module uses; `backends` comes from the Worker entry. */
+export type AppEnv = { Bindings: Env; Variables: { backends: Backends } };

@@ -1,13 +1,9 @@
 /**
- * Worker entry. `fetch` is the Hono app (functions/routes/); `scheduled` is the retraining cron.
+ * Default Worker entry: the engine-only build. It imports no onnxruntime-web, so the bundle fits
+ * the Workers Free plan; a version only onnxruntime-web can run is answered 422
+ * `needs_full_build`. The full build is functions/full.ts (`wrangler deploy --env full`).
  */
-import type { Env } from './env.ts';
-import { createApp } from './routes/index.ts';
-import { scheduled } from './scheduled.ts';
+import { ENGINE_ONLY } from './backends.ts';
+import { createWorker } from './worker.ts';
 
-const app = createApp();
-
-export default {
-  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
-  scheduled,
-} satisfies ExportedHandler<Env>;
+export default createWorker(ENGINE_ONLY);

@@ -5,13 +5,20 @@
  * against the manifest's sha256 before a session is created: a mismatch refuses that version
  * (remembered for a while, so a corrupt upload is not fetched again on every request) while the
  * versions already loaded keep serving. Each version runs on the edgetune engine when its manifest
- * says it was validated there (and the engine accepts the graph), else on onnxruntime-web.
+ * says it was validated there (and the engine accepts the graph), else on onnxruntime-web — which
+ * only the full build has; the engine-only build answers such a version with 'needs_full_build'.
  */
 import { EdgetuneError, errorMessage } from '../shared/errors.ts';
-import type { ModelManifest } from '../shared/manifest/manifest.ts';
+import { listsEngine, type ModelManifest } from '../shared/manifest/manifest.ts';
 import type { RoutingDoc } from '../shared/manifest/routing.ts';
 import { sha256Hex } from '../shared/store/digest.ts';
-import { createBackend, ENGINE_MANIFEST_ID, type EngineName, type InferenceBackend } from './backends.ts';
+import {
+  type Backends,
+  createBackend,
+  type EngineName,
+  type InferenceBackend,
+  needsFullBuild,
+} from './backends.ts';
 import type { ModelSource } from './model-source.ts';
 import { ModelSession } from './session.ts';
 
@@ -27,9 +34,17 @@ export interface ModelCacheOptions {
   now?: () => number;
   /** Which engine serves versions that list the edgetune engine in their manifest (default auto). */
   engine?: EngineMode;
-  /** Injected for tests; defaults to the real engines. */
-  createBackend?: typeof createBackend;
+  /** The engines this Worker build has (the engine always, onnxruntime-web in the full build). */
+  backends: Backends;
+  /** Injected for tests; defaults to `createBackend` with `backends`. */
+  createBackend?: BackendFactory;
 }
+
+type BackendFactory = (
+  engine: EngineName,
+  bytes: Uint8Array,
+  optimized: boolean,
+) => Promise<InferenceBackend>;
 
 /** What routing says for a model, as cached: the document, or the newest version when there is none. */
 export interface RoutingView {
@@ -58,6 +73,8 @@ export interface CacheStats {
   loads: number;
   evictions: number;
   engine: EngineMode;
+  /** Which Worker build answers: `engine` (no onnxruntime-web) or `full`. */
+  build: Backends['build'];
   sessions: { key: string; cost: number; file: string; engine: EngineName; variant: string }[];
   refused: string[];
   /** Versions listed for the engine that fell back to onnxruntime-web in this isolate, with why. */
@@ -74,7 +91,7 @@ export class ModelCache {
   private readonly manifests = new Map<string, ModelManifest>();
   private readonly routes = new Map<string, RoutingEntry>();
   private readonly now: () => number;
-  private readonly create: typeof createBackend;
+  private readonly create: BackendFactory;
   private readonly refusalTtlMs: number;
   private readonly engineMode: EngineMode;
   private readonly fallbacks = new Map<string, string>();
@@ -85,7 +102,9 @@ export class ModelCache {
 
   constructor(private readonly options: ModelCacheOptions) {
     this.now = options.now ?? Date.now;
-    this.create = options.createBackend ?? createBackend;
+    this.create =
+      options.createBackend ??
+      ((engine, bytes, optimized) => createBackend(options.backends, engine, bytes, optimized));
     this.refusalTtlMs = options.refusalTtlMs ?? 60_000;
     this.engineMode = options.engine ?? 'auto';
   }
@@ -213,6 +232,7 @@ export class ModelCache {
       loads: this.loads,
       evictions: this.evictions,
       engine: this.engineMode,
+      build: this.options.backends.build,
       sessions: [...this.entries.values()].map((e) => ({
         key: e.session.key,
         cost: e.session.cost,
@@ -238,8 +258,22 @@ export class ModelCache {
   private async loadUncached(name: string, version: string): Promise<ModelSession> {
     const key = `${name}@${version}`;
     const manifest = await this.manifest(name, version);
+    const listed = this.engineMode === 'auto' && listsEngine(manifest);
+    const hasOrt = this.options.backends.ort !== undefined;
+    // Refused before any file is read: nothing this build can do with the version.
+    if (!hasOrt && !listed) {
+      throw needsFullBuild(
+        key,
+        this.engineMode === 'auto'
+          ? 'its manifest does not list the edgetune engine'
+          : 'ENGINE is onnxruntime',
+      );
+    }
+    const knownFallback = this.fallbacks.get(key);
+    if (!hasOrt && knownFallback !== undefined)
+      throw needsFullBuild(key, `the engine refused it: ${knownFallback}`);
     let plain: Uint8Array | undefined;
-    if (this.engineMode === 'auto' && manifest.engines.includes(ENGINE_MANIFEST_ID)) {
+    if (listed) {
       // The engine runs the plain export: the optimised graph holds com.microsoft ops it lacks.
       plain = await this.readVerified(name, version, manifest.model);
       try {
@@ -249,10 +283,12 @@ export class ModelCache {
       } catch (e) {
         // Validated on the engine at export, yet refused here: serve through onnxruntime-web.
         if (!this.fallbacks.has(key)) {
-          console.warn(`${key}: engine unavailable, serving with onnxruntime-web: ${errorMessage(e)}`);
+          const then = hasOrt ? 'serving with onnxruntime-web' : 'the engine-only build cannot serve it';
+          console.warn(`${key}: engine unavailable, ${then}: ${errorMessage(e)}`);
         }
         if (this.fallbacks.size >= MANIFEST_CACHE_LIMIT) this.fallbacks.clear();
         this.fallbacks.set(key, errorMessage(e));
+        if (!hasOrt) throw needsFullBuild(key, `the engine refused it: ${errorMessage(e)}`);
       }
     }
     const optimized = manifest.optimized;

@@ -50,7 +50,7 @@ function prepare(services: Services, session: ModelSession, input: ModelInput): 
 // Workers freeze clocks during CPU work in production (Spectre mitigation), so these read 0
 // there; they are meaningful in local runs and tests. Measure latency at the client.
 export async function predict(c: Context<AppEnv>, req: PredictRequest): Promise<Prediction> {
-  const services = getServices(c.env);
+  const services = getServices(c);
   const started = Date.now();
   let loadMs = 0;
   let preprocessMs = 0;

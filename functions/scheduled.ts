@@ -5,10 +5,10 @@
  */
 import { type ScheduledModel, scheduleRetraining } from '../shared/jobs/schedule.ts';
 import type { Env } from './env.ts';
-import { getServices } from './services.ts';
+import { R2Store } from './r2-store.ts';
 
 export async function runScheduled(env: Env, now: Date = new Date()): Promise<ScheduledModel[]> {
-  const results = await scheduleRetraining(getServices(env).store, { now });
+  const results = await scheduleRetraining(new R2Store(env.MODELS), { now });
   for (const r of results) {
     // Workers logs (wrangler tail) are the only place a cron's outcome shows up.
     if (r.error) console.error(`retrain schedule ${r.model}: ${r.error}`);

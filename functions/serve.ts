@@ -2,7 +2,7 @@
  * Which version answers a request, and running it. Explicit versions (path or `x-model-version`)
  * are honoured exactly — a pinned caller gets that version or an error. Routed requests go
  * through the shared version-choice function; when the routed version cannot be loaded (checksum
- * mismatch, corrupt file) the request falls back to the stable version and then to the version
+ * mismatch, corrupt file, or it needs the full Worker build) the request falls back to the stable version and then to the version
  * this isolate last served, so a bad upload never takes a model down.
  */
 import { EdgetuneError } from '../shared/errors.ts';
@@ -27,7 +27,9 @@ export interface Served<T> {
   shadow: string | null;
 }
 
-const LOAD_FAILURES = new Set(['checksum_mismatch', 'corrupt']);
+// A routed version this build cannot run (needs_full_build) also falls back: a candidate rolled
+// out to an engine-only deployment must not fail its share of traffic. Pinned requests still 422.
+const LOAD_FAILURES = new Set(['checksum_mismatch', 'corrupt', 'needs_full_build']);
 
 export class Server {
   /** Last version that answered a routed request, per model (the fallback of last resort). */

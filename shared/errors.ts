@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'unsupported'
   | 'parity_failed'
   | 'not_ready'
+  | 'needs_full_build'
   | 'internal';
 
 const defaultStatus: Record<ErrorCode, number> = {
@@ -43,6 +44,8 @@ const defaultStatus: Record<ErrorCode, number> = {
   unsupported: 400,
   parity_failed: 500,
   not_ready: 503,
+  // The request is fine but this Worker build cannot run the version: deploy the other build.
+  needs_full_build: 422,
   internal: 500,
 };
 

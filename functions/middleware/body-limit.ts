@@ -10,7 +10,7 @@ export type BodyLimitSource<E extends AppEnv = AppEnv> = (
 ) => { bytes: number; name: string } | Promise<{ bytes: number; name: string }>;
 
 const edgeLimit: BodyLimitSource = (c) => ({
-  bytes: getServices(c.env).config.maxBodyBytes,
+  bytes: getServices(c).config.maxBodyBytes,
   name: 'MAX_BODY_BYTES',
 });
 

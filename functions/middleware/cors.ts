@@ -11,7 +11,7 @@ import { getServices } from '../services.ts';
  */
 export function apiCors(): MiddlewareHandler<AppEnv> {
   return (c, next) => {
-    const allowed = getServices(c.env).config.corsOrigins;
+    const allowed = getServices(c).config.corsOrigins;
     const any = allowed.includes('*');
     return cors({
       origin: (origin) => (any ? '*' : allowed.includes(origin) ? origin : null),

@@ -43,7 +43,7 @@ async function optionalJson(c: Context<AppEnv>): Promise<unknown> {
 }
 
 function answer(c: Context<AppEnv>, name: string, update: RoutingUpdate) {
-  getServices(c.env).cache.invalidateRouting(name);
+  getServices(c).cache.invalidateRouting(name);
   return c.json({ model: name, routing: update.doc, etag: update.etag, changed: update.changed });
 }
 
@@ -51,7 +51,7 @@ const reasonOf = (r: string | undefined) => `admin api${r ? `: ${r}` : ''}`;
 
 admin.get('/models/:name/routing', async (c) => {
   const name = modelParam(c);
-  const state = await readRouting(getServices(c.env).store, name);
+  const state = await readRouting(getServices(c).store, name);
   return c.json({ model: name, routing: state?.doc ?? null, etag: state?.etag ?? null });
 });
 
@@ -61,7 +61,7 @@ admin.put('/models/:name/routing', async (c) => {
   return answer(
     c,
     name,
-    await setRouting(getServices(c.env).store, name, body, {
+    await setRouting(getServices(c).store, name, body, {
       reason: 'admin api: set',
       ifMatch: c.req.header('if-match'),
     }),
@@ -71,7 +71,7 @@ admin.put('/models/:name/routing', async (c) => {
 admin.post('/models/:name/rollout', async (c) => {
   const name = modelParam(c);
   const b = parseInput(RolloutBody, await readJsonBody(c.req.raw));
-  const { store } = getServices(c.env);
+  const { store } = getServices(c);
   return answer(c, name, await rollout(store, name, b.version, b.weight, { reason: reasonOf(b.reason) }));
 });
 
@@ -81,20 +81,20 @@ admin.post('/models/:name/promote', async (c) => {
   return answer(
     c,
     name,
-    await promote(getServices(c.env).store, name, b.version, { reason: reasonOf(b.reason) }),
+    await promote(getServices(c).store, name, b.version, { reason: reasonOf(b.reason) }),
   );
 });
 
 admin.post('/models/:name/rollback', async (c) => {
   const name = modelParam(c);
   const b = parseInput(RollbackBody, await optionalJson(c));
-  return answer(c, name, await rollback(getServices(c.env).store, name, { reason: reasonOf(b.reason) }));
+  return answer(c, name, await rollback(getServices(c).store, name, { reason: reasonOf(b.reason) }));
 });
 
 admin.post('/models/:name/shadow', async (c) => {
   const name = modelParam(c);
   const b = parseInput(ShadowBody, await readJsonBody(c.req.raw));
-  const { store } = getServices(c.env);
+  const { store } = getServices(c);
   return answer(c, name, await setShadow(store, name, b.version, b.sample, { reason: reasonOf(b.reason) }));
 });
 
@@ -103,7 +103,7 @@ admin.delete('/models/:name/shadow', async (c) => {
   return answer(
     c,
     name,
-    await clearShadow(getServices(c.env).store, name, { reason: 'admin api: clear shadow' }),
+    await clearShadow(getServices(c).store, name, { reason: 'admin api: clear shadow' }),
   );
 });
 
@@ -111,11 +111,11 @@ admin.delete('/models/:name/shadow', async (c) => {
 admin.get('/models/:name/shadow/:version', async (c) => {
   const name = modelParam(c);
   const version = explicitVersion(c)!;
-  const { shadow } = getServices(c.env);
+  const { shadow } = getServices(c);
   await shadow.flush();
   const stats = await shadow.read(name, version);
   return c.json({ model: name, shadow: version, stats });
 });
 
 /** This isolate's model cache (sessions, estimated heap use, refused versions). */
-admin.get('/cache', (c) => c.json(getServices(c.env).cache.stats()));
+admin.get('/cache', (c) => c.json(getServices(c).cache.stats()));

@@ -97,7 +97,7 @@ async function readFeedbackBody(req: Request): Promise<FeedbackBody> {
  */
 function loadPolicy(): MiddlewareHandler<FeedbackEnv> {
   return async (c, next) => {
-    const read = await readPolicy(getServices(c.env).store, modelParam(c));
+    const read = await readPolicy(getServices(c).store, modelParam(c));
     c.set('policy', read?.policy ?? null);
     await next();
   };
@@ -105,7 +105,7 @@ function loadPolicy(): MiddlewareHandler<FeedbackEnv> {
 
 /** The smaller of the edge's body limit and the policy's per-request feedback size. */
 const feedbackBodyLimit: BodyLimitSource<FeedbackEnv> = (c) => {
-  const edge = getServices(c.env).config.maxBodyBytes;
+  const edge = getServices(c).config.maxBodyBytes;
   const own = effectivePolicy(c.get('policy')).maxFeedbackRequestBytes;
   return own !== null && own < edge
     ? { bytes: own, name: "the policy's maxFeedbackRequestBytes" }
@@ -117,7 +117,7 @@ function effectivePolicy(policy: RetrainPolicy | null): RetrainPolicy {
 }
 
 async function postFeedback(c: Context<FeedbackEnv>) {
-  const services = getServices(c.env);
+  const services = getServices(c);
   const name = modelParam(c);
   const body = await readFeedbackBody(c.req.raw);
   const store = services.store;

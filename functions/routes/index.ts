@@ -4,18 +4,22 @@
  * `app.route('/v1', feedback)`.
  */
 import { Hono } from 'hono';
+import type { Backends } from '../backends.ts';
 import type { AppEnv } from '../env.ts';
 import { apiCors } from '../middleware/cors.ts';
 import { drainUnreadBody } from '../middleware/drain-body.ts';
 import { notFound, onError } from '../middleware/errors.ts';
 import { page } from '../page/index.ts';
+import { useBackends } from '../services.ts';
 import { admin } from './admin.ts';
 import { feedback } from './feedback.ts';
 import { v1 } from './v1.ts';
 import { v2 } from './v2.ts';
 
-export function createApp(): Hono<AppEnv> {
+/** The app over the engines of one Worker build (functions/index.ts or functions/full.ts). */
+export function createApp(backends: Backends): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.use(useBackends(backends));
   app.use('*', drainUnreadBody());
   app.use('/v1/*', apiCors());
   app.use('/v2/*', apiCors());

@@ -19,7 +19,7 @@ const ClassifyQuery = (maxTopK: number) =>
 const EmbedQuery = z.object({ encoding: z.enum(['json', 'base64']).default('json') }).loose();
 
 async function classify(c: Context<AppEnv>) {
-  const services = getServices(c.env);
+  const services = getServices(c);
   const name = modelParam(c);
   const explicit = explicitVersion(c);
   const { top_k } = parseInput(ClassifyQuery(services.config.maxTopK), c.req.query(), 'query');
@@ -37,7 +37,7 @@ async function classify(c: Context<AppEnv>) {
 }
 
 async function embed(c: Context<AppEnv>) {
-  const services = getServices(c.env);
+  const services = getServices(c);
   const name = modelParam(c);
   const explicit = explicitVersion(c);
   const { encoding } = parseInput(EmbedQuery, c.req.query(), 'query');
@@ -63,4 +63,4 @@ v1.post('/models/:name/embed', limitBody(), embed);
 v1.post('/models/:name/versions/:version/embed', limitBody(), embed);
 
 /** Every model with its versions and routing (the registry's listing, as `models list` prints it). */
-v1.get('/models', async (c) => c.json({ models: await listModels(getServices(c.env).store) }));
+v1.get('/models', async (c) => c.json({ models: await listModels(getServices(c).store) }));

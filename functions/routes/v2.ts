@@ -11,7 +11,6 @@ import { decodeBase64 } from '../base64.ts';
 import type { AppEnv } from '../env.ts';
 import { itemShape } from '../inference.ts';
 import { limitBody } from '../middleware/body-limit.ts';
-import { getOrt } from '../ort.ts';
 import { type ModelInput, predict } from '../predict.ts';
 import type { ModelSession } from '../session.ts';
 import { assertEdgeReady, assertModelReady } from '../readiness.ts';
@@ -124,7 +123,7 @@ function modelInput(input: InferInput, maxBatch: number): ModelInput {
 }
 
 async function infer(c: Context<AppEnv>) {
-  const services = getServices(c.env);
+  const services = getServices(c);
   const name = modelParam(c);
   const explicit = explicitVersion(c);
   const body = parseInput(InferRequest, await readJsonBody(c.req.raw));
@@ -150,7 +149,7 @@ async function infer(c: Context<AppEnv>) {
 }
 
 async function metadata(c: Context<AppEnv>, version: string) {
-  const { cache, store } = getServices(c.env);
+  const { cache, store } = getServices(c);
   const name = modelParam(c);
   const manifest = await cache.manifest(name, version);
   const batch = typeof manifest.input.shape[0] === 'number' ? manifest.input.shape[0] : -1;
@@ -172,14 +171,14 @@ async function metadata(c: Context<AppEnv>, version: string) {
 /** The version metadata/readiness describe when none is named: stable, else the newest. */
 async function defaultVersion(c: Context<AppEnv>): Promise<string> {
   const name = modelParam(c);
-  const view = await getServices(c.env).cache.routing(name);
+  const view = await getServices(c).cache.routing(name);
   const version = view.doc?.stable ?? view.doc?.candidates[0]?.version ?? view.newest;
   if (!version) throw new EdgetuneError('not_found', `model ${name} not found (no published version)`);
   return version;
 }
 
 async function ready(c: Context<AppEnv>, version: string) {
-  const { cache } = getServices(c.env);
+  const { cache } = getServices(c);
   const name = modelParam(c);
   await cache.manifest(name, version);
   await cache.load(name, version);
@@ -188,14 +187,14 @@ async function ready(c: Context<AppEnv>, version: string) {
 
 v2.get('/health/live', (c) => c.json({ live: true }));
 v2.get('/health/ready', async (c) => {
-  const { store, cache } = getServices(c.env);
-  await getOrt();
+  await c.var.backends.ready();
+  const { store, cache } = getServices(c);
   await assertEdgeReady(store, cache);
   return c.json({ ready: true });
 });
 v2.get('/models/:name', async (c) => metadata(c, await defaultVersion(c)));
 v2.get('/models/:name/ready', async (c) => {
-  const { store, cache } = getServices(c.env);
+  const { store, cache } = getServices(c);
   await assertModelReady(store, cache, modelParam(c));
   return ready(c, await defaultVersion(c));
 });

@@ -5,6 +5,22 @@ import { PreprocessSpecSchema } from './preprocess.ts';
 /** Engine ids a manifest may list: versions are served only on engines they passed parity on. */
 export const ENGINE_IDS = { onnxruntime: 'onnxruntime', wasm: 'edgetune-wasm' } as const;
 
+/**
+ * Whether the edgetune engine may serve a version: its export passed the engine's parity gate.
+ * Versions without it need onnxruntime-web, i.e. the `full` Worker build.
+ */
+export function listsEngine(manifest: { engines: readonly string[] }): boolean {
+  return manifest.engines.includes(ENGINE_IDS.wasm);
+}
+
+/** The warning publish and train print for a version only the full Worker build can serve. */
+export function fullBuildOnlyWarning(name: string, version: string): string {
+  return (
+    `warning: ${name}@${version} does not list the edgetune engine (manifest engines), so it runs only on ` +
+    'the full Worker build (wrangler deploy --env full); the default engine-only build answers it 422 needs_full_build'
+  );
+}
+
 const Name = z.string().regex(NAME_PATTERN, 'must match [a-z0-9][a-z0-9_-]{0,63}');
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha256');
 

@@ -5,11 +5,13 @@
 import { env } from 'cloudflare:workers';
 import { Hono } from 'hono';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ENGINE_ONLY } from '../../functions/backends.ts';
 import type { AppEnv } from '../../functions/env.ts';
 import { notFound, onError } from '../../functions/middleware/errors.ts';
 import worker from '../../functions/index.ts';
 import { feedback } from '../../functions/routes/feedback.ts';
 import { runScheduled, scheduled } from '../../functions/scheduled.ts';
+import { useBackends } from '../../functions/services.ts';
 import { listFeedback } from '../../shared/feedback/store.ts';
 import { claimJob, createJob, finishJob, heartbeat, listJobs, reclaimJob } from '../../shared/jobs/ledger.ts';
 import { updatePolicy } from '../../shared/jobs/policy.ts';
@@ -19,6 +21,7 @@ const MODEL = 'fb';
 const TOKEN = 'test-feedback-token';
 
 const app = new Hono<AppEnv>();
+app.use(useBackends(ENGINE_ONLY));
 app.route('/v1', feedback);
 app.onError(onError);
 app.notFound(notFound);

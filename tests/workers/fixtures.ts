@@ -5,6 +5,7 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { inject } from 'vitest';
+import fullWorker from '../../functions/full.ts';
 import worker from '../../functions/index.ts';
 import { R2Store } from '../../functions/r2-store.ts';
 import type { ModelManifestInput } from '../../shared/manifest/manifest.ts';
@@ -68,6 +69,10 @@ export async function publishFixtures(name: string, count = fixtures().exports.l
   return versions;
 }
 
+/** The Worker builds: `engine` is the default entry (what vitest.config.ts runs), `full` adds ORT. */
+export type Build = 'engine' | 'full';
+const entries = { engine: worker, full: fullWorker } as const;
+
 /**
  * Calls the Worker's fetch handler in this isolate with a fresh ExecutionContext (≈1 ms of
  * overhead, against ≈25 ms per request through `exports.default.fetch` on this machine, which
@@ -77,13 +82,19 @@ export async function call(
   path: string,
   init?: RequestInit,
   ctx = createExecutionContext(),
+  build: Build = 'engine',
 ): Promise<Response> {
   // The app never reads `request.cf`; the cast only satisfies the handler's incoming-request type.
   const request = new Request(`http://edge.test${path}`, init) as Request<
     unknown,
     IncomingRequestCfProperties
   >;
-  return worker.fetch(request, env, ctx);
+  return entries[build].fetch(request, env, ctx);
+}
+
+/** `call` on the full build (functions/full.ts: the engine plus onnxruntime-web). */
+export function callFull(path: string, init?: RequestInit): Promise<Response> {
+  return call(path, init, createExecutionContext(), 'full');
 }
 
 const envs = new Map<string, Cloudflare.Env>();
@@ -97,6 +108,7 @@ export async function callWithVars(
   path: string,
   init?: RequestInit,
   ctx = createExecutionContext(),
+  build: Build = 'engine',
 ): Promise<Response> {
   const request = new Request(`http://edge.test${path}`, init) as Request<
     unknown,
@@ -108,7 +120,7 @@ export async function callWithVars(
     merged = { ...env, ...vars };
     envs.set(id, merged);
   }
-  return worker.fetch(request, merged, ctx);
+  return entries[build].fetch(request, merged, ctx);
 }
 
 /** The same request through the Worker's public entry (`exports.default.fetch`). */

@@ -3,7 +3,7 @@
  * graph builder from a seed, + softmax head) goes into R2, a KServe V2 `infer` request carries an
  * FP32 tensor, and the Worker answers what onnxruntime-node computed in Node on the same input
  * (tests/workers/engine-setup.ts) — through the edgetune engine by default, and through
- * onnxruntime-web when the ENGINE var forces it.
+ * onnxruntime-web when the ENGINE var forces it (full build; the engine-only build answers 422).
  */
 import { inject } from 'vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { publishVersion } from '../../shared/registry/publish.ts';
 import { sha256Hex } from '../../shared/store/digest.ts';
 import { mobileNetV2WithHead, seededInput } from '../../shared/onnx/zoo/mobilenetv2.ts';
 import './engine-reference.ts';
-import { call, callWithVars, store } from './fixtures.ts';
+import { call, callWithVars, createExecutionContext, store } from './fixtures.ts';
 
 const MODEL = 'mobilenetv2';
 const LABELS = ['a', 'b', 'c', 'd', 'e'];
@@ -69,7 +69,9 @@ describe('MobileNetV2-224 in R2, KServe V2 FP32 infer, vs onnxruntime-node', () 
       });
       const init = { method: 'POST', headers: { 'content-type': 'application/json' }, body };
       const path = `/v2/models/${MODEL}/infer`;
-      const res = vars ? await callWithVars(vars, path, init) : await call(path, init);
+      const res = vars
+        ? await callWithVars(vars, path, init, createExecutionContext(), 'full')
+        : await call(path, init);
       expect(res.status).toBe(200);
       expect(res.headers.get('x-engine')).toBe(engine);
       const json = (await res.json()) as InferAnswer;

@@ -2,6 +2,7 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createBackend } from '../../functions/backends.ts';
 import { type EngineMode, ModelCache } from '../../functions/models.ts';
+import { FULL_BACKENDS } from '../../functions/ort-backend.ts';
 import { registrySource } from '../../functions/services.ts';
 import { publishVersion } from '../../shared/registry/publish.ts';
 import { call, fixtureImage, fixtures, fromBase64, publishFixtures, store } from './fixtures.ts';
@@ -16,9 +17,11 @@ function newCache(budgetBytes: number, counter?: { creates: number }, engine: En
     budgetBytes,
     routingTtlMs: 60_000,
     engine,
+    // The cache's own behaviour, with both engines (the optimized-graph case needs onnxruntime-web).
+    backends: FULL_BACKENDS,
     createBackend: async (kind, bytes, optimized) => {
       if (counter) counter.creates++;
-      return createBackend(kind, bytes, optimized);
+      return createBackend(FULL_BACKENDS, kind, bytes, optimized);
     },
   });
 }
@@ -78,7 +81,12 @@ describe('per-isolate model cache', () => {
   it('keeps the last good routing when the routing document turns corrupt', async () => {
     const key = `models/${MODEL}/routing.json`;
     const good = await (await env.MODELS.get(key))!.text();
-    const cache = new ModelCache({ source: registrySource(store()), budgetBytes: 1 << 26, routingTtlMs: 0 });
+    const cache = new ModelCache({
+      source: registrySource(store()),
+      budgetBytes: 1 << 26,
+      routingTtlMs: 0,
+      backends: FULL_BACKENDS,
+    });
     expect((await cache.routing(MODEL)).doc?.stable).toBe('v1');
     await env.MODELS.put(key, '{"stable": 42');
     try {
@@ -87,6 +95,7 @@ describe('per-isolate model cache', () => {
         source: registrySource(store()),
         budgetBytes: 1 << 26,
         routingTtlMs: 0,
+        backends: FULL_BACKENDS,
       });
       await expect(fresh.routing(MODEL)).rejects.toMatchObject({ code: 'corrupt' });
     } finally {

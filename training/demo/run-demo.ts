@@ -13,6 +13,7 @@ import { type Progress, silentProgress } from '../train/progress.ts';
 import type { DemoContext } from './context.ts';
 import { Narrator, type StepRecord, shownPath } from './narrator.ts';
 import { FULL, MODEL_NAMES, QUICK } from './profile.ts';
+import type { WorkerBuild } from '../serve/bundle.ts';
 import type { RunningEdge } from './step-edge.ts';
 import { edgeStep } from './step-edge.ts';
 import { type FinishOutcome, finishStep } from './step-finish.ts';
@@ -31,6 +32,8 @@ export interface DemoOptions {
   /** Where narration lines go (default stdout). */
   write?: (line: string) => void;
   progress?: Progress;
+  /** Which Worker build the edge step runs (default `engine`). */
+  build?: WorkerBuild;
 }
 
 export interface DemoSummary {
@@ -151,7 +154,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     summary.published = published;
 
     running = await n.step(4, 'Start the edge function in workerd (what `edgetune serve` runs)', () =>
-      edgeStep(ctx),
+      edgeStep(ctx, options.build),
     );
     summary.edge = {
       url: running.url,

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import type { WorkerBuild } from '../serve/bundle.ts';
 import { type LocalEdge, startLocalEdge } from '../serve/local-edge.ts';
 import type { DemoContext } from './context.ts';
 import { EdgeClient } from './edge-client.ts';
@@ -30,7 +31,7 @@ const ModelsSchema = z.object({
   ),
 });
 
-export async function edgeStep(ctx: DemoContext): Promise<RunningEdge> {
+export async function edgeStep(ctx: DemoContext, build: WorkerBuild = 'engine'): Promise<RunningEdge> {
   // A fresh local R2 per run: the mirror copies both ways, so an R2 left over from another store
   // would otherwise leak into this one.
   const persistDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-demo-r2-'));
@@ -43,6 +44,7 @@ export async function edgeStep(ctx: DemoContext): Promise<RunningEdge> {
       adminToken: crypto.randomUUID(),
       feedbackToken: crypto.randomUUID(),
       syncIntervalMs: 0,
+      build,
     });
   } catch (e) {
     fs.rmSync(persistDir, { recursive: true, force: true });
@@ -64,7 +66,7 @@ export async function edgeStep(ctx: DemoContext): Promise<RunningEdge> {
       stable: m.stable,
     }));
     ctx.n.say(
-      `edge function in workerd at ${edge.url.href} (Worker bundle ${kib(edge.bundleBytes)}, ` +
+      `edge function in workerd at ${edge.url.href} (${edge.build} Worker build, bundle ${kib(edge.bundleBytes)}, ` +
         `started in ${startSeconds.toFixed(1)} s), local R2 mirrored from ${ctx.store.url}`,
     );
     for (const m of models) {

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { EdgetuneError } from '../../shared/errors.ts';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -11,12 +12,30 @@ export interface WorkerBundle {
   /** Main ES module first, then the precompiled wasm modules. */
   modules: { type: 'ESModule' | 'CompiledWasm'; path: string }[];
   bytes: number;
+  /** gzip size of all modules together, computed the way wrangler does for the plan limits. */
+  gzipBytes: number;
+  /** wrangler's own "Total Upload: … KiB / gzip: … KiB" figures, in bytes. */
+  reported: { bytes: number; gzipBytes: number };
+}
+
+/** The Worker builds in wrangler.toml: `engine` is the top level, `full` is `[env.full]`. */
+export type WorkerBuild = 'engine' | 'full';
+export const WORKER_BUILDS: readonly WorkerBuild[] = ['engine', 'full'];
+
+/** The wrangler environment a build deploys with ('' = the top level). */
+export function wranglerEnv(build: WorkerBuild): string {
+  return build === 'full' ? 'full' : '';
 }
 
 export interface BundleOptions {
   /** wrangler config to bundle (default: the project's wrangler.toml, i.e. functions/). */
   config?: string;
+  /** Which build of the project's Worker (default `engine`, the engine-only one). */
+  build?: WorkerBuild;
 }
+
+const KIB = 1024;
+const TOTAL_UPLOAD = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/;
 
 /**
  * Bundles a Worker exactly as `wrangler deploy` would (dry run), so the local server runs the
@@ -24,9 +43,18 @@ export interface BundleOptions {
  */
 export async function bundleWorker(outDir: string, options: BundleOptions = {}): Promise<WorkerBundle> {
   const wrangler = path.join(projectRoot, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
-  const args = [wrangler, 'deploy', '--dry-run', '--outdir', outDir];
+  // An explicit --env, also for the top level: wrangler warns when a config has environments and
+  // none is named.
+  const args = [
+    wrangler,
+    'deploy',
+    '--dry-run',
+    '--outdir',
+    outDir,
+    `--env=${wranglerEnv(options.build ?? 'engine')}`,
+  ];
   if (options.config) args.push('--config', options.config);
-  await new Promise<void>((resolve, reject) => {
+  const output = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, args, {
       cwd: projectRoot,
       env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
@@ -42,7 +70,7 @@ export async function bundleWorker(outDir: string, options: BundleOptions = {}):
     child.on('error', reject);
     child.on('close', (code) =>
       code === 0
-        ? resolve()
+        ? resolve(text)
         : reject(new EdgetuneError('internal', `wrangler bundle failed (exit ${code}): ${text.slice(-800)}`)),
     );
   });
@@ -50,10 +78,20 @@ export async function bundleWorker(outDir: string, options: BundleOptions = {}):
   const main = files.find((f) => f.endsWith('.js') && !f.endsWith('.map'));
   if (!main) throw new EdgetuneError('internal', `wrangler produced no script in ${outDir}`);
   const modules: WorkerBundle['modules'] = [{ type: 'ESModule', path: path.join(outDir, main) }];
-  let bytes = (await stat(path.join(outDir, main))).size;
-  for (const f of files.filter((name) => name.endsWith('.wasm'))) {
+  for (const f of files.filter((name) => name.endsWith('.wasm')).sort()) {
     modules.push({ type: 'CompiledWasm', path: path.join(outDir, f) });
-    bytes += (await stat(path.join(outDir, f))).size;
   }
-  return { dir: outDir, modules, bytes };
+  // Like wrangler: one gzip stream over the modules, then the main script (wrangler's module order
+  // is not in the output folder, so this can differ from its figure by a fraction of a percent).
+  const contents = await Promise.all([...modules.slice(1), modules[0]!].map((m) => readFile(m.path)));
+  const all = Buffer.concat(contents);
+  const match = TOTAL_UPLOAD.exec(output);
+  if (!match) throw new EdgetuneError('internal', `wrangler printed no upload size: ${output.slice(-800)}`);
+  return {
+    dir: outDir,
+    modules,
+    bytes: all.byteLength,
+    gzipBytes: gzipSync(all).byteLength,
+    reported: { bytes: Number(match[1]) * KIB, gzipBytes: Number(match[2]) * KIB },
+  };
 }

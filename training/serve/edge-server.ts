@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Miniflare } from 'miniflare';
-import { bundleWorker, projectRoot } from './bundle.ts';
+import { bundleWorker, projectRoot, type WorkerBuild, wranglerEnv } from './bundle.ts';
 import { createMiniflare } from './miniflare.ts';
 import { makeTempDir, removeTempDir } from './temp-dirs.ts';
 
@@ -17,22 +17,25 @@ export interface EdgeServerOptions {
   feedbackToken?: string;
   /** Extra string variables for the Worker (override wrangler.toml's [vars]). */
   vars?: Record<string, string>;
+  /** Which Worker build runs (default `engine`: no onnxruntime-web; `full` adds it). */
+  build?: WorkerBuild;
 }
 
 export interface EdgeServer {
   url: URL;
   mf: Miniflare;
   bundleBytes: number;
+  build: WorkerBuild;
   /** Fires the Worker's `scheduled` handler, as the cron trigger would. */
   triggerScheduled(cron?: string): Promise<void>;
   dispose(): Promise<void>;
 }
 
 /** wrangler.toml [vars], read through wrangler's own config reader so both agree. */
-async function readWranglerVars(): Promise<Record<string, string>> {
+export async function readWranglerVars(build: WorkerBuild = 'engine'): Promise<Record<string, string>> {
   const { unstable_readConfig } = await import('wrangler');
   const config = unstable_readConfig(
-    { config: path.join(projectRoot, 'wrangler.toml') },
+    { config: path.join(projectRoot, 'wrangler.toml'), env: wranglerEnv(build) || undefined },
     { hideWarnings: true },
   );
   const vars: Record<string, string> = {};
@@ -54,14 +57,15 @@ export async function startEdgeServer(options: EdgeServerOptions = {}): Promise<
     await removeTempDir(buildDir);
     if (ownState) await removeTempDir(persistDir);
   };
+  const build = options.build ?? 'engine';
   let bundle: Awaited<ReturnType<typeof bundleWorker>>;
   try {
-    bundle = await bundleWorker(buildDir);
+    bundle = await bundleWorker(buildDir, { build });
   } catch (e) {
     await cleanUp();
     throw e;
   }
-  const vars = { ...(await readWranglerVars()), ...(options.vars ?? {}) };
+  const vars = { ...(await readWranglerVars(build)), ...(options.vars ?? {}) };
   const bindings: Record<string, string> = { ...vars };
   if (options.adminToken) bindings.ADMIN_TOKEN = options.adminToken;
   if (options.feedbackToken) bindings.FEEDBACK_TOKEN = options.feedbackToken;
@@ -85,6 +89,7 @@ export async function startEdgeServer(options: EdgeServerOptions = {}): Promise<
     url,
     mf,
     bundleBytes: bundle.bytes,
+    build,
     async triggerScheduled(cron = '*/15 * * * *') {
       const res = await fetch(new URL(`/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}`, url), {
         signal: AbortSignal.timeout(60_000),

@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EdgetuneError } from '../../shared/errors.ts';
+import { fullBuildOnlyWarning, listsEngine } from '../../shared/manifest/manifest.ts';
 import { type PublishOptions, type PublishResult, publishVersion } from '../../shared/registry/publish.ts';
 import { MANIFEST_FILE } from '../../shared/store/keys.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
@@ -11,13 +12,14 @@ import { RECIPE_FILE, TrainingRecipeSchema } from '../train/recipe.ts';
  * Publishes an export directory (manifest.json + model.onnx [+ model.opt.onnx, report.html, ...])
  * as the next version of `name`. `edgetune publish` and `edgetune train --store` both come here.
  * Only plain files at the top level are published; dot-files and sub-folders are skipped.
+ * `warnings` tells the caller what to print, e.g. that only the full Worker build can serve it.
  */
 export async function publishExportDir(
   store: ObjectStore,
   name: string,
   dir: string,
   options: PublishOptions = {},
-): Promise<PublishResult & { skipped: string[] }> {
+): Promise<PublishResult & { skipped: string[]; warnings: string[] }> {
   let entries: import('node:fs').Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -51,7 +53,8 @@ export async function publishExportDir(
   }
   await uploadRecipeBackbone(store, files[RECIPE_FILE], options.onProgress);
   const result = await publishVersion(store, name, { manifest, files }, options);
-  return { ...result, skipped };
+  const warnings = listsEngine(result.manifest) ? [] : [fullBuildOnlyWarning(result.name, result.version)];
+  return { ...result, skipped, warnings };
 }
 
 /**

@@ -480,6 +480,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       mark = performance.now();
       const store = openStore(options.store, { cwd });
       const published = await publishExportDir(store, options.name, outDir, { onProgress: progress.log });
+      for (const w of published.warnings) progress.log(w);
       result.version = published.version;
       result.store = store.url;
       lap('publish', mark);

@@ -16,6 +16,7 @@ import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishVersion } from '../../../shared/registry/publish.ts';
 import { type LocalEdge, startLocalEdge } from '../../../training/serve/local-edge.ts';
+import { localBucketStore } from '../../../training/serve/miniflare.ts';
 import { FileStore } from '../../../training/stores/file.ts';
 import { EDGE_SEEDS, edgeExport, edgeImages } from '../../fixtures/edge-models.ts';
 
@@ -174,7 +175,7 @@ describe('real HTTP clients against workerd', () => {
       }
     }
     // Nothing the refused feedback carried was stored.
-    const listed = await edge!.mf.getR2Bucket('MODELS').then((b) => b.list({ prefix: `datasets/${MODEL}/` }));
+    const listed = await (await localBucketStore(edge!.mf)).list(`datasets/${MODEL}/`);
     expect(listed.objects).toHaveLength(0);
   });
 

@@ -31,6 +31,19 @@ async function routing(): Promise<{ stable: string; candidates: unknown[]; shado
 }
 
 describe('edgetune registry CLI (spawned)', () => {
+  it('publish warns when only the full Worker build can serve the version', async () => {
+    // Its own store: the round-trip below lists every model in the shared one.
+    const own = `file://${path.join(work, 'store-warnings')}`;
+    const text = await cli(['publish', 'dogs', path.join(work, 'export-1'), '--store', own], work);
+    expect(text.code).toBe(0);
+    expect(text.stderr).toMatch(/warning: dogs@v1 does not list the edgetune engine.*full Worker build/);
+    const json = await cli(['publish', 'dogs', path.join(work, 'export-2'), '--store', own, '--json'], work);
+    expect([json.code, json.stderr]).toEqual([0, '']);
+    expect((JSON.parse(json.stdout) as { warnings: string[] }).warnings).toEqual([
+      expect.stringContaining('dogs@v2 does not list the edgetune engine'),
+    ]);
+  });
+
   it('publish, rollout, promote, rollback, shadow round-trip and show up in `models show`', async () => {
     // Two publishers in separate processes at once: distinct versions.
     const [a, b] = await Promise.all([
@@ -96,6 +109,7 @@ describe('edgetune registry CLI (spawned)', () => {
       [['models', 'show', 'a/b'], /^edgetune: invalid model name "a\/b"/],
       [['shadow', 'cats', 'v1', '--sample', '2'], /^edgetune: --sample must be a number from 0 to 1/],
       [['models', 'list', '--store', 'ftp://x'], /^edgetune: unsupported store URL/],
+      [['serve', '--build', 'tiny'], /^edgetune: --build: .*"engine".*"full"/],
     ];
     const runs = await Promise.all(
       cases.map(([args]) => cli(args.includes('--store') ? args : [...args, '--store', store], work)),

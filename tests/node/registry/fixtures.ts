@@ -9,7 +9,10 @@ import { createRng } from '../../../shared/random.ts';
  * The registry only checks the bytes against the manifest's sha256 and size, so seeded random
  * bytes stand in for an ONNX graph; distinct seeds give distinct models.
  */
-export function makeExport(seed: number, options: { size?: number; extra?: Record<string, string> } = {}) {
+export function makeExport(
+  seed: number,
+  options: { size?: number; extra?: Record<string, string>; engines?: string[] } = {},
+) {
   const rng = createRng(seed);
   const model = new Uint8Array(options.size ?? 4096);
   for (let i = 0; i < model.length; i++) model[i] = Math.floor(rng() * 256);
@@ -28,6 +31,7 @@ export function makeExport(seed: number, options: { size?: number; extra?: Recor
     preprocess: { width: 32, height: 32, channels: 3, layout: 'NCHW' },
     backbone: { source: 'test:random' },
     metrics: { accuracy: 0.5 + seed / 1000 },
+    ...(options.engines ? { engines: options.engines } : {}),
   };
   const files: Record<string, Uint8Array> = { 'model.onnx': model };
   for (const [name, text] of Object.entries(options.extra ?? {}))

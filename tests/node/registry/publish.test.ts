@@ -192,6 +192,9 @@ describe('concurrent publishers (file store)', () => {
     const r = await publishExportDir(store, 'fromdir', dir);
     expect(r.version).toBe('v1');
     expect(r.manifest.model.sha256).toBe(exp.sha256);
+    // The manifest does not list the edgetune engine: only the full Worker build can serve it.
+    expect(r.warnings).toEqual([expect.stringContaining('fromdir@v1 does not list the edgetune engine')]);
+    expect(r.warnings[0]).toContain('wrangler deploy --env full');
     const listed = await store.list(keys.versionPrefix('fromdir', 'v1'));
     expect(listed.objects.map((o) => o.key.split('/').pop())).toEqual([
       'manifest.json',
@@ -201,5 +204,14 @@ describe('concurrent publishers (file store)', () => {
     await expect(publishExportDir(store, 'fromdir', path.join(dir, 'nope'))).rejects.toMatchObject({
       code: 'not_found',
     });
+  });
+
+  it('publishes an export that lists the edgetune engine without a warning', async () => {
+    const store = new FileStore(await tempDir());
+    const dir = path.join(await tempDir(), 'export');
+    await writeExportDir(dir, 4, { engines: ['onnxruntime', 'edgetune-wasm'] });
+    const r = await publishExportDir(store, 'engine', dir);
+    expect(r.version).toBe('v1');
+    expect(r.warnings).toEqual([]);
   });
 });

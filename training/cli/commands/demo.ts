@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { EdgetuneError } from '../../../shared/errors.ts';
 import { runDemo } from '../../demo/run-demo.ts';
+import { WORKER_BUILDS } from '../../serve/bundle.ts';
 import { DEFAULT_STORE_URL } from '../../stores/open.ts';
 import { streamProgress } from '../../train/progress.ts';
 
@@ -10,6 +11,7 @@ const Flags = z.object({
   store: z.string().min(1),
   out: z.string().min(1).optional(),
   json: z.boolean().optional(),
+  build: z.enum(WORKER_BUILDS),
 });
 
 export function register(program: Command): void {
@@ -24,6 +26,7 @@ export function register(program: Command): void {
     .option('--store <url>', 'object store to publish to', process.env.EDGETUNE_STORE ?? DEFAULT_STORE_URL)
     .option('--out <dir>', "this run's folder (default .edgetune/runs/demo-<timestamp>)")
     .option('--json', 'print a JSON summary on stdout (the narration goes to stderr)')
+    .option('--build <build>', 'Worker build to run: engine (default, no onnxruntime-web) or full', 'engine')
     .action(async (raw: Record<string, unknown>) => {
       const parsed = Flags.safeParse(raw);
       if (!parsed.success) {
@@ -34,6 +37,7 @@ export function register(program: Command): void {
         quick: f.quick,
         store: f.store,
         out: f.out,
+        build: f.build,
         write: (line) => (f.json ? process.stderr : process.stdout).write(`${line}\n`),
         progress: streamProgress(),
       });

@@ -13,6 +13,8 @@ export function register(program: Command): void {
     assertName('model', name);
     const store = storeFrom(options);
     const result = await publishExportDir(store, name, dir, { onProgress: options.json ? undefined : log });
+    // With --json the warnings travel in the JSON (stderr stays quiet, like the progress lines).
+    if (!options.json) for (const w of result.warnings) log(w);
     printResult(
       options,
       {
@@ -23,6 +25,7 @@ export function register(program: Command): void {
         madeStable: result.madeStable,
         attempts: result.attempts,
         skipped: result.skipped,
+        warnings: result.warnings,
         store: store.url,
       },
       () =>

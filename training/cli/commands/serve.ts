@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { EdgetuneError, errorMessage } from '../../../shared/errors.ts';
+import { WORKER_BUILDS, type WorkerBuild } from '../../serve/bundle.ts';
 import { type LocalEdge, startLocalEdge } from '../../serve/local-edge.ts';
 import { DEFAULT_STORE_URL, openStore } from '../../stores/open.ts';
 import { log, printResult } from '../output.ts';
@@ -13,6 +14,7 @@ const Options = z.object({
   adminToken: z.string().optional(),
   feedbackToken: z.string().optional(),
   syncInterval: z.string(),
+  build: z.string(),
   json: z.boolean().optional(),
 });
 
@@ -32,6 +34,16 @@ function tokenFlag(flag: string, value: string | undefined): string | undefined 
   if (value !== undefined && value.length < 8)
     throw new EdgetuneError('bad_request', `${flag} must be at least 8 characters long`);
   return value;
+}
+
+function buildFlag(raw: string): WorkerBuild {
+  const build = WORKER_BUILDS.find((b) => b === raw);
+  if (!build)
+    throw new EdgetuneError(
+      'bad_request',
+      `--build must be one of ${WORKER_BUILDS.join(', ')}, got ${JSON.stringify(raw)}`,
+    );
+  return build;
 }
 
 /** Polls the edge's own readiness endpoint; resolves with null when ready, else the last reason. */
@@ -68,6 +80,11 @@ export function register(program: Command): void {
       process.env.FEEDBACK_TOKEN,
     )
     .option('--sync-interval <ms>', 'mirror store <-> R2 every ms (0 = only at start and stop)', '1000')
+    .option(
+      '--build <build>',
+      'Worker build: engine (default, no onnxruntime-web, fits Workers Free) or full (+ onnxruntime-web)',
+      'engine',
+    )
     .option('--json', 'print one JSON line when ready')
     .action(async (raw: unknown) => {
       const opts = Options.parse(raw);
@@ -75,6 +92,7 @@ export function register(program: Command): void {
       const syncIntervalMs = integerFlag('--sync-interval', opts.syncInterval, 0, 3_600_000);
       const adminToken = tokenFlag('--admin-token', opts.adminToken);
       const feedbackToken = tokenFlag('--feedback-token', opts.feedbackToken);
+      const build = buildFlag(opts.build);
       const store = openStore(opts.store);
 
       let stopping: ((signal: NodeJS.Signals) => void) | undefined;
@@ -89,13 +107,14 @@ export function register(program: Command): void {
         SIGTERM: new Set(process.listeners('SIGTERM')),
       };
 
-      log('bundling functions/ with wrangler and starting workerd...');
+      log(`bundling the ${build} Worker build with wrangler and starting workerd...`);
       const edge: LocalEdge = await startLocalEdge(store, {
         port,
         host: opts.host,
         adminToken,
         feedbackToken,
         syncIntervalMs,
+        build,
         onSyncError: (e) => log(`sync: ${errorMessage(e)}`),
         onConflict: (c) =>
           log(
@@ -114,8 +133,15 @@ export function register(program: Command): void {
         if (outcome) log(`warning: the edge is not ready yet: ${outcome}`);
         printResult(
           opts,
-          { url: edge.url.href, store: store.url, ready: outcome === null, bundleBytes: edge.bundleBytes },
-          () => `edge function listening on ${edge.url.href} (store ${store.url}); Ctrl-C to stop`,
+          {
+            url: edge.url.href,
+            store: store.url,
+            build: edge.build,
+            ready: outcome === null,
+            bundleBytes: edge.bundleBytes,
+          },
+          () =>
+            `edge function (${edge.build} build) listening on ${edge.url.href} (store ${store.url}); Ctrl-C to stop`,
         );
       }
 

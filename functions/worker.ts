@@ -1,0 +1,17 @@
+/**
+ * The Worker's handlers over one build's engines: `fetch` is the Hono app (functions/routes/),
+ * `scheduled` the retraining cron. The entries (functions/index.ts, functions/full.ts) differ
+ * only in the backends they pass, so each bundle carries just the engines it imports.
+ */
+import type { Backends } from './backends.ts';
+import type { Env } from './env.ts';
+import { createApp } from './routes/index.ts';
+import { scheduled } from './scheduled.ts';
+
+export function createWorker(backends: Backends) {
+  const app = createApp(backends);
+  return {
+    fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+    scheduled,
+  } satisfies ExportedHandler<Env>;
+}
