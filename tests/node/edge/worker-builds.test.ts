@@ -56,18 +56,24 @@ describe('Worker bundle sizes (wrangler deploy --dry-run)', () => {
       );
       expect(b.reported.gzipBytes).toBeLessThanOrEqual(LIMITS[build]);
       // Our own figure is wrangler's method (one gzip stream over all modules); the module order
-      // is not recoverable from the output folder, which moves gzip's output by well under 1%.
-      expect(Math.abs(b.gzipBytes - b.reported.gzipBytes)).toBeLessThanOrEqual(0.01 * b.reported.gzipBytes);
+      // is not recoverable from the output folder, which moves gzip's output by a few percent at
+      // most (seen: 0.3% with two wasm modules, 1.05% with the WebP decoder's as a third).
+      expect(Math.abs(b.gzipBytes - b.reported.gzipBytes)).toBeLessThanOrEqual(0.03 * b.reported.gzipBytes);
       expect(b.gzipBytes).toBeLessThanOrEqual(LIMITS[build]);
     });
   }
 
   it('only the full build carries onnxruntime-web', () => {
-    expect(wasmNames(bundles.engine).sort()).toEqual(['kernels-relaxed.wasm', 'kernels-simd.wasm']);
+    expect(wasmNames(bundles.engine).sort()).toEqual([
+      'kernels-relaxed.wasm',
+      'kernels-simd.wasm',
+      'webp_dec.wasm',
+    ]);
     expect(wasmNames(bundles.full).sort()).toEqual([
       'kernels-relaxed.wasm',
       'kernels-simd.wasm',
       'ort-wasm-simd-threaded.wasm',
+      'webp_dec.wasm',
     ]);
     const main = fs.readFileSync(bundles.engine.modules[0]!.path, 'utf8');
     // onnxruntime-web's JS registers its backend under this name; the engine-only script has none.
