@@ -147,7 +147,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   lap('data', mark);
 
   mark = performance.now();
-  const backbone = await resolveBackbone(options.backbone, progress.log);
+  const backbone = await resolveBackbone(options.backbone, progress.log, options.input);
   for (const w of backbone.warnings) warn(w);
   const plan = await planFreeze(backbone, options.featureLayer, options.trainable ?? 0);
   lap('backbone', mark);
@@ -500,6 +500,7 @@ function recipeFromOptions(
     testData: o.testData ?? null,
     cwd: ctx.cwd,
     options: {
+      input: o.input,
       featureLayer: o.featureLayer,
       trainable: o.trainable,
       head: ctx.head,
