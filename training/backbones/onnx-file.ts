@@ -14,7 +14,7 @@ import { upgradeOpset } from '../../shared/onnx/opset-upgrade.ts';
 import type { ModelProto } from '../../shared/onnx/proto.ts';
 import { inferShapes } from '../../shared/onnx/shapes.ts';
 import { presetValues } from '../../shared/preprocess/presets.ts';
-import type { FeatureInfo, InputInfo } from './convert/metadata.ts';
+import { type FeatureInfo, type InputInfo, METADATA_KEYS } from './convert/metadata.ts';
 import type { InputOptions } from './input-options.ts';
 
 export interface PreparedOnnx {
@@ -128,5 +128,23 @@ export function prepareOnnxBackbone(source: ModelProto, opts: InputOptions): Pre
       },
     ],
     warnings,
+  };
+}
+
+/**
+ * The prepared graph with what it expects recorded as edgetune metadata (input, preprocessing,
+ * features, source): training on the written file needs no flags. Other metadata is kept.
+ */
+export function withPreparedMetadata(prepared: PreparedOnnx, source: string): ModelProto {
+  const props: Record<string, string> = {
+    [METADATA_KEYS.source]: source,
+    [METADATA_KEYS.input]: JSON.stringify(prepared.input),
+    [METADATA_KEYS.preprocess]: JSON.stringify(prepared.preprocess),
+    [METADATA_KEYS.features]: JSON.stringify(prepared.features),
+  };
+  const kept = (prepared.model.metadataProps ?? []).filter((p) => !((p.key ?? '') in props));
+  return {
+    ...prepared.model,
+    metadataProps: [...kept, ...Object.entries(props).map(([key, value]) => ({ key, value }))],
   };
 }
