@@ -173,7 +173,7 @@ class Inference {
       case 'Slice': {
         const data = this.values(ins[0]);
         const [starts, ends, axes, steps] = [1, 2, 3, 4].map((i) => this.constInts(ins[i]));
-        if (!data || !starts || !ends || (axes && axes.some((a) => a !== 0 && a !== -1))) return undefined;
+        if (!data || !starts || !ends || axes?.some((a) => a !== 0 && a !== -1)) return undefined;
         if (steps && steps[0] !== 1) return undefined;
         const clamp = (v: number) => Math.max(0, Math.min(data.length, v < 0 ? v + data.length : v));
         return data.slice(clamp(starts[0]!), clamp(ends[0]!));

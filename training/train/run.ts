@@ -40,6 +40,7 @@ import { publishExportDir } from '../stores/publish-dir.ts';
 import { initTf } from '../tf/backend.ts';
 import { resolveBackbone } from './backbone.ts';
 import type { ModelOutcome, TrainOptions, TrainResult } from './options.ts';
+import { constantFeatureWarning, upscaleWarning } from './input-warnings.ts';
 import { planFreeze } from './plan.ts';
 import { type Progress, silentProgress } from './progress.ts';
 import { buildRecipe, canonicalBackbone, RECIPE_FILE, type TrainingRecipe } from './recipe.ts';
@@ -149,6 +150,8 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   mark = performance.now();
   const backbone = await resolveBackbone(options.backbone, progress.log, options.input);
   for (const w of backbone.warnings) warn(w);
+  const upscaled = upscaleWarning(train.samples, backbone.preprocess);
+  if (upscaled) warn(upscaled);
   const plan = await planFreeze(backbone, options.featureLayer, options.trainable ?? 0);
   lap('backbone', mark);
   progress.log(
@@ -178,6 +181,13 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       },
     );
     lap('features', mark);
+    const flat = constantFeatureWarning(
+      extracted.data,
+      train.samples.length,
+      plan.boundaryDims.reduce((a, b) => a * b, 1),
+      plan.boundary,
+    );
+    if (flat) warn(flat);
     const itemDims = plan.boundaryDims;
     const itemSize = itemDims.reduce((a, b) => a * b, 1);
     const itemShape = itemDims.length === 3 ? [itemDims[1]!, itemDims[2]!, itemDims[0]!] : itemDims;

@@ -34,7 +34,10 @@ describe('torch.onnx exports as backbones: CLI training → parity gate → work
   let dir: string;
   let store: FileStore;
   let edge: LocalEdge | undefined;
-  const trained = new Map<string, { parity: number; engines: string[]; warnings: string[] }>();
+  const trained = new Map<
+    string,
+    { parity: number; engines: string[]; warnings: string[]; inputSide: number }
+  >();
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-byo-'));
@@ -73,6 +76,7 @@ describe('torch.onnx exports as backbones: CLI training → parity gate → work
         parity: json.parity.maxAbsDiff,
         engines: manifest.engines,
         warnings: json.warnings,
+        inputSide: manifest.preprocess.width,
       });
     }
     edge = await startLocalEdge(store, { port: 0, persistDir: path.join(dir, 'r2'), syncIntervalMs: 0 });
@@ -98,6 +102,13 @@ describe('torch.onnx exports as backbones: CLI training → parity gate → work
       const t = trained.get(fixture)!;
       expect(t.parity).toBeLessThanOrEqual(1e-4);
       expect(t.engines).toEqual(['onnxruntime', 'edgetune-wasm']);
+      // Random weights and 20-px digits: both warnings a user needs here.
+      expect(t.warnings.some((w) => /are \(near\) constant across the \d+ training images/.test(w))).toBe(
+        true,
+      );
+      // The opencv digits are 20 px: a 96-px input is ≥ 4× that, a 64-px one is not.
+      const upscaled = t.warnings.some((w) => /× the images' median size \(20 px\)/.test(w));
+      expect(upscaled).toBe(t.inputSide >= 80);
       const runDir = path.join(dir, 'runs', fixture);
       const manifest = ModelManifestSchema.parse(
         JSON.parse(fs.readFileSync(path.join(runDir, 'manifest.json'), 'utf8')),
