@@ -4,7 +4,6 @@
  * fail every request) and by `import-model` before anything is written.
  */
 import { EdgetuneError } from '../errors.ts';
-import { imageInput } from '../onnx/input-shape.ts';
 import type { ModelProto } from '../onnx/proto.ts';
 import { inferShapes, shapeFromValueInfo } from '../onnx/shapes.ts';
 import type { ModelManifest } from './manifest.ts';
