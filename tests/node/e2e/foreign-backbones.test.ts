@@ -102,10 +102,10 @@ describe('torch.onnx exports as backbones: CLI training → parity gate → work
       const t = trained.get(fixture)!;
       expect(t.parity).toBeLessThanOrEqual(1e-4);
       expect(t.engines).toEqual(['onnxruntime', 'edgetune-wasm']);
-      // Random weights and 20-px digits: both warnings a user needs here.
-      expect(t.warnings.some((w) => /are \(near\) constant across the \d+ training images/.test(w))).toBe(
-        true,
-      );
+      // Random weights flatten plain stacks' features to constants; ResNet's identity shortcuts
+      // keep them varying.
+      const flat = t.warnings.some((w) => /are \(near\) constant across the \d+ training images/.test(w));
+      expect(flat).toBe(fixture !== 'resnet18');
       // The opencv digits are 20 px: a 96-px input is ≥ 4× that, a 64-px one is not.
       const upscaled = t.warnings.some((w) => /× the images' median size \(20 px\)/.test(w));
       expect(upscaled).toBe(t.inputSide >= 80);
