@@ -64,24 +64,34 @@ export class Compiler {
     const planInputs = new Map<string, { tensor: PlacedTensor; staging: number }>();
     let batch = 1;
     for (const spec of inputs) {
-      const [n, c, h, w] = spec.dims.length === 4 ? spec.dims : [spec.dims[0] ?? 1, spec.dims[1] ?? 1, 1, 1];
       if (spec.dims.length !== 4 && spec.dims.length !== 2) {
         throw new EdgetuneError('unsupported', `engine: input ${spec.name} must be rank 2 or 4`);
       }
-      batch = n!;
-      const t = this.place(spec.name, spec.dims.length as 2 | 4, n!, c!, h!, w!);
-      const staging = this.arena.alloc(n! * c! * h! * w! * 4);
+      // An NHWC input that is transposed to NCHW right away is already in the engine's own
+      // layout: it is staged as it comes and stands for the Transpose's output.
+      const toNchw = this.inputTranspose(spec.name);
+      const [n, c, h, w] =
+        spec.dims.length === 2
+          ? [spec.dims[0]!, spec.dims[1]!, 1, 1]
+          : toNchw !== undefined
+            ? [spec.dims[0]!, spec.dims[3]!, spec.dims[1]!, spec.dims[2]!]
+            : (spec.dims as [number, number, number, number]);
+      batch = n;
+      const placedAs = toNchw === undefined ? spec.name : this.nodes[toNchw]!.output![0]!;
+      const t = this.place(placedAs, spec.dims.length as 2 | 4, n, c, h, w);
+      const staging = this.arena.alloc(n * c * h * w * 4);
       planInputs.set(spec.name, { tensor: t, staging });
       const dst = this.addr(t);
       this.emit('Input', spec.name, (base) => {
         const src = base + staging;
         const d = dst(base);
-        const img = c! * h! * w! * 4;
-        const out = h! * w! * t.cs * 4;
+        const img = c * h * w * 4;
+        const out = h * w * t.cs * 4;
         return () => {
-          for (let i = 0; i < n!; i++) {
-            if (t.rank === 4) this.k.nchw_to_nhwc(src + i * img, c!, h! * w!, d + i * out, t.cs);
-            else this.k.copy_rows(src + i * img, 1, c!, img, d + i * out, out);
+          for (let i = 0; i < n; i++) {
+            if (toNchw !== undefined) this.k.copy_rows(src + i * img, h * w, c, c * 4, d + i * out, t.cs * 4);
+            else if (t.rank === 4) this.k.nchw_to_nhwc(src + i * img, c, h * w, d + i * out, t.cs);
+            else this.k.copy_rows(src + i * img, 1, c, img, d + i * out, out);
           }
         };
       });
@@ -109,6 +119,14 @@ export class Compiler {
     const base = alignUp(this.persist.end);
     const steps = this.pending.map((p) => ({ op: p.op, name: p.name, run: p.make(base) }));
     return { batch, base, arenaBytes: this.arena.peak, steps, inputs: planInputs, outputs };
+  }
+
+  /** The node index of a Transpose [0,3,1,2] that is the sole consumer of graph input `name`. */
+  private inputTranspose(name: string): number | undefined {
+    const users = this.consumers.get(name) ?? [];
+    const node = users.length === 1 ? this.nodes[users[0]!] : undefined;
+    const perm = node?.opType === 'Transpose' ? (attrInts(node, 'perm') ?? []).join(',') : '';
+    return perm === '0,3,1,2' && !this.outputNames.has(name) ? users[0] : undefined;
   }
 
   // ---- tensors -------------------------------------------------------------------------------
@@ -252,6 +270,15 @@ export class Compiler {
         this.affine(node, x, out, new Float32Array(x.c).fill(1), new Float32Array(x.c), act);
         return;
       }
+      case 'HardSigmoid': {
+        // max(0, min(1, alpha·x + beta)): a per-tensor affine step clamped to [0, 1].
+        const x = this.input(node, 0);
+        const alpha = attrFloat(node, 'alpha', 0.2);
+        const beta = attrFloat(node, 'beta', 0.5);
+        const act = { lo: 0, hi: 1, hs: 0 };
+        this.affine(node, x, out, new Float32Array(x.c).fill(alpha), new Float32Array(x.c).fill(beta), act);
+        return;
+      }
       case 'Sigmoid': {
         const x = this.input(node, 0);
         const y = this.place(out, x.rank, x.n, x.c, x.h, x.w);
@@ -264,6 +291,7 @@ export class Compiler {
       case 'Add':
       case 'Mul':
       case 'Sub':
+      case 'Div':
         this.binary(node, group);
         return;
       case 'GlobalAveragePool': {
@@ -288,6 +316,8 @@ export class Compiler {
         this.flatten(node);
         return;
       case 'Transpose': {
+        // The input's NHWC→NCHW transpose was taken over by the input staging.
+        if (this.tensors.has(out) && attrInts(node, 'perm')?.join(',') === '0,3,1,2') return;
         const x = this.input(node, 0);
         const perm = attrInts(node, 'perm') ?? [];
         if (x.rank !== 4 || perm.join(',') !== '0,2,3,1')
@@ -584,11 +614,30 @@ export class Compiler {
     gemm.free();
   }
 
+  /** A constant operand as one value per channel of x (it must be a scalar or per-channel). */
+  private channelVector(node: NodeProto, x: PlacedTensor, name: string): Float32Array {
+    const k = this.consts.floats(name);
+    const dims = k.dims.slice();
+    while (dims.length < x.rank) dims.unshift(1);
+    const perChannel = dims.every((d, i) => d === 1 || i === 1) && dims.length === x.rank;
+    if (!perChannel) unsupported(node, 'a constant operand must be a scalar or per-channel');
+    return new Float32Array(x.c).map((_, c) => k.data[k.data.length === 1 ? 0 : c]!);
+  }
+
   private binary(node: NodeProto, group: number[]): void {
     const [n0, n1] = node.input ?? [];
-    const op = node.opType === 'Add' ? 0 : node.opType === 'Mul' ? 1 : 2;
     const c0 = this.consts.has(n0);
     const c1 = this.consts.has(n1);
+    if (node.opType === 'Div') {
+      // Only x / constant, which is x · (1 / constant).
+      if (c0 || !c1) unsupported(node, 'the divisor must be a constant');
+      const x = this.input(node, 0);
+      const vec = this.channelVector(node, x, n1!).map((v) => 1 / v);
+      const { act, out } = this.takeAct(node.output![0]!, group);
+      this.affine(node, x, out, vec, new Float32Array(x.c), act);
+      return;
+    }
+    const op = node.opType === 'Add' ? 0 : node.opType === 'Mul' ? 1 : 2;
     if (c0 && c1) unsupported(node, 'constant folding is not supported');
     if (!c0 && !c1) {
       const a = this.input(node, 0);
@@ -641,13 +690,7 @@ export class Compiler {
     }
     // One constant operand: it must broadcast per channel (or be a scalar).
     const x = this.input(node, c0 ? 1 : 0);
-    const k = this.consts.floats((c0 ? n0 : n1)!);
-    const rank = x.rank;
-    const dims = k.dims.slice();
-    while (dims.length < rank) dims.unshift(1);
-    const perChannel = dims.every((d, i) => d === 1 || i === 1) && dims.length === rank;
-    if (!perChannel) unsupported(node, 'a constant operand must be a scalar or per-channel');
-    const vec = new Float32Array(x.c).map((_, c) => k.data[k.data.length === 1 ? 0 : c]!);
+    const vec = this.channelVector(node, x, (c0 ? n0 : n1)!);
     const { act, out } = this.takeAct(node.output![0]!, group);
     if (op === 0) this.affine(node, x, out, new Float32Array(x.c).fill(1), vec, act);
     else if (op === 1) this.affine(node, x, out, vec, new Float32Array(x.c), act);

@@ -8,6 +8,7 @@ import { decodeModel, type ModelProto, toNumber } from '../onnx/proto.ts';
 import { Compiler } from './compile.ts';
 import { PersistentRegion, type Plan, type PlacedTensor } from './layout.ts';
 import { ModelConstants } from './constants.ts';
+import { foldConstants } from '../onnx/fold-constants.ts';
 import { foldPadsIntoConvs } from '../onnx/fold-pad.ts';
 import { instantiateKernels, type KernelModules, type KernelVariant } from './kernels.ts';
 import { supports } from './supports.ts';
@@ -64,8 +65,9 @@ export async function createEngineSession(
   kernels: KernelModules,
 ): Promise<EngineSession> {
   // Zero Pads before convs (Keras ZeroPadding2D) become the convs' own pads.
+  // Exporters' constant plumbing (Constant/Identity weights, shape arithmetic) is folded first.
   const model = foldPadsIntoConvs(
-    modelOrBytes instanceof Uint8Array ? decodeModel(modelOrBytes) : modelOrBytes,
+    foldConstants(modelOrBytes instanceof Uint8Array ? decodeModel(modelOrBytes) : modelOrBytes),
   );
   const report = supports(model);
   if (!report.ok) {

@@ -4,6 +4,7 @@
  * 'unsupported'), so a caller should still fall back to onnxruntime-web if creation throws.
  */
 import { attrInt, attrInts } from '../onnx/attributes.ts';
+import { foldConstants } from '../onnx/fold-constants.ts';
 import { foldPadsIntoConvs } from '../onnx/fold-pad.ts';
 import type { ModelProto, NodeProto } from '../onnx/proto.ts';
 import { ModelConstants } from './constants.ts';
@@ -20,10 +21,12 @@ export const ENGINE_OPS = new Set([
   'Relu',
   'Clip',
   'HardSwish',
+  'HardSigmoid',
   'Sigmoid',
   'Add',
   'Mul',
   'Sub',
+  'Div',
   'GlobalAveragePool',
   'AveragePool',
   'MaxPool',
@@ -39,7 +42,7 @@ export const ENGINE_OPS = new Set([
   'Constant',
 ]);
 
-function problem(node: NodeProto, consts: ModelConstants): string | undefined {
+function problem(node: NodeProto, consts: ModelConstants, graphInputs: Set<string>): string | undefined {
   const op = node.opType ?? '';
   if (node.domain && node.domain !== 'ai.onnx') return `domain ${node.domain}`;
   if (!ENGINE_OPS.has(op)) return 'op not supported';
@@ -64,8 +67,12 @@ function problem(node: NodeProto, consts: ModelConstants): string | undefined {
       return [1, 2].every((i) => !input(i) || consts.isFloat(input(i)))
         ? undefined
         : 'bounds must be constants';
-    case 'Transpose':
-      return (attrInts(node, 'perm') ?? []).join(',') === '0,2,3,1' ? undefined : 'only perm [0,2,3,1]';
+    case 'Transpose': {
+      const perm = (attrInts(node, 'perm') ?? []).join(',');
+      // [0,2,3,1] before a Flatten (Keras order), [0,3,1,2] straight after an NHWC graph input.
+      if (perm === '0,2,3,1' || (perm === '0,3,1,2' && graphInputs.has(input(0) ?? ''))) return undefined;
+      return 'only perm [0,2,3,1], or [0,3,1,2] on an NHWC graph input';
+    }
     case 'Flatten':
       return attrInt(node, 'axis', 1) === 1 ? undefined : 'only axis 1';
     case 'Reshape':
@@ -76,6 +83,9 @@ function problem(node: NodeProto, consts: ModelConstants): string | undefined {
       if (op === 'AveragePool' && attrInt(node, 'ceil_mode', 0) === 1) return 'ceil_mode';
       if (op === 'MaxPool' && node.output?.[1]) return 'Indices output';
       return undefined;
+    case 'Div':
+      // x / constant is a scale; a tensor divisor has no kernel.
+      return consts.isFloat(input(1)) ? undefined : 'the divisor must be a constant';
     case 'Softmax':
       return [-1, 1].includes(attrInt(node, 'axis', -1)) ? undefined : 'only the last axis';
     default:
@@ -84,11 +94,12 @@ function problem(node: NodeProto, consts: ModelConstants): string | undefined {
 }
 
 export function supports(original: ModelProto): SupportReport {
-  const model = foldPadsIntoConvs(original);
+  const model = foldPadsIntoConvs(foldConstants(original));
   const consts = new ModelConstants(model);
   const unsupported: string[] = [];
+  const graphInputs = new Set((model.graph?.input ?? []).map((i) => i.name ?? ''));
   for (const node of model.graph?.node ?? []) {
-    const why = problem(node, consts);
+    const why = problem(node, consts, graphInputs);
     if (why) unsupported.push(`${node.opType} ${node.name ?? ''}: ${why}`.replace(/ {2}/, ' '));
   }
   for (const input of model.graph?.input ?? []) {

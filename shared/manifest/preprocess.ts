@@ -26,6 +26,8 @@ export const PreprocessSpecSchema = z.object({
   mean: z.array(z.number()).default([0]),
   std: z.array(z.number()).default([1]),
   invert: z.boolean().default(false),
+  /** Channel order the model reads, RGB when absent (Caffe-style models want BGR); mean/std follow it. */
+  channelOrder: z.enum(['rgb', 'bgr']).optional(),
 });
 export type PreprocessSpec = z.infer<typeof PreprocessSpecSchema>;
 

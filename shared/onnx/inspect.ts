@@ -3,7 +3,7 @@
  * MACs count Conv, ConvTranspose, Gemm and MatMul (the ops that dominate CNN cost), per sample:
  * a symbolic batch dim counts as 1.
  */
-import { attrInt } from './attributes.ts';
+import { attrInt, attrTensor } from './attributes.ts';
 import type { Dim } from './builder.ts';
 import { dataTypeName, type ModelProto, type NodeProto, TensorDataType, toNumber } from './proto.ts';
 import { inferShapes, shapeFromValueInfo, type TensorInfo, UNKNOWN_DIM } from './shapes.ts';
@@ -26,7 +26,7 @@ export interface ModelSummary {
   nodeCount: number;
   /** Node count per op type; ops outside the default domain are written 'domain:Op'. */
   opHistogram: Record<string, number>;
-  /** Elements of all initializers except INT64/BOOL/STRING ones (shapes, axes, indices). */
+  /** Elements of all initializers and Constant-node tensors except INT64/BOOL/STRING ones. */
   parameters: number;
   /** Multiply-accumulates of Conv/ConvTranspose/Gemm/MatMul for one sample. */
   macs: number;
@@ -109,6 +109,11 @@ export function inspectModel(model: ModelProto): ModelSummary {
     initializerBytes += tensorByteLength(t);
     if (!NOT_PARAMETERS.has(t.dataType ?? 0)) parameters += tensorElementCount(t);
   }
+  // Exporters may carry weights as Constant nodes instead of initializers: they count too.
+  for (const node of g.node ?? []) {
+    const t = node.opType === 'Constant' && !node.domain ? attrTensor(node, 'value') : undefined;
+    if (t && !NOT_PARAMETERS.has(t.dataType ?? 0)) parameters += tensorElementCount(t);
+  }
 
   const opsets: Record<string, number> = {};
   for (const o of model.opsetImport ?? []) opsets[o.domain || 'ai.onnx'] = toNumber(o.version);
@@ -137,4 +142,17 @@ export function inspectModel(model: ModelProto): ModelSummary {
     opsets,
     metadata,
   };
+}
+
+/** Every tensor a node computes, in graph order, with its inferred shape and the op computing it. */
+export function listTensors(model: ModelProto): (TensorSummary & { op: string })[] {
+  const shapes = inferShapes(model);
+  const out: (TensorSummary & { op: string })[] = [];
+  for (const node of model.graph?.node ?? []) {
+    if (node.opType === 'Constant') continue;
+    for (const name of node.output ?? []) {
+      if (name) out.push({ ...summarise(name, shapes.get(name)), op: node.opType ?? '' });
+    }
+  }
+  return out;
 }

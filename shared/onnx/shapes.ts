@@ -84,6 +84,7 @@ function normAxis(axis: number, rank: number): number {
 class Inference {
   readonly tensors = new Map<string, TensorInfo>();
   readonly consts = new Map<string, number[]>();
+  readonly symbolic = new Map<string, Dim[]>();
   readonly initializers = new Map<string, TensorProto>();
 
   constructor(readonly opset: number) {}
@@ -129,6 +130,57 @@ class Inference {
       const name = out[i];
       if (name && r) this.tensors.set(name, r);
     });
+    const value = this.shapeValue(node);
+    if (value && out[0]) {
+      this.symbolic.set(out[0], value);
+      if (isStatic(value) && !this.consts.has(out[0])) this.consts.set(out[0], value);
+    }
+  }
+
+  /** A 1-D integer tensor's values where dims may be symbolic (shape arithmetic). */
+  values(name: string | undefined): Dim[] | undefined {
+    if (!name) return undefined;
+    return this.symbolic.get(name) ?? this.consts.get(name);
+  }
+
+  /**
+   * The values of shape arithmetic as torch.onnx emits it (Shape→Gather→Unsqueeze→Concat, Slice,
+   * Squeeze, Cast), symbolic dims included, so a Reshape to [batch, -1] gets its shape.
+   */
+  private shapeValue(node: NodeProto): Dim[] | undefined {
+    const ins = node.input ?? [];
+    switch (node.opType) {
+      case 'Shape': {
+        const xs = this.shape(ins[0]);
+        if (!xs) return undefined;
+        const start = normAxis(attrInt(node, 'start', 0), xs.length);
+        return xs.slice(start, normAxis(attrInt(node, 'end', xs.length), xs.length));
+      }
+      case 'Gather': {
+        const data = this.values(ins[0]);
+        const idx = this.constInts(ins[1]);
+        return data && idx ? idx.map((i) => data[normAxis(i, data.length)]!) : undefined;
+      }
+      case 'Unsqueeze':
+      case 'Squeeze':
+      case 'Cast':
+      case 'Identity':
+        return this.values(ins[0]);
+      case 'Concat': {
+        const parts = ins.map((i) => this.values(i));
+        return parts.every((p) => p !== undefined) ? (parts as Dim[][]).flat() : undefined;
+      }
+      case 'Slice': {
+        const data = this.values(ins[0]);
+        const [starts, ends, axes, steps] = [1, 2, 3, 4].map((i) => this.constInts(ins[i]));
+        if (!data || !starts || !ends || axes?.some((a) => a !== 0 && a !== -1)) return undefined;
+        if (steps && steps[0] !== 1) return undefined;
+        const clamp = (v: number) => Math.max(0, Math.min(data.length, v < 0 ? v + data.length : v));
+        return data.slice(clamp(starts[0]!), clamp(ends[0]!));
+      }
+      default:
+        return undefined;
+    }
   }
 
   private same(node: NodeProto, elemType?: number): (TensorInfo | undefined)[] {
@@ -215,8 +267,10 @@ class Inference {
         const part = (p: Dim[]) => (p.length === 1 ? p[0]! : product(p));
         return [{ elemType: et, shape: [part(xs.slice(0, axis)), part(xs.slice(axis))] }];
       }
+      case 'Slice':
+        return [{ elemType: et, shape: this.slice(node, xs) }];
       case 'Reshape':
-        return [{ elemType: et, shape: this.reshape(node, xs, this.constInts(ins[1])) }];
+        return [{ elemType: et, shape: this.reshape(node, xs, this.values(ins[1])) }];
       case 'Transpose': {
         if (!xs) return [{ elemType: et }];
         const perm = attrInts(node, 'perm') ?? xs.map((_, i) => xs.length - 1 - i);
@@ -305,10 +359,14 @@ class Inference {
     return [xs[0]!, xs[1]!, ...windowed(node, xs.slice(2), kernel, attrInt(node, 'ceil_mode', 0) === 1)];
   }
 
-  private reshape(node: NodeProto, xs?: Dim[], target?: number[]): Dim[] | undefined {
+  private reshape(node: NodeProto, xs?: Dim[], target?: Dim[]): Dim[] | undefined {
     if (!target) return undefined;
     const allowZero = attrInt(node, 'allowzero', 0) === 1;
     const out: Dim[] = target.map((t, i) => (t === 0 && !allowZero ? (xs?.[i] ?? UNKNOWN_DIM) : t));
+    // A symbolic entry (the batch from Shape) is that dim: -1 is then the product of the rest.
+    if (xs && out.length === 2 && typeof out[0] === 'string' && out[0] === xs[0] && out[1] === -1) {
+      return [out[0], product(xs.slice(1))];
+    }
     const minus = out.indexOf(-1);
     if (minus >= 0) {
       const total = xs ? product(xs) : UNKNOWN_DIM;
@@ -322,6 +380,39 @@ class Inference {
         if (symbolic.length === 1 && known === rest) out[minus] = symbolic[0]!;
       }
     }
+    return out;
+  }
+
+  /** Slice (opset 10+: starts/ends/axes/steps as constant inputs; before: attributes). */
+  private slice(node: NodeProto, xs?: Dim[]): Dim[] | undefined {
+    if (!xs) return undefined;
+    const ins = node.input ?? [];
+    const starts = attrInts(node, 'starts') ?? this.constInts(ins[1]);
+    const ends = attrInts(node, 'ends') ?? this.constInts(ins[2]);
+    if (!starts || !ends) return undefined;
+    const axes = (attrInts(node, 'axes') ?? this.constInts(ins[3]) ?? starts.map((_, i) => i)).map((a) =>
+      normAxis(a, xs.length),
+    );
+    const steps = this.constInts(ins[4]) ?? axes.map(() => 1);
+    const out = xs.slice();
+    axes.forEach((a, i) => {
+      const d = xs[a];
+      const step = steps[i]!;
+      if (typeof d !== 'number' || step === 0) {
+        out[a] = UNKNOWN_DIM;
+        return;
+      }
+      const clamp = (v: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, v < 0 ? v + d : v));
+      if (step > 0) {
+        const b = clamp(starts[i]!, 0, d);
+        const e = clamp(ends[i]!, 0, d);
+        out[a] = Math.max(0, Math.ceil((e - b) / step));
+      } else {
+        const b = clamp(starts[i]!, -1, d - 1);
+        const e = clamp(ends[i]!, -1, d - 1);
+        out[a] = Math.max(0, Math.ceil((b - e) / -step));
+      }
+    });
     return out;
   }
 

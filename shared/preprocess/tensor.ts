@@ -48,7 +48,8 @@ function perChannel(values: readonly number[], channels: number, name: string): 
  * 2. resize to spec.width × spec.height per spec.resize: resizeBilinear (half-pixel, no antialiasing)
  *    or resizeTriangle (antialiased), float32;
  * 3. grey → 3 channels by repeating the value, when the spec wants 3;
- * 4. v = invert ? 255 − v : v, then (v / 255 · scale − mean[c]) / std[c] in float64, stored as float32;
+ * 4. channel c reads source channel 2 − c when the spec says BGR;
+ *    v = invert ? 255 − v : v, then (v / 255 · scale − mean[c]) / std[c] in float64, stored as float32;
  * 5. laid out NCHW (planes) or NHWC (interleaved).
  */
 export function writeImageTensor(
@@ -81,9 +82,10 @@ export function writeImageTensor(
     source.width === width && source.height === height ? source.data : resize(source, width, height);
   const pixels = width * height;
   const planar = spec.layout === 'NCHW';
+  const swap = spec.channelOrder === 'bgr' && channels === 3;
   for (let p = 0; p < pixels; p++) {
     for (let c = 0; c < channels; c++) {
-      const raw = sampled[p * srcChannels + (srcChannels === 1 ? 0 : c)]!;
+      const raw = sampled[p * srcChannels + (srcChannels === 1 ? 0 : swap ? 2 - c : c)]!;
       const v = spec.invert ? 255 - raw : raw;
       const value = ((v / 255) * spec.scale - mean[c]!) / std[c]!;
       out[offset + (planar ? c * pixels + p : p * channels + c)] = value;

@@ -32,7 +32,19 @@ export function defaultFeatureCacheDir(cwd: string = process.cwd()): string {
 export function featureCacheKey(key: FeatureCacheKey): string {
   const p = key.preprocess;
   // Field order fixed here so that the key does not depend on how the spec object was built.
-  const spec = [p.width, p.height, p.channels, p.layout, p.resize, p.scale, p.mean, p.std, p.invert];
+  const spec: unknown[] = [
+    p.width,
+    p.height,
+    p.channels,
+    p.layout,
+    p.resize,
+    p.scale,
+    p.mean,
+    p.std,
+    p.invert,
+  ];
+  // Appended only when set, so caches written before channel order existed stay valid for RGB.
+  if (p.channelOrder === 'bgr') spec.push('bgr');
   return createHash('sha256')
     .update(`${key.backboneSha256}\n${key.boundary}\n${JSON.stringify(spec)}\n${key.itemSize}\n`)
     .digest('hex')

@@ -1,7 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EdgetuneError } from '../../shared/errors.ts';
-import { fullBuildOnlyWarning, listsEngine } from '../../shared/manifest/manifest.ts';
+import { assertManifestMatchesGraph } from '../../shared/manifest/check-graph.ts';
+import { fullBuildOnlyWarning, listsEngine, ModelManifestSchema } from '../../shared/manifest/manifest.ts';
+import { decodeModel, type ModelProto } from '../../shared/onnx/proto.ts';
 import { type PublishOptions, type PublishResult, publishVersion } from '../../shared/registry/publish.ts';
 import { MANIFEST_FILE } from '../../shared/store/keys.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
@@ -51,10 +53,35 @@ export async function publishExportDir(
     const buf = await readFile(path.join(dir, entry.name));
     files[entry.name] = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   }
+  checkAgainstGraph(name, manifest, files);
   await uploadRecipeBackbone(store, files[RECIPE_FILE], options.onProgress);
   const result = await publishVersion(store, name, { manifest, files }, options);
   const warnings = listsEngine(result.manifest) ? [] : [fullBuildOnlyWarning(result.name, result.version)];
   return { ...result, skipped, warnings };
+}
+
+/**
+ * The manifest must describe the graph it ships with (input, outputs, label count, batch): one
+ * wrong tensor name would otherwise publish fine and fail every request at the edge.
+ */
+function checkAgainstGraph(name: string, raw: unknown, files: Record<string, Uint8Array>): void {
+  const parsed = ModelManifestSchema.safeParse(raw);
+  if (!parsed.success) return; // publishVersion reports schema problems with their path
+  const bytes = files[parsed.data.model.file];
+  if (!bytes) return; // and a missing file
+  let model: ModelProto;
+  try {
+    model = decodeModel(bytes);
+  } catch (e) {
+    throw new EdgetuneError('bad_request', `${name}: ${parsed.data.model.file} is not an ONNX model`, {
+      cause: e,
+    });
+  }
+  assertManifestMatchesGraph(
+    parsed.data,
+    model,
+    `${name}: manifest.json does not match ${parsed.data.model.file}`,
+  );
 }
 
 /**

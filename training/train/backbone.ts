@@ -5,6 +5,7 @@
  *   nsfwjs:<model>       the bundled Keras model
  *   tfjs:<model.json>    the model itself
  *   <file.onnx>          `<file.onnx>.tfjs/model.json` when `edgetune pretrain` left it there
+ * A plain ONNX export is prepared from the graph and the user's preprocessing flags.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -16,9 +17,11 @@ import {
   type PreprocessSpec,
   PreprocessSpecSchema,
 } from '../../shared/manifest/preprocess.ts';
-import type { onnx } from '../../shared/onnx/proto.ts';
+import type { ModelProto } from '../../shared/onnx/proto.ts';
 import type { BackboneMetadata } from '../backbones/convert/metadata.ts';
 import { importBackbone, parseBackboneSource } from '../backbones/import.ts';
+import { hasInputOptions, type InputOptions } from '../backbones/input-options.ts';
+import { prepareOnnxBackbone } from '../backbones/onnx-file.ts';
 import { loadNsfwjsModel } from '../backbones/nsfwjs.ts';
 import { loadTfjsLayersModel } from '../backbones/tfjs-file.ts';
 
@@ -27,8 +30,10 @@ export interface TrainBackbone {
   source: string;
   /** The --backbone argument as given (for messages). */
   given: string;
+  /** The file's bytes as given (what sha256 names and the store copy carries). */
   bytes: Uint8Array;
-  model: onnx.ModelProto;
+  /** The graph trained on: for a plain ONNX file, prepared by onnx-file.ts (same values). */
+  model: ModelProto;
   sha256: string;
   metadata: BackboneMetadata;
   /** How images become the backbone input (NCHW). */
@@ -39,11 +44,36 @@ export interface TrainBackbone {
   warnings: string[];
 }
 
-export async function resolveBackbone(source: string, log?: (m: string) => void): Promise<TrainBackbone> {
+export async function resolveBackbone(
+  source: string,
+  log?: (m: string) => void,
+  input?: InputOptions,
+): Promise<TrainBackbone> {
   const parsed = parseBackboneSource(source);
+  if (hasInputOptions(input) && parsed.kind !== 'onnx') {
+    throw new EdgetuneError(
+      'bad_request',
+      `preprocessing flags (--preprocess, --mean, --std, --layout, --channels, --input-size) apply to .onnx backbones; ${source} declares its own`,
+    );
+  }
   const imported = await importBackbone(source, { log });
   const warnings: string[] = [];
-  const preprocess = imported.metadata.preprocess ?? guessPreprocess(imported.metadata, warnings);
+  let model: ModelProto = imported.model;
+  let metadata = imported.metadata;
+  // A plain ONNX export (or one the user describes with flags) is prepared here, before any work.
+  if (parsed.kind === 'onnx' && (hasInputOptions(input) || !metadata.preprocess)) {
+    const prepared = prepareOnnxBackbone(imported.model, input ?? {});
+    warnings.push(...prepared.warnings);
+    model = prepared.model;
+    metadata = {
+      ...metadata,
+      input: prepared.input,
+      preprocess: prepared.preprocess,
+      features: prepared.features,
+    };
+  }
+  const preprocess = metadata.preprocess;
+  if (!preprocess) throw new EdgetuneError('internal', `backbone ${source} has no preprocessing`);
   let loadKeras: TrainBackbone['loadKeras'];
   let kerasSource: string | undefined;
   if (parsed.kind === 'nsfwjs') {
@@ -63,9 +93,9 @@ export async function resolveBackbone(source: string, log?: (m: string) => void)
     source: imported.source,
     given: source,
     bytes: imported.bytes,
-    model: imported.model,
+    model,
     sha256: createHash('sha256').update(imported.bytes).digest('hex'),
-    metadata: imported.metadata,
+    metadata,
     // A new training run records the current resize whatever the backbone's metadata was written
     // with; published versions keep theirs (their manifests are never rewritten).
     preprocess: PreprocessSpecSchema.parse({ ...preprocess, layout: 'NCHW', resize: CURRENT_RESIZE }),
@@ -73,19 +103,4 @@ export async function resolveBackbone(source: string, log?: (m: string) => void)
     loadKeras,
     warnings,
   };
-}
-
-/** A plain ONNX file without edgetune metadata: NCHW input of its declared size, values 0..1. */
-function guessPreprocess(meta: BackboneMetadata, warnings: string[]): PreprocessSpec {
-  const shape = meta.input?.shape;
-  const [, c, h, w] = shape ?? [];
-  if (typeof c !== 'number' || typeof h !== 'number' || typeof w !== 'number' || (c !== 1 && c !== 3)) {
-    throw new EdgetuneError(
-      'bad_request',
-      'the backbone has no edgetune preprocessing metadata and no fixed [N, 1|3, H, W] input: convert it ' +
-        'with `edgetune backbone import` (which records the input range) first',
-    );
-  }
-  warnings.push('backbone has no preprocessing metadata: assuming NCHW input with values 0..1');
-  return PreprocessSpecSchema.parse({ width: w, height: h, channels: c, layout: 'NCHW' });
 }

@@ -1,5 +1,6 @@
 /** Options and result of `runTraining` (the library form of `edgetune train`). */
 import type { onnx } from '../../shared/onnx/proto.ts';
+import type { InputOptions } from '../backbones/input-options.ts';
 import type { Dataset } from '../datasets/types.ts';
 import type { Evaluation } from '../evaluate/metrics.ts';
 import type { FeatureStats } from '../features/extract.ts';
@@ -23,6 +24,8 @@ export interface TrainOptions {
   name: string;
   /** Held-out test set (spec or in memory); default: the validation split. */
   testData?: string | Dataset;
+  /** Preprocessing and input shape of a plain ONNX backbone (--preprocess, --mean, ...). */
+  input?: InputOptions;
   /** Embedding tensor (ONNX tensor or Keras layer name); default the backbone's suggested feature. */
   featureLayer?: string;
   /** 0 (default) = frozen backbone; N = re-train the last N conv layers; or a boundary tensor name. */

@@ -8,6 +8,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { EdgetuneError } from '../../shared/errors.ts';
+import { vectorFeature } from '../../shared/onnx/backbone-graph.ts';
 import { inferShapes } from '../../shared/onnx/shapes.ts';
 import { convertLayersModel } from '../backbones/convert/index.ts';
 import { type TfNode, walkModel } from '../backbones/convert/graph.ts';
@@ -79,14 +80,20 @@ export async function planFreeze(
     if (!names.has(featureTensor)) {
       throw new EdgetuneError('not_found', `feature layer ${wanted} is not a tensor of the backbone graph`);
     }
-    const dims = staticDims(backbone, featureTensor);
-    if (dims.length !== 1) {
-      throw new EdgetuneError(
-        'bad_request',
-        `feature layer ${featureTensor} has shape [${dims.join(', ')}] per image; pick a pooled (vector) layer`,
-      );
+    if (staticDims(backbone, featureTensor).length === 1) {
+      return {
+        boundary: featureTensor,
+        boundaryDims: staticDims(backbone, featureTensor),
+        featureTensor,
+        trainableConvs: 0,
+      };
     }
-    return { boundary: featureTensor, boundaryDims: dims, featureTensor, trainableConvs: 0 };
+    // [C, 1, 1] is flattened and a spatial [C, H, W] map average-pooled: nodes added to the graph
+    // trained on (and exported), so the embedding is a vector.
+    const vector = vectorFeature(backbone.model, featureTensor);
+    backbone.model = vector.model;
+    const dims = staticDims(backbone, vector.tensor);
+    return { boundary: vector.tensor, boundaryDims: dims, featureTensor: vector.tensor, trainableConvs: 0 };
   }
   if (typeof trainable === 'number' && (!Number.isInteger(trainable) || trainable < 0)) {
     throw new EdgetuneError(

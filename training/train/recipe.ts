@@ -13,6 +13,7 @@ import { parseJsonObject } from '../../shared/store/json.ts';
 import { keys } from '../../shared/store/keys.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
 import { parseBackboneSource } from '../backbones/import.ts';
+import { InputOptionsSchema } from '../backbones/input-options.ts';
 import { HeadSpecSchema } from '../fit/head.ts';
 
 export const RECIPE_FILE = 'training.json';
@@ -32,6 +33,8 @@ export const TrainingRecipeSchema = z.object({
   /** Directory relative paths inside the specs resolve against. */
   cwd: z.string().min(1),
   options: z.object({
+    /** How a plain ONNX backbone wants its input (the train command's preprocessing flags). */
+    input: InputOptionsSchema.optional(),
     featureLayer: z.string().optional(),
     trainable: z.union([z.number().int().nonnegative(), z.string()]).optional(),
     head: HeadSpecSchema,

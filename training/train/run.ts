@@ -42,6 +42,7 @@ import { publishExportDir } from '../stores/publish-dir.ts';
 import { initTf } from '../tf/backend.ts';
 import { resolveBackbone } from './backbone.ts';
 import type { ModelOutcome, TrainOptions, TrainResult } from './options.ts';
+import { constantFeatureWarning, upscaleWarning } from './input-warnings.ts';
 import { planFreeze } from './plan.ts';
 import { type Progress, silentProgress } from './progress.ts';
 import { buildRecipe, canonicalBackbone, RECIPE_FILE, type TrainingRecipe } from './recipe.ts';
@@ -130,7 +131,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   // The backbone's input size is where image files are decoded towards (shrink-on-load, the same
   // as the edge does for this preprocessing), so it is resolved before the data is read.
   let mark = performance.now();
-  const backbone = await resolveBackbone(options.backbone, progress.log);
+  const backbone = await resolveBackbone(options.backbone, progress.log, options.input);
   for (const w of backbone.warnings) warn(w);
   const plan = await planFreeze(backbone, options.featureLayer, options.trainable ?? 0);
   lap('backbone', mark);
@@ -155,6 +156,8 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const yHeld = test ? relabel(test, labels) : yVal;
   lap('data', mark);
 
+  const upscaled = upscaleWarning(train.samples, backbone.preprocess);
+  if (upscaled) warn(upscaled);
   progress.log(
     `backbone ${backbone.source}: frozen up to ${plan.boundary} [${plan.boundaryDims.join('×')}], ` +
       `${plan.trainableConvs} conv layers re-trained, embedding ${plan.featureTensor}; tfjs backend ${backendName}`,
@@ -182,6 +185,13 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       },
     );
     lap('features', mark);
+    const flat = constantFeatureWarning(
+      extracted.data,
+      train.samples.length,
+      plan.boundaryDims.reduce((a, b) => a * b, 1),
+      plan.boundary,
+    );
+    if (flat) warn(flat);
     const itemDims = plan.boundaryDims;
     const itemSize = itemDims.reduce((a, b) => a * b, 1);
     const itemShape = itemDims.length === 3 ? [itemDims[1]!, itemDims[2]!, itemDims[0]!] : itemDims;
@@ -505,6 +515,7 @@ function recipeFromOptions(
     testData: o.testData ?? null,
     cwd: ctx.cwd,
     options: {
+      input: o.input,
       featureLayer: o.featureLayer,
       trainable: o.trainable,
       head: ctx.head,

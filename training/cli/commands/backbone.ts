@@ -4,7 +4,12 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { EdgetuneError } from '../../../shared/errors.ts';
 import { supportedLayerClasses } from '../../backbones/convert/index.ts';
-import { importBackbone } from '../../backbones/import.ts';
+import { readBackboneMetadata } from '../../backbones/convert/metadata.ts';
+import { importBackbone, parseBackboneSource } from '../../backbones/import.ts';
+import { addInputFlags, hasInputOptions, inputOptionsFromFlags } from '../../backbones/input-options.ts';
+import { prepareOnnxBackbone, withPreparedMetadata } from '../../backbones/onnx-file.ts';
+import { decodeModel, encodeModel } from '../../../shared/onnx/proto.ts';
+import { assertValid } from '../../../shared/onnx/validate.ts';
 import { log, printResult } from '../output.ts';
 
 const ImportFlags = z.object({
@@ -31,8 +36,7 @@ export function register(program: Command): void {
     .command('backbone')
     .description('pretrained backbones: import and convert to ONNX');
 
-  backbone
-    .command('import <source>')
+  addInputFlags(backbone.command('import <source>'))
     .description(
       'convert a backbone to ONNX (NCHW float input named "input"): nsfwjs:MobileNetV2, nsfwjs:InceptionV3, ' +
         'tfjs:<path/to/model.json> (a tfjs layers / Keras model) or <path/to/model.onnx>',
@@ -46,12 +50,30 @@ export function register(program: Command): void {
       if (!parsed.success)
         throw new EdgetuneError('bad_request', parsed.error.issues[0]?.message ?? 'bad flags');
       const flags = parsed.data;
+      const input = inputOptionsFromFlags(raw);
+      const isOnnx = parseBackboneSource(source).kind === 'onnx';
+      if (hasInputOptions(input) && !isOnnx) {
+        throw new EdgetuneError(
+          'bad_request',
+          'preprocessing flags apply to .onnx sources; use --input-range for tfjs: models',
+        );
+      }
       const started = Date.now();
-      const imported = await importBackbone(source, {
+      let imported = await importBackbone(source, {
         inputRange: flags.inputRange,
         labels: flags.labels,
         log: flags.json ? undefined : log,
       });
+      if (isOnnx) {
+        // A plain export is prepared (input, opset, layout, batch, features) and what it expects
+        // is recorded in its metadata, so `train --backbone <out>` needs no flags.
+        const prepared = prepareOnnxBackbone(imported.model, input);
+        for (const w of prepared.warnings) if (!flags.json) log(`warning: ${w}`);
+        const model = withPreparedMetadata(prepared, imported.source);
+        assertValid(model);
+        const bytes = encodeModel(model);
+        imported = { ...imported, bytes, model: decodeModel(bytes), metadata: readBackboneMetadata(model) };
+      }
       const out = path.resolve(flags.out);
       fs.mkdirSync(path.dirname(out), { recursive: true });
       fs.writeFileSync(out, imported.bytes);
@@ -76,6 +98,11 @@ export function register(program: Command): void {
             ? `input:    ${m.input.name} [${m.input.shape.join(', ')}] ${m.input.layout} float32` +
               (m.input.range ? `, values ${m.input.range[0]}..${m.input.range[1]}` : '')
             : 'input:    (no edgetune metadata)',
+          ...(m.preprocess
+            ? [
+                `preprocess: ${m.preprocess.width}×${m.preprocess.height}, (pixel/255·${m.preprocess.scale} − mean [${m.preprocess.mean.join(', ')}]) / std [${m.preprocess.std.join(', ')}], ${m.preprocess.channelOrder ?? 'rgb'}`,
+              ]
+            : []),
           ...m.outputs.map((o) => `output:   ${o.name} [${o.shape.join(', ')}] ${o.kind}`),
           ...m.features.map(
             (f) => `feature:  ${f.name} [${f.shape.join(', ')}] (${f.kind}, layer ${f.layer})`,

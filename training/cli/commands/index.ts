@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { register as registerBackbone } from './backbone.ts';
 import { register as registerDemo } from './demo.ts';
 import { register as registerRegistry } from './registry.ts';
+import { register as registerImportModel } from './import-model.ts';
 import { register as registerInspect } from './inspect.ts';
 import { register as registerServe } from './serve.ts';
 import { register as registerWorker } from './worker.ts';
@@ -17,6 +18,7 @@ export function registerCommands(program: Command): void {
   void program;
   registerBackbone(program);
   registerInspect(program);
+  registerImportModel(program);
   registerRegistry(program);
   registerServe(program);
   registerWorker(program);

@@ -1,8 +1,22 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { EdgetuneError } from '../../../shared/errors.ts';
-import { decodeModel } from '../../../shared/onnx/proto.ts';
-import { inspectModel, type ModelSummary, type TensorSummary } from '../../../shared/onnx/inspect.ts';
+import { z } from 'zod';
+import { inputDims, withInputShape } from '../../../shared/onnx/input-shape.ts';
+import { decodeModel, type ModelProto } from '../../../shared/onnx/proto.ts';
+import { inputOptionsFromFlags } from '../../backbones/input-options.ts';
+import {
+  inspectModel,
+  listTensors,
+  type ModelSummary,
+  type TensorSummary,
+} from '../../../shared/onnx/inspect.ts';
+
+const InspectFlags = z.object({
+  json: z.boolean().optional(),
+  tensors: z.boolean().optional(),
+  inputSize: z.string().optional(),
+});
 import { printResult } from '../output.ts';
 
 async function readModelFile(path: string): Promise<Uint8Array> {
@@ -51,10 +65,29 @@ export function register(program: Command): void {
   program
     .command('inspect <model>')
     .description('summarise an ONNX model: inputs/outputs, op histogram, parameters, MACs, metadata')
+    .option('--tensors', 'also list every tensor the graph computes, with its shape (for --feature-layer)')
+    .option('--input-size <HxW>', 'height and width for a graph whose input size is dynamic')
     .option('--json', 'print one JSON object')
-    .action(async (path: string, options: { json?: boolean }) => {
-      const model = decodeModel(await readModelFile(path));
+    .action(async (path: string, raw: unknown) => {
+      const options = InspectFlags.parse(raw);
+      let model: ModelProto = decodeModel(await readModelFile(path));
+      const size = inputOptionsFromFlags({ inputSize: options.inputSize }).inputSize;
+      if (size) {
+        // The channel dim is the one holding 1 or 3 (NCHW when both could be).
+        const dims = inputDims(model);
+        const nchw = dims[1] === 1 || dims[1] === 3 || !(dims[3] === 1 || dims[3] === 3);
+        model = withInputShape(
+          model,
+          nchw ? [dims[1] as number, size.height, size.width] : [size.height, size.width, dims[3] as number],
+        );
+      }
       const summary = inspectModel(model);
-      printResult(options, { file: path, ...summary }, () => formatSummary(path, summary));
+      const tensors = options.tensors ? listTensors(model) : undefined;
+      printResult(options, { file: path, ...summary, ...(tensors ? { tensors } : {}) }, () =>
+        [
+          formatSummary(path, summary),
+          ...(tensors ? ['tensors:', ...tensors.map((t) => `${tensorLine(t)}  ${t.op}`)] : []),
+        ].join('\n'),
+      );
     });
 }

@@ -7,6 +7,7 @@ import type { TrainResult } from '../../train/options.ts';
 import { streamProgress } from '../../train/progress.ts';
 import { runTraining } from '../../train/run.ts';
 import { printResult } from '../output.ts';
+import { addInputFlags, hasInputOptions, inputOptionsFromFlags } from '../../backbones/input-options.ts';
 
 const int = (flag: string, min = 0) =>
   z.coerce
@@ -88,8 +89,7 @@ export function trainJson(r: TrainResult): Record<string, unknown> {
 }
 
 export function register(program: Command): void {
-  program
-    .command('train')
+  addInputFlags(program.command('train'))
     .description(
       'transfer learning: freeze a backbone prefix (onnxruntime-node, activations cached), train the later layers and a new head ' +
         '(tfjs), evaluate, export ONE ONNX (outputs probabilities + embedding) with manifest.json, metrics.json and report.html; ' +
@@ -105,7 +105,10 @@ export function register(program: Command): void {
     )
     .requiredOption('--name <model>', 'model name ([a-z0-9][a-z0-9_-]*)')
     .option('--test-data <dataset>', 'held-out test set (default: the validation split)')
-    .option('--feature-layer <tensor>', "embedding tensor (default: the backbone's suggested feature tensor)")
+    .option(
+      '--feature-layer <tensor>',
+      "embedding tensor (default: the backbone's suggested feature tensor; spatial tensors are average-pooled)",
+    )
     .option(
       '--trainable <N|tensor>',
       'conv layers to re-train at the end of the backbone (0 = frozen), or a boundary tensor',
@@ -129,6 +132,7 @@ export function register(program: Command): void {
     .option('--backend <name>', `tfjs backend: ${backendRequests.join(' | ')}`, 'auto')
     .option('--json', 'print one JSON object on stdout')
     .action(async (raw: Record<string, unknown>) => {
+      const input = inputOptionsFromFlags(raw);
       const parsed = Flags.safeParse(raw);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
@@ -137,6 +141,7 @@ export function register(program: Command): void {
       const f = parsed.data;
       const result = await runTraining({
         backbone: f.backbone,
+        input: hasInputOptions(input) ? input : undefined,
         data: f.data,
         name: f.name,
         testData: f.testData,
