@@ -16,6 +16,8 @@ interface PolicySetOptions extends StoreCommandOptions {
   allowNewClasses?: boolean;
   autoPromoteAfter?: string;
   autoPromoteTolerance?: string;
+  minAgreement?: string;
+  minAgreementSamples?: string;
 }
 
 function describePolicy(name: string, p: RetrainPolicy): string {
@@ -27,6 +29,7 @@ function describePolicy(name: string, p: RetrainPolicy): string {
     `  min improvement:   ${p.minImprovement} on ${p.metric} (${p.metricGoal === 'max' ? 'higher' : 'lower'} is better)`,
     `  allow new classes: ${p.allowNewClasses ? 'yes' : 'no'}`,
     `  auto-promote:      ${p.autoPromote ? `after ${p.autoPromote.afterObservations} observations (tolerance ${p.autoPromote.tolerance})` : 'off'}`,
+    `  feedback check:    ${p.minFeedbackAgreement === 0 ? 'off' : `agreement score >= ${p.minFeedbackAgreement} on batches of >= ${p.minAgreementSamples} new samples`}`,
     ...(p.updatedAt ? [`  updated:           ${p.updatedAt}`] : []),
   ].join('\n');
 }
@@ -69,7 +72,12 @@ export function register(program: Command): void {
       .option(
         '--auto-promote-tolerance <x>',
         'how much worse than stable the canary may observe and still be promoted',
-      ),
+      )
+      .option(
+        '--min-agreement <x>',
+        "poisoned-feedback check: new feedback's chance-corrected agreement with the best model, 0-1 (0 = off)",
+      )
+      .option('--min-agreement-samples <n>', 'smallest batch of new feedback the check judges'),
   ).action(async (name: string, options: PolicySetOptions) => {
     assertName('model', name);
     const store = storeFrom(options);
@@ -93,6 +101,15 @@ export function register(program: Command): void {
       changes.metricGoal = options.metricGoal;
     }
     if (options.allowNewClasses !== undefined) changes.allowNewClasses = options.allowNewClasses;
+    if (options.minAgreement !== undefined)
+      changes.minFeedbackAgreement = numberFlag('--min-agreement', options.minAgreement, 0, 1);
+    if (options.minAgreementSamples !== undefined)
+      changes.minAgreementSamples = numberFlag(
+        '--min-agreement-samples',
+        options.minAgreementSamples,
+        1,
+        10_000_000,
+      );
     const current = (await readPolicy(store, name))?.policy.autoPromote ?? null;
     if (options.autoPromoteAfter === 'none') changes.autoPromote = null;
     else if (options.autoPromoteAfter !== undefined || options.autoPromoteTolerance !== undefined) {
