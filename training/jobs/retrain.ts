@@ -118,7 +118,7 @@ async function retrain(
   if (holdout.samples.length === 0) {
     throw new EdgetuneError(
       'bad_request',
-      `${model}: no holdout to compare the candidate with ${stable} on (the recipe has no test set and no feedback image is held out yet)`,
+      `${model}: no holdout to compare the candidate with ${stable} on (the recipe has no test set and no trusted feedback image is held out yet: send labels with the edge's REVIEWER_TOKEN or edgetune feedback import --trusted)`,
     );
   }
   const heldIds = new Set(holdout.samples.map((s) => s.id));
