@@ -23,7 +23,11 @@ export default defineConfig({
             main: './functions/index.ts',
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
-              bindings: { ADMIN_TOKEN: 'test-admin-token', FEEDBACK_TOKEN: 'test-feedback-token' },
+              bindings: {
+                ADMIN_TOKEN: 'test-admin-token',
+                FEEDBACK_TOKEN: 'test-feedback-token',
+                REVIEWER_TOKEN: 'test-reviewer-token',
+              },
             },
           }),
         ],

@@ -10,6 +10,8 @@ declare global {
       MODELS: R2Bucket;
       ADMIN_TOKEN?: string;
       FEEDBACK_TOKEN?: string;
+      /** Feedback sent with this token is trusted: it may join the retrain gate's holdout. */
+      REVIEWER_TOKEN?: string;
       ROUTING_TTL_SECONDS?: string;
       MODEL_CACHE_MB?: string;
       MAX_BODY_BYTES?: string;

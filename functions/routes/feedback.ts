@@ -1,7 +1,8 @@
 /**
  * `POST /v1/models/{name}/feedback` (Bearer FEEDBACK_TOKEN): an image and its true label, stored
- * content-addressed under `datasets/{name}/feedback/` for retraining. Mount with
- * `app.route('/v1', feedback)`.
+ * content-addressed under `datasets/{name}/feedback/` for retraining. Sent with REVIEWER_TOKEN
+ * instead, the label is stored as trusted: it may join the retrain gate's evaluation holdout
+ * (feedback from the ordinary token trains but never judges). Mount with `app.route('/v1', feedback)`.
  */
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
@@ -25,15 +26,25 @@ type FeedbackEnv = AppEnv & { Variables: { policy: RetrainPolicy | null } };
 
 export const feedback = new Hono<FeedbackEnv>();
 
+/** Which configured token the request carries: the reviewer's, the ordinary one, or neither. */
+async function feedbackRole<E extends AppEnv>(c: Context<E>): Promise<'reviewer' | 'sender' | null> {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
+  if (!match) return null;
+  const reviewer = c.env.REVIEWER_TOKEN;
+  if (reviewer && (await tokensEqual(match[1]!, reviewer))) return 'reviewer';
+  const sender = c.env.FEEDBACK_TOKEN;
+  if (sender && (await tokensEqual(match[1]!, sender))) return 'sender';
+  return null;
+}
+
 /** 401 for a missing or wrong token (no hint which); 403 when feedback is switched off. */
 export function requireFeedbackToken(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
-    const expected = c.env.FEEDBACK_TOKEN;
-    if (match && !expected) {
+    const bearer = /^Bearer\s+\S+\s*$/i.test(c.req.header('authorization') ?? '');
+    if (bearer && !c.env.FEEDBACK_TOKEN && !c.env.REVIEWER_TOKEN) {
       throw new EdgetuneError('forbidden', 'feedback is disabled: FEEDBACK_TOKEN is not set');
     }
-    if (!match || !expected || !(await tokensEqual(match[1]!, expected))) {
+    if ((await feedbackRole(c)) === null) {
       c.header('www-authenticate', 'Bearer realm="edgetune-feedback"');
       throw new EdgetuneError('unauthorized', 'missing or invalid Authorization: Bearer <feedback token>');
     }
@@ -125,10 +136,12 @@ async function postFeedback(c: Context<FeedbackEnv>) {
   const policy = effectivePolicy(stored);
   const served = await servedLabels(store, name);
   const knownLabel = checkLabel(body.label, served.labels, stored);
+  const trusted = (await feedbackRole(c)) === 'reviewer';
   const saved = await saveFeedback(store, name, {
     image: body.image,
     label: body.label,
     knownLabel,
+    trusted,
     version: body.version ?? null,
     prediction: body.prediction ?? null,
     limits: services.imageLimits,
@@ -142,6 +155,7 @@ async function postFeedback(c: Context<FeedbackEnv>) {
       image: r.image.sha256,
       label: r.label,
       knownLabel: r.knownLabel,
+      trusted: r.trusted,
       duplicate: saved.duplicate,
       receivedAt: r.receivedAt,
     },

@@ -36,6 +36,12 @@ export const FeedbackRecordSchema = z.object({
     height: z.number().int().positive(),
     size: z.number().int().positive(),
   }),
+  /**
+   * True when the label comes from a trusted source (the edge's REVIEWER_TOKEN or `edgetune
+   * feedback import --trusted`). Only trusted feedback may join the evaluation holdout; untrusted
+   * feedback trains but never judges.
+   */
+  trusted: z.boolean().default(false),
   version: Name.nullable(),
   prediction: z.string().nullable(),
   receivedAt: z.string().datetime(),

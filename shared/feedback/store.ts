@@ -25,6 +25,8 @@ export interface FeedbackInput {
   label: string;
   /** Whether the label is one of the stable version's labels (callers check the policy). */
   knownLabel: boolean;
+  /** The label comes from a trusted source (reviewer token, trusted import): it may judge. */
+  trusted?: boolean;
   version?: string | null;
   prediction?: string | null;
   now?: Date;
@@ -76,7 +78,19 @@ export async function saveFeedback(
   const id = await feedbackId(sha, label);
   const key = feedbackRecordKey(model, id);
   const existing = await readJson(store, key, FeedbackRecordSchema);
-  if (existing) return { record: existing.value, key, duplicate: true };
+  if (existing) {
+    // A reviewer confirming a pair someone else sent makes it trusted (nothing else changes).
+    if (input.trusted && !existing.value.trusted) {
+      const record = { ...existing.value, trusted: true };
+      try {
+        await putJson(store, key, record, { ifMatch: existing.etag });
+        return { record, key, duplicate: true };
+      } catch (e) {
+        if (!(e instanceof EdgetuneError && e.code === 'precondition_failed')) throw e;
+      }
+    }
+    return { record: existing.value, key, duplicate: true };
+  }
   if (input.quota) {
     const usage = await feedbackUsage(store, model);
     checkFeedbackQuota(model, usage, input.quota, { sha256: sha, bytes: input.image.byteLength });
@@ -91,6 +105,7 @@ export async function saveFeedback(
     model,
     label,
     knownLabel: input.knownLabel,
+    trusted: input.trusted ?? false,
     image: {
       sha256: sha,
       key: imageKey,
@@ -113,7 +128,7 @@ export async function saveFeedback(
     }
     throw e;
   }
-  await createOnce(store, keys.feedback(model, `index/${indexStamp(now)}-${id}`), '', 'text/plain');
+  await createOnce(store, feedbackIndexKey(model, now, id), '', 'text/plain');
   return { record, key, duplicate: false };
 }
 
@@ -124,6 +139,17 @@ async function createOnce(store: ObjectStore, key: string, body: Uint8Array | st
   } catch (e) {
     if (!(e instanceof EdgetuneError && e.code === 'precondition_failed')) throw e;
   }
+}
+
+/** The marker that makes a record count as new feedback received at `at`. */
+export function feedbackIndexKey(model: string, at: Date, recordId: string): string {
+  return keys.feedback(model, `index/${indexStamp(at)}-${recordId}`);
+}
+
+/** The index markers of one record (normally one). */
+export async function findIndexKeys(store: ObjectStore, model: string, recordId: string): Promise<string[]> {
+  const { objects } = await store.list(`${keys.feedbackPrefix(model)}index/`);
+  return objects.map((o) => o.key).filter((k) => k.endsWith(`-${recordId}`));
 }
 
 /** ISO time without ':' (safe in every store's keys), still sorting in time order. */

@@ -334,6 +334,7 @@ export async function finishJob(
   lease: Lease,
   result: Pick<Job, 'outcome' | 'decision'> & {
     state: 'done' | 'failed';
+    screening?: Job['screening'];
     error?: string | null;
     log?: readonly JobLogLine[];
   },
@@ -345,6 +346,7 @@ export async function finishJob(
     state: result.state,
     outcome: result.outcome,
     decision: result.decision,
+    screening: result.screening ?? null,
     error: result.error ?? null,
     finishedAt: at.toISOString(),
     log: appendLog(

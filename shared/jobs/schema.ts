@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MetricsSchema } from '../manifest/manifest.ts';
 import { NAME_PATTERN } from '../names.ts';
+import { AgreementVerdictSchema } from './agreement.ts';
 
 const Name = z.string().regex(NAME_PATTERN, 'must match [a-z0-9][a-z0-9_-]{0,63}');
 const Timestamp = z.string().datetime();
@@ -58,6 +59,15 @@ export const RetrainPolicySchema = z.object({
     .max(2 ** 40)
     .nullable()
     .default(null),
+  /**
+   * Poisoned-feedback check on each job's new untrusted feedback: the most accurate of stable and
+   * live canary must agree with the labels by at least this chance-corrected score,
+   * (agreement − 1/classes) ÷ (its holdout accuracy − 1/classes). Honest labels score about 1,
+   * shuffled ones about 0 (shared/jobs/agreement.ts). 0 turns the check off.
+   */
+  minFeedbackAgreement: z.number().min(0).max(1).default(0.5),
+  /** Batches smaller than this are not judged by agreement (too few to tell noise from poison). */
+  minAgreementSamples: z.number().int().min(1).max(10_000_000).default(20),
   updatedAt: Timestamp.optional(),
 });
 export type RetrainPolicy = z.infer<typeof RetrainPolicySchema>;
@@ -92,11 +102,28 @@ export const RetrainOutcomeSchema = z.object({
   stableMetrics: MetricsSchema,
   /** The stable version evaluated (defaults to the routing's stable at decision time). */
   stableVersion: Name.nullable().optional(),
+  /**
+   * Metrics of every live canary (routing candidate) at the time of the job, on the same holdout,
+   * by version: the candidate must beat each of them too.
+   */
+  canaryMetrics: z.record(Name, MetricsSchema).default({}),
   /** Anything JSON the pipeline wants kept with the job (dataset sizes, timings, ...). */
   report: z.record(z.string(), z.unknown()).default({}),
 });
 export type RetrainOutcome = z.infer<typeof RetrainOutcomeSchema>;
 export type RetrainOutcomeInput = z.input<typeof RetrainOutcomeSchema>;
+
+/** One comparison the gate made: the candidate against the stable or a live canary. */
+export const GateComparisonSchema = z.object({
+  against: z.enum(['stable', 'canary']),
+  version: Name.nullable(),
+  candidate: z.number().nullable(),
+  other: z.number().nullable(),
+  improvement: z.number().nullable(),
+  passed: z.boolean(),
+  reason: z.string(),
+});
+export type GateComparison = z.infer<typeof GateComparisonSchema>;
 
 /** The evaluation gate's verdict, stored with the finished job. */
 export const GateDecisionSchema = z.object({
@@ -108,6 +135,10 @@ export const GateDecisionSchema = z.object({
   minImprovement: z.number(),
   canaryWeight: z.number(),
   reason: z.string(),
+  /** Every comparison made, stable first, then each live canary. */
+  comparisons: z.array(GateComparisonSchema).default([]),
+  /** Canaries the routed candidate took the place of (retired from routing, kept as versions). */
+  replaced: z.array(Name).default([]),
 });
 export type GateDecision = z.infer<typeof GateDecisionSchema>;
 
@@ -134,6 +165,8 @@ export const JobSchema = z.object({
   log: z.array(JobLogLineSchema).default([]),
   outcome: RetrainOutcomeSchema.nullable().default(null),
   decision: GateDecisionSchema.nullable().default(null),
+  /** The poisoned-feedback check on the job's new feedback (null: the step did not run it). */
+  screening: AgreementVerdictSchema.nullable().default(null),
   error: z.string().nullable().default(null),
   finishedAt: Timestamp.nullable().default(null),
 });

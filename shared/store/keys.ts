@@ -136,6 +136,20 @@ export const keys = {
   feedback(dataset: string, path: string): string {
     return assertKey(`${keys.feedbackPrefix(dataset)}${path}`);
   },
+  /** Feedback the poisoned-feedback check held back from training, waiting for a person. */
+  feedbackQuarantinePrefix(dataset: string): string {
+    return `${keys.feedbackPrefix(dataset)}quarantine/`;
+  },
+  /** One quarantined record, under the feedback record's own id. */
+  feedbackQuarantine(dataset: string, recordId: string): string {
+    if (!/^[0-9a-f]{64}-[0-9a-f]{16}$/.test(recordId)) {
+      throw new EdgetuneError(
+        'bad_request',
+        `invalid feedback record id ${JSON.stringify(recordId.slice(0, 100))}`,
+      );
+    }
+    return `${keys.feedbackQuarantinePrefix(dataset)}${recordId}.json`;
+  },
   jobsPrefix(state: JobState): string {
     return `jobs/${jobState(state)}/`;
   },

@@ -142,6 +142,43 @@ describe('POST /v1/models/{name}/feedback', () => {
   });
 });
 
+describe('trusted feedback (REVIEWER_TOKEN)', () => {
+  const REVIEWED = 'fb-reviewed';
+  beforeAll(async () => {
+    expect(await publishFixtures(REVIEWED, 1)).toEqual(['v1']);
+  });
+
+  it('the reviewer token stores trusted labels, the feedback token untrusted; a reviewer confirming a pair upgrades it', async () => {
+    const image = fixtureImage('png-rgb-32x32');
+    const sent = await postJson({ image: image.base64, label: 'circle' }, TOKEN, REVIEWED);
+    expect(sent.status).toBe(201);
+    expect(await sent.json()).toMatchObject({ label: 'circle', trusted: false });
+    const reviewed = await postJson(
+      { image: image.base64, label: 'square' },
+      'test-reviewer-token',
+      REVIEWED,
+    );
+    expect(reviewed.status).toBe(201);
+    expect(await reviewed.json()).toMatchObject({ label: 'square', trusted: true });
+    const confirmed = await postJson(
+      { image: image.base64, label: 'circle' },
+      'test-reviewer-token',
+      REVIEWED,
+    );
+    expect(confirmed.status).toBe(200);
+    expect(await confirmed.json()).toMatchObject({ label: 'circle', trusted: true, duplicate: true });
+    const records = await listFeedback(store(), REVIEWED);
+    expect(records.map((r) => [r.label, r.trusted]).sort()).toEqual([
+      ['circle', true],
+      ['square', true],
+    ]);
+    // A wrong token is still refused.
+    expect(
+      (await postJson({ image: image.base64, label: 'circle' }, 'test-reviewer-tokenX', REVIEWED)).status,
+    ).toBe(401);
+  });
+});
+
 describe('scheduled handler (retraining cron)', () => {
   it('creates exactly one pending job when due, and stays idempotent on later ticks', async () => {
     // Three accepted samples (circle, square, triangle) since v1 and minNewSamples = 3.

@@ -1,9 +1,11 @@
 /**
  * Accepted feedback as training data for a retrain: every record of the model, decoded the way
  * dataset folders are (grey stays 1 channel), split into a training part and a FIXED held-out
- * part. The split is a function of the image's sha256 only, so a sample is on the same side in
- * every job (a later candidate is never evaluated on images an earlier one trained on) and the
- * same picture posted with two labels never lands on both sides.
+ * part. Only TRUSTED feedback (reviewer token, trusted import) can be held out: anyone can send
+ * untrusted labels, so they train but never judge. The split is a function of the image's sha256
+ * only, so a sample is on the same side in every job (a later candidate is never evaluated on
+ * images an earlier one trained on) and the same picture posted with two labels never lands on
+ * both sides.
  */
 import { EdgetuneError, errorMessage } from '../../shared/errors.ts';
 import { listFeedback, readFeedbackImage } from '../../shared/feedback/store.ts';
@@ -22,12 +24,17 @@ export interface LabelledImage {
   label: string;
   image: RawImage;
   source: string;
+  record: FeedbackRecord;
 }
 
 export interface FeedbackData {
   train: LabelledImage[];
   holdout: LabelledImage[];
   records: number;
+  /** Trusted records among them. */
+  trusted: number;
+  /** Untrusted samples received after `since`: the batch the poisoned-feedback check judges. */
+  fresh: LabelledImage[];
   /** receivedAt of the newest record (null without feedback). */
   newest: string | null;
 }
@@ -43,7 +50,12 @@ export function isHoldoutImage(sha256: string, fraction: number): boolean {
 export async function loadFeedbackData(
   store: ObjectStore,
   model: string,
-  options: { holdoutFraction?: number; signal?: AbortSignal; target?: DecodeTarget } = {},
+  options: {
+    holdoutFraction?: number;
+    signal?: AbortSignal;
+    target?: DecodeTarget;
+    since?: Date | null;
+  } = {},
 ): Promise<FeedbackData> {
   const fraction = options.holdoutFraction ?? DEFAULT_HOLDOUT_FRACTION;
   if (!(fraction >= 0 && fraction < 1)) {
@@ -52,12 +64,25 @@ export async function loadFeedbackData(
   const records = await listFeedback(store, model);
   const train: LabelledImage[] = [];
   const holdout: LabelledImage[] = [];
+  const fresh: LabelledImage[] = [];
+  const since = options.since?.getTime() ?? null;
   for (const record of records) {
     options.signal?.throwIfAborted();
     const sample = await decodeRecord(store, record, options.target);
-    (isHoldoutImage(record.image.sha256, fraction) ? holdout : train).push(sample);
+    const judges = record.trusted && isHoldoutImage(record.image.sha256, fraction);
+    (judges ? holdout : train).push(sample);
+    if (!record.trusted && (since === null || new Date(record.receivedAt).getTime() > since)) {
+      fresh.push(sample);
+    }
   }
-  return { train, holdout, records: records.length, newest: records.at(-1)?.receivedAt ?? null };
+  return {
+    train,
+    holdout,
+    fresh,
+    records: records.length,
+    trusted: records.filter((r) => r.trusted).length,
+    newest: records.at(-1)?.receivedAt ?? null,
+  };
 }
 
 async function decodeRecord(
@@ -77,14 +102,14 @@ async function decodeRecord(
   } catch (e) {
     throw new EdgetuneError('invalid_image', `feedback ${record.id}: ${errorMessage(e)}`, { cause: e });
   }
-  return { id: imageId(image), label: record.label, image, source: `feedback/${record.id}` };
+  return { id: imageId(image), label: record.label, image, source: `feedback/${record.id}`, record };
 }
 
 /**
  * Labels of a retrained model: the base labels in their order, then labels only feedback has
  * (new classes the policy allowed), sorted.
  */
-export function mergedLabels(base: readonly string[], extra: readonly LabelledImage[]): string[] {
+export function mergedLabels(base: readonly string[], extra: readonly { label: string }[]): string[] {
   const known = new Set(base);
   const added = [...new Set(extra.map((s) => s.label).filter((l) => !known.has(l)))].sort();
   return [...base, ...added];
@@ -99,7 +124,7 @@ export function combineDataset(
   name: string,
   spec: string,
   labels: readonly string[],
-  parts: { base?: Dataset; feedback?: readonly LabelledImage[] },
+  parts: { base?: Dataset; feedback?: readonly Omit<LabelledImage, 'record'>[] },
   exclude: ReadonlySet<string> = new Set(),
 ): Dataset {
   const index = new Map(labels.map((l, i) => [l, i]));

@@ -1,10 +1,12 @@
 /**
  * The retrain step of `edgetune worker` (issue 5): for a job on model M,
  *   stable version + its training recipe (training.json) → base dataset + ALL accepted feedback
- *   (a fixed slice of feedback images held out) → runTraining on the merged in-memory dataset
- *   (same backbone, options and seed; frozen-prefix features come from the shared cache) →
- *   publish the candidate UNROUTED → evaluate candidate and stable from the store with
- *   onnxruntime-node on the same holdout (base test set + held-out feedback).
+ *   (a fixed slice of TRUSTED feedback images held out) → the poisoned-feedback check on the new
+ *   untrusted feedback (agreement with the stable's and live canary's predictions) → runTraining
+ *   on the merged in-memory dataset (same backbone, options and seed; frozen-prefix features come
+ *   from the shared cache) → publish the candidate UNROUTED → evaluate candidate, stable and live
+ *   canary from the store with onnxruntime-node on the same holdout (base test set + held-out
+ *   trusted feedback).
  * The worker gates on the returned metrics (shared/jobs/gate.ts); nothing here touches routing.
  */
 import fs from 'node:fs';
@@ -33,6 +35,7 @@ import {
   mergedLabels,
 } from './feedback-data.ts';
 import type { RetrainContext, RetrainFunction } from './types.ts';
+import type { ObjectStore } from '../../shared/store/types.ts';
 
 export interface RetrainOptions {
   /** Share of feedback images (by sha256) held out for evaluation; default 0.2. */
@@ -61,7 +64,8 @@ async function retrain(
 ): Promise<RetrainOutcomeInput> {
   const t0 = performance.now();
   const { store, log, signal } = ctx;
-  const stable = (await readRouting(store, model))?.doc.stable;
+  const routing = (await readRouting(store, model))?.doc;
+  const stable = routing?.stable;
   if (!stable) throw new EdgetuneError('conflict', `${model} has no stable version to retrain from`);
   const stableManifest = await requireManifest(store, model, stable);
   const recipe = await readRecipe(store, model, stable);
@@ -88,9 +92,15 @@ async function retrain(
   const baseTest = recipe.testData ? await loadDataset(recipe.testData, load) : null;
   signal.throwIfAborted();
   const fraction = options.holdoutFraction ?? DEFAULT_HOLDOUT_FRACTION;
-  const feedback = await loadFeedbackData(store, model, { holdoutFraction: fraction, signal, target });
+  const feedback = await loadFeedbackData(store, model, {
+    holdoutFraction: fraction,
+    signal,
+    target,
+    since: ctx.since,
+  });
   log(
-    `feedback: ${feedback.records} accepted samples → ${feedback.train.length} train, ${feedback.holdout.length} held out (${fraction * 100}% by image hash)`,
+    `feedback: ${feedback.records} accepted samples (${feedback.trusted} trusted) → ${feedback.train.length} train, ` +
+      `${feedback.holdout.length} held out (${fraction * 100}% of trusted images by image hash); ${feedback.fresh.length} new untrusted`,
   );
 
   // New classes (policy allowed) need ≥ 2 training images: one goes to the validation split.
@@ -115,7 +125,7 @@ async function retrain(
   if (holdout.samples.length === 0) {
     throw new EdgetuneError(
       'bad_request',
-      `${model}: no holdout to compare the candidate with ${stable} on (the recipe has no test set and no feedback image is held out yet)`,
+      `${model}: no holdout to compare the candidate with ${stable} on (the recipe has no test set and no trusted feedback image is held out yet: send labels with the edge's REVIEWER_TOKEN or edgetune feedback import --trusted)`,
     );
   }
   const heldIds = new Set(holdout.samples.map((s) => s.id));
@@ -133,6 +143,17 @@ async function retrain(
       `${base.samples.length + fbTrain.length - train.samples.length} dropped as holdout duplicates); ` +
       `holdout ${holdout.samples.length} (${baseTestCount} base test + ${fbHoldout.length} feedback)`,
   );
+  signal.throwIfAborted();
+
+  // The references: stable and live canaries, measured on the trusted holdout before training so
+  // the feedback check can weigh their agreement by their accuracy.
+  const device = ctx.device.device;
+  const canaries = (routing?.candidates ?? []).map((c) => c.version);
+  const references = new Map<string, VersionEvaluation>();
+  for (const v of [stable, ...canaries]) {
+    references.set(v, await evaluatePublishedVersion(store, model, v, holdout, { device }));
+  }
+  await screenFreshFeedback(store, model, feedback.fresh, labels, references, stable, ctx);
   signal.throwIfAborted();
 
   const ownWorkDir = options.workDir === undefined;
@@ -177,9 +198,8 @@ async function retrain(
     const candidate = published.version;
     log(`published candidate ${model} ${candidate} (unrouted)`);
 
-    const device = ctx.device.device;
     const cand = await evaluatePublishedVersion(store, model, candidate, holdout, { device });
-    const stab = await evaluatePublishedVersion(store, model, stable, holdout, { device });
+    const stab = references.get(stable)!;
     const feedbackIdx = range(baseTestCount, holdout.samples.length);
     const baseIdx = range(0, baseTestCount);
     const metrics = (r: VersionEvaluation) =>
@@ -193,17 +213,25 @@ async function retrain(
       });
     log(
       `holdout (${holdout.samples.length} images): ${candidate} accuracy ${pct(cand.evaluation.accuracy)}, ` +
-        `${stable} ${pct(stab.evaluation.accuracy)}`,
+        `stable ${stable} ${pct(stab.evaluation.accuracy)}` +
+        canaries.map((v) => `, canary ${v} ${pct(references.get(v)!.evaluation.accuracy)}`).join(''),
     );
     return {
       candidateVersion: candidate,
       candidateMetrics: metrics(cand),
       stableMetrics: metrics(stab),
       stableVersion: stable,
+      canaryMetrics: Object.fromEntries(canaries.map((v) => [v, metrics(references.get(v)!)])),
       report: {
         labels,
         train: { images: result.counts.train, validation: result.counts.val, base: base.samples.length },
-        feedback: { records: feedback.records, train: fbTrain.length, holdout: fbHoldout.length },
+        feedback: {
+          records: feedback.records,
+          trusted: feedback.trusted,
+          fresh: feedback.fresh.length,
+          train: fbTrain.length,
+          holdout: fbHoldout.length,
+        },
         holdout: { images: holdout.samples.length, baseTest: baseTestCount, feedback: fbHoldout.length },
         features: result.features,
         parity: result.parity,
@@ -214,6 +242,56 @@ async function retrain(
   } finally {
     if (ownWorkDir) fs.rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Measures how the new untrusted feedback's labels agree with each reference model's predictions
+ * and hands that to the worker's check, which stops the job (and quarantines the batch) when the
+ * labels look poisoned.
+ */
+async function screenFreshFeedback(
+  store: ObjectStore,
+  model: string,
+  fresh: readonly LabelledImage[],
+  labels: readonly string[],
+  references: ReadonlyMap<string, VersionEvaluation>,
+  stable: string,
+  ctx: RetrainContext,
+): Promise<void> {
+  const { policy } = ctx;
+  const judged =
+    fresh.length > 0 && policy.minFeedbackAgreement > 0 && fresh.length >= policy.minAgreementSamples;
+  if (!judged) {
+    await ctx.screenFeedback(
+      fresh.map((s) => s.record),
+      [],
+    );
+    return;
+  }
+  const batch = combineDataset(
+    'new feedback',
+    'untrusted feedback since the last version',
+    mergedLabels(labels, fresh),
+    {
+      feedback: fresh,
+    },
+  );
+  const refs = [];
+  for (const [version, onHoldout] of references) {
+    const r = await evaluatePublishedVersion(store, model, version, batch, { device: ctx.device.device });
+    const agreeing = r.predicted.filter((p, i) => p === batch.labels[batch.samples[i]!.label]).length;
+    refs.push({
+      version,
+      role: version === stable ? ('stable' as const) : ('canary' as const),
+      agreeing,
+      holdoutAccuracy: onHoldout.evaluation.accuracy,
+      chance: 1 / onHoldout.labels.length,
+    });
+  }
+  await ctx.screenFeedback(
+    fresh.map((s) => s.record),
+    refs,
+  );
 }
 
 function range(from: number, to: number): number[] {

@@ -1,6 +1,7 @@
 import type { RetrainOutcomeInput, RetrainPolicy, Job } from '../../shared/jobs/schema.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
 import type { DeviceChoice } from '../device.ts';
+import type { ScreenFeedback } from './screen.ts';
 
 /** What the retrain step gets besides the job. */
 export interface RetrainContext {
@@ -12,6 +13,12 @@ export interface RetrainContext {
   since: Date | null;
   /** Appends a line to the job's stored log (flushed with every heartbeat) and prints it. */
   log: (message: string) => void;
+  /**
+   * The poisoned-feedback check: call it with the job's new untrusted feedback records and each
+   * reference model's agreement with their labels BEFORE training. It throws (after moving the
+   * batch to quarantine) when the batch is refused; the job then stops with nothing published.
+   */
+  screenFeedback: ScreenFeedback;
   /** Aborted when this worker lost the job's lease: stop as soon as possible. */
   signal: AbortSignal;
 }

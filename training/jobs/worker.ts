@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { EdgetuneError, errorMessage } from '../../shared/errors.ts';
 import { type CanaryReview, reviewCanaries } from '../../shared/jobs/canary-review.ts';
+import type { AgreementVerdict } from '../../shared/jobs/agreement.ts';
 import { decideCanary } from '../../shared/jobs/gate.ts';
 import {
   appendLog,
@@ -22,9 +23,10 @@ import {
   type RetrainPolicy,
   RetrainPolicySchema,
 } from '../../shared/jobs/schema.ts';
-import { readRouting, rollout } from '../../shared/registry/routing.ts';
+import { readRouting, updateRouting } from '../../shared/registry/routing.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
 import type { DeviceChoice } from '../device.ts';
+import { createScreen, FeedbackRefused } from './screen.ts';
 import type { RetrainFunction } from './types.ts';
 
 export interface WorkerOptions {
@@ -46,7 +48,8 @@ export interface WorkerOptions {
   reviewCanaries?: boolean;
 }
 
-export type WorkerRunStatus = 'idle' | 'done' | 'failed' | 'lost';
+/** `stopped`: the poisoned-feedback check refused the job's new feedback (quarantined). */
+export type WorkerRunStatus = 'idle' | 'done' | 'stopped' | 'failed' | 'lost';
 
 export interface WorkerRunResult {
   status: WorkerRunStatus;
@@ -122,15 +125,27 @@ async function runJobOnce(options: WorkerOptions): Promise<WorkerRunResult> {
 
   let policy: RetrainPolicy;
   let outcome: RetrainOutcome;
+  let screening: AgreementVerdict | null = null;
   try {
     policy = (await readPolicy(store, job.model))?.policy ?? RetrainPolicySchema.parse({});
     session.start();
+    const log = (m: string) => session.log(m);
     const raw = await options.retrain(job, {
       store,
       policy,
       device: options.device,
       since: job.trigger?.since ? new Date(job.trigger.since) : null,
-      log: (m) => session.log(m),
+      log,
+      screenFeedback: createScreen({
+        store,
+        model: job.model,
+        jobId: job.id,
+        policy,
+        log,
+        onVerdict: (v) => {
+          screening = v;
+        },
+      }),
       signal: session.signal,
     });
     const parsed = RetrainOutcomeSchema.safeParse(raw);
@@ -145,7 +160,8 @@ async function runJobOnce(options: WorkerOptions): Promise<WorkerRunResult> {
       `candidate ${outcome.candidateVersion}: ${JSON.stringify(outcome.candidateMetrics)}; stable: ${JSON.stringify(outcome.stableMetrics)}`,
     );
   } catch (e) {
-    return session.finishFailed(errorMessage(e));
+    if (e instanceof FeedbackRefused) return session.finishStopped(e.message, e.verdict);
+    return session.finishFailed(errorMessage(e), screening);
   }
 
   // Fence: make sure the job is still ours before touching routing.
@@ -153,12 +169,17 @@ async function runJobOnce(options: WorkerOptions): Promise<WorkerRunResult> {
   if (!fenced) return session.lost();
 
   const decision = await applyGate(store, job.model, outcome, policy, (m) => session.log(m));
-  const done = await session.finish({ state: 'done', outcome, decision });
+  const done = await session.finish({ state: 'done', outcome, decision, screening });
   if (!done) return session.lost();
   return { status: 'done', job: done, decision };
 }
 
-/** Decide, then (only if the candidate wins) give it the canary weight. */
+/**
+ * Decide against the routing as it is now, then (only if the candidate wins) make it the model's
+ * one live canary in a single routing change: the canaries it beat leave routing (their versions
+ * stay published) and it gets the policy's canary weight. The change re-checks on every
+ * compare-and-swap attempt that stable and canaries are still the ones compared with.
+ */
 async function applyGate(
   store: ObjectStore,
   model: string,
@@ -166,32 +187,57 @@ async function applyGate(
   policy: RetrainPolicy,
   log: (m: string) => void,
 ): Promise<GateDecision> {
-  let decision = decideCanary(outcome, policy);
   const routing = await readRouting(store, model);
   const stableNow = routing?.doc.stable ?? null;
+  const canariesNow = (routing?.doc.candidates ?? [])
+    .map((c) => c.version)
+    .filter((v) => v !== outcome.candidateVersion);
+  let decision = decideCanary(outcome, policy, canariesNow);
   if (decision.routed && outcome.stableVersion && stableNow !== outcome.stableVersion) {
     decision = {
       ...decision,
       routed: false,
+      replaced: [],
       reason: `rejected: stable changed from ${outcome.stableVersion} to ${stableNow ?? '(none)'} during the job; the metrics are not comparable`,
     };
   }
   if (decision.routed && stableNow === outcome.candidateVersion) {
-    decision = { ...decision, routed: false, reason: `${outcome.candidateVersion} is already stable` };
+    decision = {
+      ...decision,
+      routed: false,
+      replaced: [],
+      reason: `${outcome.candidateVersion} is already stable`,
+    };
   }
   if (decision.routed) {
+    const compared = new Set(decision.replaced);
     try {
-      await rollout(store, model, outcome.candidateVersion, policy.canaryWeight, {
-        reason: `retrain gate: ${decision.reason}`,
-      });
+      await updateRouting(
+        store,
+        model,
+        'canary',
+        (cur) => {
+          const live = (cur?.candidates ?? []).filter((c) => c.version !== outcome.candidateVersion);
+          if (!cur || cur.stable !== stableNow || live.some((c) => !compared.has(c.version))) {
+            throw new EdgetuneError(
+              'conflict',
+              'routing changed while the gate decided (a new stable or canary was not compared with)',
+            );
+          }
+          return { ...cur, candidates: [{ version: outcome.candidateVersion, weight: policy.canaryWeight }] };
+        },
+        { reason: `retrain gate: ${decision.reason}` },
+      );
     } catch (e) {
       decision = {
         ...decision,
         routed: false,
+        replaced: [],
         reason: `${decision.reason}; but routing failed: ${errorMessage(e)}`,
       };
     }
   }
+  for (const c of decision.comparisons) log(`gate: ${c.passed ? 'beats' : 'does not beat'} ${c.reason}`);
   log(decision.reason);
   return decision;
 }
@@ -276,6 +322,7 @@ class JobSession {
     state: 'done' | 'failed';
     outcome: RetrainOutcome | null;
     decision: GateDecision | null;
+    screening?: AgreementVerdict | null;
     error?: string;
   }): Promise<Job | null> {
     try {
@@ -296,12 +343,21 @@ class JobSession {
     }
   }
 
-  async finishFailed(error: string): Promise<WorkerRunResult> {
+  async finishFailed(error: string, screening: AgreementVerdict | null = null): Promise<WorkerRunResult> {
     this.log(`retrain failed: ${error}`);
     if (!(await this.stopAndFence())) return this.lost();
-    const job = await this.finish({ state: 'failed', outcome: null, decision: null, error });
+    const job = await this.finish({ state: 'failed', outcome: null, decision: null, screening, error });
     if (!job) return this.lost();
     return { status: 'failed', job, decision: null, error };
+  }
+
+  /** The feedback check refused the batch: a finished job (state failed) with the reason. */
+  async finishStopped(error: string, screening: AgreementVerdict): Promise<WorkerRunResult> {
+    this.log(error);
+    if (!(await this.stopAndFence())) return this.lost();
+    const job = await this.finish({ state: 'failed', outcome: null, decision: null, screening, error });
+    if (!job) return this.lost();
+    return { status: 'stopped', job, decision: null, error };
   }
 
   lost(): WorkerRunResult {

@@ -24,12 +24,12 @@ function grey(value: number): RawImage {
 }
 
 describe('feedback data for retraining', () => {
-  it('holds out a fixed ~20% slice by image hash, the same in every load', async () => {
+  it('holds out a fixed ~20% slice of trusted feedback by image hash, the same in every load', async () => {
     const t = await tempStore('edgetune-retrain-data-');
     dirs.push(t.dir);
     const samples = makeSamples(77, 200);
     for (const s of samples)
-      await saveFeedback(t.store, 'tiny', { image: s.png, label: s.label, knownLabel: true });
+      await saveFeedback(t.store, 'tiny', { image: s.png, label: s.label, knownLabel: true, trusted: true });
     const a = await loadFeedbackData(t.store, 'tiny');
     const b = await loadFeedbackData(t.store, 'tiny');
     expect(a.records).toBe(200);
@@ -43,10 +43,17 @@ describe('feedback data for retraining', () => {
       image: makeSamples(78, 1)[0]!.png,
       label: 'left',
       knownLabel: true,
+      trusted: true,
     });
     const c = await loadFeedbackData(t.store, 'tiny');
     const held = new Set(c.holdout.map((s) => s.source));
     for (const s of a.holdout) expect(held.has(s.source)).toBe(true);
+    // Untrusted labels never judge: the same kind of images sent without trust all train.
+    for (const s of makeSamples(79, 50))
+      await saveFeedback(t.store, 'tiny', { image: s.png, label: s.label, knownLabel: true });
+    const d = await loadFeedbackData(t.store, 'tiny');
+    expect(d.holdout.map((s) => s.source)).toEqual(c.holdout.map((s) => s.source));
+    expect(d.train.length).toBe(c.train.length + 50);
     // Decoded as dataset folders decode: grey stays 1 channel, ids are pixel hashes.
     expect(a.train[0]!.image.channels).toBe(1);
     expect(a.train[0]!.id).toBe(imageId(a.train[0]!.image));

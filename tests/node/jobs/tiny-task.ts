@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { encode as encodePng } from 'fast-png';
 import * as ort from 'onnxruntime-node';
+import type { FeedbackRecord } from '../../../shared/feedback/schema.ts';
 import { listFeedback, readFeedbackImage, saveFeedback } from '../../../shared/feedback/store.ts';
 import type { RetrainOutcomeInput } from '../../../shared/jobs/schema.ts';
 import type { ModelManifestInput } from '../../../shared/manifest/manifest.ts';
@@ -174,34 +175,70 @@ export async function evaluate(
 }
 
 /**
- * The real retrain step: accepted feedback → nearest-centroid fit → ONNX → publish (unrouted) →
- * evaluate candidate and stable on the same holdout.
+ * The real retrain step: accepted feedback → the poisoned-feedback check on the new untrusted
+ * feedback (stable's and live canaries' agreement with its labels) → nearest-centroid fit → ONNX →
+ * publish (unrouted) → evaluate candidate, stable and live canaries on the same trusted holdout.
  */
-export function tinyRetrain(holdout: Sample[], calls: { count: number } = { count: 0 }): RetrainFunction {
+export function tinyRetrain(
+  holdout: Sample[],
+  calls: { count: number } = { count: 0 },
+  fitModel: (xs: Float32Array[], ys: string[]) => { w: Float32Array; b: Float32Array } = fitCentroids,
+): RetrainFunction {
   return async (job, ctx): Promise<RetrainOutcomeInput> => {
     calls.count++;
     const routing = await readRouting(ctx.store, job.model);
     const stable = routing?.doc.stable;
     if (!stable) throw new Error(`${job.model} has no stable version`);
+    const canaries = routing.doc.candidates.map((c) => c.version);
     const records = await listFeedback(ctx.store, job.model);
     const xs: Float32Array[] = [];
     const ys: string[] = [];
+    const fresh: { record: FeedbackRecord; sample: Sample }[] = [];
     for (const r of records) {
-      xs.push(features(await readFeedbackImage(ctx.store, r)));
+      const png = await readFeedbackImage(ctx.store, r);
+      xs.push(features(png));
       ys.push(r.label);
+      if (!r.trusted && (ctx.since === null || new Date(r.receivedAt) > ctx.since)) {
+        fresh.push({ record: r, sample: { png, label: r.label } });
+      }
     }
+    const onHoldout = new Map<string, number>();
+    for (const v of [stable, ...canaries]) onHoldout.set(v, await evaluate(ctx.store, job.model, v, holdout));
+    const refs = [];
+    for (const [version, holdoutAccuracy] of onHoldout) {
+      const agreement =
+        fresh.length > 0
+          ? await evaluate(
+              ctx.store,
+              job.model,
+              version,
+              fresh.map((f) => f.sample),
+            )
+          : 0;
+      refs.push({
+        version,
+        role: version === stable ? ('stable' as const) : ('canary' as const),
+        agreeing: Math.round(agreement * fresh.length),
+        holdoutAccuracy,
+        chance: 1 / LABELS.length,
+      });
+    }
+    await ctx.screenFeedback(
+      fresh.map((f) => f.record),
+      refs,
+    );
     ctx.log(`fitting on ${records.length} feedback samples`);
-    const { w, b } = fitCentroids(xs, ys);
+    const { w, b } = fitModel(xs, ys);
     const exp = exportOf(buildLinearModel(w, b), job.model, new Date());
     const published = await publishVersion(ctx.store, job.model, exp);
     const candidate = await evaluate(ctx.store, job.model, published.version, holdout);
-    const stableAcc = await evaluate(ctx.store, job.model, stable, holdout);
-    ctx.log(`holdout accuracy: candidate ${candidate}, stable ${stableAcc}`);
+    ctx.log(`holdout accuracy: candidate ${candidate}, stable ${onHoldout.get(stable)}`);
     return {
       candidateVersion: published.version,
       candidateMetrics: { accuracy: candidate },
-      stableMetrics: { accuracy: stableAcc },
+      stableMetrics: { accuracy: onHoldout.get(stable)! },
       stableVersion: stable,
+      canaryMetrics: Object.fromEntries(canaries.map((v) => [v, { accuracy: onHoldout.get(v)! }])),
       report: { trainSamples: records.length, holdout: holdout.length },
     };
   };
@@ -213,9 +250,10 @@ export async function addFeedback(
   name: string,
   samples: Sample[],
   now?: Date,
+  trusted = false,
 ): Promise<void> {
   for (const s of samples)
-    await saveFeedback(store, name, { image: s.png, label: s.label, knownLabel: true, now });
+    await saveFeedback(store, name, { image: s.png, label: s.label, knownLabel: true, now, trusted });
 }
 
 export function flipped(samples: Sample[]): Sample[] {

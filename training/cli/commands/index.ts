@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as registerBackbone } from './backbone.ts';
 import { register as registerDemo } from './demo.ts';
+import { register as registerFeedback } from './feedback.ts';
 import { register as registerRegistry } from './registry.ts';
 import { register as registerImportModel } from './import-model.ts';
 import { register as registerInspect } from './inspect.ts';
@@ -24,6 +25,7 @@ export function registerCommands(program: Command): void {
   registerWorker(program);
   registerJobs(program);
   registerPolicy(program);
+  registerFeedback(program);
   registerPretrain(program);
   registerTrain(program);
   registerDemo(program);

@@ -51,8 +51,15 @@ function describeJob(job: Job, state: JobState): string {
     const o = job.outcome;
     lines.push(`  candidate ${o.candidateVersion}: ${JSON.stringify(o.candidateMetrics)}`);
     lines.push(`  stable ${o.stableVersion ?? '?'}: ${JSON.stringify(o.stableMetrics)}`);
+    for (const [v, m] of Object.entries(o.canaryMetrics)) lines.push(`  canary ${v}: ${JSON.stringify(m)}`);
   }
-  if (job.decision) lines.push(`  decision: ${job.decision.reason}`);
+  if (job.screening)
+    lines.push(`  feedback check: ${job.screening.passed ? 'passed' : 'FAILED'} — ${job.screening.reason}`);
+  if (job.decision) {
+    for (const c of job.decision.comparisons)
+      lines.push(`  compared: ${c.passed ? 'beats' : 'does not beat'} ${c.reason}`);
+    lines.push(`  decision: ${job.decision.reason}`);
+  }
   if (job.error) lines.push(`  error:    ${job.error}`);
   lines.push('  log:');
   for (const l of job.log) lines.push(`    ${l.at}  ${l.message}`);

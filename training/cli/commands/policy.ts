@@ -26,6 +26,8 @@ interface PolicySetOptions extends StoreCommandOptions {
   maxFeedbackSamples?: string;
   maxFeedbackBytes?: string;
   maxFeedbackRequestBytes?: string;
+  minAgreement?: string;
+  minAgreementSamples?: string;
 }
 
 const orNone = (v: number | null, show: (n: number) => string = String) => (v === null ? '(none)' : show(v));
@@ -41,6 +43,7 @@ function describePolicy(name: string, p: RetrainPolicy): string {
     `  auto-promote:      ${p.autoPromote ? `after ${p.autoPromote.afterObservations} observations (tolerance ${p.autoPromote.tolerance})` : 'off'}`,
     `  feedback quota:    ${orNone(p.maxFeedbackSamples)} samples, ${orNone(p.maxFeedbackBytes, formatSize)} stored`,
     `  feedback request:  at most ${p.maxFeedbackRequestBytes === null ? "the edge's MAX_BODY_BYTES" : formatSize(p.maxFeedbackRequestBytes)}`,
+    `  feedback check:    ${p.minFeedbackAgreement === 0 ? 'off' : `agreement score >= ${p.minFeedbackAgreement} on batches of >= ${p.minAgreementSamples} new samples`}`,
     ...(p.updatedAt ? [`  updated:           ${p.updatedAt}`] : []),
   ].join('\n');
 }
@@ -95,7 +98,12 @@ export function register(program: Command): void {
       .option(
         '--max-feedback-request-bytes <size>',
         'largest feedback request, e.g. 8MB ("none": the edge\'s MAX_BODY_BYTES)',
-      ),
+      )
+      .option(
+        '--min-agreement <x>',
+        "poisoned-feedback check: new feedback's chance-corrected agreement with the best model, 0-1 (0 = off)",
+      )
+      .option('--min-agreement-samples <n>', 'smallest batch of new feedback the check judges'),
   ).action(async (name: string, options: PolicySetOptions) => {
     assertName('model', name);
     const store = storeFrom(options);
@@ -119,6 +127,15 @@ export function register(program: Command): void {
       changes.metricGoal = options.metricGoal;
     }
     if (options.allowNewClasses !== undefined) changes.allowNewClasses = options.allowNewClasses;
+    if (options.minAgreement !== undefined)
+      changes.minFeedbackAgreement = numberFlag('--min-agreement', options.minAgreement, 0, 1);
+    if (options.minAgreementSamples !== undefined)
+      changes.minAgreementSamples = numberFlag(
+        '--min-agreement-samples',
+        options.minAgreementSamples,
+        1,
+        10_000_000,
+      );
     const current = (await readPolicy(store, name))?.policy.autoPromote ?? null;
     if (options.autoPromoteAfter === 'none') changes.autoPromote = null;
     else if (options.autoPromoteAfter !== undefined || options.autoPromoteTolerance !== undefined) {

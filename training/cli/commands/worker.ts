@@ -35,6 +35,7 @@ function summary(r: WorkerRunResult): Record<string, unknown> {
     job: r.job ? { id: r.job.id, model: r.job.model, state: r.job.state, attempts: r.job.attempts } : null,
     candidate: r.job?.outcome?.candidateVersion ?? null,
     candidateMetrics: r.job?.outcome?.candidateMetrics ?? null,
+    screening: r.job?.screening ?? null,
     stableMetrics: r.job?.outcome?.stableMetrics ?? null,
     decision: r.decision,
     error: r.error ?? null,
