@@ -6,6 +6,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { notFound, onError } from '../middleware/errors.ts';
+import { requestMetrics } from '../middleware/request-metrics.ts';
 import { page } from '../page/index.ts';
 import { admin } from './admin.ts';
 import { feedback } from './feedback.ts';
@@ -14,6 +15,7 @@ import { v2 } from './v2.ts';
 
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.use('*', requestMetrics());
   app.route('/v1', feedback);
   app.route('/v1', v1);
   app.route('/v2', v2);
