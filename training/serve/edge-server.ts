@@ -14,6 +14,8 @@ export interface EdgeServerOptions {
   feedbackToken?: string;
   /** Extra string variables for the Worker (override wrangler.toml's [vars]). */
   vars?: Record<string, string>;
+  /** V8 inspector port for heap readings (off unless given; 0 = any free port). */
+  inspectorPort?: number;
 }
 
 export interface EdgeServer {
@@ -59,6 +61,7 @@ export async function startEdgeServer(options: EdgeServerOptions = {}): Promise<
     host: options.host,
     port: options.port,
     scheduledTrigger: true,
+    inspectorPort: options.inspectorPort,
   });
   const url = await mf.ready;
   return {
