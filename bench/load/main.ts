@@ -114,6 +114,15 @@ async function main(): Promise<void> {
     );
   }
   const a = parsed.data;
+  // The run stops starting requests at --max-seconds; this bounds it even if an answer never comes.
+  const watchdog = setTimeout(
+    () => {
+      process.stderr.write(`load: still running ${a['max-seconds'] + 120} s after the start; stopping\n`);
+      process.exit(2);
+    },
+    (a['max-seconds'] + 120) * 1000,
+  );
+  watchdog.unref();
   const report = await runLoad({
     requests: a.requests,
     clients: a.clients,

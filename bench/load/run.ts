@@ -223,7 +223,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       while (Date.now() < wait) {
         const r = await fetch(new URL(`/v2/models/${CORRUPT.model}/versions/${CORRUPT.version}`, base));
         await r.arrayBuffer();
-        if (r.ok) break;
+        // Visible once its manifest is readable; its metadata answers 500 (it cannot be loaded).
+        if (r.status !== 404) break;
         await new Promise((r) => setTimeout(r, 100));
       }
       published[CORRUPT.model].add(CORRUPT.version);
