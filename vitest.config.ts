@@ -5,6 +5,9 @@ import { defineConfig } from 'vitest/config';
 // @cloudflare/vitest-pool-workers, with the R2 binding from wrangler.toml).
 export default defineConfig({
   test: {
+    // The edge logs one JSON line per inference request (tests/workers/metrics.test.ts checks
+    // them); thousands of them would bury the test output.
+    onConsoleLog: (log: string) => !log.startsWith('{"event":"inference"'),
     projects: [
       {
         test: {

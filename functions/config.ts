@@ -25,6 +25,10 @@ export interface EdgeConfig {
   maxTopK: number;
   /** `auto`: the edgetune engine where the manifest lists it; `onnxruntime`: always onnxruntime-web. */
   engine: EngineMode;
+  /** Milliseconds between flushes of per-version request counters to the store. */
+  metricsFlushMs: number;
+  /** One JSON log line per inference request. */
+  requestLog: boolean;
 }
 
 const num = (fallback: number, min: number, max: number) =>
@@ -41,6 +45,8 @@ const EnvConfigSchema = z.object({
   MAX_IMAGE_PIXELS: num(4_194_304, 1, 16_777_216),
   MAX_IMAGE_SIDE: num(4096, 1, 16384),
   ENGINE: z.enum(['auto', 'onnxruntime']).catch('auto'),
+  METRICS_FLUSH_SECONDS: num(5, 0, 25),
+  REQUEST_LOG: z.enum(['json', 'off']).catch('json'),
 });
 
 export function readConfig(env: Env): EdgeConfig {
@@ -55,6 +61,8 @@ export function readConfig(env: Env): EdgeConfig {
     maxImageSide: Math.round(v.MAX_IMAGE_SIDE),
     maxTopK: 1000,
     engine: v.ENGINE,
+    metricsFlushMs: v.METRICS_FLUSH_SECONDS * 1000,
+    requestLog: v.REQUEST_LOG === 'json',
   };
 }
 

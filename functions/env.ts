@@ -23,6 +23,12 @@ declare global {
       MAX_IMAGE_SIDE?: string;
       /** `auto` (default) or `onnxruntime` to serve every version with onnxruntime-web. */
       ENGINE?: string;
+      /** Analytics Engine dataset for per-request metrics (optional; without it they go to the store). */
+      METRICS?: AnalyticsEngineDataset;
+      /** Seconds between flushes of per-version counters to the store when there is no METRICS. */
+      METRICS_FLUSH_SECONDS?: string;
+      /** `json` (default): one JSON log line per inference request; `off`: none. */
+      REQUEST_LOG?: string;
     }
   }
 }

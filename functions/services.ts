@@ -17,6 +17,7 @@ import type { ModelSource } from './model-source.ts';
 import { ModelCache } from './models.ts';
 import { R2Store } from './r2-store.ts';
 import { Server } from './serve.ts';
+import { MetricsRecorder } from './metrics/recorder.ts';
 import { ShadowRecorder } from './shadow.ts';
 
 export interface Services {
@@ -25,6 +26,7 @@ export interface Services {
   cache: ModelCache;
   server: Server;
   shadow: ShadowRecorder;
+  metrics: MetricsRecorder;
   imageLimits: ImageLimits;
 }
 
@@ -83,6 +85,11 @@ export function getServices(c: ServicesContext): Services {
       cache,
       server: new Server(cache),
       shadow: new ShadowRecorder(store),
+      metrics: new MetricsRecorder(store, {
+        dataset: env.METRICS,
+        flushMs: config.metricsFlushMs,
+        log: config.requestLog,
+      }),
       imageLimits: {
         maxBytes: config.maxBodyBytes,
         maxPixels: config.maxImagePixels,

@@ -5,6 +5,7 @@
  */
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
+import { parseWindow, readModelStats } from '../../shared/metrics/summary.ts';
 import { NAME_PATTERN } from '../../shared/names.ts';
 import {
   clearShadow,
@@ -115,6 +116,23 @@ admin.get('/models/:name/shadow/:version', async (c) => {
   await shadow.flush();
   const stats = await shadow.read(name, version);
   return c.json({ model: name, shadow: version, stats });
+});
+
+const StatsQuery = z.object({ window: z.string().max(16).default('1h') }).loose();
+
+/**
+ * Requests, errors, latency percentiles, shadow and feedback agreement per version over a window
+ * (after writing this isolate's buffered counters). With an Analytics Engine dataset bound the
+ * request counters live there instead (README: querying it with the SQL API).
+ */
+admin.get('/models/:name/stats', async (c) => {
+  const name = modelParam(c);
+  const { window } = parseInput(StatsQuery, c.req.query(), 'query');
+  const windowMs = parseWindow(window);
+  const { store, metrics } = getServices(c);
+  await metrics.flush();
+  const stats = await readModelStats(store, name, { windowMs });
+  return c.json({ ...stats, requestsSource: metrics.source });
 });
 
 /** This isolate's model cache (sessions, estimated heap use, refused versions). */

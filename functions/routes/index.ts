@@ -9,6 +9,7 @@ import type { AppEnv } from '../env.ts';
 import { apiCors } from '../middleware/cors.ts';
 import { drainUnreadBody } from '../middleware/drain-body.ts';
 import { notFound, onError } from '../middleware/errors.ts';
+import { requestMetrics } from '../middleware/request-metrics.ts';
 import { page } from '../page/index.ts';
 import { useBackends } from '../services.ts';
 import { admin } from './admin.ts';
@@ -23,6 +24,7 @@ export function createApp(backends: Backends): Hono<AppEnv> {
   app.use('*', drainUnreadBody());
   app.use('/v1/*', apiCors());
   app.use('/v2/*', apiCors());
+  app.use('*', requestMetrics());
   app.route('/v1', feedback);
   app.route('/v1', v1);
   app.route('/v2', v2);

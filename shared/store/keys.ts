@@ -85,6 +85,7 @@ export function compareVersions(a: string, b: string): number {
 
 export const MODELS_PREFIX = 'models/';
 export const MANIFEST_FILE = 'manifest.json';
+export const METRICS_PREFIX = 'metrics/';
 
 export const keys = {
   modelPrefix(name: string): string {
@@ -115,6 +116,24 @@ export const keys = {
   },
   policy(name: string): string {
     return `${keys.modelPrefix(name)}policy.json`;
+  },
+  /** Agreement of a shadow version with the versions that answered (written by the edge). */
+  shadowStatsPrefix(name: string): string {
+    return `${keys.modelPrefix(name)}shadow/`;
+  },
+  shadowStats(name: string, shadowVersion: string): string {
+    return `${keys.shadowStatsPrefix(name)}${assertName('version', shadowVersion)}.json`;
+  },
+  /** Per-version request counters and latency histograms, written by the edge (edge-owned prefix). */
+  metricsPrefix(name: string): string {
+    return `${METRICS_PREFIX}${assertName('model', name)}/`;
+  },
+  /** One object per model per time slot, named by the slot's start (UTC, sorts by time). */
+  metricsSlot(name: string, slotStart: Date): string {
+    const t = slotStart.getTime();
+    if (!Number.isFinite(t)) throw new EdgetuneError('bad_request', 'bad metrics slot time');
+    const stamp = slotStart.toISOString().slice(0, 16).replace(':', '-');
+    return `${keys.metricsPrefix(name)}${stamp}Z.json`;
   },
   /** Backbones that training recipes refer to, content-addressed by the ONNX file's sha256. */
   backbonePrefix(sha256: string): string {
@@ -197,4 +216,12 @@ export function isEdgeOwnedKey(key: string): boolean {
 /** Whether `key` is a model's routing document (the last thing a mirror may copy). */
 export function isRoutingKey(key: string): boolean {
   return /^models\/[^/]+\/routing\.json$/.test(key);
+}
+
+/** The start of the slot a metrics key names (`metrics/{name}/2026-12-05T04-45Z.json`), or null. */
+export function parseMetricsSlotKey(key: string): { name: string; slotStart: Date } | null {
+  const m = /^metrics\/([^/]+)\/(\d{4}-\d{2}-\d{2}T\d{2})-(\d{2})Z\.json$/.exec(key);
+  if (!m) return null;
+  const d = new Date(`${m[2]}:${m[3]}:00.000Z`);
+  return Number.isNaN(d.getTime()) ? null : { name: m[1]!, slotStart: d };
 }

@@ -19,6 +19,8 @@ export interface EdgeServerOptions {
   vars?: Record<string, string>;
   /** Which Worker build runs (default `engine`: no onnxruntime-web; `full` adds it). */
   build?: WorkerBuild;
+  /** V8 inspector port for heap readings (off unless given; 0 = any free port). */
+  inspectorPort?: number;
 }
 
 export interface EdgeServer {
@@ -76,6 +78,7 @@ export async function startEdgeServer(options: EdgeServerOptions = {}): Promise<
     host: options.host,
     port: options.port,
     scheduledTrigger: true,
+    inspectorPort: options.inspectorPort,
   });
   let url: URL;
   try {

@@ -19,6 +19,8 @@ export interface MiniflareOptions {
   port?: number;
   /** Exposes /cdn-cgi/handler/scheduled so tests can fire the cron handler. */
   scheduledTrigger?: boolean;
+  /** Opens the V8 inspector on this loopback port (0 = any): heap readings in `npm run load`. */
+  inspectorPort?: number;
 }
 
 /**
@@ -33,6 +35,7 @@ export function createMiniflare(bundle: WorkerBundle, options: MiniflareOptions)
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 0,
     ...(options.scheduledTrigger ? { unsafeTriggerHandlers: true } : {}),
+    ...(options.inspectorPort === undefined ? {} : { inspectorPort: options.inspectorPort }),
     workers: [
       // The first Worker gets every request to the server's port.
       {

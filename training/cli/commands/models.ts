@@ -3,6 +3,7 @@ import { assertName } from '../../../shared/names.ts';
 import { listModels, showModel } from '../../../shared/registry/models.ts';
 import { requireManifest } from '../../../shared/registry/versions.ts';
 import { printResult } from '../output.ts';
+import { registerStats } from './models-stats.ts';
 import { describeRouting, type StoreCommandOptions, storeFrom, withStoreOptions } from './store-options.ts';
 
 export function register(program: Command): void {
@@ -63,4 +64,5 @@ export function register(program: Command): void {
       return lines.join('\n');
     });
   });
+  registerStats(models);
 }

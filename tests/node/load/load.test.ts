@@ -1,0 +1,42 @@
+/**
+ * The short version of `npm run load`: the Worker in workerd under concurrent clients with admin
+ * changes, session-cache churn and a corrupt version published mid-run. Zero unexpected 5xx or
+ * 4xx, every answer names a real version, and the edge's own counters agree with the client.
+ */
+import { describe, expect, it } from 'vitest';
+import { runLoad } from '../../../bench/load/run.ts';
+
+describe('load and soak (short)', () => {
+  it('answers 500 requests from 8 clients through promotes, rollbacks and a corrupt version', async () => {
+    const r = await runLoad({
+      requests: 500,
+      clients: 8,
+      adminEveryMs: 1000,
+      corruptAfter: 0.3,
+      maxSeconds: 400,
+      cacheMb: 2,
+    });
+    console.log(JSON.stringify({ ...r, rows: r.rows.map((x) => `${x.model}@${x.version} ${x.requests}`) }));
+    // 500 planned + 3 requests pinned to the corrupt version as soon as it is visible.
+    expect(r.completed).toBe(503);
+    expect(r.unexpected5xx).toBe(0);
+    expect(r.unexpected4xx).toBe(0);
+    expect(r.transportErrors).toBe(0);
+    expect(r.unnamed).toBe(0);
+    expect(r.expectedCorrupt).toBeGreaterThanOrEqual(3);
+    expect(Object.keys(r.errorsByStatus)).toEqual(['500 checksum_mismatch']);
+    const versions = r.rows.map((x) => `${x.model}@${x.version}`);
+    expect(versions).toEqual(['load-a@v1', 'load-a@v2', 'load-a@v3', 'load-b@v1', 'load-b@v2']);
+    for (const row of r.rows) expect(row.edgeCounted, `${row.model}@${row.version}`).toBe(row.requests);
+    expect(r.rows.find((x) => x.version === 'v3')!.byStatus).toEqual({ '500': r.expectedCorrupt });
+    expect(r.logLines).toBe(r.completed);
+    expect(r.admin.ok).toBeGreaterThan(3);
+    // Every admin change that got an answer succeeded (no 409/412/5xx from the routing CAS).
+    expect(Object.keys(r.admin.failed).filter((k) => /^[0-9]+$/.test(k))).toEqual([]);
+    // The cache budget is smaller than the four versions: sessions were evicted and reloaded.
+    expect(r.cache.evictions).toBeGreaterThan(0);
+    // Each engine session owns one wasm memory, onnxruntime-web one shared heap for all of its
+    // sessions: after all that churn (and a forced GC) only the resident sessions' memories live.
+    expect(r.heap.end.wasmMemories).toBeLessThanOrEqual(1 + r.cache.residentEngineSessions);
+  });
+});
