@@ -10,7 +10,12 @@
  * so it is an optional adapter: the default (engine-only) Worker entry never imports it, and only
  * the `full` entry (functions/full.ts) hands it in through `Backends`.
  */
-import { createEngineSession, type EngineSession, supports } from '../shared/engine/index.ts';
+import {
+  createEngineSession,
+  describeUnsupported,
+  type EngineSession,
+  supports,
+} from '../shared/engine/index.ts';
 import type { KernelModules } from '../shared/engine/index.ts';
 import { EdgetuneError } from '../shared/errors.ts';
 import { decodeModel, type ModelProto } from '../shared/onnx/proto.ts';
@@ -106,7 +111,7 @@ export async function createBackend(
   const model = decodeModel(bytes);
   const report = supports(model);
   if (!report.ok) {
-    throw new EdgetuneError('unsupported', `the engine cannot run: ${report.unsupported.join('; ')}`);
+    throw new EdgetuneError('unsupported', `the engine cannot run: ${describeUnsupported(report)}`);
   }
   return createEngineBackend(model, bytes.byteLength);
 }

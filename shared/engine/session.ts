@@ -11,7 +11,7 @@ import { ModelConstants } from './constants.ts';
 import { foldConstants } from '../onnx/fold-constants.ts';
 import { foldPadsIntoConvs } from '../onnx/fold-pad.ts';
 import { instantiateKernels, type KernelModules, type KernelVariant } from './kernels.ts';
-import { supports } from './supports.ts';
+import { describeUnsupported, supports } from './supports.ts';
 
 export interface EngineTensor {
   data: Float32Array;
@@ -71,7 +71,7 @@ export async function createEngineSession(
   );
   const report = supports(model);
   if (!report.ok) {
-    throw new EdgetuneError('unsupported', `engine cannot run this model: ${report.unsupported.join('; ')}`);
+    throw new EdgetuneError('unsupported', `engine cannot run this model: ${describeUnsupported(report)}`);
   }
   const { variant, exports: k } = await instantiateKernels(kernels);
   const consts = new ModelConstants(model);

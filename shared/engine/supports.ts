@@ -13,6 +13,28 @@ export interface SupportReport {
   ok: boolean;
   /** One entry per offending node: "OpType name: reason". */
   unsupported: string[];
+  /** The same problems, structured: what `describeUnsupported` groups. */
+  problems: { what: string; name: string; reason: string }[];
+}
+
+/**
+ * The report in one readable line: each distinct problem once with the number of nodes that have
+ * it and a few of their names (a torch export can list the same problem for dozens of nodes).
+ */
+export function describeUnsupported(report: SupportReport, examples = 3): string {
+  const groups = new Map<string, string[]>();
+  for (const p of report.problems) {
+    const key = `${p.what}: ${p.reason}`;
+    groups.set(key, [...(groups.get(key) ?? []), p.name]);
+  }
+  return [...groups]
+    .map(([key, names]) => {
+      const named = names.filter(Boolean);
+      const sample = named.slice(0, examples).join(', ');
+      const more = named.length > examples ? `, +${named.length - examples} more` : '';
+      return `${key} (${names.length} node${names.length === 1 ? '' : 's'}${sample ? `: ${sample}${more}` : ''})`;
+    })
+    .join('; ');
 }
 
 export const ENGINE_OPS = new Set([
@@ -96,18 +118,21 @@ function problem(node: NodeProto, consts: ModelConstants, graphInputs: Set<strin
 export function supports(original: ModelProto): SupportReport {
   const model = foldPadsIntoConvs(foldConstants(original));
   const consts = new ModelConstants(model);
-  const unsupported: string[] = [];
+  const problems: SupportReport['problems'] = [];
   const graphInputs = new Set((model.graph?.input ?? []).map((i) => i.name ?? ''));
   for (const node of model.graph?.node ?? []) {
     const why = problem(node, consts, graphInputs);
-    if (why) unsupported.push(`${node.opType} ${node.name ?? ''}: ${why}`.replace(/ {2}/, ' '));
+    if (why) problems.push({ what: node.opType ?? '', name: node.name ?? '', reason: why });
   }
   for (const input of model.graph?.input ?? []) {
     const elem = input.type?.tensorType?.elemType;
     if (consts.has(input.name ?? '')) continue;
-    if (elem !== 1) unsupported.push(`input ${input.name}: only float32 inputs`);
+    const name = input.name ?? '';
+    if (elem !== 1) problems.push({ what: 'input', name, reason: 'only float32 inputs' });
     const rank = input.type?.tensorType?.shape?.dim?.length;
-    if (rank !== undefined && rank !== 2 && rank !== 4) unsupported.push(`input ${input.name}: rank ${rank}`);
+    if (rank !== undefined && rank !== 2 && rank !== 4)
+      problems.push({ what: 'input', name, reason: `rank ${rank}` });
   }
-  return { ok: unsupported.length === 0, unsupported };
+  const unsupported = problems.map((p) => `${p.what} ${p.name}: ${p.reason}`.replace(/ {2}/, ' '));
+  return { ok: problems.length === 0, unsupported, problems };
 }

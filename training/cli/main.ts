@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { errorMessage } from '../../shared/errors.ts';
 import { registerCommands } from './commands/index.ts';
+import { formatCliError } from './format-error.ts';
 
 const program = new Command();
 program
@@ -19,7 +19,7 @@ try {
     // --help / --version exit with code 0; usage errors have already been printed by commander.
     process.exitCode = e.exitCode;
   } else {
-    process.stderr.write(`edgetune: ${errorMessage(e)}\n`);
+    process.stderr.write(`edgetune: ${formatCliError(e)}\n`);
     if (process.env.EDGETUNE_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     process.exitCode = 1;
   }

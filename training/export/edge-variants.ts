@@ -8,7 +8,7 @@
  */
 import { loadKernelModules } from '../../engine/node-kernels.ts';
 import { errorMessage } from '../../shared/errors.ts';
-import { createEngineSession, supports } from '../../shared/engine/index.ts';
+import { createEngineSession, describeUnsupported, supports } from '../../shared/engine/index.ts';
 import { ENGINE_IDS } from '../../shared/manifest/manifest.ts';
 import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
 import { decodeModel } from '../../shared/onnx/proto.ts';
@@ -62,7 +62,7 @@ async function engineParity(
 ): Promise<EdgeVariants['engine']> {
   const model = decodeModel(bytes);
   const report = supports(model);
-  if (!report.ok) return { skipped: report.unsupported.join('; ') };
+  if (!report.ok) return { skipped: describeUnsupported(report) };
   let session: Awaited<ReturnType<typeof createEngineSession>>;
   try {
     session = await createEngineSession(model, loadKernelModules());

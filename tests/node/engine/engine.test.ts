@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadKernelModules } from '../../../engine/node-kernels.ts';
-import { createEngineSession, supports } from '../../../shared/engine/index.ts';
+import { createEngineSession, describeUnsupported, supports } from '../../../shared/engine/index.ts';
 import { EdgetuneError } from '../../../shared/errors.ts';
 import { GraphBuilder, float } from '../../../shared/onnx/builder.ts';
 import { mobileNetV2WithHead, seededInput } from '../../../shared/onnx/zoo/mobilenetv2.ts';
@@ -79,6 +79,23 @@ describe('engine parity with onnxruntime-node', () => {
 });
 
 describe('engine support check', () => {
+  it('summarises many nodes with one problem in one short line', () => {
+    const g = new GraphBuilder({ name: 'many' });
+    g.input('x', [1, 4]);
+    let x = 'x';
+    for (let i = 0; i < 40; i++) {
+      g.node('Tanh', [x], [`t${i}`], {}, { name: `tanh_${i}` });
+      x = `t${i}`;
+    }
+    g.node('LeakyRelu', [x], ['y'], { alpha: float(0.1) }, { name: 'leaky' });
+    g.output('y', [1, 4]);
+    const report = supports(g.build());
+    expect(report.unsupported).toHaveLength(41);
+    expect(describeUnsupported(report)).toBe(
+      'Tanh: op not supported (40 nodes: tanh_0, tanh_1, tanh_2, +37 more); LeakyRelu: op not supported (1 node: leaky)',
+    );
+  });
+
   it('lists unsupported ops, and session creation refuses such a model', async () => {
     const g = new GraphBuilder({ name: 'odd' });
     g.input('x', [1, 4]);
@@ -91,6 +108,7 @@ describe('engine support check', () => {
     expect(supports(mobileNetV2WithHead({ seed: 1, width: 0.35, resolution: 32 }))).toEqual({
       ok: true,
       unsupported: [],
+      problems: [],
     });
     await expect(createEngineSession(model, kernels)).rejects.toBeInstanceOf(EdgetuneError);
   });
