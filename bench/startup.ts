@@ -4,12 +4,11 @@
  * profile of the start-up phase (script compile + top-level evaluation; Workers allow 1 s). The
  * figure is the profile's non-idle sample time. It runs on this machine's CPU, not Cloudflare's.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { projectRoot, type WorkerBuild, wranglerEnv } from '../training/serve/bundle.ts';
+import { runWrangler, type WorkerBuild, wranglerEnv } from '../training/serve/bundle.ts';
 import { median, round } from './stats.ts';
 
 const CpuProfile = z.object({
@@ -28,39 +27,18 @@ export interface StartupResult {
   profile_span_ms: number;
 }
 
-function run(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
-      cwd: projectRoot,
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let text = '';
-    child.stdout.on('data', (d: Buffer) => {
-      text += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      text += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0
-        ? resolve()
-        : reject(new Error(`wrangler check startup failed (${code}): ${text.slice(-600)}`)),
-    );
-  });
-}
-
 /** Profiles the start-up of one build `samples` times (each a fresh workerd). */
 export async function workerStartup(build: WorkerBuild, samples: number): Promise<StartupResult> {
-  const wrangler = path.join(projectRoot, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'edgetune-startup-'));
   const cpu: number[] = [];
   const span: number[] = [];
   try {
     for (let i = 0; i < samples; i++) {
       const outfile = path.join(dir, `${build}-${i}.cpuprofile`);
-      await run([wrangler, 'check', 'startup', `--env=${wranglerEnv(build)}`, '--outfile', outfile]);
+      await runWrangler(
+        ['check', 'startup', `--env=${wranglerEnv(build)}`, '--outfile', outfile],
+        'wrangler check startup',
+      );
       const p = CpuProfile.parse(JSON.parse(await readFile(outfile, 'utf8')));
       const idle = new Set(p.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
       let busyUs = 0;

@@ -34,28 +34,14 @@ export interface BundleOptions {
   build?: WorkerBuild;
 }
 
-const KIB = 1024;
-const TOTAL_UPLOAD = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/;
-
 /**
- * Bundles a Worker exactly as `wrangler deploy` would (dry run), so the local server runs the
- * same artefact that production gets.
+ * Runs the project's wrangler with `args` (metrics off, no colour) and resolves with everything
+ * it printed; a non-zero exit rejects with the tail of that output.
  */
-export async function bundleWorker(outDir: string, options: BundleOptions = {}): Promise<WorkerBundle> {
+export function runWrangler(args: readonly string[], what = 'wrangler'): Promise<string> {
   const wrangler = path.join(projectRoot, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
-  // An explicit --env, also for the top level: wrangler warns when a config has environments and
-  // none is named.
-  const args = [
-    wrangler,
-    'deploy',
-    '--dry-run',
-    '--outdir',
-    outDir,
-    `--env=${wranglerEnv(options.build ?? 'engine')}`,
-  ];
-  if (options.config) args.push('--config', options.config);
-  const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
+  return new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, [wrangler, ...args], {
       cwd: projectRoot,
       env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -71,9 +57,24 @@ export async function bundleWorker(outDir: string, options: BundleOptions = {}):
     child.on('close', (code) =>
       code === 0
         ? resolve(text)
-        : reject(new EdgetuneError('internal', `wrangler bundle failed (exit ${code}): ${text.slice(-800)}`)),
+        : reject(new EdgetuneError('internal', `${what} failed (exit ${code}): ${text.slice(-800)}`)),
     );
   });
+}
+
+const KIB = 1024;
+const TOTAL_UPLOAD = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/;
+
+/**
+ * Bundles a Worker exactly as `wrangler deploy` would (dry run), so the local server runs the
+ * same artefact that production gets.
+ */
+export async function bundleWorker(outDir: string, options: BundleOptions = {}): Promise<WorkerBundle> {
+  // An explicit --env, also for the top level: wrangler warns when a config has environments and
+  // none is named.
+  const args = ['deploy', '--dry-run', '--outdir', outDir, `--env=${wranglerEnv(options.build ?? 'engine')}`];
+  if (options.config) args.push('--config', options.config);
+  const output = await runWrangler(args, 'wrangler bundle');
   const files = await readdir(outDir);
   const main = files.find((f) => f.endsWith('.js') && !f.endsWith('.map'));
   if (!main) throw new EdgetuneError('internal', `wrangler produced no script in ${outDir}`);
