@@ -31,7 +31,7 @@ export const FeedbackRecordSchema = z.object({
   image: z.object({
     sha256: Sha256,
     key: z.string(),
-    format: z.enum(['png', 'jpeg']),
+    format: z.enum(['png', 'jpeg', 'webp', 'gif']),
     width: z.number().int().positive(),
     height: z.number().int().positive(),
     size: z.number().int().positive(),
