@@ -98,13 +98,11 @@ const INFERENCE_LOG = '{"event":"inference"';
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const say = options.progress ?? (() => undefined);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'edgetune-load-'));
-  // workerd's stdout reaches this process through console.log (Miniflare pipes it line by line):
-  // count the per-request log lines instead of printing thousands of them.
+  // Count the Worker's per-request log lines instead of printing thousands of them.
   let logLines = 0;
-  const originalLog = console.log;
-  console.log = (...args: unknown[]) => {
-    if (typeof args[0] === 'string' && args[0].startsWith(INFERENCE_LOG)) logLines++;
-    else originalLog(...args);
+  const onWorkerOutput = (line: string) => {
+    if (line.startsWith(INFERENCE_LOG)) logLines++;
+    else process.stderr.write(`${line}\n`);
   };
   let edge: Awaited<ReturnType<typeof startLocalEdge>> | undefined;
   let inspector: IsolateInspector | undefined;
@@ -117,6 +115,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       adminToken: ADMIN_TOKEN,
       syncIntervalMs: 500,
       inspectorPort: 0,
+      onWorkerOutput,
       // load-b@v2 runs only on onnxruntime-web: the full Worker build serves it.
       build: 'full',
       vars: { ROUTING_TTL_SECONDS: '1', METRICS_FLUSH_SECONDS: '2', MODEL_CACHE_MB: String(options.cacheMb) },
@@ -336,7 +335,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   } finally {
     inspector?.close();
     await edge?.dispose();
-    console.log = originalLog;
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -7,12 +7,7 @@ import { publishVersion } from '../../shared/registry/publish.ts';
 import { rollout } from '../../shared/registry/routing.ts';
 import { keys } from '../../shared/store/keys.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
-import {
-  type EdgeExport,
-  edgeExport,
-  edgeImages,
-  edgeOrtOnlyExport,
-} from '../../tests/fixtures/edge-models.ts';
+import { type EdgeExport, edgeExport, edgeImages, edgeOrtOnlyExport } from '../edge-models.ts';
 
 export const MODELS = ['load-a', 'load-b'] as const;
 export type LoadModel = (typeof MODELS)[number];

@@ -1,5 +1,5 @@
 /**
- * Runs in Node before the workers tests: builds the edge fixtures (tests/fixtures/edge-models.ts)
+ * Runs in Node before the workers tests: builds the edge fixtures (bench/edge-models.ts)
  * and computes the Node-side reference outputs for every (version, image) pair with
  * onnxruntime-node and the same shared preprocessing the edge uses. Everything is handed to the
  * tests through `provide` (serialisable: bytes as base64).
@@ -15,7 +15,7 @@ import {
   edgeExport,
   edgeImages,
   edgeOrtOnlyExport,
-} from '../fixtures/edge-models.ts';
+} from '../../bench/edge-models.ts';
 import type { EdgeFixtures } from './fixtures.ts';
 import { provideEngineReference } from './engine-setup.ts';
 import { providePhotoReference } from './photo-setup.ts';

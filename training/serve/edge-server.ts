@@ -21,6 +21,8 @@ export interface EdgeServerOptions {
   build?: WorkerBuild;
   /** V8 inspector port for heap readings (off unless given; 0 = any free port). */
   inspectorPort?: number;
+  /** Each line the Worker prints (default: standard error). */
+  onWorkerOutput?: (line: string) => void;
 }
 
 export interface EdgeServer {
@@ -79,6 +81,7 @@ export async function startEdgeServer(options: EdgeServerOptions = {}): Promise<
     port: options.port,
     scheduledTrigger: true,
     inspectorPort: options.inspectorPort,
+    onWorkerOutput: options.onWorkerOutput,
   });
   let url: URL;
   try {

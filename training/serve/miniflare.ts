@@ -1,3 +1,5 @@
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Miniflare } from 'miniflare';
 import { R2Store } from '../../functions/r2-store.ts';
@@ -21,6 +23,11 @@ export interface MiniflareOptions {
   scheduledTrigger?: boolean;
   /** Opens the V8 inspector on this loopback port (0 = any): heap readings in `npm run load`. */
   inspectorPort?: number;
+  /**
+   * Each line the Worker prints (console.log in the isolate: the request log among them). Default:
+   * standard error, so a CLI's `--json` output on standard output stays one JSON document.
+   */
+  onWorkerOutput?: (line: string) => void;
 }
 
 /**
@@ -36,6 +43,11 @@ export function createMiniflare(bundle: WorkerBundle, options: MiniflareOptions)
     port: options.port ?? 0,
     ...(options.scheduledTrigger ? { unsafeTriggerHandlers: true } : {}),
     ...(options.inspectorPort === undefined ? {} : { inspectorPort: options.inspectorPort }),
+    handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
+      const out = options.onWorkerOutput ?? ((line: string) => process.stderr.write(`${line}\n`));
+      createInterface(stdout).on('line', out);
+      createInterface(stderr).on('line', (line) => process.stderr.write(`${line}\n`));
+    },
     workers: [
       // The first Worker gets every request to the server's port.
       {

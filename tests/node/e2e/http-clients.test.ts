@@ -18,7 +18,7 @@ import { publishVersion } from '../../../shared/registry/publish.ts';
 import { type LocalEdge, startLocalEdge } from '../../../training/serve/local-edge.ts';
 import { localBucketStore } from '../../../training/serve/miniflare.ts';
 import { FileStore } from '../../../training/stores/file.ts';
-import { EDGE_SEEDS, edgeExport, edgeImages } from '../../fixtures/edge-models.ts';
+import { EDGE_SEEDS, edgeExport, edgeImages } from '../../../bench/edge-models.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const inCI = Boolean(process.env.CI) && process.env.CI !== 'false' && process.env.CI !== '0';

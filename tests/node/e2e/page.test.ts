@@ -15,7 +15,7 @@ import { publishVersion } from '../../../shared/registry/publish.ts';
 import { rollout } from '../../../shared/registry/routing.ts';
 import { type LocalEdge, startLocalEdge } from '../../../training/serve/local-edge.ts';
 import { FileStore } from '../../../training/stores/file.ts';
-import { EDGE_LABELS, EDGE_SEEDS, edgeExport, edgeImages } from '../../fixtures/edge-models.ts';
+import { EDGE_LABELS, EDGE_SEEDS, edgeExport, edgeImages } from '../../../bench/edge-models.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = path.resolve(import.meta.dirname, '../../..');

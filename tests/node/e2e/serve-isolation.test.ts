@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEdgeOwnedKey } from '../../../shared/store/keys.ts';
 import type { ObjectStore } from '../../../shared/store/types.ts';
 import { openStore } from '../../../training/stores/open.ts';
-import { edgeImages } from '../../fixtures/edge-models.ts';
+import { edgeImages } from '../../../bench/edge-models.ts';
 import { type RunningS3, startS3rver } from '../store/s3rver.ts';
 import {
   ADMIN_TOKEN,

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { publishVersion } from '../../../shared/registry/publish.ts';
 import { rollout, setShadow } from '../../../shared/registry/routing.ts';
 import type { ObjectStore } from '../../../shared/store/types.ts';
-import { EDGE_LABELS, EDGE_SEEDS, edgeExport } from '../../fixtures/edge-models.ts';
+import { EDGE_LABELS, EDGE_SEEDS, edgeExport } from '../../../bench/edge-models.ts';
 import { CLI_BIN, REPO_ROOT } from '../cli-helper.ts';
 
 export const ADMIN_TOKEN = 'admin-token-for-tests';

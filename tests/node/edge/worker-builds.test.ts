@@ -19,7 +19,7 @@ import {
 } from '../../../training/serve/bundle.ts';
 import { readWranglerVars } from '../../../training/serve/edge-server.ts';
 import { createMiniflare, localBucketStore } from '../../../training/serve/miniflare.ts';
-import { EDGE_SEEDS, edgeExport, edgeImages, edgeOrtOnlyExport } from '../../fixtures/edge-models.ts';
+import { EDGE_SEEDS, edgeExport, edgeImages, edgeOrtOnlyExport } from '../../../bench/edge-models.ts';
 
 const MB = 1_000_000;
 const LIMITS: Record<WorkerBuild, number> = { engine: 1 * MB, full: 10 * MB };

@@ -14,7 +14,7 @@ describe('engine on converter output', () => {
       const keras = buildArch(arch, { inputShape: [28, 28, 1], classes: 10, seed: 4 });
       const converted = convertLayersModel(keras, { extraOutputs: ['features'] });
       keras.dispose();
-      expect(supports(converted.model), arch).toEqual({ ok: true, unsupported: [] });
+      expect(supports(converted.model), arch).toEqual({ ok: true, unsupported: [], problems: [] });
       const inputName = converted.input.name;
       const x = seededInput(12, 2 * 28 * 28);
       const feeds = { [inputName]: { data: x, dims: [2, 1, 28, 28] } };

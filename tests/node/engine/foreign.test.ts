@@ -30,7 +30,7 @@ describe('engine on torch.onnx exports', () => {
     it(`${file} matches onnxruntime-node to 1e-4`, async () => {
       const source = decodeModel(new Uint8Array(fs.readFileSync(path.join(DIR, file))));
       const model = withInputShape(source, dims.slice(1));
-      expect(supports(model)).toEqual({ ok: true, unsupported: [] });
+      expect(supports(model)).toEqual({ ok: true, unsupported: [], problems: [] });
       const x = seededInput(
         7,
         dims.reduce((a, b) => a * b, 1),
@@ -62,7 +62,7 @@ describe('engine ops torch exports use', () => {
     g.node('HardSigmoid', [d2!], ['y'], { alpha: float(0.3), beta: float(0.4) });
     g.output('y', ['N', 8, 9, 7]);
     const model = g.build();
-    expect(supports(model)).toEqual({ ok: true, unsupported: [] });
+    expect(supports(model)).toEqual({ ok: true, unsupported: [], problems: [] });
     const feeds = { x: { data: seededInput(2, 2 * 3 * 9 * 7), dims: [2, 3, 9, 7] } };
     const ref = await ortRun(model, feeds);
     const session = await createEngineSession(model, loadKernelModules({ relaxed: false }));

@@ -14,7 +14,7 @@ import { publishVersion } from '../../../shared/registry/publish.ts';
 import { rollout } from '../../../shared/registry/routing.ts';
 import { type LocalEdge, startLocalEdge } from '../../../training/serve/local-edge.ts';
 import { FileStore } from '../../../training/stores/file.ts';
-import { EDGE_SEEDS, edgeExport, edgeImages } from '../../fixtures/edge-models.ts';
+import { EDGE_SEEDS, edgeExport, edgeImages } from '../../../bench/edge-models.ts';
 import { runCli } from '../cli-helper.ts';
 
 const MODEL = 'stats-cnn';
