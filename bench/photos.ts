@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { PreprocessSpecSchema } from '../shared/manifest/preprocess.ts';
 import { preprocessBytes } from '../shared/preprocess/index.ts';
 import { installNodeCodecs } from '../training/images/node-codecs.ts';
+import { median } from './stats.ts';
 await installNodeCodecs();
 const src = readFileSync('data/photos/coffee.png');
 const files: [string, Buffer][] = [
@@ -24,7 +25,6 @@ const spec = PreprocessSpecSchema.parse({
 });
 console.log(`CPU: ${cpus()[0]?.model ?? 'unknown'}`);
 console.log('| file | bytes | edgetune ms | sharp ms | ratio |\n|---|---|---|---|---|');
-const median = (a: number[]) => a.sort((x, y) => x - y)[a.length >> 1]!;
 for (const [name, buf] of files) {
   const bytes = new Uint8Array(buf);
   const ours: number[] = [];
