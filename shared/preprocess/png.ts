@@ -1,11 +1,11 @@
-import { decode as decodePng, convertIndexedToRgb, type DecodedPng } from 'fast-png';
-import { Unzlib } from 'fflate';
 import { EdgetuneError } from '../errors.ts';
 import type { ImageHeader } from './header.ts';
+import { type RawPng, readRawPng } from './png-raw.ts';
 import type { RawImage } from './types.ts';
 
 /**
- * PNG → 8-bit grey or RGB with fast-png (pure JS, so Node and workerd decode bit-identically).
+ * PNG → 8-bit grey or RGB (pure JS, so Node and workerd decode bit-identically; inflate and
+ * unfiltering in png-raw.ts).
  *
  * Conversions, all exact integer arithmetic:
  * - 16-bit samples → round(v × 255 / 65535); 1/2/4-bit grey → v × 255 / (2^d − 1) (exact).
@@ -17,36 +17,14 @@ import type { RawImage } from './types.ts';
  */
 export function decodePngImage(bytes: Uint8Array, header: ImageHeader, keepGrey: boolean): RawImage {
   if (header.progressive && header.bitDepth < 8) {
-    // fast-png 8.0.0 de-interlaces as if every pixel were at least one byte: it would return wrong pixels.
+    // Adam7 passes of sub-byte samples start mid-byte; not worth a code path of their own.
     throw new EdgetuneError(
       'unsupported_media_type',
       `unsupported PNG: interlaced with ${header.bitDepth}-bit samples; save it without interlacing`,
     );
   }
-  checkInflatedSize(bytes, header);
-  let png: DecodedPng;
-  try {
-    png = decodePng(bytes, { checkCrc: true });
-  } catch (e) {
-    throw corrupt(e);
-  }
-  if (png.width !== header.width || png.height !== header.height) {
-    throw new EdgetuneError('invalid_image', 'corrupt PNG: decoded size differs from its header');
-  }
-  const isPalette = bytes[25] === 3;
-  if (isPalette && !png.palette)
-    throw new EdgetuneError('invalid_image', 'corrupt PNG: palette image without PLTE');
-  let samples: Uint8Array;
-  let perPixel: number;
-  try {
-    ({ samples, perPixel } = isPalette ? paletteSamples(png) : directSamples(png));
-  } catch (e) {
-    throw corrupt(e);
-  }
-  const pixels = png.width * png.height;
-  if (samples.length !== pixels * perPixel) {
-    throw new EdgetuneError('invalid_image', 'corrupt PNG: image data does not fill the image');
-  }
+  const png = readRawPng(bytes, header);
+  const { samples, perPixel } = png.palette ? paletteSamples(png, png.palette) : directSamples(png);
   const flat = perPixel === 2 || perPixel === 4 ? compositeOnWhite(samples, perPixel) : samples;
   const channels = perPixel <= 2 ? 1 : 3;
   if (channels === 1 && !keepGrey)
@@ -54,23 +32,29 @@ export function decodePngImage(bytes: Uint8Array, header: ImageHeader, keepGrey:
   return { width: png.width, height: png.height, channels, data: flat };
 }
 
-function corrupt(e: unknown): EdgetuneError {
-  if (e instanceof EdgetuneError) return e;
-  const detail = e instanceof Error ? e.message : String(e);
-  return new EdgetuneError('invalid_image', `corrupt PNG: ${detail}`, { cause: e });
-}
-
-function paletteSamples(png: DecodedPng): { samples: Uint8Array; perPixel: number } {
-  const palette = png.palette!;
-  if (palette.length === 0) throw new Error('empty palette');
-  return { samples: convertIndexedToRgb(png), perPixel: palette[0]!.length };
+function paletteSamples(png: RawPng, palette: number[][]): { samples: Uint8Array; perPixel: number } {
+  const { width, height, depth } = png;
+  const indices =
+    depth < 8 ? unpackBits(png.data as Uint8Array, width, height, depth) : (png.data as Uint8Array);
+  const perPixel = palette[0]!.length;
+  const out = new Uint8Array(width * height * perPixel);
+  for (let p = 0; p < indices.length; p++) {
+    const colour = palette[indices[p]!];
+    if (!colour)
+      throw new EdgetuneError(
+        'invalid_image',
+        `corrupt PNG: palette index ${indices[p]} is not in the palette`,
+      );
+    for (let s = 0; s < perPixel; s++) out[p * perPixel + s] = colour[s]!;
+  }
+  return { samples: out, perPixel };
 }
 
 /** Grey/RGB/grey+alpha/RGBA at any depth → 8-bit samples, with tRNS keys turned into alpha. */
-function directSamples(png: DecodedPng): { samples: Uint8Array; perPixel: number } {
+function directSamples(png: RawPng): { samples: Uint8Array; perPixel: number } {
   const { width, height, depth, channels } = png;
   const raw = depth < 8 ? unpackBits(png.data as Uint8Array, width, height, depth) : png.data;
-  const key = png.transparency && (channels === 1 || channels === 3) ? png.transparency : undefined;
+  const key = png.transparency;
   if (depth === 8 && !key) return { samples: raw as Uint8Array, perPixel: channels };
   const max = 2 ** depth - 1;
   const half = max >> 1;
@@ -89,7 +73,7 @@ function directSamples(png: DecodedPng): { samples: Uint8Array; perPixel: number
   return { samples: out, perPixel };
 }
 
-/** 1/2/4-bit grey rows (each row starts on a byte boundary) → one value per pixel, MSB first. */
+/** 1/2/4-bit rows (each row starts on a byte boundary) → one value per pixel, MSB first. */
 function unpackBits(data: Uint8Array, width: number, height: number, depth: number): Uint8Array {
   const rowBytes = Math.ceil((width * depth) / 8);
   const mask = (1 << depth) - 1;
@@ -127,88 +111,4 @@ export function greyToRgb(grey: Uint8Array): Uint8Array {
     out[3 * i + 2] = v;
   }
   return out;
-}
-
-const SAMPLES_PER_PIXEL: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
-const ADAM7: readonly [number, number, number, number][] = [
-  [0, 0, 8, 8],
-  [4, 0, 8, 8],
-  [0, 4, 4, 8],
-  [2, 0, 4, 4],
-  [0, 2, 2, 4],
-  [1, 0, 2, 2],
-  [0, 1, 1, 2],
-];
-
-/** Bytes the zlib stream must inflate to: per scanline one filter byte plus the packed pixels. */
-export function expectedPngDataSize(bytes: Uint8Array, header: ImageHeader): number {
-  const colourType = bytes[25]!;
-  const bitsPerPixel = header.bitDepth * SAMPLES_PER_PIXEL[colourType]!;
-  const pass = (w: number, h: number) =>
-    w === 0 || h === 0 ? 0 : h * (1 + Math.ceil((w * bitsPerPixel) / 8));
-  if (!header.progressive) return pass(header.width, header.height);
-  let total = 0;
-  for (const [x0, y0, dx, dy] of ADAM7) {
-    total += pass(
-      Math.ceil(Math.max(0, header.width - x0) / dx),
-      Math.ceil(Math.max(0, header.height - y0) / dy),
-    );
-  }
-  return total;
-}
-
-/**
- * fast-png inflates every IDAT byte into one growing buffer, so a few MB of crafted zlib data can
- * expand to GBs (a decompression bomb) even when IHDR announces a small image. Inflate once in
- * small steps (≤ 1032× expansion per 4 KiB step), counting, and stop as soon as the stream
- * exceeds what the header allows; too little data is a truncated file.
- */
-function checkInflatedSize(bytes: Uint8Array, header: ImageHeader): void {
-  const expected = expectedPngDataSize(bytes, header);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let produced = 0;
-  let tooMuch = false;
-  const inflater = new Unzlib((chunk) => {
-    produced += chunk.length;
-    if (produced > expected) tooMuch = true;
-  });
-  let offset = 8;
-  let sawEnd = false;
-  try {
-    while (offset + 8 <= bytes.length) {
-      const length = view.getUint32(offset);
-      const type = String.fromCharCode(...bytes.subarray(offset + 4, offset + 8));
-      const start = offset + 8;
-      if (start + length + 4 > bytes.length) break;
-      if (type === 'IDAT') {
-        for (let i = start; i < start + length && !tooMuch; i += 4096) {
-          inflater.push(bytes.subarray(i, Math.min(i + 4096, start + length)), false);
-        }
-      }
-      if (tooMuch) break;
-      offset = start + length + 4;
-      if (type === 'IEND') {
-        sawEnd = true;
-        break;
-      }
-    }
-    if (!tooMuch && sawEnd) inflater.push(new Uint8Array(0), true);
-  } catch (e) {
-    throw new EdgetuneError('invalid_image', `corrupt PNG: bad compressed data (${(e as Error).message})`, {
-      cause: e,
-    });
-  }
-  if (tooMuch) {
-    throw new EdgetuneError(
-      'invalid_image',
-      `corrupt PNG: image data inflates to more than the ${expected} bytes its ${header.width}×${header.height} header allows`,
-    );
-  }
-  if (!sawEnd) throw new EdgetuneError('invalid_image', 'truncated PNG: the data ends before the IEND chunk');
-  if (produced < expected) {
-    throw new EdgetuneError(
-      'invalid_image',
-      `truncated PNG: image data has ${produced} of ${expected} bytes`,
-    );
-  }
 }

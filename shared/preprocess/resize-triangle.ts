@@ -45,8 +45,12 @@ function taps(inSize: number, outSize: number): Taps {
 
 /**
  * Separable antialiased resize (see taps): horizontal pass into float64, then vertical, rounded
- * once to float32. Fixed evaluation order, so Node and workerd give the same bits. Same size →
- * an exact copy.
+ * once to float32. Fixed evaluation order — every output is 0 + w0·x0 + w1·x1 + … in tap order —
+ * so Node and workerd give the same bits. Same size → an exact copy.
+ *
+ * The loops are written per case (8-bit source with 1 or 3 channels, anything else) and the
+ * vertical pass runs tap by tap over whole rows: V8 then keeps each loop on one typed-array kind
+ * and walks memory in order. The sums and their order are those of the plain per-sample loops.
  */
 export function resizeTriangle(src: PixelData, outWidth: number, outHeight: number): Float32Array {
   const { width, height, channels, data } = src;
@@ -59,6 +63,77 @@ export function resizeTriangle(src: PixelData, outWidth: number, outHeight: numb
   const xs = taps(width, outWidth);
   const ys = taps(height, outHeight);
   const mid = new Float64Array(outWidth * height * channels);
+  if (data instanceof Uint8Array && channels === 3) horizontalRgb8(data, width, height, xs, outWidth, mid);
+  else if (data instanceof Uint8Array && channels === 1)
+    horizontalGrey8(data, width, height, xs, outWidth, mid);
+  else horizontalAny(data, width, height, channels, xs, outWidth, mid);
+  return vertical(mid, outWidth * channels, ys, outHeight);
+}
+
+function horizontalRgb8(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  xs: Taps,
+  outWidth: number,
+  mid: Float64Array,
+): void {
+  const { start, count, weights, maxTaps } = xs;
+  let m = 0;
+  for (let y = 0; y < height; y++) {
+    const row = y * width * 3;
+    for (let ox = 0; ox < outWidth; ox++) {
+      const n = count[ox]!;
+      const w0 = ox * maxTaps;
+      let p = row + start[ox]! * 3;
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let i = 0; i < n; i++, p += 3) {
+        const w = weights[w0 + i]!;
+        r += w * data[p]!;
+        g += w * data[p + 1]!;
+        b += w * data[p + 2]!;
+      }
+      mid[m++] = r;
+      mid[m++] = g;
+      mid[m++] = b;
+    }
+  }
+}
+
+function horizontalGrey8(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  xs: Taps,
+  outWidth: number,
+  mid: Float64Array,
+): void {
+  const { start, count, weights, maxTaps } = xs;
+  let m = 0;
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    for (let ox = 0; ox < outWidth; ox++) {
+      const n = count[ox]!;
+      const w0 = ox * maxTaps;
+      const p = row + start[ox]!;
+      let acc = 0;
+      for (let i = 0; i < n; i++) acc += weights[w0 + i]! * data[p + i]!;
+      mid[m++] = acc;
+    }
+  }
+}
+
+function horizontalAny(
+  data: PixelData['data'],
+  width: number,
+  height: number,
+  channels: number,
+  xs: Taps,
+  outWidth: number,
+  mid: Float64Array,
+): void {
   for (let y = 0; y < height; y++) {
     const row = y * width * channels;
     for (let ox = 0; ox < outWidth; ox++) {
@@ -72,17 +147,22 @@ export function resizeTriangle(src: PixelData, outWidth: number, outHeight: numb
       }
     }
   }
-  const out = new Float32Array(outWidth * outHeight * channels);
-  const midStride = outWidth * channels;
+}
+
+function vertical(mid: Float64Array, stride: number, ys: Taps, outHeight: number): Float32Array {
+  const out = new Float32Array(stride * outHeight);
+  const acc = new Float64Array(stride);
   for (let oy = 0; oy < outHeight; oy++) {
     const s = ys.start[oy]!;
     const n = ys.count[oy]!;
     const w0 = oy * ys.maxTaps;
-    for (let k = 0; k < midStride; k++) {
-      let acc = 0;
-      for (let i = 0; i < n; i++) acc += ys.weights[w0 + i]! * mid[(s + i) * midStride + k]!;
-      out[oy * midStride + k] = acc;
+    acc.fill(0);
+    for (let i = 0; i < n; i++) {
+      const w = ys.weights[w0 + i]!;
+      const r = (s + i) * stride;
+      for (let k = 0; k < stride; k++) acc[k] += w * mid[r + k]!;
     }
+    out.set(acc, oy * stride);
   }
   return out;
 }

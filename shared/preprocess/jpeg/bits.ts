@@ -90,6 +90,12 @@ export class BitReader {
     return (this.buf >>> this.count) & ((1 << n) - 1);
   }
 
+  /** Drops `n` (0..16) bits: a coefficient nobody reads. */
+  skip(n: number): void {
+    if (this.count < n) this.fill();
+    this.count -= n;
+  }
+
   /** T.81 F.2.2.1 EXTEND: `n` bits as a signed coefficient. */
   receiveExtend(n: number): number {
     if (n === 0) return 0;

@@ -5,6 +5,7 @@ import {
   type Component,
   type Frame,
   readFrame,
+  ZIGZAG,
   readHuffmanTables,
   readQuantTables,
   readScanHeader,
@@ -84,6 +85,7 @@ export function decodeJpeg(bytes: Uint8Array, scale: JpegScale, keepGrey: boolea
         if (length < 8) throw corrupt('frame header too short');
         frame = readFrame(bytes, start, marker);
         planes = allocate(frame, base);
+        for (const c of frame.components) markUsed(c, planes[c.index]!);
         break;
       case 0xc4:
         readHuffmanTables(bytes, start, end, tables);
@@ -116,11 +118,20 @@ export function decodeJpeg(bytes: Uint8Array, scale: JpegScale, keepGrey: boolea
         if (!frame) throw corrupt('a scan before the frame header');
         const scan = readScanHeader(bytes, start, frame, tables);
         for (const c of scan.components) c.pred = 0;
-        const f = frame;
+        // Resolved per scan: a DQT between scans may redefine a table.
+        const quants = frame.progressive ? [] : frame.components.map((c) => quantFor(tables, c));
         const sink = (c: Component, row: number, col: number, coef: Int32Array): void => {
-          const p = planes[f.components.indexOf(c)]!;
-          const q = quantFor(tables, c);
-          inverseDct(coef, 0, q, p.nx, p.ny, p.data, row * p.ny * p.stride + col * p.nx, p.stride);
+          const p = planes[c.index]!;
+          inverseDct(
+            coef,
+            0,
+            quants[c.index]!,
+            p.nx,
+            p.ny,
+            p.data,
+            row * p.ny * p.stride + col * p.nx,
+            p.stride,
+          );
         };
         offset = decodeScan(bytes, end, frame, scan, tables.restartInterval, sink);
         scans++;
@@ -153,6 +164,14 @@ export function decodeJpeg(bytes: Uint8Array, scale: JpegScale, keepGrey: boolea
     ? bytes.subarray(tables.exif.offset, tables.exif.offset + tables.exif.length)
     : undefined;
   return { ...out, scale, ...(exif ? { exif } : {}) };
+}
+
+/** The coefficients an nx × ny IDCT reads: rows v < ny, columns u < nx (see idct.ts). */
+function markUsed(c: Component, p: Plane): void {
+  for (let k = 0; k < 64; k++) {
+    const z = ZIGZAG[k]!;
+    c.used[k] = (z & 7) < p.nx && z >> 3 < p.ny ? 1 : 0;
+  }
 }
 
 function quantFor(tables: Tables, c: Component): Uint16Array {

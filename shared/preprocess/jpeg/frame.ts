@@ -10,6 +10,8 @@ export const ZIGZAG = Uint8Array.from([
 
 export interface Component {
   id: number;
+  /** Position in the frame header (the index of its plane). */
+  index: number;
   h: number;
   v: number;
   quantIndex: number;
@@ -21,6 +23,11 @@ export interface Component {
   blocksPerColumn: number;
   /** Progressive only: every block's coefficients, 64 per block, natural order. */
   coef?: Int16Array;
+  /**
+   * Per zig-zag position: 1 when the scaled IDCT reads that coefficient. Sequential scans still
+   * decode the others' bits (the entropy code has to be walked) but do not store them.
+   */
+  used: Uint8Array;
   pred: number;
   dcTable?: HuffmanTable;
   acTable?: HuffmanTable;
@@ -126,6 +133,7 @@ export function readFrame(b: Uint8Array, start: number, marker: number): Frame {
     maxV = Math.max(maxV, v);
     components.push({
       id: b[o]!,
+      index: i,
       h,
       v,
       quantIndex: b[o + 2]! & 3,
@@ -134,6 +142,7 @@ export function readFrame(b: Uint8Array, start: number, marker: number): Frame {
       blocksPerLine: 0,
       blocksPerColumn: 0,
       pred: 0,
+      used: new Uint8Array(64).fill(1),
     });
   }
   const mcusPerLine = Math.ceil(width / (8 * maxH));

@@ -7,10 +7,10 @@
  * Float64, fixed evaluation order, tables built once from Math.cos (V8's fdlibm port in Node and
  * workerd alike): the same bits on every runtime, which the Node/workerd parity test checks.
  */
-const TABLES = new Map<number, Float64Array>();
+const TABLES: (Float64Array | undefined)[] = [];
 
 function basis(n: number): Float64Array {
-  let t = TABLES.get(n);
+  let t = TABLES[n];
   if (!t) {
     t = new Float64Array(n * n);
     for (let x = 0; x < n; x++) {
@@ -19,7 +19,7 @@ function basis(n: number): Float64Array {
         t[x * n + u] = Math.sqrt(n / 8) * alpha * Math.cos(((2 * x + 1) * u * Math.PI) / (2 * n));
       }
     }
-    TABLES.set(n, t);
+    TABLES[n] = t;
   }
   return t;
 }

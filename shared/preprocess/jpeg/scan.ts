@@ -1,7 +1,10 @@
 import { BitReader, corrupt } from './bits.ts';
 import { type Component, type Frame, type Scan, ZIGZAG } from './frame.ts';
 
-/** Called for every complete block of a sequential scan; `coef` is reused after it returns. */
+/**
+ * Called for every complete block of a sequential scan; `coef` is reused after it returns and
+ * holds only the coefficients `c.used` marks (the rest are zero).
+ */
 export type BlockSink = (c: Component, row: number, col: number, coef: Int32Array) => void;
 
 /**
@@ -27,14 +30,17 @@ export function decodeScan(
   const reader = new BitReader(data, offset);
   const { components, ss, se, ah, al } = scan;
   const block = new Int32Array(64);
+  // Natural positions written into `block` for the current block, zeroed again after the sink.
+  const written = new Int32Array(64);
   let eobrun = 0;
 
   const sequential = (c: Component, row: number, col: number): void => {
-    block.fill(0);
     const t = reader.decode(c.dcTable!);
     c.pred += t === 0 ? 0 : reader.receiveExtend(t);
     block[0] = c.pred;
+    let nw = 0;
     const ac = c.acTable!;
+    const used = c.used;
     for (let k = 1; k < 64; ) {
       const rs = reader.decode(ac);
       const s = rs & 15;
@@ -46,10 +52,17 @@ export function decodeScan(
       }
       k += r;
       if (k > 63) throw corrupt('a block has more than 64 coefficients');
-      block[ZIGZAG[k]!] = reader.receiveExtend(s);
+      if (used[k] === 1) {
+        const z = ZIGZAG[k]!;
+        block[z] = reader.receiveExtend(s);
+        written[nw++] = z;
+      } else {
+        reader.skip(s);
+      }
       k++;
     }
     sink(c, row, col, block);
+    for (let i = 0; i < nw; i++) block[written[i]!] = 0;
   };
 
   const progressive = (c: Component, row: number, col: number): void => {
