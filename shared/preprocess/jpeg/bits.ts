@@ -12,7 +12,16 @@ export interface HuffmanTable {
   /** values index of the first code of each length, minus that code. */
   valoffset: Int32Array;
   values: Uint8Array;
+  /**
+   * AC fast path (libjpeg-turbo's "lookahead with value"): index = next 9 bits; when a code and
+   * its magnitude bits both fit in them, the entry is (value << 8) | (run << 4) | bits consumed,
+   * so the common small coefficient costs one table read. 0 = take the normal path (EOB, ZRL,
+   * longer codes, large values).
+   */
+  fastAc: Int32Array;
 }
+
+export const FAST_BITS = 9;
 
 export function buildHuffmanTable(counts: Uint8Array, values: Uint8Array): HuffmanTable {
   const maxcode = new Int32Array(18).fill(-1);
@@ -36,7 +45,22 @@ export function buildHuffmanTable(counts: Uint8Array, values: Uint8Array): Huffm
     code <<= 1;
   }
   maxcode[17] = 0x7fffffff;
-  return { lookahead, maxcode, valoffset, values };
+  return { lookahead, maxcode, valoffset, values, fastAc: fastAcTable(lookahead) };
+}
+
+function fastAcTable(lookahead: Uint16Array): Int32Array {
+  const fast = new Int32Array(1 << FAST_BITS);
+  for (let peek = 0; peek < 1 << FAST_BITS; peek++) {
+    const hit = lookahead[peek >> (FAST_BITS - 8)]!;
+    const len = hit >> 8;
+    const rs = hit & 0xff;
+    const size = rs & 15;
+    if (len === 0 || size === 0 || len + size > FAST_BITS) continue;
+    const raw = (peek >> (FAST_BITS - len - size)) & ((1 << size) - 1);
+    const value = raw < 1 << (size - 1) ? raw - (1 << size) + 1 : raw;
+    fast[peek] = (value << 8) | ((rs >> 4) << 4) | (len + size);
+  }
+  return fast;
 }
 
 export function corrupt(detail: string): EdgetuneError {
@@ -50,12 +74,13 @@ export function corrupt(detail: string): EdgetuneError {
  * out long before its last block (see `starved`).
  */
 export class BitReader {
-  private buf = 0;
-  private count = 0;
+  // Read directly by the sequential AC loop (scan.ts), which keeps them in locals per block.
+  buf = 0;
+  count = 0;
   /** Zero bytes supplied past the end of the segment. */
   padded = 0;
   constructor(
-    private readonly data: Uint8Array,
+    readonly data: Uint8Array,
     public offset: number,
   ) {}
 
@@ -88,6 +113,12 @@ export class BitReader {
     if (this.count < n) this.fill();
     this.count -= n;
     return (this.buf >>> this.count) & ((1 << n) - 1);
+  }
+
+  /** The next FAST_BITS bits, without consuming them (see HuffmanTable.fastAc). */
+  peekFast(): number {
+    if (this.count < 16) this.fill();
+    return (this.buf >>> (this.count - FAST_BITS)) & ((1 << FAST_BITS) - 1);
   }
 
   /** Drops `n` (0..16) bits: a coefficient nobody reads. */
