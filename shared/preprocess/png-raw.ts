@@ -29,12 +29,14 @@ const ADAM7: readonly [number, number, number, number][] = [
   [0, 1, 1, 2],
 ];
 /**
- * Compressed bytes handed to the inflater at a time. Deflate expands at most 1032× per input byte,
- * so one step can produce at most ~16.5 MB before the size check sees it (a bomb stays bounded),
- * while steps this large keep fflate's per-push buffer set-up out of the profile (4 KiB steps cost
- * more than the inflate itself on a photo).
+ * Compressed bytes handed to the inflater at a time: FIRST_STEP, doubling up to MAX_STEP. Deflate
+ * expands at most 1032× per input byte, so the first step shows a bomb after at most ~1 MB of
+ * output and no step can produce more than ~16.5 MB before the size check sees it, while steps this
+ * large keep fflate's per-push buffer set-up out of the profile (4 KiB steps throughout cost more
+ * than the inflate itself on a photo).
  */
-const INFLATE_STEP = 16 * 1024;
+const FIRST_STEP = 1024;
+const MAX_STEP = 16 * 1024;
 
 /** Bytes the zlib stream must inflate to: per scanline one filter byte plus the packed pixels. */
 export function expectedPngDataSize(bytes: Uint8Array, header: ImageHeader): number {
@@ -77,6 +79,7 @@ export function readRawPng(bytes: Uint8Array, header: ImageHeader): RawPng {
   let trns: Uint8Array | undefined;
   let sawEnd = false;
   let offset = 8;
+  let step = FIRST_STEP;
   try {
     while (offset + 12 <= bytes.length) {
       const length = view.getUint32(offset);
@@ -87,8 +90,11 @@ export function readRawPng(bytes: Uint8Array, header: ImageHeader): RawPng {
       }
       const type = chunkType(bytes, offset);
       if (type === 'IDAT') {
-        for (let i = start; i < start + length && !tooMuch; i += INFLATE_STEP) {
-          inflater.push(bytes.subarray(i, Math.min(i + INFLATE_STEP, start + length)), false);
+        for (let i = start; i < start + length && !tooMuch; ) {
+          const next = Math.min(i + step, start + length);
+          inflater.push(bytes.subarray(i, next), false);
+          i = next;
+          step = Math.min(step * 2, MAX_STEP);
         }
         if (tooMuch) break;
       } else if (type === 'PLTE') {

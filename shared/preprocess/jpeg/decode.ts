@@ -120,7 +120,7 @@ export function decodeJpeg(bytes: Uint8Array, scale: JpegScale, keepGrey: boolea
         for (const c of scan.components) c.pred = 0;
         // Resolved per scan: a DQT between scans may redefine a table.
         const quants = frame.progressive ? [] : frame.components.map((c) => quantFor(tables, c));
-        const sink = (c: Component, row: number, col: number, coef: Int32Array): void => {
+        const sink = (c: Component, row: number, col: number, coef: Int32Array, dcOnly: boolean): void => {
           const p = planes[c.index]!;
           inverseDct(
             coef,
@@ -131,6 +131,7 @@ export function decodeJpeg(bytes: Uint8Array, scale: JpegScale, keepGrey: boolea
             p.data,
             row * p.ny * p.stride + col * p.nx,
             p.stride,
+            dcOnly,
           );
         };
         offset = decodeScan(bytes, end, frame, scan, tables.restartInterval, sink);
@@ -308,6 +309,18 @@ function toPixels(
   return { width, height, channels, data: out };
 }
 
+/** The JFIF products per 8-bit chroma value, computed once: the same doubles as computing them per pixel. */
+const CR_R = new Float64Array(256);
+const CB_G = new Float64Array(256);
+const CR_G = new Float64Array(256);
+const CB_B = new Float64Array(256);
+for (let i = 0; i < 256; i++) {
+  CR_R[i] = 1.402 * (i - 128);
+  CB_G[i] = 0.344136286 * (i - 128);
+  CR_G[i] = 0.714136286 * (i - 128);
+  CB_B[i] = 1.772 * (i - 128);
+}
+
 /** The common case (JFIF YCbCr) without per-pixel dispatch: same arithmetic as toPixels. */
 function yccToRgb(
   planes: Plane[],
@@ -326,11 +339,14 @@ function yccToRgb(
     const rr = ys[2]![y]!;
     for (let x = 0; x < width; x++) {
       const yy = py[ry + xy[x]!]!;
-      const cb = pb[rb + xb[x]!]! - 128;
-      const cr = pr[rr + xr[x]!]! - 128;
-      out[o++] = clamp(yy + 1.402 * cr);
-      out[o++] = clamp(yy - 0.344136286 * cb - 0.714136286 * cr);
-      out[o++] = clamp(yy + 1.772 * cb);
+      const cb = pb[rb + xb[x]!]!;
+      const cr = pr[rr + xr[x]!]!;
+      const r = Math.floor(yy + CR_R[cr]! + 0.5);
+      const g = Math.floor(yy - CB_G[cb]! - CR_G[cr]! + 0.5);
+      const b = Math.floor(yy + CB_B[cb]! + 0.5);
+      out[o++] = r < 0 ? 0 : Math.min(r, 255);
+      out[o++] = g < 0 ? 0 : Math.min(g, 255);
+      out[o++] = b < 0 ? 0 : Math.min(b, 255);
     }
   }
 }

@@ -30,7 +30,8 @@ const deq = new Float64Array(64);
 const liveRows = new Int32Array(8);
 
 /**
- * `coef`: 64 quantised coefficients in natural (row-major) order at `at`; `quant`: the table in
+ * `dcOnly` may be given when the caller already knows whether any AC coefficient within nx × ny is
+ * non-zero (the sequential decoder does). `coef`: 64 quantised coefficients in natural (row-major) order at `at`; `quant`: the table in
  * natural order. Writes ny rows of nx samples into `out` at `outOffset` with row stride `stride`,
  * level-shifted by 128, rounded half up and clamped to 0..255.
  *
@@ -48,8 +49,9 @@ export function inverseDct(
   out: Uint8Array,
   outOffset: number,
   stride: number,
+  dcOnly = isDcOnly(coef, at, nx, ny),
 ): void {
-  if (isDcOnly(coef, at, nx, ny)) {
+  if (dcOnly) {
     // DC only (or nothing): the block is its mean, DC / 8, everywhere.
     const p = Math.floor((coef[at]! * quant[0]!) / 8 + 128.5);
     const value = p < 0 ? 0 : Math.min(p, 255);
@@ -71,6 +73,8 @@ export function inverseDct(
     smallIdct(coef, at, quant, nx, ny, out, outOffset, stride);
     return;
   }
+  const bx = basis(nx);
+  const by = basis(ny);
   let live = 0;
   for (let v = 0; v < ny; v++) {
     const c = at + v * 8;
@@ -83,18 +87,13 @@ export function inverseDct(
     }
     if (last < 0) continue;
     liveRows[live++] = v;
-    for (let u = 0; u <= last; u++) deq[v * 8 + u] = coef[c + u]! * quant[v * 8 + u]!;
-    for (let u = last + 1; u < nx; u++) deq[v * 8 + u] = 0;
-  }
-  const bx = basis(nx);
-  const by = basis(ny);
-  for (let i = 0; i < live; i++) {
-    const v = liveRows[i]!;
+    for (let u = 0; u <= last; u++) deq[u] = coef[c + u]! * quant[v * 8 + u]!;
+    // Terms past the row's last non-zero coefficient would add exact zeros: left out.
     const r = v * nx;
     for (let x = 0; x < nx; x++) {
       let s = 0;
       const b = x * nx;
-      for (let u = 0; u < nx; u++) s += bx[b + u]! * deq[v * 8 + u]!;
+      for (let u = 0; u <= last; u++) s += bx[b + u]! * deq[u]!;
       rows[r + x] = s;
     }
   }

@@ -3,9 +3,10 @@ import { type Component, type Frame, type Scan, ZIGZAG } from './frame.ts';
 
 /**
  * Called for every complete block of a sequential scan; `coef` is reused after it returns and
- * holds only the coefficients `c.used` marks (the rest are zero).
+ * holds only the coefficients `c.used` marks (the rest are zero); `dcOnly`: none of those AC
+ * coefficients is non-zero.
  */
-export type BlockSink = (c: Component, row: number, col: number, coef: Int32Array) => void;
+export type BlockSink = (c: Component, row: number, col: number, coef: Int32Array, dcOnly: boolean) => void;
 
 /**
  * Zero bytes a reader may legitimately supply after the last real bits of an interval (its
@@ -40,7 +41,7 @@ export function decodeScan(
     block[0] = c.pred;
     const ac = c.acTable!;
     const nw = decodeAc(reader, ac, c.used, block, written);
-    sink(c, row, col, block);
+    sink(c, row, col, block, nw === 0);
     for (let i = 0; i < nw; i++) block[written[i]!] = 0;
   };
 
