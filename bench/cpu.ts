@@ -57,7 +57,7 @@ function inputs(m: BenchModel): Input[] {
 }
 
 /** How the default build serves the model: the engine when the export validated it, else ORT (full). */
-function servingRow(m: BenchModel): HttpRow {
+export function servingRow(m: BenchModel): HttpRow {
   if (m.manifest.engines.includes(ENGINE_IDS.wasm)) return engineRow(m, 'engine');
   const ort = httpRows(m).find((r) => r.key === 'optimized')!;
   return { ...ort, bindings: {} };

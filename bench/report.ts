@@ -1,6 +1,7 @@
 /** The markdown summary of bench/results.json (what the README shows). */
 import type { CpuRow } from './cpu.ts';
 import type { ColdBreakdown } from './edge.ts';
+import { type PhotoEdgeResult, renderPhotoTable } from './photo-edge.ts';
 
 interface T {
   median_ms: number;
@@ -68,6 +69,7 @@ export interface BenchSummary {
     }
   >;
   worker_cpu_per_classify_request?: { free_plan_cpu_ms: number; rows: CpuRow[] };
+  photos_in_workerd?: PhotoEdgeResult;
 }
 
 /** Workers' script limits after compression (Cloudflare's limits page), in wrangler's KiB. */
@@ -237,6 +239,10 @@ function renderBuilds(r: BenchSummary): string[] {
           `${c.fits_free_plan ? 'fits' : 'Paid'} |`,
       );
     }
+  }
+  if (r.photos_in_workerd) {
+    lines.push('');
+    lines.push(...renderPhotoTable(r.photos_in_workerd));
   }
   return lines;
 }

@@ -25,6 +25,7 @@ import {
   warmHttp,
 } from './edge.ts';
 import { cpuPerRequest, FREE_PLAN_CPU_MS } from './cpu.ts';
+import { photoEdgeTable } from './photo-edge.ts';
 import { type BenchModel, digitsModel, referenceModel } from './models.ts';
 import {
   accuracies,
@@ -172,6 +173,7 @@ async function main(): Promise<void> {
     startup[build] = await workerStartup(build, STARTUP_SAMPLES);
   }
   const cpu = await cpuPerRequest(setup, models, log);
+  const photos = await photoEdgeTable(setup, reference, log);
 
   const refWarm = perModel[reference.name]!.warm as {
     'onnxruntime-node 1 thread fp32': { median_ms: number };
@@ -220,6 +222,9 @@ async function main(): Promise<void> {
       ]),
     ),
     worker_cpu_per_classify_request: { free_plan_cpu_ms: FREE_PLAN_CPU_MS, rows: cpu },
+    photo_preprocess_vs_native_ratio: photos.photo_preprocess_vs_native_ratio,
+    phone_photo_server_ms: photos.phone_photo_server_ms,
+    photos_in_workerd: photos,
     models: perModel,
     cold_start: { breakdown_in_isolate: cold, production_worker_first_response_http: coldHttpResult },
     node_onnxruntime_web_heap_mb_after_all_sessions: nodeHeapMb,
