@@ -1,8 +1,9 @@
 /**
  * Image preprocessing: the ONE implementation shared by training (Node) and the edge (workerd):
- * sniff → header limits → decode (own JPEG decoder with DCT-domain shrink-on-load; fast-png;
- * libwebp as wasm; omggif) → EXIF orientation → resize → tensor. Pure JS or wasm instantiated
- * from the same module bytes, so both decode bit-identically (tested in both).
+ * sniff → header limits → decode (own JPEG decoder with DCT-domain shrink-on-load; own PNG
+ * unfiltering over fflate's inflate; libwebp as wasm; omggif) → EXIF orientation → resize →
+ * tensor. Pure JS or wasm instantiated from the same module bytes, so both decode bit-identically
+ * (tested in both).
  */
 export { type CodecModules, installCodecs } from './codecs.ts';
 export { type Orientation, readExifOrientation } from './exif.ts';
