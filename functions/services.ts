@@ -15,7 +15,7 @@ import type { Backends } from './backends.ts';
 import type { AppEnv, Env } from './env.ts';
 import type { ModelSource } from './model-source.ts';
 import { ModelCache } from './models.ts';
-import { R2Store } from './r2-store.ts';
+import { R2Store } from '../shared/store/r2.ts';
 import { Server } from './serve.ts';
 import { MetricsRecorder } from './metrics/recorder.ts';
 import { ShadowRecorder } from './shadow.ts';

@@ -3,7 +3,7 @@
  * immutable versions in the store, and each takes all of its model's traffic.
  */
 import { setRouting } from '../../shared/registry/routing.ts';
-import { publishExportDir } from '../stores/publish-dir.ts';
+import { publishExportDir } from '../registry/publish-dir.ts';
 import type { DemoContext } from './context.ts';
 import { kib } from './narrator.ts';
 

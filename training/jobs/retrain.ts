@@ -22,7 +22,7 @@ import { loadDataset } from '../datasets/load.ts';
 import { evaluatePublishedVersion, subsetAccuracy, type VersionEvaluation } from '../evaluate/published.ts';
 import { defaultFeatureCacheDir } from '../features/cache.ts';
 import { localBackbone } from '../backbones/store-copy.ts';
-import { publishExportDir } from '../stores/publish-dir.ts';
+import { publishExportDir } from '../registry/publish-dir.ts';
 import type { BackendRequest } from '../tf/backend.ts';
 import { buildRecipe, RECIPE_FILE, readRecipe } from '../train/recipe.ts';
 import { silentProgress } from '../train/progress.ts';

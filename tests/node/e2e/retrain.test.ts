@@ -33,7 +33,7 @@ import { loadDataset } from '../../../training/datasets/load.ts';
 import type { Dataset } from '../../../training/datasets/types.ts';
 import { defaultFeatureCacheDir } from '../../../training/features/cache.ts';
 import { type LocalEdge, startLocalEdge } from '../../../training/serve/local-edge.ts';
-import { FileStore } from '../../../training/stores/file.ts';
+import { FileStore } from '../../../shared/store/node/file.ts';
 import { readRecipe } from '../../../training/train/recipe.ts';
 import { runTraining } from '../../../training/train/run.ts';
 import { mnistBackbone, ROOT, tmpDir } from '../train/fixtures.ts';

@@ -13,7 +13,7 @@ import {
 import { JobSchema } from '../../../shared/jobs/schema.ts';
 import { putJson } from '../../../shared/store/json.ts';
 import { keys } from '../../../shared/store/keys.ts';
-import { FileStore } from '../../../training/stores/file.ts';
+import { FileStore } from '../../../shared/store/node/file.ts';
 import { tempStore } from './tiny-task.ts';
 
 const dirs: string[] = [];

@@ -25,7 +25,7 @@ import { createRng, gaussian, type Rng } from '../../../shared/random.ts';
 import { keys } from '../../../shared/store/keys.ts';
 import type { ObjectStore } from '../../../shared/store/types.ts';
 import type { RetrainFunction } from '../../../training/jobs/types.ts';
-import { FileStore } from '../../../training/stores/file.ts';
+import { FileStore } from '../../../shared/store/node/file.ts';
 
 export const LABELS = ['left', 'right'];
 const SIDE = 4;

@@ -6,7 +6,7 @@ import { readRouting } from '../../../shared/registry/routing.ts';
 import { listVersionIds } from '../../../shared/registry/versions.ts';
 import { resolveDevice } from '../../../training/device.ts';
 import { runWorkerOnce } from '../../../training/jobs/worker.ts';
-import { FileStore } from '../../../training/stores/file.ts';
+import { FileStore } from '../../../shared/store/node/file.ts';
 import { addFeedback, flipped, makeSamples, publishWeakStable, tempStore, tinyRetrain } from './tiny-task.ts';
 
 const dirs: string[] = [];

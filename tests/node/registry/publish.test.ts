@@ -10,9 +10,9 @@ import { readRouting } from '../../../shared/registry/routing.ts';
 import { getManifest, listVersionFolders, listVersionIds } from '../../../shared/registry/versions.ts';
 import { keys } from '../../../shared/store/keys.ts';
 import type { ObjectStore } from '../../../shared/store/types.ts';
-import { FileStore } from '../../../training/stores/file.ts';
-import { openStore } from '../../../training/stores/open.ts';
-import { publishExportDir } from '../../../training/stores/publish-dir.ts';
+import { FileStore } from '../../../shared/store/node/file.ts';
+import { openStore } from '../../../shared/store/node/open.ts';
+import { publishExportDir } from '../../../training/registry/publish-dir.ts';
 import { type RunningS3, startS3rver } from '../store/s3rver.ts';
 import { makeExport, writeExportDir } from './fixtures.ts';
 

@@ -22,7 +22,7 @@ import { listVersionIds, versionExists } from '../../../shared/registry/versions
 import { putJson } from '../../../shared/store/json.ts';
 import { keys } from '../../../shared/store/keys.ts';
 import type { ObjectStore } from '../../../shared/store/types.ts';
-import { FileStore } from '../../../training/stores/file.ts';
+import { FileStore } from '../../../shared/store/node/file.ts';
 import { makeExport } from './fixtures.ts';
 
 const dirs: string[] = [];
