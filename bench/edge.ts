@@ -10,7 +10,7 @@ import { localBucketStore } from '../training/serve/miniflare.ts';
 import type { ModelManifest } from '../shared/manifest/manifest.ts';
 import { GraphBuilder } from '../shared/onnx/builder.ts';
 import { publishVersion } from '../shared/registry/publish.ts';
-import { ENGINE_IDS } from '../shared/manifest/manifest.ts';
+import { ENGINE_IDS, type EngineName } from '../shared/inference/engines.ts';
 import { projectRoot, type WorkerBuild } from '../training/serve/bundle.ts';
 import { BENCH_DIR, type BenchModel } from './models.ts';
 import { RUNS, VARIANTS, type Variant, variantBytes, WARMUP } from './node-runtimes.ts';
@@ -302,7 +302,7 @@ export interface HttpRow {
   build: WorkerBuild;
   bindings: Record<string, string>;
   /** The engine the Worker must report in `x-engine` (checked, so a figure is never mislabelled). */
-  engine: 'edgetune-wasm' | 'onnxruntime-web';
+  engine: EngineName;
 }
 
 /**

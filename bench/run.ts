@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../training/serve/bundle.ts';
-import { ENGINE_IDS } from '../shared/manifest/manifest.ts';
+import { ENGINE_IDS } from '../shared/inference/engines.ts';
 import {
   clockCheck,
   COLD_CONFIGS,
