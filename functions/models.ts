@@ -10,7 +10,7 @@
  */
 import { EdgetuneError, errorMessage } from '../shared/errors.ts';
 import { listsEngine, type ModelManifest } from '../shared/manifest/manifest.ts';
-import type { RoutingDoc } from '../shared/manifest/routing.ts';
+import type { RoutingDoc } from '../shared/routing/schema.ts';
 import { ENGINES, type EngineName } from '../shared/inference/engines.ts';
 import type { InferenceRunner } from '../shared/inference/runner.ts';
 import { verifyVersionFile } from '../shared/registry/model-file.ts';

@@ -7,7 +7,7 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import type { ImageLimits } from '../shared/preprocess/types.ts';
-import { readRouting } from '../shared/registry/routing.ts';
+import { readRouting } from '../shared/routing/operations.ts';
 import { latestVersionId, requireManifest } from '../shared/registry/versions.ts';
 import { keys } from '../shared/store/keys.ts';
 import { type EdgeConfig, readConfig } from './config.ts';

@@ -96,6 +96,30 @@ describe('layering', () => {
     expect(show(bad)).toEqual([]);
   });
 
+  it('the folders of shared/ depend on each other without cycles', () => {
+    // shared/<folder>/...: files at shared/'s top level (errors, names) are leaves everyone uses.
+    const folderOf = (file: string) => {
+      const parts = file.split(path.sep);
+      return parts[0] === 'shared' && parts.length > 2 ? parts[1]! : null;
+    };
+    const edges = new Map<string, Set<string>>();
+    for (const i of inLayer('shared')) {
+      const from = folderOf(i.file);
+      const to = folderOf(targetOf(i) ?? '');
+      if (from && to && from !== to) edges.set(from, (edges.get(from) ?? new Set()).add(to));
+    }
+    expect(edges.size).toBeGreaterThan(5); // the scan saw the folders' imports
+    const cycles: string[] = [];
+    const walk = (at: string, trail: string[]) => {
+      for (const next of edges.get(at) ?? []) {
+        if (next === trail[0]) cycles.push([...trail, next].join(' → '));
+        else if (!trail.includes(next) && next > trail[0]!) walk(next, [...trail, next]);
+      }
+    };
+    for (const start of edges.keys()) walk(start, [start]);
+    expect(cycles).toEqual([]);
+  });
+
   it('functions/ never imports training/ or bench/', () => {
     const bad = inLayer('functions').filter((i) => ['training', 'bench', 'tests'].includes(i.layer ?? ''));
     expect(show(bad)).toEqual([]);

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { R2Store } from '../../shared/store/r2.ts';
 import type { ModelManifestInput } from '../../shared/manifest/manifest.ts';
 import { publishVersion } from '../../shared/registry/publish.ts';
-import { readRouting, rollout, setShadow } from '../../shared/registry/routing.ts';
+import { readRouting, rollout, setShadow } from '../../shared/routing/operations.ts';
 import { listVersionIds } from '../../shared/registry/versions.ts';
 import { sha256Hex } from '../../shared/store/digest.ts';
 import { describeObjectStoreContract } from '../node/store/contract.ts';

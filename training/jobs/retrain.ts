@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EdgetuneError } from '../../shared/errors.ts';
 import type { RetrainOutcomeInput } from '../../shared/jobs/schema.ts';
-import { readRouting } from '../../shared/registry/routing.ts';
+import { readRouting } from '../../shared/routing/operations.ts';
 import { requireManifest } from '../../shared/registry/versions.ts';
 import { CURRENT_RESIZE } from '../../shared/manifest/preprocess.ts';
 import { decodeTargetFor } from '../../shared/preprocess/preprocess.ts';

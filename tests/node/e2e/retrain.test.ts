@@ -26,7 +26,7 @@ import { listQuarantine } from '../../../shared/feedback/quarantine.ts';
 import { listFeedback } from '../../../shared/feedback/store.ts';
 import { listJobs, locateJob } from '../../../shared/jobs/ledger.ts';
 import { updatePolicy } from '../../../shared/jobs/policy.ts';
-import { readRouting } from '../../../shared/registry/routing.ts';
+import { readRouting } from '../../../shared/routing/operations.ts';
 import { listVersionIds, requireManifest } from '../../../shared/registry/versions.ts';
 import { createRng, shuffled } from '../../../shared/random.ts';
 import { loadDataset } from '../../../training/datasets/load.ts';

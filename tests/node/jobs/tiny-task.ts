@@ -19,7 +19,7 @@ import type { PreprocessSpec } from '../../../shared/manifest/preprocess.ts';
 import { float, GraphBuilder, int } from '../../../shared/onnx/builder.ts';
 import { preprocessBytes } from '../../../shared/preprocess/preprocess.ts';
 import { publishVersion } from '../../../shared/registry/publish.ts';
-import { readRouting } from '../../../shared/registry/routing.ts';
+import { readRouting } from '../../../shared/routing/operations.ts';
 import { requireManifest } from '../../../shared/registry/versions.ts';
 import { createRng, gaussian, type Rng } from '../../../shared/random.ts';
 import { keys } from '../../../shared/store/keys.ts';

@@ -1,12 +1,11 @@
 import { EdgetuneError } from '../errors.ts';
-import { MAX_PREVIOUS_STABLES, type RoutingDoc, RoutingDocSchema } from '../manifest/routing.ts';
+import { MAX_PREVIOUS_STABLES, type RoutingDoc, RoutingDocSchema } from './schema.ts';
 import { assertName } from '../names.ts';
 import { casUpdateJson } from '../store/cas.ts';
 import { putJson, readJson } from '../store/json.ts';
 import { keys } from '../store/keys.ts';
 import type { ObjectStore } from '../store/types.ts';
 import { readRoutingHistory, type RoutingHistoryEntry, stableStackFromHistory } from './history.ts';
-import { versionExists } from './versions.ts';
 
 export interface RoutingState {
   doc: RoutingDoc;
@@ -49,6 +48,16 @@ export interface RoutingUpdate {
 export type RoutingChange = (current: RoutingDoc | null) => RoutingDoc | null | Promise<RoutingDoc | null>;
 
 const EMPTY: RoutingDoc = { stable: null, candidates: [], shadow: null };
+
+/**
+ * Whether a version is visible (its manifest exists: publish writes it last). Routing is what
+ * asks, so it lives here and routing needs nothing from the registry folder (which uses routing).
+ */
+export async function versionExists(store: ObjectStore, name: string, version: string): Promise<boolean> {
+  return (
+    (await store.head(keys.manifest(assertName('model', name), assertName('version', version)))) !== null
+  );
+}
 
 /** The validated routing document and its ETag; null when the model has none yet. */
 export async function readRouting(store: ObjectStore, name: string): Promise<RoutingState | null> {
