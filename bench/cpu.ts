@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ENGINE_IDS } from '../shared/manifest/manifest.ts';
+import { ENGINE_IDS } from '../shared/inference/engines.ts';
 import { readImageHeader } from '../shared/preprocess/header.ts';
 import { projectRoot } from '../training/serve/bundle.ts';
 import { classify, type EdgeSetup, engineRow, type HttpRow, httpRows } from './edge.ts';

@@ -10,7 +10,7 @@ import { localBucketStore } from '../training/serve/miniflare.ts';
 import type { ModelManifest } from '../shared/manifest/manifest.ts';
 import { GraphBuilder } from '../shared/onnx/builder.ts';
 import { publishVersion } from '../shared/registry/publish.ts';
-import { ENGINE_IDS } from '../shared/manifest/manifest.ts';
+import { ENGINE_IDS, ENGINES, type EngineName } from '../shared/inference/engines.ts';
 import { projectRoot, type WorkerBuild } from '../training/serve/bundle.ts';
 import { BENCH_DIR, type BenchModel } from './models.ts';
 import { RUNS, VARIANTS, type Variant, variantBytes, WARMUP } from './node-runtimes.ts';
@@ -302,7 +302,7 @@ export interface HttpRow {
   build: WorkerBuild;
   bindings: Record<string, string>;
   /** The engine the Worker must report in `x-engine` (checked, so a figure is never mislabelled). */
-  engine: 'edgetune-wasm' | 'onnxruntime-web';
+  engine: EngineName;
 }
 
 /**
@@ -317,7 +317,7 @@ export function httpRows(m: BenchModel): HttpRow[] {
     name: servedName(m, v),
     build: 'full',
     bindings: ort,
-    engine: 'onnxruntime-web',
+    engine: ENGINES.ortWeb,
   }));
   if (m.manifest.engines.includes(ENGINE_IDS.wasm)) {
     rows.push(engineRow(m, 'engine'));
@@ -332,7 +332,7 @@ export function engineRow(m: BenchModel, build: WorkerBuild): HttpRow {
     name: servedName(m, 'optimized'),
     build,
     bindings: {},
-    engine: 'edgetune-wasm',
+    engine: ENGINES.wasm,
   };
 }
 

@@ -1,4 +1,5 @@
 /** The markdown summary of bench/results.json (what the README shows). */
+import { ENGINES } from '../shared/inference/engines.ts';
 import type { CpuRow } from './cpu.ts';
 import type { ColdBreakdown } from './edge.ts';
 import { type PhotoEdgeResult, renderPhotoTable } from './photo-edge.ts';
@@ -159,7 +160,7 @@ export function renderMarkdown(r: BenchSummary): string {
       Object.entries(http)
         .map(
           ([v, c]) =>
-            `${c.engine === 'edgetune-wasm' ? 'edgetune engine' : `ORT-web ${v}`}${c.build ? ` on the ${c.build} build` : ''} ${f(c.median_ms, 0)} ms (${c.samples_ms.map((s) => s.toFixed(0)).join(', ')}` +
+            `${c.engine === ENGINES.wasm ? 'edgetune engine' : `ORT-web ${v}`}${c.build ? ` on the ${c.build} build` : ''} ${f(c.median_ms, 0)} ms (${c.samples_ms.map((s) => s.toFixed(0)).join(', ')}` +
             (c.server_timing_ms
               ? `; Worker-side load ${f(c.server_timing_ms.load, 0)} + preprocess ${f(c.server_timing_ms.preprocess, 0)} + inference ${f(c.server_timing_ms.inference, 0)})`
               : ')'),

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../training/serve/bundle.ts';
-import { ENGINE_IDS } from '../shared/manifest/manifest.ts';
+import { ENGINE_IDS, ENGINES } from '../shared/inference/engines.ts';
 import {
   clockCheck,
   COLD_CONFIGS,
@@ -197,8 +197,11 @@ async function main(): Promise<void> {
   };
   const results: BenchSummary & Record<string, unknown> = {
     ...(engineServes ? engineHeadline : ortHeadline),
-    edge_engine: engineServes ? 'edgetune-wasm' : 'onnxruntime-web',
-    headline_by_engine: { 'edgetune-wasm': engineHeadline, 'onnxruntime-web (optimized graph)': ortHeadline },
+    edge_engine: engineServes ? ENGINES.wasm : ENGINES.ortWeb,
+    headline_by_engine: {
+      [ENGINES.wasm]: engineHeadline,
+      [`${ENGINES.ortWeb} (optimized graph)`]: ortHeadline,
+    },
     goals: { cold_first_response_ms: 300, two_versions_wasm_heap_mb: 100 },
     reference_model: reference.name,
     machine: info,

@@ -1,37 +1,33 @@
 /**
- * The two inference engines the edge can run a version on, behind one adapter so the request
- * code never cares which one answers:
+ * What the edge runs versions on, behind the shared `InferenceRunner` so the request code never
+ * cares which runtime answers:
  * - `edgetune-wasm`: the SIMD CNN engine (shared/engine), faster than onnxruntime-web warm and far
  *   quicker to start (bench/results.json), for models whose ops it fully supports;
- * - `onnxruntime-web`: the general engine (functions/ort-backend.ts), for everything else.
- * Both take NCHW float32 input and return float32 outputs by name.
+ * - `onnxruntime-web`: the general runtime (functions/ort-backend.ts), for everything else.
  *
  * onnxruntime-web's wasm is ~3.7 MB gzip, more than the Workers Free plan's 3 MB script limit,
  * so it is an optional adapter: the default (engine-only) Worker entry never imports it, and only
  * the `full` entry (functions/full.ts) hands it in through `Backends`.
  */
-import {
-  createEngineSession,
-  describeUnsupported,
-  type EngineSession,
-  supports,
-} from '../shared/engine/index.ts';
 import type { KernelModules } from '../shared/engine/index.ts';
 import { EdgetuneError } from '../shared/errors.ts';
-import { decodeModel, type ModelProto } from '../shared/onnx/proto.ts';
+import { createCheckedEngineRunner } from '../shared/inference/engine-runner.ts';
+import { ENGINES, type EngineName } from '../shared/inference/engines.ts';
+import type { InferenceRunner } from '../shared/inference/runner.ts';
 // Imported as precompiled modules (wrangler's CompiledWasm rule; paths relative to this file).
 // workerd's V8 enables relaxed SIMD by default; the engine instantiates the relaxed kernels when
 // that works and falls back to the SIMD128 ones otherwise (shared/engine/kernels.ts).
 import relaxedKernels from '../shared/engine/kernels-relaxed.wasm';
 import simdKernels from '../shared/engine/kernels-simd.wasm';
 
-export type EngineName = 'edgetune-wasm' | 'onnxruntime-web';
+/** The runtimes a Worker can hold: the engine always, onnxruntime-web in the full build. */
+export type EdgeEngineName = Exclude<EngineName, typeof ENGINES.ortNode>;
 
 /** The Worker builds (wrangler.toml): `engine` is the default entry, `full` is `[env.full]`. */
 export type BuildName = 'engine' | 'full';
 
 /** Creates an onnxruntime-web session from an ONNX file (offline-optimised or not). */
-export type OrtBackendFactory = (bytes: Uint8Array, optimized: boolean) => Promise<InferenceBackend>;
+export type OrtBackendFactory = (bytes: Uint8Array, optimized: boolean) => Promise<InferenceRunner>;
 
 /** What a Worker entry was built with: the engine always, onnxruntime-web only in the full build. */
 export interface Backends {
@@ -45,43 +41,9 @@ export interface Backends {
 /** The default build: the engine's precompiled kernels are all it needs, so it is always ready. */
 export const ENGINE_ONLY: Backends = { build: 'engine', ready: async () => undefined };
 
-export interface BackendTensor {
-  data: Float32Array;
-  dims: readonly number[];
-}
-
-export interface InferenceBackend {
-  readonly engine: EngineName;
-  /** Kernel variant for the engine ('relaxed' | 'simd'); 'wasm' for onnxruntime-web. */
-  readonly variant: string;
-  readonly inputNames: readonly string[];
-  readonly outputNames: readonly string[];
-  /** Bytes this session keeps resident, for the cache budget (may grow with new batch sizes). */
-  heapBytes(): number;
-  run(input: string, data: Float32Array, dims: readonly number[]): Promise<Record<string, BackendTensor>>;
-  release(): Promise<void>;
-}
-
 /** The kernels this host offers the engine: relaxed SIMD first, SIMD128 as the fallback. */
 export function kernelModules(): KernelModules {
   return { relaxed: relaxedKernels, simd: simdKernels };
-}
-
-/**
- * Engine session. Its cost is the wasm memory it owns (weights repacked + activation arena) plus
- * the decoded graph it keeps for planning new batch sizes (measured ≈ the model file's size).
- */
-export async function createEngineBackend(model: ModelProto, modelBytes: number): Promise<InferenceBackend> {
-  const session: EngineSession = await createEngineSession(model, kernelModules());
-  return {
-    engine: 'edgetune-wasm',
-    variant: session.variant,
-    inputNames: session.inputNames,
-    outputNames: session.outputNames,
-    heapBytes: () => session.heapBytes + modelBytes,
-    run: async (input, data, dims) => session.runSync({ [input]: { data, dims } }),
-    release: async () => session.release(),
-  };
 }
 
 /** The error a version gets on the engine-only build when only onnxruntime-web can run it. */
@@ -94,24 +56,19 @@ export function needsFullBuild(key: string, why: string): EdgetuneError {
 }
 
 /**
- * Creates a session on `engine` with what this build has. For the engine, the graph is checked
- * with `supports()` first, so a model with an op it lacks fails here with 'unsupported' (the
- * caller falls back); onnxruntime-web on the engine-only build fails with 'needs_full_build'.
+ * Creates a session on `engine` with what this build has. The engine checks the graph with
+ * `supports()` first, so a model with an op it lacks fails here with 'unsupported' (the caller
+ * falls back); onnxruntime-web on the engine-only build fails with 'needs_full_build'.
  */
 export async function createBackend(
   backends: Backends,
-  engine: EngineName,
+  engine: EdgeEngineName,
   bytes: Uint8Array,
   optimized: boolean,
-): Promise<InferenceBackend> {
-  if (engine === 'onnxruntime-web') {
+): Promise<InferenceRunner> {
+  if (engine === ENGINES.ortWeb) {
     if (!backends.ort) throw needsFullBuild('this version', 'onnxruntime-web was asked for');
     return backends.ort(bytes, optimized);
   }
-  const model = decodeModel(bytes);
-  const report = supports(model);
-  if (!report.ok) {
-    throw new EdgetuneError('unsupported', `the engine cannot run: ${describeUnsupported(report)}`);
-  }
-  return createEngineBackend(model, bytes.byteLength);
+  return createCheckedEngineRunner(bytes, kernelModules());
 }

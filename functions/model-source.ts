@@ -1,5 +1,5 @@
 import type { ModelManifest } from '../shared/manifest/manifest.ts';
-import type { RoutingDoc } from '../shared/manifest/routing.ts';
+import type { RoutingDoc } from '../shared/routing/schema.ts';
 
 /**
  * What the model cache needs from storage. The production implementation (functions/services.ts)

@@ -10,15 +10,11 @@
  */
 import { EdgetuneError, errorMessage } from '../shared/errors.ts';
 import { listsEngine, type ModelManifest } from '../shared/manifest/manifest.ts';
-import type { RoutingDoc } from '../shared/manifest/routing.ts';
-import { sha256Hex } from '../shared/store/digest.ts';
-import {
-  type Backends,
-  createBackend,
-  type EngineName,
-  type InferenceBackend,
-  needsFullBuild,
-} from './backends.ts';
+import type { RoutingDoc } from '../shared/routing/schema.ts';
+import { ENGINES, type EngineName } from '../shared/inference/engines.ts';
+import type { InferenceRunner } from '../shared/inference/runner.ts';
+import { verifyVersionFile } from '../shared/registry/model-file.ts';
+import { type Backends, createBackend, type EdgeEngineName, needsFullBuild } from './backends.ts';
 import type { ModelSource } from './model-source.ts';
 import { ModelSession } from './session.ts';
 
@@ -41,10 +37,10 @@ export interface ModelCacheOptions {
 }
 
 type BackendFactory = (
-  engine: EngineName,
+  engine: EdgeEngineName,
   bytes: Uint8Array,
   optimized: boolean,
-) => Promise<InferenceBackend>;
+) => Promise<InferenceRunner>;
 
 /** What routing says for a model, as cached: the document, or the newest version when there is none. */
 export interface RoutingView {
@@ -277,7 +273,7 @@ export class ModelCache {
       // The engine runs the plain export: the optimised graph holds com.microsoft ops it lacks.
       plain = await this.readVerified(name, version, manifest.model);
       try {
-        const backend = await this.create('edgetune-wasm', plain, false);
+        const backend = await this.create(ENGINES.wasm, plain, false);
         this.loads++;
         return new ModelSession(name, version, manifest, manifest.model.file, backend);
       } catch (e) {
@@ -295,9 +291,9 @@ export class ModelCache {
     const file = optimized?.file ?? manifest.model.file;
     const bytes =
       optimized || !plain ? await this.readVerified(name, version, optimized ?? manifest.model) : plain;
-    let backend: InferenceBackend;
+    let backend: InferenceRunner;
     try {
-      backend = await this.create('onnxruntime-web', bytes, optimized !== undefined);
+      backend = await this.create(ENGINES.ortWeb, bytes, optimized !== undefined);
     } catch (e) {
       throw new EdgetuneError('corrupt', `${key}: onnxruntime rejected ${file}: ${errorMessage(e)}`, {
         cause: e,
@@ -313,20 +309,8 @@ export class ModelCache {
     version: string,
     expected: { file: string; sha256: string; size: number },
   ): Promise<Uint8Array> {
-    const { file } = expected;
-    const bytes = await this.options.source.readFile(name, version, file);
-    if (!bytes) {
-      throw new EdgetuneError('corrupt', `${name}@${version}: ${file} is missing from the store`);
-    }
-    const actual = await sha256Hex(bytes);
-    if (bytes.byteLength !== expected.size || actual !== expected.sha256) {
-      throw new EdgetuneError(
-        'checksum_mismatch',
-        `${name}@${version} refused: ${file} has sha256 ${actual.slice(0, 12)}… (${bytes.byteLength} bytes), ` +
-          `manifest says ${expected.sha256.slice(0, 12)}… (${expected.size} bytes)`,
-      );
-    }
-    return bytes;
+    const bytes = await this.options.source.readFile(name, version, expected.file);
+    return verifyVersionFile(name, version, expected, bytes);
   }
 
   private insert(session: ModelSession): void {

@@ -8,7 +8,7 @@
  */
 import { EdgetuneError, errorMessage } from '../shared/errors.ts';
 import { listModelNames } from '../shared/registry/models.ts';
-import { readRouting, routedVersions } from '../shared/registry/routing.ts';
+import { readRouting, routedVersions } from '../shared/routing/operations.ts';
 import { latestVersionId } from '../shared/registry/versions.ts';
 import type { ObjectStore } from '../shared/store/types.ts';
 import type { ModelCache } from './models.ts';

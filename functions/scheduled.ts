@@ -5,7 +5,7 @@
  */
 import { type ScheduledModel, scheduleRetraining } from '../shared/jobs/schedule.ts';
 import type { Env } from './env.ts';
-import { R2Store } from './r2-store.ts';
+import { R2Store } from '../shared/store/r2.ts';
 
 export async function runScheduled(env: Env, now: Date = new Date()): Promise<ScheduledModel[]> {
   const results = await scheduleRetraining(new R2Store(env.MODELS), { now });

@@ -7,7 +7,7 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import type { ImageLimits } from '../shared/preprocess/types.ts';
-import { readRouting } from '../shared/registry/routing.ts';
+import { readRouting } from '../shared/routing/operations.ts';
 import { latestVersionId, requireManifest } from '../shared/registry/versions.ts';
 import { keys } from '../shared/store/keys.ts';
 import { type EdgeConfig, readConfig } from './config.ts';
@@ -15,7 +15,7 @@ import type { Backends } from './backends.ts';
 import type { AppEnv, Env } from './env.ts';
 import type { ModelSource } from './model-source.ts';
 import { ModelCache } from './models.ts';
-import { R2Store } from './r2-store.ts';
+import { R2Store } from '../shared/store/r2.ts';
 import { Server } from './serve.ts';
 import { MetricsRecorder } from './metrics/recorder.ts';
 import { ShadowRecorder } from './shadow.ts';

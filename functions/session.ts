@@ -1,6 +1,7 @@
 import { EdgetuneError } from '../shared/errors.ts';
 import type { ModelManifest } from '../shared/manifest/manifest.ts';
-import type { EngineName, InferenceBackend } from './backends.ts';
+import type { InferenceRunner } from '../shared/inference/runner.ts';
+import type { EngineName } from '../shared/inference/engines.ts';
 
 /** A batch's outputs, concatenated over the batch (row-major [N, …]). */
 export interface BatchOutputs {
@@ -22,7 +23,7 @@ export class ModelSession {
     readonly manifest: ModelManifest,
     /** Which file the session was created from (the engine uses the plain export). */
     readonly file: string,
-    private readonly backend: InferenceBackend,
+    private readonly backend: InferenceRunner,
   ) {}
 
   get key(): string {

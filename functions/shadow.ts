@@ -18,8 +18,6 @@ import type { ObjectStore } from '../shared/store/types.ts';
 
 export { type ShadowCounts, type ShadowStats, ShadowStatsSchema };
 
-export const shadowStatsKey = keys.shadowStats;
-
 interface ShadowDelta {
   model: string;
   shadow: string;

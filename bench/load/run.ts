@@ -7,10 +7,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { ENGINES } from '../../shared/inference/engines.ts';
 import type { ModelStats } from '../../shared/metrics/summary.ts';
 import { createRng } from '../../shared/random.ts';
 import { startLocalEdge } from '../../training/serve/local-edge.ts';
-import { FileStore } from '../../training/stores/file.ts';
+import { FileStore } from '../../shared/store/node/file.ts';
 import { percentile, round } from '../stats.ts';
 import { type HeapReading, IsolateInspector } from './inspector.ts';
 import {
@@ -328,8 +329,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       cache: {
         loads: cache.loads,
         evictions: cache.evictions,
-        residentEngineSessions: resident('edgetune-wasm'),
-        residentOrtSessions: resident('onnxruntime-web'),
+        residentEngineSessions: resident(ENGINES.wasm),
+        residentOrtSessions: resident(ENGINES.ortWeb),
       },
     };
   } finally {

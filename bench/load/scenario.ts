@@ -4,7 +4,7 @@
  * requests, and the admin changes an operator makes while it runs.
  */
 import { publishVersion } from '../../shared/registry/publish.ts';
-import { rollout } from '../../shared/registry/routing.ts';
+import { rollout } from '../../shared/routing/operations.ts';
 import { keys } from '../../shared/store/keys.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
 import { type EdgeExport, edgeExport, edgeImages, edgeOrtOnlyExport } from '../edge-models.ts';

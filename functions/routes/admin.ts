@@ -16,7 +16,7 @@ import {
   rollout,
   setRouting,
   setShadow,
-} from '../../shared/registry/routing.ts';
+} from '../../shared/routing/operations.ts';
 import type { AppEnv } from '../env.ts';
 import { requireAdmin } from '../middleware/admin-auth.ts';
 import { limitBody } from '../middleware/body-limit.ts';

@@ -1,6 +1,5 @@
 import { EdgetuneError } from '../errors.ts';
-import type { RetrainPolicy } from '../jobs/schema.ts';
-import { readRouting } from '../registry/routing.ts';
+import { readRouting } from '../routing/operations.ts';
 import { getManifest, latestVersionId } from '../registry/versions.ts';
 import type { ObjectStore } from '../store/types.ts';
 
@@ -21,9 +20,14 @@ export async function servedLabels(
 
 /**
  * Whether `label` is known; an unknown label is a 400 unless the policy allows new classes.
- * No policy means the defaults (new classes not allowed).
+ * No policy means the defaults (new classes not allowed). Only the one flag is asked for, so
+ * feedback does not depend on the jobs folder (which depends on feedback).
  */
-export function checkLabel(label: string, labels: readonly string[], policy: RetrainPolicy | null): boolean {
+export function checkLabel(
+  label: string,
+  labels: readonly string[],
+  policy: { allowNewClasses?: boolean } | null,
+): boolean {
   if (labels.includes(label)) return true;
   if (policy?.allowNewClasses) return false;
   const shown = labels.length > 20 ? `${labels.slice(0, 20).join(', ')}, ...` : labels.join(', ');

@@ -11,7 +11,7 @@ import { putJson, readJson } from '../store/json.ts';
 import { keys } from '../store/keys.ts';
 import type { ObjectStore } from '../store/types.ts';
 import { type FeedbackRecord, FeedbackRecordSchema } from './schema.ts';
-import { feedbackIndexKey, feedbackRecordKey, findIndexKeys } from './store.ts';
+import { findIndexKeys } from './store.ts';
 
 export const QuarantinedFeedbackSchema = z.object({
   schema: z.literal(1),
@@ -44,8 +44,8 @@ export async function quarantineFeedback(
     // Overwrites an older quarantine copy of the same record: the newest reason is the one shown.
     await putJson(store, keys.feedbackQuarantine(model, record.id), doc);
     for (const k of await findIndexKeys(store, model, record.id)) await store.delete(k);
-    if (await store.head(feedbackRecordKey(model, record.id))) {
-      await store.delete(feedbackRecordKey(model, record.id));
+    if (await store.head(keys.feedbackRecord(model, record.id))) {
+      await store.delete(keys.feedbackRecord(model, record.id));
       moved++;
     }
   }
@@ -84,8 +84,8 @@ export async function acceptQuarantined(
   for (const id of ids) {
     const q = await requireQuarantined(store, model, id);
     const record = FeedbackRecordSchema.parse({ ...q.record, receivedAt: now.toISOString() });
-    await putJson(store, feedbackRecordKey(model, id), record);
-    await store.put(feedbackIndexKey(model, now, id), '', { contentType: 'text/plain' });
+    await putJson(store, keys.feedbackRecord(model, id), record);
+    await store.put(keys.feedbackIndex(model, now, id), '', { contentType: 'text/plain' });
     await store.delete(keys.feedbackQuarantine(model, id));
     accepted.push(record);
   }

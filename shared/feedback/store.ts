@@ -3,8 +3,9 @@ import { assertName } from '../names.ts';
 import { checkImageLimits, readImageHeader } from '../preprocess/header.ts';
 import type { ImageLimits } from '../preprocess/types.ts';
 import { sha256Hex } from '../store/digest.ts';
+import { casUpdateJson } from '../store/cas.ts';
 import { parseJsonObject, putJson, readJson } from '../store/json.ts';
-import { keys } from '../store/keys.ts';
+import { keys, parseFeedbackIndexKey } from '../store/keys.ts';
 import type { ObjectStore } from '../store/types.ts';
 import { checkFeedbackQuota, type FeedbackQuota, feedbackUsage } from './quota.ts';
 import { type FeedbackRecord, FeedbackRecordSchema } from './schema.ts';
@@ -53,10 +54,6 @@ const CONTENT_TYPE = {
   heic: 'image/heic',
 } as const;
 
-export function feedbackRecordKey(model: string, id: string): string {
-  return keys.feedback(model, `records/${id}.json`);
-}
-
 /** `{imageSha256}-{first 16 hex of sha256(label)}`: deterministic per (image, label). */
 export async function feedbackId(imageSha256: string, label: string): Promise<string> {
   return `${imageSha256}-${(await sha256Hex(label)).slice(0, 16)}`;
@@ -76,18 +73,20 @@ export async function saveFeedback(
   }
   const sha = await sha256Hex(input.image);
   const id = await feedbackId(sha, label);
-  const key = feedbackRecordKey(model, id);
+  const key = keys.feedbackRecord(model, id);
   const existing = await readJson(store, key, FeedbackRecordSchema);
   if (existing) {
     // A reviewer confirming a pair someone else sent makes it trusted (nothing else changes).
     if (input.trusted && !existing.value.trusted) {
-      const record = { ...existing.value, trusted: true };
-      try {
-        await putJson(store, key, record, { ifMatch: existing.etag });
-        return { record, key, duplicate: true };
-      } catch (e) {
-        if (!(e instanceof EdgetuneError && e.code === 'precondition_failed')) throw e;
-      }
+      const upgraded = await casUpdateJson(
+        store,
+        key,
+        FeedbackRecordSchema,
+        // Gone meanwhile (quarantined) or trusted already: nothing to write.
+        (cur) => (cur && !cur.value.trusted ? { ...cur.value, trusted: true } : null),
+        { label: `feedback record ${key}` },
+      );
+      return { record: upgraded.value ?? existing.value, key, duplicate: true };
     }
     return { record: existing.value, key, duplicate: true };
   }
@@ -96,7 +95,7 @@ export async function saveFeedback(
     checkFeedbackQuota(model, usage, input.quota, { sha256: sha, bytes: input.image.byteLength });
   }
 
-  const imageKey = keys.feedback(model, `images/${sha}.${EXT[header.format]}`);
+  const imageKey = keys.feedbackImage(model, sha, EXT[header.format]);
   await createOnce(store, imageKey, input.image, CONTENT_TYPE[header.format]);
   const now = input.now ?? new Date();
   const record: FeedbackRecord = FeedbackRecordSchema.parse({
@@ -128,7 +127,7 @@ export async function saveFeedback(
     }
     throw e;
   }
-  await createOnce(store, feedbackIndexKey(model, now, id), '', 'text/plain');
+  await createOnce(store, keys.feedbackIndex(model, now, id), '', 'text/plain');
   return { record, key, duplicate: false };
 }
 
@@ -141,27 +140,10 @@ async function createOnce(store: ObjectStore, key: string, body: Uint8Array | st
   }
 }
 
-/** The marker that makes a record count as new feedback received at `at`. */
-export function feedbackIndexKey(model: string, at: Date, recordId: string): string {
-  return keys.feedback(model, `index/${indexStamp(at)}-${recordId}`);
-}
-
 /** The index markers of one record (normally one). */
 export async function findIndexKeys(store: ObjectStore, model: string, recordId: string): Promise<string[]> {
-  const { objects } = await store.list(`${keys.feedbackPrefix(model)}index/`);
+  const { objects } = await store.list(keys.feedbackIndexPrefix(model));
   return objects.map((o) => o.key).filter((k) => k.endsWith(`-${recordId}`));
-}
-
-/** ISO time without ':' (safe in every store's keys), still sorting in time order. */
-function indexStamp(at: Date): string {
-  return at.toISOString().replace(/[:.]/g, '');
-}
-
-function parseIndexStamp(stamp: string): Date | null {
-  const m = /^(\d{4}-\d{2}-\d{2}T\d{2})(\d{2})(\d{2})(\d{3})Z$/.exec(stamp);
-  if (!m) return null;
-  const d = new Date(`${m[1]}:${m[2]}:${m[3]}.${m[4]}Z`);
-  return Number.isNaN(d.getTime()) ? null : d;
 }
 
 /** Accepted samples received strictly after `since` (all of them when `since` is null). */
@@ -170,12 +152,10 @@ export async function countFeedbackSince(
   model: string,
   since: Date | null,
 ): Promise<number> {
-  const prefix = `${keys.feedbackPrefix(model)}index/`;
-  const { objects } = await store.list(prefix);
+  const { objects } = await store.list(keys.feedbackIndexPrefix(model));
   let n = 0;
   for (const o of objects) {
-    const stamp = o.key.slice(prefix.length).split('-').slice(0, 3).join('-');
-    const at = parseIndexStamp(stamp);
+    const at = parseFeedbackIndexKey(model, o.key);
     if (at && (since === null || at.getTime() > since.getTime())) n++;
   }
   return n;
@@ -187,8 +167,7 @@ export async function listFeedback(
   model: string,
   options: { since?: Date | null } = {},
 ): Promise<FeedbackRecord[]> {
-  const prefix = `${keys.feedbackPrefix(model)}records/`;
-  const { objects } = await store.list(prefix);
+  const { objects } = await store.list(keys.feedbackRecordsPrefix(model));
   const records: FeedbackRecord[] = [];
   for (const o of objects) {
     if (!o.key.endsWith('.json')) continue;

@@ -9,8 +9,8 @@
 import { errorMessage } from '../errors.ts';
 import { listFeedback } from '../feedback/store.ts';
 import type { FeedbackRecord } from '../feedback/schema.ts';
-import type { RoutingDoc } from '../manifest/routing.ts';
-import { readRouting, updateRouting } from '../registry/routing.ts';
+import type { RoutingDoc } from '../routing/schema.ts';
+import { readRouting, updateRouting } from '../routing/operations.ts';
 import { getManifest } from '../registry/versions.ts';
 import type { ObjectStore } from '../store/types.ts';
 import { listPolicies } from './policy.ts';

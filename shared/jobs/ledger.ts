@@ -26,8 +26,9 @@
  */
 import { EdgetuneError } from '../errors.ts';
 import { assertName } from '../names.ts';
+import { casUpdateJson, isPreconditionFailed } from '../store/cas.ts';
 import { parseJsonObject, putJson, readJson } from '../store/json.ts';
-import { assertKey, type JobState, keys } from '../store/keys.ts';
+import { type JobState, keys } from '../store/keys.ts';
 import type { ObjectStore } from '../store/types.ts';
 import { type Job, type JobLogLine, JobSchema } from './schema.ts';
 
@@ -52,11 +53,6 @@ export const MAX_LOG_LINES = 2000;
 /** Claims before a job that keeps killing its workers is failed instead of re-claimed. */
 export const DEFAULT_MAX_ATTEMPTS = 3;
 
-export function jobPointerKey(model: string): string {
-  return assertKey(`jobs/by-model/${assertName('model', model)}.json`);
-}
-
-const isPrecondition = (e: unknown) => e instanceof EdgetuneError && e.code === 'precondition_failed';
 const nowOf = (clock: Clock) => (clock.now ?? (() => new Date()))();
 
 /** `20261129-233411-k3j9x2ab`: sorts by creation time; 8 random base-36 characters keep ids apart. */
@@ -115,43 +111,48 @@ export async function createJob(
   options: Clock & { maxAttempts?: number } = {},
 ): Promise<CreateJobResult> {
   const model = assertName('model', input.model);
-  const pointer = jobPointerKey(model);
-  const maxAttempts = options.maxAttempts ?? 20;
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const current = await readJson(store, pointer, JobSchema);
-    if (current) {
-      const located = await locateJob(store, current.value.id);
-      if (!located) {
-        // The creator died between the pointer and the pending copy: finish its work.
-        await createIfAbsent(store, keys.job('pending', current.value.id), current.value);
-        continue;
+  // What the change found instead of writing: the model's open job.
+  const found: { open: Job | null } = { open: null };
+  const result = await casUpdateJson(
+    store,
+    keys.jobPointer(model),
+    JobSchema,
+    async (current) => {
+      found.open = null;
+      if (current) {
+        const located = await locateJob(store, current.value.id);
+        if (!located) {
+          // The creator died between the pointer and the pending copy: finish its work (creating
+          // the pending copy is idempotent, so a retry repeating it is harmless). It is open now.
+          await createIfAbsent(store, keys.job('pending', current.value.id), current.value);
+          found.open = current.value;
+          return null;
+        }
+        if (isOpen(located.state)) {
+          found.open = located.job;
+          return null;
+        }
       }
-      if (isOpen(located.state)) return { job: located.job, created: false };
-    }
-    const at = nowOf(options);
-    const job: Job = JobSchema.parse({
-      schema: 1,
-      id: newJobId(at),
-      model,
-      state: 'pending',
-      createdAt: at.toISOString(),
-      reason: input.reason.slice(0, 500),
-      trigger: input.trigger,
-      log: [{ at: at.toISOString(), message: `created: ${input.reason}`.slice(0, 2000) }],
-    });
-    try {
-      await putJson(store, pointer, job, current ? { ifMatch: current.etag } : { ifNoneMatch: '*' });
-    } catch (e) {
-      if (isPrecondition(e)) continue; // another scheduler moved the pointer first: re-read
-      throw e;
-    }
-    await createIfAbsent(store, keys.job('pending', job.id), job);
-    return { job, created: true };
-  }
-  throw new EdgetuneError(
-    'conflict',
-    `job pointer of ${model} kept changing; gave up after ${maxAttempts} attempts`,
+      const at = nowOf(options);
+      return JobSchema.parse({
+        schema: 1,
+        id: newJobId(at),
+        model,
+        state: 'pending',
+        createdAt: at.toISOString(),
+        reason: input.reason.slice(0, 500),
+        trigger: input.trigger,
+        log: [{ at: at.toISOString(), message: `created: ${input.reason}`.slice(0, 2000) }],
+      });
+    },
+    { maxAttempts: options.maxAttempts ?? 20, label: `job pointer of ${model}` },
   );
+  if (!result.changed || !result.value) {
+    if (!found.open) throw new EdgetuneError('internal', `job pointer of ${model}: no job to return`);
+    return { job: found.open, created: false };
+  }
+  await createIfAbsent(store, keys.job('pending', result.value.id), result.value);
+  return { job: result.value, created: true };
 }
 
 async function createIfAbsent(store: ObjectStore, key: string, value: unknown): Promise<boolean> {
@@ -159,7 +160,7 @@ async function createIfAbsent(store: ObjectStore, key: string, value: unknown): 
     await putJson(store, key, value, { ifNoneMatch: '*' });
     return true;
   } catch (e) {
-    if (isPrecondition(e)) return false;
+    if (isPreconditionFailed(e)) return false;
     throw e;
   }
 }
@@ -217,7 +218,7 @@ export async function claimJob(store: ObjectStore, id: string, options: ClaimOpt
   try {
     etag = (await putJson(store, keys.job('running', id), job, { ifNoneMatch: '*' })).etag;
   } catch (e) {
-    if (!isPrecondition(e)) throw e;
+    if (!isPreconditionFailed(e)) throw e;
     // Running (or finished) already: the pending copy is a leftover of an interrupted move.
     await store.delete(keys.job('pending', id));
     return null;
@@ -271,7 +272,7 @@ export async function reclaimJob(
     try {
       await putJson(store, keys.job('running', id), failed, { ifMatch: running.etag });
     } catch (e) {
-      if (isPrecondition(e)) return null;
+      if (isPreconditionFailed(e)) return null;
       throw e;
     }
     if (await createIfAbsent(store, keys.job('failed', id), failed))
@@ -287,7 +288,7 @@ export async function reclaimJob(
     const written = await putJson(store, keys.job('running', id), job, { ifMatch: running.etag });
     return { job, etag: written.etag };
   } catch (e) {
-    if (isPrecondition(e)) return null;
+    if (isPreconditionFailed(e)) return null;
     throw e;
   }
 }
@@ -318,7 +319,7 @@ export async function heartbeat(
     const written = await putJson(store, keys.job('running', job.id), job, { ifMatch: lease.etag });
     return { job, etag: written.etag };
   } catch (e) {
-    if (isPrecondition(e)) {
+    if (isPreconditionFailed(e)) {
       throw new EdgetuneError(
         'conflict',
         `lost the lease on job ${job.id}: another worker took it over or it finished`,

@@ -1,6 +1,7 @@
 import { EdgetuneError } from '../errors.ts';
 import { listModelNames } from '../registry/models.ts';
-import { putJson, readJson } from '../store/json.ts';
+import { casUpdateJson } from '../store/cas.ts';
+import { readJson } from '../store/json.ts';
 import { keys } from '../store/keys.ts';
 import type { ObjectStore } from '../store/types.ts';
 import { type RetrainPolicy, type RetrainPolicyInput, RetrainPolicySchema } from './schema.ts';
@@ -25,35 +26,30 @@ export async function updatePolicy(
   options: { now?: () => Date; maxAttempts?: number } = {},
 ): Promise<RetrainPolicy> {
   const now = options.now ?? (() => new Date());
-  const maxAttempts = options.maxAttempts ?? 10;
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const current = await readPolicy(store, name);
-    const merged = { ...(current?.policy ?? {}), ...stripUndefined(changes), updatedAt: now().toISOString() };
-    const parsed = RetrainPolicySchema.safeParse(merged);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new EdgetuneError(
-        'bad_request',
-        `invalid retrain policy for ${name}: ${issue?.path.join('.') || ''}${issue?.path.length ? ': ' : ''}${issue?.message ?? 'invalid'}`,
-      );
-    }
-    try {
-      await putJson(
-        store,
-        keys.policy(name),
-        parsed.data,
-        current ? { ifMatch: current.etag } : { ifNoneMatch: '*' },
-      );
+  const result = await casUpdateJson(
+    store,
+    keys.policy(name),
+    RetrainPolicySchema,
+    (current) => {
+      const merged = {
+        ...(current?.value ?? {}),
+        ...stripUndefined(changes),
+        updatedAt: now().toISOString(),
+      };
+      const parsed = RetrainPolicySchema.safeParse(merged);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new EdgetuneError(
+          'bad_request',
+          `invalid retrain policy for ${name}: ${issue?.path.join('.') || ''}${issue?.path.length ? ': ' : ''}${issue?.message ?? 'invalid'}`,
+        );
+      }
       return parsed.data;
-    } catch (e) {
-      if (e instanceof EdgetuneError && e.code === 'precondition_failed') continue;
-      throw e;
-    }
-  }
-  throw new EdgetuneError(
-    'conflict',
-    `retrain policy of ${name} kept changing; gave up after ${maxAttempts} attempts`,
+    },
+    { maxAttempts: options.maxAttempts ?? 10, label: `retrain policy of ${name}` },
   );
+  // The change never returns null, so a document was written.
+  return result.value as RetrainPolicy;
 }
 
 /** Models that have a policy, with it; a corrupt policy is reported, not fatal for the others. */

@@ -1,9 +1,7 @@
 import { z } from 'zod';
+import { ENGINE_IDS } from '../inference/engines.ts';
 import { NAME_PATTERN } from '../names.ts';
 import { PreprocessSpecSchema } from './preprocess.ts';
-
-/** Engine ids a manifest may list: versions are served only on engines they passed parity on. */
-export const ENGINE_IDS = { onnxruntime: 'onnxruntime', wasm: 'edgetune-wasm' } as const;
 
 /**
  * Whether the edgetune engine may serve a version: its export passed the engine's parity gate.

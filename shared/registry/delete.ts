@@ -2,7 +2,7 @@ import { EdgetuneError } from '../errors.ts';
 import { assertName } from '../names.ts';
 import { keys } from '../store/keys.ts';
 import type { ObjectStore } from '../store/types.ts';
-import { readRouting, routedVersions, updateRouting } from './routing.ts';
+import { readRouting, routedVersions, updateRouting } from '../routing/operations.ts';
 
 export interface DeleteResult {
   name: string;

@@ -1,9 +1,9 @@
-import type { RoutingDoc } from '../manifest/routing.ts';
+import type { RoutingDoc } from '../routing/schema.ts';
 import { errorMessage } from '../errors.ts';
 import { assertName, isValidName } from '../names.ts';
 import { keys, MODELS_PREFIX } from '../store/keys.ts';
 import type { ObjectStore } from '../store/types.ts';
-import { readRouting } from './routing.ts';
+import { readRouting } from '../routing/operations.ts';
 import { listVersionIds, listVersions, type PublishedManifest } from './versions.ts';
 
 export interface ModelSummary {

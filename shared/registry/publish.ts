@@ -5,7 +5,7 @@ import { sha256Hex } from '../store/digest.ts';
 import { putJson } from '../store/json.ts';
 import { assertFileName, keys, MANIFEST_FILE, versionName, versionNumber } from '../store/keys.ts';
 import type { ObjectStore } from '../store/types.ts';
-import { updateRouting } from './routing.ts';
+import { updateRouting } from '../routing/operations.ts';
 import { listVersionFolders, type PublishedManifest, PublishedManifestSchema } from './versions.ts';
 
 export interface PublishInput {

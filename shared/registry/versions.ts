@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { EdgetuneError } from '../errors.ts';
 import { ModelManifestSchema } from '../manifest/manifest.ts';
-import { assertName, NAME_PATTERN } from '../names.ts';
+import { NAME_PATTERN } from '../names.ts';
 import { readJson } from '../store/json.ts';
 import { compareVersions, keys, versionNumber } from '../store/keys.ts';
 import type { ObjectStore } from '../store/types.ts';
@@ -39,12 +39,6 @@ export async function latestVersionId(store: ObjectStore, name: string): Promise
     if (await store.head(keys.manifest(name, folders[i]!))) return folders[i]!;
   }
   return null;
-}
-
-export async function versionExists(store: ObjectStore, name: string, version: string): Promise<boolean> {
-  return (
-    (await store.head(keys.manifest(assertName('model', name), assertName('version', version)))) !== null
-  );
 }
 
 /** The validated manifest of one version, or null when the version is not visible. */

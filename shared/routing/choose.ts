@@ -1,4 +1,4 @@
-import type { RoutingDoc } from '../manifest/routing.ts';
+import type { RoutingDoc } from './schema.ts';
 
 export type ChoiceReason = 'pinned' | 'sticky' | 'weighted';
 

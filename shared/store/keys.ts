@@ -151,9 +151,25 @@ export const keys = {
   feedbackPrefix(dataset: string): string {
     return `datasets/${assertName('model', dataset)}/feedback/`;
   },
-  /** Feedback objects are content-addressed by the caller; `path` is one or more safe segments. */
-  feedback(dataset: string, path: string): string {
-    return assertKey(`${keys.feedbackPrefix(dataset)}${path}`);
+  /** Accepted (image, label) pairs: `records/{imageSha256}-{labelDigest}.json`. */
+  feedbackRecordsPrefix(dataset: string): string {
+    return `${keys.feedbackPrefix(dataset)}records/`;
+  },
+  feedbackRecord(dataset: string, recordId: string): string {
+    return assertKey(`${keys.feedbackRecordsPrefix(dataset)}${recordId}.json`);
+  },
+  /** Uploaded images, content-addressed: `images/{sha256}.{ext}`. */
+  feedbackImage(dataset: string, sha256: string, ext: string): string {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new EdgetuneError('bad_request', 'bad feedback image sha256');
+    if (!/^[a-z0-9]{1,8}$/.test(ext)) throw new EdgetuneError('bad_request', 'bad feedback image extension');
+    return `${keys.feedbackPrefix(dataset)}images/${sha256}.${ext}`;
+  },
+  /** Empty markers `index/{stamp}-{recordId}` that make a record count as new feedback at `stamp`. */
+  feedbackIndexPrefix(dataset: string): string {
+    return `${keys.feedbackPrefix(dataset)}index/`;
+  },
+  feedbackIndex(dataset: string, at: Date, recordId: string): string {
+    return assertKey(`${keys.feedbackIndexPrefix(dataset)}${feedbackIndexStamp(at)}-${recordId}`);
   },
   /** Feedback the poisoned-feedback check held back from training, waiting for a person. */
   feedbackQuarantinePrefix(dataset: string): string {
@@ -174,6 +190,10 @@ export const keys = {
   },
   job(state: JobState, id: string): string {
     return `${keys.jobsPrefix(state)}${assertName('job', id)}.json`;
+  },
+  /** The model's latest job (the ledger's one-open-job-per-model pointer). */
+  jobPointer(model: string): string {
+    return `jobs/by-model/${assertName('model', model)}.json`;
   },
 };
 
@@ -224,4 +244,20 @@ export function parseMetricsSlotKey(key: string): { name: string; slotStart: Dat
   if (!m) return null;
   const d = new Date(`${m[2]}:${m[3]}:00.000Z`);
   return Number.isNaN(d.getTime()) ? null : { name: m[1]!, slotStart: d };
+}
+
+/** ISO time without ':' or '.' (safe in every store's keys), still sorting in time order. */
+function feedbackIndexStamp(at: Date): string {
+  return at.toISOString().replace(/[:.]/g, '');
+}
+
+/** When a feedback index marker (a key under `keys.feedbackIndexPrefix(dataset)`) was written, or null. */
+export function parseFeedbackIndexKey(dataset: string, key: string): Date | null {
+  const prefix = keys.feedbackIndexPrefix(dataset);
+  if (!key.startsWith(prefix)) return null;
+  const stamp = key.slice(prefix.length).split('-').slice(0, 3).join('-');
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2})(\d{2})(\d{2})(\d{3})Z$/.exec(stamp);
+  if (!m) return null;
+  const d = new Date(`${m[1]}:${m[2]}:${m[3]}.${m[4]}Z`);
+  return Number.isNaN(d.getTime()) ? null : d;
 }

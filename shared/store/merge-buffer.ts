@@ -1,34 +1,7 @@
 import type { z } from 'zod';
-import { EdgetuneError, errorMessage } from '../errors.ts';
-import { putJson, readJson } from './json.ts';
+import { errorMessage } from '../errors.ts';
+import { casUpdateJson } from './cas.ts';
 import type { ObjectStore } from './types.ts';
-
-/**
- * Reads a JSON document, applies `update` and writes the result with compare-and-swap
- * (If-Match on the ETag read, If-None-Match: * when it did not exist), retrying with a short
- * random back-off when another writer got there first. No lost updates however many isolates or
- * processes merge into the same key at once.
- */
-export async function mergeJson<S extends z.ZodType>(
-  store: ObjectStore,
-  key: string,
-  schema: S,
-  update: (current: z.output<S> | null) => z.output<S>,
-  maxAttempts = 8,
-): Promise<void> {
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const current = await readJson(store, key, schema);
-    const next = update(current?.value ?? null);
-    try {
-      await putJson(store, key, next, current ? { ifMatch: current.etag } : { ifNoneMatch: '*' });
-      return;
-    } catch (e) {
-      if (!(e instanceof EdgetuneError && e.code === 'precondition_failed')) throw e;
-      await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
-    }
-  }
-  throw new EdgetuneError('conflict', `${key} kept changing; gave up after ${maxAttempts} attempts`);
-}
 
 /** How a buffered delta is combined with another delta and folded into the stored document. */
 export interface MergeSpec<D, S extends z.ZodType> {
@@ -42,7 +15,8 @@ export interface MergeSpec<D, S extends z.ZodType> {
 /**
  * Counters kept in memory per store key and merged into the store in batches: one read and one
  * write per key per flush however many events were recorded, and nothing lost when a write
- * fails (the delta goes back into the buffer) or when several writers flush at once (CAS).
+ * fails (the delta goes back into the buffer) or when several writers flush at once
+ * (casUpdateJson).
  */
 export class MergeBuffer<D, S extends z.ZodType> {
   private pending = new Map<string, D>();
@@ -78,12 +52,14 @@ export class MergeBuffer<D, S extends z.ZodType> {
   private async write(batch: Map<string, D>): Promise<void> {
     for (const [key, delta] of batch) {
       try {
-        await mergeJson(
+        await casUpdateJson(
           this.store,
           key,
           this.spec.schema,
-          (cur) => this.spec.apply(cur, delta),
-          this.maxAttempts,
+          (cur) => this.spec.apply(cur?.value ?? null, delta),
+          {
+            maxAttempts: this.maxAttempts,
+          },
         );
       } catch (e) {
         // Counters are best effort: put them back for the next flush rather than lose them.

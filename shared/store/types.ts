@@ -1,6 +1,7 @@
 /**
- * The one storage interface. Implementations: file:// and s3:// (training/stores, Node only) and
- * the R2 binding (functions/, Workers). Every write is atomic from a reader's point of view: a
+ * The one storage interface. Implementations: the R2 binding (`r2.ts`, any runtime with an R2
+ * bucket: Workers, or Node through the local edge's bridge), and the Node adapters file:// and
+ * s3:// (`node/`, Node only; `node/open.ts` picks one from a URL). Every write is atomic from a reader's point of view: a
  * reader sees the whole old object or the whole new one, never a part.
  */
 export interface ObjectInfo {

@@ -1,7 +1,10 @@
 /**
  * The project's layers, checked on every import of every source file:
  * - `shared/` runs in Node and in workerd: no `node:` built-ins, nothing from `training/`,
- *   `functions/`, `bench/` or `tests/`;
+ *   `functions/`, `bench/` or `tests/`. The one exception is `shared/store/node/`, the Node
+ *   adapters of the store interface (file and S3, the way Hono keeps runtime adapters beside its
+ *   core): they may use Node built-ins, and nothing else in `shared/` nor anything in `functions/`
+ *   may import them;
  * - `functions/` (the Worker) never imports the Node-only `training/` side or `bench/`;
  * - nothing outside `tests/` imports test code.
  */
@@ -52,6 +55,13 @@ const all = TOP.flatMap((d) => {
   }
 }).flatMap(importsOf);
 const inLayer = (layer: string) => all.filter((i) => i.file.split(path.sep)[0] === layer);
+const NODE_ADAPTERS = path.join('shared', 'store', 'node') + path.sep;
+const isNodeAdapter = (file: string) => file.startsWith(NODE_ADAPTERS);
+/** Where a relative import lands, relative to the root (null for packages and built-ins). */
+const targetOf = (i: Import) =>
+  i.specifier.startsWith('.')
+    ? path.relative(ROOT, path.resolve(ROOT, path.dirname(i.file), i.specifier))
+    : null;
 const show = (list: Import[]) => list.map((i) => `${i.file} imports ${i.specifier}`);
 
 describe('layering', () => {
@@ -61,14 +71,53 @@ describe('layering', () => {
     expect(inLayer('training').length).toBeGreaterThan(100);
   });
 
-  it('shared/ imports no Node built-ins and nothing from training/, functions/, bench/ or tests/', () => {
+  it('shared/ imports no Node built-ins (outside the Node adapters) and nothing from training/, functions/, bench/ or tests/', () => {
     const bad = inLayer('shared').filter(
       (i) =>
-        i.specifier.startsWith('node:') ||
-        builtinModules.includes(i.specifier.split('/')[0]!) ||
+        (!isNodeAdapter(i.file) &&
+          (i.specifier.startsWith('node:') || builtinModules.includes(i.specifier.split('/')[0]!))) ||
         ['training', 'functions', 'bench', 'tests', 'bin'].includes(i.layer ?? ''),
     );
     expect(show(bad)).toEqual([]);
+  });
+
+  it('the Node store adapters exist and use Node (a rule about an empty folder would pass vacuously)', () => {
+    const adapters = inLayer('shared').filter((i) => isNodeAdapter(i.file));
+    expect(adapters.some((i) => i.specifier.startsWith('node:'))).toBe(true);
+  });
+
+  it('only Node-side code imports the Node store adapters (not the rest of shared/, not functions/)', () => {
+    const bad = all.filter(
+      (i) =>
+        (i.file.startsWith(`shared${path.sep}`) || i.file.startsWith(`functions${path.sep}`)) &&
+        !isNodeAdapter(i.file) &&
+        isNodeAdapter(targetOf(i) ?? ''),
+    );
+    expect(show(bad)).toEqual([]);
+  });
+
+  it('the folders of shared/ depend on each other without cycles', () => {
+    // shared/<folder>/...: files at shared/'s top level (errors, names) are leaves everyone uses.
+    const folderOf = (file: string) => {
+      const parts = file.split(path.sep);
+      return parts[0] === 'shared' && parts.length > 2 ? parts[1]! : null;
+    };
+    const edges = new Map<string, Set<string>>();
+    for (const i of inLayer('shared')) {
+      const from = folderOf(i.file);
+      const to = folderOf(targetOf(i) ?? '');
+      if (from && to && from !== to) edges.set(from, (edges.get(from) ?? new Set()).add(to));
+    }
+    expect(edges.size).toBeGreaterThan(5); // the scan saw the folders' imports
+    const cycles: string[] = [];
+    const walk = (at: string, trail: string[]) => {
+      for (const next of edges.get(at) ?? []) {
+        if (next === trail[0]) cycles.push([...trail, next].join(' → '));
+        else if (!trail.includes(next) && next > trail[0]!) walk(next, [...trail, next]);
+      }
+    };
+    for (const start of edges.keys()) walk(start, [start]);
+    expect(cycles).toEqual([]);
   });
 
   it('functions/ never imports training/ or bench/', () => {

@@ -7,7 +7,7 @@
  */
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { publishVersion } from '../../shared/registry/publish.ts';
-import { rollout } from '../../shared/registry/routing.ts';
+import { rollout } from '../../shared/routing/operations.ts';
 import {
   type Build,
   call,

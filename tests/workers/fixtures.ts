@@ -7,7 +7,7 @@ import { env, exports } from 'cloudflare:workers';
 import { inject } from 'vitest';
 import fullWorker from '../../functions/full.ts';
 import worker from '../../functions/index.ts';
-import { R2Store } from '../../functions/r2-store.ts';
+import { R2Store } from '../../shared/store/r2.ts';
 import type { ModelManifestInput } from '../../shared/manifest/manifest.ts';
 import { publishVersion } from '../../shared/registry/publish.ts';
 

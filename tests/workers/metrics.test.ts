@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LATENCY_BOUNDS_MS } from '../../shared/metrics/histogram.ts';
-import { rollout } from '../../shared/registry/routing.ts';
+import { rollout } from '../../shared/routing/operations.ts';
 import { call, callWithVars, fixtureImage, publishFixtures, store } from './fixtures.ts';
 
 const MODEL = 'metrics';

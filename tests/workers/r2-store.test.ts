@@ -5,10 +5,10 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { R2Store } from '../../functions/r2-store.ts';
+import { R2Store } from '../../shared/store/r2.ts';
 import type { ModelManifestInput } from '../../shared/manifest/manifest.ts';
 import { publishVersion } from '../../shared/registry/publish.ts';
-import { readRouting, rollout, setShadow } from '../../shared/registry/routing.ts';
+import { readRouting, rollout, setShadow } from '../../shared/routing/operations.ts';
 import { listVersionIds } from '../../shared/registry/versions.ts';
 import { sha256Hex } from '../../shared/store/digest.ts';
 import { describeObjectStoreContract } from '../node/store/contract.ts';

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { promote as registryPromote } from '../../shared/registry/routing.ts';
+import { promote as registryPromote } from '../../shared/routing/operations.ts';
 import { env } from 'cloudflare:workers';
 import {
   call,

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { errorMessage } from '../../shared/errors.ts';
 import { projectRoot } from '../serve/bundle.ts';
-import { DEFAULT_STORE_URL, openStore } from '../stores/open.ts';
+import { DEFAULT_STORE_URL, openStore } from '../../shared/store/node/open.ts';
 import { type Progress, silentProgress } from '../train/progress.ts';
 import type { DemoContext } from './context.ts';
 import { Narrator, type StepRecord, shownPath } from './narrator.ts';

@@ -2,7 +2,7 @@
  * Step 7: where to look next — the HTML training reports, and the browser page the edge serves
  * at `/` (checked on the running edge, so the demo says whether this build has it).
  */
-import { DEFAULT_STORE_URL } from '../stores/open.ts';
+import { DEFAULT_STORE_URL } from '../../shared/store/node/open.ts';
 import type { DemoContext } from './context.ts';
 import type { EdgeClient } from './edge-client.ts';
 import { shownPath } from './narrator.ts';

@@ -2,8 +2,8 @@
  * Step 3: the exports (one ONNX each: probabilities + embedding, with manifest.json) become
  * immutable versions in the store, and each takes all of its model's traffic.
  */
-import { setRouting } from '../../shared/registry/routing.ts';
-import { publishExportDir } from '../stores/publish-dir.ts';
+import { setRouting } from '../../shared/routing/operations.ts';
+import { publishExportDir } from '../registry/publish-dir.ts';
 import type { DemoContext } from './context.ts';
 import { kib } from './narrator.ts';
 

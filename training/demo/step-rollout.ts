@@ -3,7 +3,7 @@
  * back — each routing change written to the store with compare-and-swap, mirrored to the edge's
  * R2, and checked by asking the edge until it answers with the expected version.
  */
-import { promote, readRouting, rollback, rollout } from '../../shared/registry/routing.ts';
+import { promote, readRouting, rollback, rollout } from '../../shared/routing/operations.ts';
 import { chooseVersion } from '../../shared/routing/choose.ts';
 import type { DemoContext } from './context.ts';
 import { type EdgeClient, type ImageFile, mapLimit, waitFor } from './edge-client.ts';

@@ -1,18 +1,19 @@
 /**
- * Evaluates a PUBLISHED version on raw images: its model.onnx from the store (checksum verified)
- * in onnxruntime-node, inputs made by the shared preprocessing from the version's own manifest —
+ * Evaluates a PUBLISHED version on raw images: its model.onnx from the store (size and checksum
+ * verified) in onnxruntime-node, inputs made by the shared preprocessing from the version's own manifest —
  * what the edge does. The retrain gate runs this for the candidate and the stable on the same
  * holdout, so both numbers come from one procedure. Predictions are compared by label NAME, so two
  * versions with different label lists (a new class) are still scored on the same samples.
  */
 import { EdgetuneError } from '../../shared/errors.ts';
+import { runBatched } from '../../shared/inference/batched.ts';
+import { readVerifiedVersionFile } from '../../shared/registry/model-file.ts';
 import { requireManifest } from '../../shared/registry/versions.ts';
 import { writeImageTensor } from '../../shared/preprocess/tensor.ts';
-import { sha256Hex } from '../../shared/store/digest.ts';
-import { keys } from '../../shared/store/keys.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
 import type { Dataset } from '../datasets/types.ts';
-import { createOrtModel, type Device, releaseOrtModel, runBatched } from '../features/session.ts';
+import type { Device } from '../features/session.ts';
+import { createOrtNodeRunner } from '../inference/ort-node-runner.ts';
 import { type Evaluation, evaluatePredictions } from './metrics.ts';
 
 export interface VersionEvaluation {
@@ -33,22 +34,16 @@ export async function evaluatePublishedVersion(
 ): Promise<VersionEvaluation> {
   if (data.samples.length === 0) throw new EdgetuneError('bad_request', 'nothing to evaluate on');
   const manifest = await requireManifest(store, model, version);
-  const key = keys.versionFile(model, version, manifest.model.file);
-  const obj = await store.get(key);
-  if (!obj) throw new EdgetuneError('not_found', `${store.url} ${key} is missing`);
-  const sha = await sha256Hex(obj.body);
-  if (sha !== manifest.model.sha256) {
-    throw new EdgetuneError('checksum_mismatch', `${key}: sha256 ${sha} != ${manifest.model.sha256}`);
-  }
+  const bytes = await readVerifiedVersionFile(store, model, version, manifest.model);
 
   const labels = [...data.labels, ...manifest.labels.filter((l) => !data.labels.includes(l))];
   const column = manifest.labels.map((l) => labels.indexOf(l));
   const spec = { ...manifest.preprocess, layout: 'NCHW' as const };
   const probs = new Float32Array(data.samples.length * labels.length);
-  const session = await createOrtModel(obj.body, { device: options.device ?? 'cpu' });
+  const runner = await createOrtNodeRunner(bytes, { device: options.device ?? 'cpu' });
   try {
     await runBatched(
-      session,
+      runner,
       data.samples.length,
       [spec.channels, spec.height, spec.width],
       (i, out, offset) => writeImageTensor(data.samples[i]!.image, spec, out, offset),
@@ -64,10 +59,10 @@ export async function evaluatePublishedVersion(
         for (let i = 0; i < n; i++)
           for (let c = 0; c < k; c++) probs[(start + i) * labels.length + column[c]!] = p[i * k + c]!;
       },
-      { outputs: [manifest.outputs.probabilities] },
+      { fixedBatch: runner.fixedBatch, outputs: [manifest.outputs.probabilities] },
     );
   } finally {
-    await releaseOrtModel(session);
+    await runner.release();
   }
   // Sample labels index data.labels, which is the prefix of `labels`.
   const y = Int32Array.from(data.samples, (s) => s.label);

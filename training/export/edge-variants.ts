@@ -8,15 +8,15 @@
  */
 import { loadKernelModules } from '../../engine/node-kernels.ts';
 import { errorMessage } from '../../shared/errors.ts';
-import { createEngineSession, describeUnsupported, supports } from '../../shared/engine/index.ts';
-import { ENGINE_IDS } from '../../shared/manifest/manifest.ts';
+import { describeUnsupported, supports } from '../../shared/engine/index.ts';
+import { createEngineRunner } from '../../shared/inference/engine-runner.ts';
+import type { InferenceRunner } from '../../shared/inference/runner.ts';
+import { ENGINE_IDS } from '../../shared/inference/engines.ts';
 import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
 import { decodeModel } from '../../shared/onnx/proto.ts';
-import { tensorSize, writeImageTensor } from '../../shared/preprocess/tensor.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import { type OptimizedGraph, optimizeForEdge } from '../optimize/optimize.ts';
-import { PROBABILITIES } from './assemble.ts';
-import { PARITY_TOLERANCE } from './parity.ts';
+import { maxProbabilityDiff, PARITY_TOLERANCE } from './parity.ts';
 
 const ENGINE_ID = ENGINE_IDS.wasm;
 const ORT_ID = ENGINE_IDS.onnxruntime;
@@ -63,29 +63,19 @@ async function engineParity(
   const model = decodeModel(bytes);
   const report = supports(model);
   if (!report.ok) return { skipped: describeUnsupported(report) };
-  let session: Awaited<ReturnType<typeof createEngineSession>>;
+  let runner: InferenceRunner;
   try {
-    session = await createEngineSession(model, loadKernelModules());
+    runner = await createEngineRunner(model, loadKernelModules(), bytes.byteLength);
   } catch (e) {
     return { skipped: errorMessage(e) };
   }
-  const spec = { ...preprocess, layout: 'NCHW' as const };
-  const size = tensorSize(spec);
-  const input = session.inputNames[0]!;
-  let maxAbsDiff = 0;
   try {
-    for (let i = 0; i < images.length; i++) {
-      const data = new Float32Array(size);
-      writeImageTensor(images[i]!, spec, data, 0);
-      const out = session.runSync({ [input]: { data, dims: [1, spec.channels, spec.height, spec.width] } });
-      const p = out[PROBABILITIES]!.data;
-      for (let k = 0; k < classes; k++) {
-        const d = Math.abs(p[k]! - expected[i * classes + k]!);
-        if (!(d <= maxAbsDiff)) maxAbsDiff = Number.isNaN(d) ? Number.POSITIVE_INFINITY : d;
-      }
-    }
+    // One image per run, as the edge serves single requests.
+    const maxAbsDiff = await maxProbabilityDiff(runner, images, preprocess, expected, classes, {
+      batchSize: 1,
+    });
+    return { maxAbsDiff, samples: images.length };
   } finally {
-    session.release();
+    await runner.release();
   }
-  return { maxAbsDiff, samples: images.length };
 }

@@ -23,7 +23,7 @@ import {
   type RetrainPolicy,
   RetrainPolicySchema,
 } from '../../shared/jobs/schema.ts';
-import { readRouting, updateRouting } from '../../shared/registry/routing.ts';
+import { readRouting, updateRouting } from '../../shared/routing/operations.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
 import type { DeviceChoice } from '../device.ts';
 import { createScreen, FeedbackRefused } from './screen.ts';

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CONVERTER_ID } from '../backbones/convert/index.ts';
-import { withLockFile } from '../stores/file-lock.ts';
+import { withLockFile } from '../../shared/store/node/file-lock.ts';
 import { type PretrainOptions, runPretrain, tfjsSidecarDir } from './pretrain.ts';
 
 /** Bump when pretraining changes in a way that should rebuild cached backbones. */

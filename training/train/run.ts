@@ -37,8 +37,8 @@ import {
 } from '../fit/loop.ts';
 import { buildTrainable, type TrainableParts } from '../fit/suffix.ts';
 import { renderReport } from '../report/html.ts';
-import { openStore } from '../stores/open.ts';
-import { publishExportDir } from '../stores/publish-dir.ts';
+import { openStore } from '../../shared/store/node/open.ts';
+import { publishExportDir } from '../registry/publish-dir.ts';
 import { initTf } from '../tf/backend.ts';
 import { resolveBackbone } from './backbone.ts';
 import type { ModelOutcome, TrainOptions, TrainResult } from './options.ts';

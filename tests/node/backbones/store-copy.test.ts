@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { keys } from '../../../shared/store/keys.ts';
 import { localBackbone, uploadBackbone } from '../../../training/backbones/store-copy.ts';
-import { FileStore } from '../../../training/stores/file.ts';
+import { FileStore } from '../../../shared/store/node/file.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-store-copy-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishVersion } from '../../../shared/registry/publish.ts';
 import { type LocalEdge, startLocalEdge } from '../../../training/serve/local-edge.ts';
 import { localBucketStore } from '../../../training/serve/miniflare.ts';
-import { FileStore } from '../../../training/stores/file.ts';
+import { FileStore } from '../../../shared/store/node/file.ts';
 import { EDGE_SEEDS, edgeExport, edgeImages } from '../../../bench/edge-models.ts';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -12,9 +12,9 @@ import path from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishVersion } from '../../../shared/registry/publish.ts';
-import { rollout } from '../../../shared/registry/routing.ts';
+import { rollout } from '../../../shared/routing/operations.ts';
 import { type LocalEdge, startLocalEdge } from '../../../training/serve/local-edge.ts';
-import { FileStore } from '../../../training/stores/file.ts';
+import { FileStore } from '../../../shared/store/node/file.ts';
 import { EDGE_LABELS, EDGE_SEEDS, edgeExport, edgeImages } from '../../../bench/edge-models.ts';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEdgeOwnedKey } from '../../../shared/store/keys.ts';
 import type { ObjectStore } from '../../../shared/store/types.ts';
-import { openStore } from '../../../training/stores/open.ts';
+import { openStore } from '../../../shared/store/node/open.ts';
 import { edgeImages } from '../../../bench/edge-models.ts';
 import { type RunningS3, startS3rver } from '../store/s3rver.ts';
 import {

@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { publishVersion } from '../../../shared/registry/publish.ts';
-import { rollout, setShadow } from '../../../shared/registry/routing.ts';
+import { rollout, setShadow } from '../../../shared/routing/operations.ts';
 import type { ObjectStore } from '../../../shared/store/types.ts';
 import { EDGE_LABELS, EDGE_SEEDS, edgeExport } from '../../../bench/edge-models.ts';
 import { CLI_BIN, REPO_ROOT } from '../cli-helper.ts';

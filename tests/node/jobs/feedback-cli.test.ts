@@ -10,7 +10,7 @@ import { listQuarantine } from '../../../shared/feedback/quarantine.ts';
 import { listFeedback } from '../../../shared/feedback/store.ts';
 import { createJob } from '../../../shared/jobs/ledger.ts';
 import { updatePolicy } from '../../../shared/jobs/policy.ts';
-import { readRouting } from '../../../shared/registry/routing.ts';
+import { readRouting } from '../../../shared/routing/operations.ts';
 import { resolveDevice } from '../../../training/device.ts';
 import { runWorkerOnce } from '../../../training/jobs/worker.ts';
 import { runCli } from '../cli-helper.ts';

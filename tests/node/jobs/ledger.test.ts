@@ -5,7 +5,6 @@ import {
   createJob,
   finishJob,
   heartbeat,
-  jobPointerKey,
   listJobs,
   locateJob,
   reclaimJob,
@@ -13,7 +12,7 @@ import {
 import { JobSchema } from '../../../shared/jobs/schema.ts';
 import { putJson } from '../../../shared/store/json.ts';
 import { keys } from '../../../shared/store/keys.ts';
-import { FileStore } from '../../../training/stores/file.ts';
+import { FileStore } from '../../../shared/store/node/file.ts';
 import { tempStore } from './tiny-task.ts';
 
 const dirs: string[] = [];
@@ -68,7 +67,7 @@ describe('job creation', () => {
       createdAt: '2026-01-01T00:00:00.000Z',
       reason: 'crashed creator',
     });
-    await putJson(s, jobPointerKey('cats'), orphan, { ifNoneMatch: '*' });
+    await putJson(s, keys.jobPointer('cats'), orphan, { ifNoneMatch: '*' });
     expect(await locateJob(s, orphan.id)).toBeNull();
     const r = await createJob(s, { model: 'cats', reason: 'next tick' });
     expect(r).toMatchObject({ created: false, job: { id: orphan.id } });

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseSize, readPolicy } from '../../../shared/jobs/policy.ts';
-import { FileStore } from '../../../training/stores/file.ts';
+import { FileStore } from '../../../shared/store/node/file.ts';
 import { runCli } from '../cli-helper.ts';
 
 const dirs: string[] = [];

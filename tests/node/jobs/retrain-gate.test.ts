@@ -12,7 +12,7 @@ import { decideCanary } from '../../../shared/jobs/gate.ts';
 import { createJob, locateJob } from '../../../shared/jobs/ledger.ts';
 import { updatePolicy } from '../../../shared/jobs/policy.ts';
 import { RetrainOutcomeSchema, RetrainPolicySchema } from '../../../shared/jobs/schema.ts';
-import { readRouting } from '../../../shared/registry/routing.ts';
+import { readRouting } from '../../../shared/routing/operations.ts';
 import { listVersionIds } from '../../../shared/registry/versions.ts';
 import { createRng, shuffled } from '../../../shared/random.ts';
 import type { ObjectStore } from '../../../shared/store/types.ts';

@@ -19,13 +19,13 @@ import type { PreprocessSpec } from '../../../shared/manifest/preprocess.ts';
 import { float, GraphBuilder, int } from '../../../shared/onnx/builder.ts';
 import { preprocessBytes } from '../../../shared/preprocess/preprocess.ts';
 import { publishVersion } from '../../../shared/registry/publish.ts';
-import { readRouting } from '../../../shared/registry/routing.ts';
+import { readRouting } from '../../../shared/routing/operations.ts';
 import { requireManifest } from '../../../shared/registry/versions.ts';
 import { createRng, gaussian, type Rng } from '../../../shared/random.ts';
 import { keys } from '../../../shared/store/keys.ts';
 import type { ObjectStore } from '../../../shared/store/types.ts';
 import type { RetrainFunction } from '../../../training/jobs/types.ts';
-import { FileStore } from '../../../training/stores/file.ts';
+import { FileStore } from '../../../shared/store/node/file.ts';
 
 export const LABELS = ['left', 'right'];
 const SIDE = 4;

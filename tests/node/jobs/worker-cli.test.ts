@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createJob, listJobs, locateJob } from '../../../shared/jobs/ledger.ts';
 import { readPolicy, updatePolicy } from '../../../shared/jobs/policy.ts';
-import { readRouting } from '../../../shared/registry/routing.ts';
+import { readRouting } from '../../../shared/routing/operations.ts';
 import { resolveDevice } from '../../../training/device.ts';
 import { runWorkerOnce } from '../../../training/jobs/worker.ts';
 import { CLI_BIN as bin, REPO_ROOT as root, runCli } from '../cli-helper.ts';

@@ -2,11 +2,11 @@ import { rm } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { claimJob, createJob, listJobs, locateJob } from '../../../shared/jobs/ledger.ts';
 import { updatePolicy } from '../../../shared/jobs/policy.ts';
-import { readRouting } from '../../../shared/registry/routing.ts';
+import { readRouting } from '../../../shared/routing/operations.ts';
 import { listVersionIds } from '../../../shared/registry/versions.ts';
 import { resolveDevice } from '../../../training/device.ts';
 import { runWorkerOnce } from '../../../training/jobs/worker.ts';
-import { FileStore } from '../../../training/stores/file.ts';
+import { FileStore } from '../../../shared/store/node/file.ts';
 import { addFeedback, flipped, makeSamples, publishWeakStable, tempStore, tinyRetrain } from './tiny-task.ts';
 
 const dirs: string[] = [];

@@ -15,7 +15,7 @@ import { readJson } from '../../../shared/store/json.ts';
 import { keys, parseMetricsSlotKey } from '../../../shared/store/keys.ts';
 import { MergeBuffer } from '../../../shared/store/merge-buffer.ts';
 import { createRng } from '../../../shared/random.ts';
-import { FileStore } from '../../../training/stores/file.ts';
+import { FileStore } from '../../../shared/store/node/file.ts';
 import { addVersions } from '../../../shared/metrics/schema.ts';
 
 const dirs: string[] = [];

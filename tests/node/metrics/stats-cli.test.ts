@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LATENCY_BOUNDS_MS } from '../../../shared/metrics/histogram.ts';
 import type { ModelStats } from '../../../shared/metrics/summary.ts';
 import { publishVersion } from '../../../shared/registry/publish.ts';
-import { rollout } from '../../../shared/registry/routing.ts';
+import { rollout } from '../../../shared/routing/operations.ts';
 import { type LocalEdge, startLocalEdge } from '../../../training/serve/local-edge.ts';
-import { FileStore } from '../../../training/stores/file.ts';
+import { FileStore } from '../../../shared/store/node/file.ts';
 import { EDGE_SEEDS, edgeExport, edgeImages } from '../../../bench/edge-models.ts';
 import { runCli } from '../cli-helper.ts';
 

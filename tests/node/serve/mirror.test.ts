@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseManifestKey } from '../../../shared/store/keys.ts';
 import type { ObjectStore, PutOptions } from '../../../shared/store/types.ts';
 import { type MirrorConflict, StoreMirror } from '../../../training/serve/mirror.ts';
-import { FileStore } from '../../../training/stores/file.ts';
+import { FileStore } from '../../../shared/store/node/file.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-mirror-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));

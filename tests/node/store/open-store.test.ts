@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FileStore } from '../../../training/stores/file.ts';
-import { openStore } from '../../../training/stores/open.ts';
-import { S3Store } from '../../../training/stores/s3.ts';
+import { FileStore } from '../../../shared/store/node/file.ts';
+import { openStore } from '../../../shared/store/node/open.ts';
+import { S3Store } from '../../../shared/store/node/s3.ts';
 
 describe('openStore', () => {
   it('resolves relative and absolute file:// URLs', () => {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ObjectStore } from '../../../shared/store/types.ts';
-import { FileStore } from '../../../training/stores/file.ts';
+import { FileStore } from '../../../shared/store/node/file.ts';
 import { PatientStore } from '../../../training/serve/patient-store.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-patient-'));

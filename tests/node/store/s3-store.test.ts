@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore } from '../../../training/stores/open.ts';
-import { S3Store } from '../../../training/stores/s3.ts';
+import { openStore } from '../../../shared/store/node/open.ts';
+import { S3Store } from '../../../shared/store/node/s3.ts';
 import { describeObjectStoreContract } from './contract.ts';
 import { type RunningS3, startS3rver } from './s3rver.ts';
 

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 
 interface S3rverInstance {
   run(): Promise<AddressInfo>;
@@ -43,5 +44,20 @@ export async function startS3rver(bucket = 'edgetune-test'): Promise<RunningS3> 
       await server.close();
       await rm(directory, { recursive: true, force: true });
     },
+  };
+}
+
+/** Runs one s3rver for the calling test file (started before its tests, closed after them). */
+export function s3rverPerFile(): () => RunningS3 {
+  let running: RunningS3 | undefined;
+  beforeAll(async () => {
+    running = await startS3rver();
+  });
+  afterAll(async () => {
+    await running?.close();
+  });
+  return () => {
+    if (!running) throw new Error('s3rver is not running (used outside a test?)');
+    return running;
   };
 }

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ModelManifestSchema } from '../../../shared/manifest/manifest.ts';
 import { preprocessBytes } from '../../../shared/preprocess/preprocess.ts';
 import { startLocalEdge } from '../../../training/serve/local-edge.ts';
-import { openStore } from '../../../training/stores/open.ts';
+import { openStore } from '../../../shared/store/node/open.ts';
 import { initTf } from '../../../training/tf/backend.ts';
 import { runTraining } from '../../../training/train/run.ts';
 import { photoFolder, ROOT, tmpDir } from './fixtures.ts';

@@ -17,7 +17,7 @@ import { featureCounters } from '../../../training/features/extract.ts';
 import { parseHeadSpec } from '../../../training/fit/head.ts';
 import { seededDropout, trainLoop } from '../../../training/fit/loop.ts';
 import { buildTrainable } from '../../../training/fit/suffix.ts';
-import { openStore } from '../../../training/stores/open.ts';
+import { openStore } from '../../../shared/store/node/open.ts';
 import { initTf } from '../../../training/tf/backend.ts';
 import * as tf from '@tensorflow/tfjs';
 import { resolveBackbone } from '../../../training/train/backbone.ts';

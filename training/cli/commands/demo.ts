@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { EdgetuneError } from '../../../shared/errors.ts';
 import { runDemo } from '../../demo/run-demo.ts';
 import { WORKER_BUILDS } from '../../serve/bundle.ts';
-import { DEFAULT_STORE_URL } from '../../stores/open.ts';
+import { DEFAULT_STORE_URL } from '../../../shared/store/node/open.ts';
 import { streamProgress } from '../../train/progress.ts';
 
 const Flags = z.object({

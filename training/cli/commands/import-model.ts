@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { EdgetuneError } from '../../../shared/errors.ts';
 import { addInputFlags, inputOptionsFromFlags } from '../../backbones/input-options.ts';
 import { importClassifier, readLabelsFile } from '../../export/import-classifier.ts';
-import { openStore } from '../../stores/open.ts';
-import { publishExportDir } from '../../stores/publish-dir.ts';
+import { openStore } from '../../../shared/store/node/open.ts';
+import { publishExportDir } from '../../registry/publish-dir.ts';
 import { log, printResult } from '../output.ts';
 
 const Flags = z.object({

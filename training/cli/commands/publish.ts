@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { assertName } from '../../../shared/names.ts';
-import { publishExportDir } from '../../stores/publish-dir.ts';
+import { publishExportDir } from '../../registry/publish-dir.ts';
 import { log, printResult } from '../output.ts';
 import { type StoreCommandOptions, storeFrom, withStoreOptions } from './store-options.ts';
 

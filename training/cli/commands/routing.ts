@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { EdgetuneError } from '../../../shared/errors.ts';
 import { assertName } from '../../../shared/names.ts';
-import { clearShadow, promote, rollback, rollout, setShadow } from '../../../shared/registry/routing.ts';
+import { clearShadow, promote, rollback, rollout, setShadow } from '../../../shared/routing/operations.ts';
 import { printResult } from '../output.ts';
 import {
   describeRouting,

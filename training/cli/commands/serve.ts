@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { EdgetuneError, errorMessage } from '../../../shared/errors.ts';
 import { WORKER_BUILDS, type WorkerBuild } from '../../serve/bundle.ts';
 import { type LocalEdge, startLocalEdge } from '../../serve/local-edge.ts';
-import { DEFAULT_STORE_URL, openStore } from '../../stores/open.ts';
+import { DEFAULT_STORE_URL, openStore } from '../../../shared/store/node/open.ts';
 import { log, printResult } from '../output.ts';
 import { numberFlag } from './store-options.ts';
 

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { EdgetuneError } from '../../../shared/errors.ts';
-import type { RoutingUpdate } from '../../../shared/registry/routing.ts';
-import type { RoutingDoc } from '../../../shared/manifest/routing.ts';
+import type { RoutingUpdate } from '../../../shared/routing/operations.ts';
+import type { RoutingDoc } from '../../../shared/routing/schema.ts';
 import type { ObjectStore } from '../../../shared/store/types.ts';
-import { DEFAULT_STORE_URL, openStore } from '../../stores/open.ts';
+import { DEFAULT_STORE_URL, openStore } from '../../../shared/store/node/open.ts';
 
 /** Options every registry command takes. */
 export interface StoreCommandOptions {

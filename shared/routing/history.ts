@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RoutingDocSchema } from '../manifest/routing.ts';
+import { RoutingDocSchema } from './schema.ts';
 import { parseJsonObject } from '../store/json.ts';
 import { keys } from '../store/keys.ts';
 import type { ObjectStore } from '../store/types.ts';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EdgetuneError } from '../../shared/errors.ts';
-import type { ObjectStore } from '../../shared/store/types.ts';
+import { EdgetuneError } from '../../errors.ts';
+import type { ObjectStore } from '../types.ts';
 import { FileStore } from './file.ts';
 import { S3Store } from './s3.ts';
 

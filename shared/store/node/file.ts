@@ -2,16 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { EdgetuneError } from '../../shared/errors.ts';
-import { toBytes } from '../../shared/store/digest.ts';
-import { assertKey, assertPrefix } from '../../shared/store/keys.ts';
-import type {
-  ListResult,
-  ObjectInfo,
-  ObjectStore,
-  PutOptions,
-  StoredObject,
-} from '../../shared/store/types.ts';
+import { EdgetuneError } from '../../errors.ts';
+import { toBytes } from '../digest.ts';
+import { assertKey, assertPrefix } from '../keys.ts';
+import type { ListResult, ObjectInfo, ObjectStore, PutOptions, StoredObject } from '../types.ts';
 import { type LockOptions, withLockFile } from './file-lock.ts';
 
 /**

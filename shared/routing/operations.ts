@@ -1,11 +1,11 @@
 import { EdgetuneError } from '../errors.ts';
-import { MAX_PREVIOUS_STABLES, type RoutingDoc, RoutingDocSchema } from '../manifest/routing.ts';
+import { MAX_PREVIOUS_STABLES, type RoutingDoc, RoutingDocSchema } from './schema.ts';
 import { assertName } from '../names.ts';
+import { casUpdateJson } from '../store/cas.ts';
 import { putJson, readJson } from '../store/json.ts';
 import { keys } from '../store/keys.ts';
 import type { ObjectStore } from '../store/types.ts';
 import { readRoutingHistory, type RoutingHistoryEntry, stableStackFromHistory } from './history.ts';
-import { versionExists } from './versions.ts';
 
 export interface RoutingState {
   doc: RoutingDoc;
@@ -49,6 +49,16 @@ export type RoutingChange = (current: RoutingDoc | null) => RoutingDoc | null | 
 
 const EMPTY: RoutingDoc = { stable: null, candidates: [], shadow: null };
 
+/**
+ * Whether a version is visible (its manifest exists: publish writes it last). Routing is what
+ * asks, so it lives here and routing needs nothing from the registry folder (which uses routing).
+ */
+export async function versionExists(store: ObjectStore, name: string, version: string): Promise<boolean> {
+  return (
+    (await store.head(keys.manifest(assertName('model', name), assertName('version', version)))) !== null
+  );
+}
+
 /** The validated routing document and its ETag; null when the model has none yet. */
 export async function readRouting(store: ObjectStore, name: string): Promise<RoutingState | null> {
   const read = await readJson(store, keys.routing(name), RoutingDocSchema);
@@ -77,88 +87,72 @@ export async function updateRouting(
   options: RoutingChangeOptions = {},
 ): Promise<RoutingUpdate> {
   assertName('model', name);
-  const maxAttempts = options.maxAttempts ?? 20;
   const now = options.now ?? (() => new Date());
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const current = await readRouting(store, name);
-    const wanted = options.ifMatch;
-    if (wanted !== undefined && !(current && (wanted.trim() === '*' || sameEtag(current.etag, wanted)))) {
-      throw new EdgetuneError(
-        'precondition_failed',
-        `routing for ${name} has changed since ETag ${options.ifMatch} (now ${current?.etag ?? 'absent'}): read it again`,
-      );
-    }
-    const proposed = await change(current?.doc ?? null);
-    if (proposed === null) {
-      return {
-        doc: current?.doc ?? EMPTY,
-        previous: current?.doc ?? null,
-        etag: current?.etag ?? '',
-        changed: false,
-        attempts: attempt,
-      };
-    }
-    const at = now();
-    const parsed = RoutingDocSchema.safeParse({
-      ...proposed,
-      updatedAt: at.toISOString(),
-      reason: options.reason ?? action,
-    });
-    if (!parsed.success) {
-      throw new EdgetuneError(
-        'bad_request',
-        `invalid routing for ${name}: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
-      );
-    }
-    const next = parsed.data;
-    next.previousStables =
-      action === 'rollback'
-        ? (next.previousStables ?? [])
-        : await nextStableStack(store, name, current, next.stable);
-    const before = new Set(current ? routedVersions(current.doc) : []);
-    for (const v of routedVersions(next)) {
-      if (!before.has(v) && !(await versionExists(store, name, v))) {
-        throw new EdgetuneError('not_found', `cannot route ${name} to ${v}: that version does not exist`);
+  let at = now();
+  const result = await casUpdateJson(
+    store,
+    keys.routing(name),
+    RoutingDocSchema,
+    async (current) => {
+      const wanted = options.ifMatch;
+      if (wanted !== undefined && !(current && (wanted.trim() === '*' || sameEtag(current.etag, wanted)))) {
+        throw new EdgetuneError(
+          'precondition_failed',
+          `routing for ${name} has changed since ETag ${options.ifMatch} (now ${current?.etag ?? 'absent'}): read it again`,
+        );
       }
-    }
-    let written: { etag: string };
-    try {
-      written = await putJson(
-        store,
-        keys.routing(name),
-        next,
-        current ? { ifMatch: current.etag } : { ifNoneMatch: '*' },
-      );
-    } catch (e) {
-      if (e instanceof EdgetuneError && e.code === 'precondition_failed') {
-        await backoff(attempt);
-        continue;
+      const proposed = await change(current?.value ?? null);
+      if (proposed === null) return null;
+      at = now();
+      const parsed = RoutingDocSchema.safeParse({
+        ...proposed,
+        updatedAt: at.toISOString(),
+        reason: options.reason ?? action,
+      });
+      if (!parsed.success) {
+        throw new EdgetuneError(
+          'bad_request',
+          `invalid routing for ${name}: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+        );
       }
-      throw e;
-    }
-    const entry: RoutingHistoryEntry = {
-      schema: 1,
-      at: at.toISOString(),
-      action,
-      reason: options.reason,
-      previous: current?.doc ?? null,
-      next,
-      previousEtag: current?.etag ?? null,
-      etag: written.etag,
-    };
-    await putJson(store, keys.routingHistory(name, at, randomSuffix()), entry, { ifNoneMatch: '*' });
+      const next = parsed.data;
+      const state = current ? { doc: current.value, etag: current.etag } : null;
+      next.previousStables =
+        action === 'rollback'
+          ? (next.previousStables ?? [])
+          : await nextStableStack(store, name, state, next.stable);
+      const before = new Set(current ? routedVersions(current.value) : []);
+      for (const v of routedVersions(next)) {
+        if (!before.has(v) && !(await versionExists(store, name, v))) {
+          throw new EdgetuneError('not_found', `cannot route ${name} to ${v}: that version does not exist`);
+        }
+      }
+      return next;
+    },
+    { maxAttempts: options.maxAttempts ?? 20, label: `routing for ${name}` },
+  );
+  const previous = result.previous?.value ?? null;
+  if (!result.changed || !result.value) {
     return {
-      doc: next,
-      previous: current?.doc ?? null,
-      etag: written.etag,
-      changed: true,
-      attempts: attempt,
+      doc: result.value ?? EMPTY,
+      previous,
+      etag: result.etag,
+      changed: false,
+      attempts: result.attempts,
     };
   }
-  throw new EdgetuneError(
-    'conflict',
-    `routing for ${name} kept changing under us; gave up after ${maxAttempts} attempts`,
-  );
+  const entry: RoutingHistoryEntry = {
+    schema: 1,
+    at: at.toISOString(),
+    action,
+    reason: options.reason,
+    previous,
+    next: result.value,
+    previousEtag: result.previous?.etag ?? null,
+    etag: result.etag,
+  };
+  await putJson(store, keys.routingHistory(name, at, randomSuffix()), entry, { ifNoneMatch: '*' });
+  return { doc: result.value, previous, etag: result.etag, changed: true, attempts: result.attempts };
 }
 
 /** Sends `weight` percent of traffic to `version` (0 removes it from the candidates). */
@@ -340,11 +334,6 @@ export async function setRouting(
   }
   const { updatedAt: _u, reason: _r, ...wanted } = parsed.data;
   return updateRouting(store, name, 'set', () => wanted, options);
-}
-
-async function backoff(attempt: number): Promise<void> {
-  const ms = Math.min(2 ** attempt, 100) * (0.5 + Math.random());
-  await new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function randomSuffix(): string {

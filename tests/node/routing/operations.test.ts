@@ -7,7 +7,7 @@ import {
   orderByChain,
   readRoutingHistory,
   type RoutingHistoryEntry,
-} from '../../../shared/registry/history.ts';
+} from '../../../shared/routing/history.ts';
 import { publishVersion } from '../../../shared/registry/publish.ts';
 import {
   clearShadow,
@@ -17,13 +17,14 @@ import {
   rollout,
   setRouting,
   setShadow,
-} from '../../../shared/registry/routing.ts';
-import { listVersionIds, versionExists } from '../../../shared/registry/versions.ts';
+  versionExists,
+} from '../../../shared/routing/operations.ts';
+import { listVersionIds } from '../../../shared/registry/versions.ts';
 import { putJson } from '../../../shared/store/json.ts';
 import { keys } from '../../../shared/store/keys.ts';
 import type { ObjectStore } from '../../../shared/store/types.ts';
-import { FileStore } from '../../../training/stores/file.ts';
-import { makeExport } from './fixtures.ts';
+import { FileStore } from '../../../shared/store/node/file.ts';
+import { makeExport } from '../registry/fixtures.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {

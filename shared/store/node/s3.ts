@@ -8,16 +8,10 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { EdgetuneError } from '../../shared/errors.ts';
-import { toBytes } from '../../shared/store/digest.ts';
-import { assertKey, assertPrefix } from '../../shared/store/keys.ts';
-import type {
-  ListResult,
-  ObjectInfo,
-  ObjectStore,
-  PutOptions,
-  StoredObject,
-} from '../../shared/store/types.ts';
+import { EdgetuneError } from '../../errors.ts';
+import { toBytes } from '../digest.ts';
+import { assertKey, assertPrefix } from '../keys.ts';
+import type { ListResult, ObjectInfo, ObjectStore, PutOptions, StoredObject } from '../types.ts';
 
 export interface S3StoreOptions {
   bucket: string;

@@ -1,7 +1,7 @@
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EdgetuneError } from '../../shared/errors.ts';
+import { EdgetuneError } from '../../errors.ts';
 
 export interface LockOptions {
   /** Give up waiting after this long (a held lock is normally held for milliseconds). */

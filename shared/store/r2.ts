@@ -1,7 +1,7 @@
-import { EdgetuneError } from '../shared/errors.ts';
-import { toBytes } from '../shared/store/digest.ts';
-import { assertKey, assertPrefix } from '../shared/store/keys.ts';
-import type { ListResult, ObjectInfo, ObjectStore, PutOptions, StoredObject } from '../shared/store/types.ts';
+import { EdgetuneError } from '../errors.ts';
+import { toBytes } from './digest.ts';
+import { assertKey, assertPrefix } from './keys.ts';
+import type { ListResult, ObjectInfo, ObjectStore, PutOptions, StoredObject } from './types.ts';
 
 /** What R2Store reads of an R2 object: the binding's R2Object has all of it. */
 export interface R2ObjectLike {
