@@ -10,12 +10,7 @@
  * so it is an optional adapter: the default (engine-only) Worker entry never imports it, and only
  * the `full` entry (functions/full.ts) hands it in through `Backends`.
  */
-import {
-  createEngineSession,
-  describeUnsupported,
-  type EngineSession,
-  supports,
-} from '../shared/engine/index.ts';
+import { createEngineSession, type EngineSession } from '../shared/engine/index.ts';
 import type { KernelModules } from '../shared/engine/index.ts';
 import { EdgetuneError } from '../shared/errors.ts';
 import { decodeModel, type ModelProto } from '../shared/onnx/proto.ts';
@@ -95,7 +90,7 @@ export function needsFullBuild(key: string, why: string): EdgetuneError {
 
 /**
  * Creates a session on `engine` with what this build has. For the engine, the graph is checked
- * with `supports()` first, so a model with an op it lacks fails here with 'unsupported' (the
+ * for support first thing, so a model with an op it lacks fails here with 'unsupported' (the
  * caller falls back); onnxruntime-web on the engine-only build fails with 'needs_full_build'.
  */
 export async function createBackend(
@@ -108,10 +103,7 @@ export async function createBackend(
     if (!backends.ort) throw needsFullBuild('this version', 'onnxruntime-web was asked for');
     return backends.ort(bytes, optimized);
   }
-  const model = decodeModel(bytes);
-  const report = supports(model);
-  if (!report.ok) {
-    throw new EdgetuneError('unsupported', `the engine cannot run: ${describeUnsupported(report)}`);
-  }
-  return createEngineBackend(model, bytes.byteLength);
+  // createEngineSession checks support on the graph it prepares, before any planning or weight
+  // packing: a second check here would fold and scan the graph twice in a cold isolate.
+  return createEngineBackend(decodeModel(bytes), bytes.byteLength);
 }
