@@ -16,15 +16,19 @@ export function itemShape(spec: PreprocessSpec): number[] {
     : [spec.height, spec.width, spec.channels];
 }
 
-/** Whether the graph accepts more than one item per run (symbolic or -1 batch dimension). */
-export function acceptsBatch(manifest: ModelManifest): boolean {
+/**
+ * The batch size a graph is fixed at (publish checks that the manifest says what the graph says),
+ * or undefined when its batch dimension is free (symbolic, -1 or 0).
+ */
+export function fixedBatch(manifest: ModelManifest): number | undefined {
   const first = manifest.input.shape[0];
-  return typeof first === 'string' || first === -1 || first === 0;
+  return typeof first === 'number' && first >= 1 ? first : undefined;
 }
 
 /**
  * Runs preprocessed items through the session: one run for the whole batch when the graph has a
- * free batch dimension, one run per item otherwise. Outputs are split back per item.
+ * free batch dimension; for a graph fixed at batch B, runs of exactly B items (a short last run is
+ * filled with copies of its last item, whose outputs are dropped). Outputs are split back per item.
  */
 export async function runItems(session: ModelSession, items: Float32Array[]): Promise<ItemOutputs[]> {
   const manifest = session.manifest;
@@ -38,9 +42,15 @@ export async function runItems(session: ModelSession, items: Float32Array[]): Pr
       );
     }
   }
-  if (acceptsBatch(manifest)) return runBatch(session, items, shape);
+  const fixed = fixedBatch(manifest);
+  if (fixed === undefined) return runBatch(session, items, shape);
   const out: ItemOutputs[] = [];
-  for (const item of items) out.push(...(await runBatch(session, [item], shape)));
+  for (let at = 0; at < items.length; at += fixed) {
+    const run = items.slice(at, at + fixed);
+    const real = run.length;
+    while (run.length < fixed) run.push(run[real - 1]!);
+    out.push(...(await runBatch(session, run, shape)).slice(0, real));
+  }
   return out;
 }
 

@@ -8,10 +8,8 @@ import { decodeModel, type ModelProto, toNumber } from '../onnx/proto.ts';
 import { Compiler } from './compile.ts';
 import { PersistentRegion, type Plan, type PlacedTensor } from './layout.ts';
 import { ModelConstants } from './constants.ts';
-import { foldConstants } from '../onnx/fold-constants.ts';
-import { foldPadsIntoConvs } from '../onnx/fold-pad.ts';
 import { instantiateKernels, type KernelModules, type KernelVariant } from './kernels.ts';
-import { describeUnsupported, supports } from './supports.ts';
+import { describeUnsupported, prepareForEngine, supportsPrepared } from './supports.ts';
 
 export interface EngineTensor {
   data: Float32Array;
@@ -64,12 +62,13 @@ export async function createEngineSession(
   modelOrBytes: ModelProto | Uint8Array,
   kernels: KernelModules,
 ): Promise<EngineSession> {
-  // Zero Pads before convs (Keras ZeroPadding2D) become the convs' own pads.
-  // Exporters' constant plumbing (Constant/Identity weights, shape arithmetic) is folded first.
-  const model = foldPadsIntoConvs(
-    foldConstants(modelOrBytes instanceof Uint8Array ? decodeModel(modelOrBytes) : modelOrBytes),
+  // Exporters' constant plumbing (Constant/Identity weights, shape arithmetic) is folded and zero
+  // Pads before convs (Keras ZeroPadding2D) become the convs' own pads, once; the support check
+  // then looks at that same graph.
+  const model = prepareForEngine(
+    modelOrBytes instanceof Uint8Array ? decodeModel(modelOrBytes) : modelOrBytes,
   );
-  const report = supports(model);
+  const report = supportsPrepared(model);
   if (!report.ok) {
     throw new EdgetuneError('unsupported', `engine cannot run this model: ${describeUnsupported(report)}`);
   }

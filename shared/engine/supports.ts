@@ -115,8 +115,21 @@ function problem(node: NodeProto, consts: ModelConstants, graphInputs: Set<strin
   }
 }
 
+/**
+ * The graph as the engine lowers it: exporters' constant plumbing folded, zero Pads before convs
+ * made the convs' own pads. Both passes return the graph untouched (after one scan) when there is
+ * nothing to fold, as for every edgetune export.
+ */
+export function prepareForEngine(original: ModelProto): ModelProto {
+  return foldPadsIntoConvs(foldConstants(original));
+}
+
 export function supports(original: ModelProto): SupportReport {
-  const model = foldPadsIntoConvs(foldConstants(original));
+  return supportsPrepared(prepareForEngine(original));
+}
+
+/** supports() for a graph prepareForEngine() already returned (session creation: no second pass). */
+export function supportsPrepared(model: ModelProto): SupportReport {
   const consts = new ModelConstants(model);
   const problems: SupportReport['problems'] = [];
   const graphInputs = new Set((model.graph?.input ?? []).map((i) => i.name ?? ''));

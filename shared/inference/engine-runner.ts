@@ -1,5 +1,4 @@
-import { createEngineSession, describeUnsupported, type KernelModules, supports } from '../engine/index.ts';
-import { EdgetuneError } from '../errors.ts';
+import { createEngineSession, type KernelModules } from '../engine/index.ts';
 import { decodeModel, type ModelProto } from '../onnx/proto.ts';
 import { ENGINES } from './engines.ts';
 import type { InferenceRunner } from './runner.ts';
@@ -28,17 +27,14 @@ export async function createEngineRunner(
 }
 
 /**
- * Decodes an ONNX file and checks it with `supports()` first, so a graph with an op the engine
- * lacks fails with 'unsupported' (callers fall back to onnxruntime) before any memory is taken.
+ * Decodes an ONNX file and opens the engine on it. `createEngineSession` checks support on the
+ * graph it prepares, before any planning or weight packing, so a graph with an op the engine
+ * lacks fails with 'unsupported' (callers fall back to onnxruntime) before memory is taken; a
+ * second `supports()` here would fold and scan the graph again in a cold isolate.
  */
 export async function createCheckedEngineRunner(
   bytes: Uint8Array,
   kernels: KernelModules,
 ): Promise<InferenceRunner> {
-  const model = decodeModel(bytes);
-  const report = supports(model);
-  if (!report.ok) {
-    throw new EdgetuneError('unsupported', `the engine cannot run: ${describeUnsupported(report)}`);
-  }
-  return createEngineRunner(model, kernels, bytes.byteLength);
+  return createEngineRunner(decodeModel(bytes), kernels, bytes.byteLength);
 }

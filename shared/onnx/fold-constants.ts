@@ -98,9 +98,27 @@ class ShapeEvaluator {
   }
 }
 
+/**
+ * Whether the graph has anything foldConstants would change: a Constant node, an Identity of an
+ * initializer, or a Reshape whose target shape is computed. Most graphs (every edgetune export,
+ * and a graph that was folded before) have none, and the answer takes one pass over the nodes
+ * instead of shape inference over the whole graph — which matters in a cold Worker isolate.
+ */
+export function needsConstantFolding(model: ModelProto): boolean {
+  const g = model.graph;
+  if (!g) return false;
+  const inits = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
+  return (g.node ?? []).some(
+    (n) =>
+      n.opType === 'Constant' ||
+      (n.opType === 'Identity' && inits.has(n.input?.[0] ?? '')) ||
+      (n.opType === 'Reshape' && !inits.has(n.input?.[1] ?? '')),
+  );
+}
+
 export function foldConstants(model: ModelProto): ModelProto {
   const g = model.graph;
-  if (!g) return model;
+  if (!g || !needsConstantFolding(model)) return model;
   const initializers: TensorProto[] = [...(g.initializer ?? [])];
   const inits = new Map(initializers.map((t) => [t.name ?? '', t]));
   const outputs = new Set((g.output ?? []).map((o) => o.name ?? ''));

@@ -16,12 +16,19 @@ export interface CliRun {
  * Resolves (never rejects) with the exit status and output. EDGETUNE_STORE is cleared so a store
  * configured in the developer's shell never leaks into a test.
  */
-export function runCli(args: readonly string[], options: { cwd?: string } = {}): Promise<CliRun> {
+export function runCli(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [CLI_BIN, ...args],
-      { cwd: options.cwd ?? REPO_ROOT, encoding: 'utf8', env: { ...process.env, EDGETUNE_STORE: '' } },
+      {
+        cwd: options.cwd ?? REPO_ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, ...options.env, EDGETUNE_STORE: '' },
+      },
       (err, stdout, stderr) => {
         resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
       },

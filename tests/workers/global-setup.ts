@@ -19,6 +19,7 @@ import {
 import type { EdgeFixtures } from './fixtures.ts';
 import { provideEngineReference } from './engine-setup.ts';
 import { providePhotoReference } from './photo-setup.ts';
+import { provideFixedBatch } from './fixed-batch-setup.ts';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
@@ -72,4 +73,6 @@ export default async function setup(project: TestProject): Promise<void> {
   await provideEngineReference(project);
   // Photo decoders: Node's decode of a small corpus, compared bit for bit inside workerd.
   await providePhotoReference(project);
+  // A torch.onnx graph served with its batch fixed (tests/workers/fixed-batch.test.ts).
+  await provideFixedBatch(project);
 }

@@ -4,6 +4,7 @@
  *   nsfwjs:MobileNetV2 | nsfwjs:InceptionV3   bundled pretrained models (converted once, cached)
  *   tfjs:<path/to/model.json>                 any tfjs layers (Keras) model on disk
  *   <path/to/file.onnx> (or onnx:<path>)      an existing ONNX model, e.g. from `edgetune pretrain`
+ *   hf:<org>/<repo>[@rev][/file.onnx], https://…/model.onnx   a model hub file (hub/, cached)
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,14 +14,18 @@ import { convertLayersModel } from './convert/index.ts';
 import { type BackboneMetadata, readBackboneMetadata } from './convert/metadata.ts';
 import { isNsfwjsModelName, NSFWJS_MODELS, type NsfwjsModelName, nsfwjsOnnx } from './nsfwjs.ts';
 import { ensureTf } from '../tf/backend.ts';
+import { fetchHubBackbone } from './hub/hub-backbone.ts';
+import type { HubModelConfig } from './hub/hub-config.ts';
+import { isHubSource } from './hub/hub-ref.ts';
 import { loadTfjsLayersModel } from './tfjs-file.ts';
 
 export type BackboneSource =
   | { kind: 'nsfwjs'; model: NsfwjsModelName }
   | { kind: 'tfjs'; path: string }
-  | { kind: 'onnx'; path: string };
+  | { kind: 'onnx'; path: string }
+  | { kind: 'hub'; source: string };
 
-const SOURCE_FORMS = `nsfwjs:${Object.keys(NSFWJS_MODELS).join('|')}, tfjs:<path/to/model.json> or <path/to/model.onnx>`;
+const SOURCE_FORMS = `nsfwjs:${Object.keys(NSFWJS_MODELS).join('|')}, tfjs:<path/to/model.json>, <path/to/model.onnx>, hf:<org>/<repo>[@revision][/file.onnx] or https://…/model.onnx`;
 
 /** Parses a `--backbone` / import source string (no I/O). */
 export function parseBackboneSource(source: string): BackboneSource {
@@ -42,6 +47,7 @@ export function parseBackboneSource(source: string): BackboneSource {
     if (!p) throw new EdgetuneError('bad_request', 'tfjs: needs a path to a model.json');
     return { kind: 'tfjs', path: path.resolve(p) };
   }
+  if (isHubSource(s)) return { kind: 'hub', source: s };
   if (lower.startsWith('onnx:')) return { kind: 'onnx', path: path.resolve(s.slice('onnx:'.length)) };
   if (lower.endsWith('.onnx')) return { kind: 'onnx', path: path.resolve(s) };
   throw new EdgetuneError('bad_request', `unrecognised backbone source '${source}' (use ${SOURCE_FORMS})`);
@@ -52,6 +58,8 @@ export interface ImportOptions {
   inputRange?: [number, number];
   /** For tfjs: sources: class labels of the output. */
   labels?: string[];
+  /** For hub sources: the sha256 the downloaded file must have (`--sha256`, training recipes). */
+  sha256?: string;
   log?: (message: string) => void;
 }
 
@@ -63,8 +71,10 @@ export interface ImportedBackbone {
   metadata: BackboneMetadata;
   /** The cache file (nsfwjs) or the file read (onnx). */
   path?: string;
-  /** true when the bytes came from the conversion cache. */
+  /** true when the bytes came from the conversion (or download) cache. */
   cached: boolean;
+  /** For hub sources: what the repository's config files say about the input and labels. */
+  hub?: HubModelConfig;
 }
 
 /** Resolves a source string to ONNX bytes and metadata; converts (and caches) as needed. */
@@ -123,6 +133,23 @@ export async function importBackbone(source: string, options: ImportOptions = {}
         metadata,
         path: parsed.path,
         cached: false,
+      };
+    }
+    case 'hub': {
+      const h = await fetchHubBackbone(parsed.source, {
+        sha256: options.sha256,
+        log: options.log,
+        quiet: !options.log,
+      });
+      const model = decodeModel(h.bytes);
+      return {
+        source: h.source,
+        bytes: h.bytes,
+        model,
+        metadata: readBackboneMetadata(model),
+        path: h.path,
+        cached: h.cached,
+        hub: h.config,
       };
     }
   }

@@ -27,6 +27,8 @@ import { buildManifest } from './manifest.ts';
 
 export interface ImportClassifierOptions {
   file: string;
+  /** What the manifest records as the model's source (default `onnx:<absolute file>`). */
+  source?: string;
   name: string;
   labels: string[];
   input: InputOptions;
@@ -180,7 +182,7 @@ export async function importClassifier(o: ImportClassifierOptions): Promise<Impo
     preprocess: spec,
     embeddingDim,
     backbone: {
-      source: `onnx:${path.resolve(o.file)}`,
+      source: o.source ?? `onnx:${path.resolve(o.file)}`,
       sha256: createHash('sha256').update(bytes).digest('hex'),
       featureTensor: vector.tensor,
     },

@@ -22,6 +22,7 @@ import { loadDataset } from '../datasets/load.ts';
 import { evaluatePublishedVersion, subsetAccuracy, type VersionEvaluation } from '../evaluate/published.ts';
 import { defaultFeatureCacheDir } from '../features/cache.ts';
 import { localBackbone } from '../backbones/store-copy.ts';
+import { isHubSource } from '../backbones/hub/hub-ref.ts';
 import { publishExportDir } from '../registry/publish-dir.ts';
 import type { BackendRequest } from '../tf/backend.ts';
 import { buildRecipe, RECIPE_FILE, readRecipe } from '../train/recipe.ts';
@@ -163,6 +164,9 @@ async function retrain(
     const result = await runTraining({
       ...recipe.options,
       backbone: await localBackbone(store, recipe, cacheRoot, log),
+      // A hub backbone is downloaded again where the cache lacks it: the same bytes or nothing.
+      // (A local file that changed only warns, below.)
+      backboneSha256: isHubSource(recipe.backbone) ? (recipe.backboneSha256 ?? undefined) : undefined,
       data: train,
       testData: holdout,
       name: model,

@@ -5,7 +5,9 @@
  *   nsfwjs:<model>       the bundled Keras model
  *   tfjs:<model.json>    the model itself
  *   <file.onnx>          `<file.onnx>.tfjs/model.json` when `edgetune pretrain` left it there
- * A plain ONNX export is prepared from the graph and the user's preprocessing flags.
+ * A plain ONNX export is prepared from the graph and the user's preprocessing flags; a hub file
+ * (hf:, https:) is downloaded into the cache first and prepared the same way, its repository's
+ * config files filling the preprocessing the flags leave out.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -20,6 +22,7 @@ import {
 import type { ModelProto } from '../../shared/onnx/proto.ts';
 import type { BackboneMetadata } from '../backbones/convert/metadata.ts';
 import { importBackbone, parseBackboneSource } from '../backbones/import.ts';
+import { hubInputOptions } from '../backbones/hub/hub-backbone.ts';
 import { hasInputOptions, type InputOptions } from '../backbones/input-options.ts';
 import { prepareOnnxBackbone } from '../backbones/onnx-file.ts';
 import { loadNsfwjsModel } from '../backbones/nsfwjs.ts';
@@ -48,20 +51,32 @@ export async function resolveBackbone(
   source: string,
   log?: (m: string) => void,
   input?: InputOptions,
+  /** The sha256 the backbone file must have (`--sha256`, a recipe's record): else refused. */
+  sha256?: string,
 ): Promise<TrainBackbone> {
   const parsed = parseBackboneSource(source);
-  if (hasInputOptions(input) && parsed.kind !== 'onnx') {
+  const onnxFile = parsed.kind === 'onnx' || parsed.kind === 'hub';
+  if (hasInputOptions(input) && !onnxFile) {
     throw new EdgetuneError(
       'bad_request',
       `preprocessing flags (--preprocess, --mean, --std, --layout, --channels, --input-size) apply to .onnx backbones; ${source} declares its own`,
     );
   }
-  const imported = await importBackbone(source, { log });
+  const imported = await importBackbone(source, { log, sha256 });
+  const actual = createHash('sha256').update(imported.bytes).digest('hex');
+  if (sha256 && actual !== sha256.toLowerCase()) {
+    throw new EdgetuneError(
+      'checksum_mismatch',
+      `backbone ${source} has sha256 ${actual}, expected ${sha256}: refused`,
+      { status: 400 },
+    );
+  }
+  if (imported.hub) input = hubInputOptions(input ?? {}, imported.hub, imported.model);
   const warnings: string[] = [];
   let model: ModelProto = imported.model;
   let metadata = imported.metadata;
   // A plain ONNX export (or one the user describes with flags) is prepared here, before any work.
-  if (parsed.kind === 'onnx' && (hasInputOptions(input) || !metadata.preprocess)) {
+  if (onnxFile && (hasInputOptions(input) || !metadata.preprocess)) {
     const prepared = prepareOnnxBackbone(imported.model, input ?? {});
     warnings.push(...prepared.warnings);
     model = prepared.model;
@@ -82,7 +97,7 @@ export async function resolveBackbone(
   } else if (parsed.kind === 'tfjs') {
     kerasSource = parsed.path;
     loadKeras = () => loadTfjsLayersModel(parsed.path);
-  } else {
+  } else if (parsed.kind === 'onnx') {
     const sidecar = path.join(`${parsed.path}.tfjs`, 'model.json');
     if (fs.existsSync(sidecar)) {
       kerasSource = sidecar;
@@ -94,7 +109,7 @@ export async function resolveBackbone(
     given: source,
     bytes: imported.bytes,
     model,
-    sha256: createHash('sha256').update(imported.bytes).digest('hex'),
+    sha256: actual,
     metadata,
     // A new training run records the current resize whatever the backbone's metadata was written
     // with; published versions keep theirs (their manifests are never rewritten).

@@ -13,8 +13,10 @@ import type { Progress } from './progress.ts';
 import type { TrainingRecipe } from './recipe.ts';
 
 export interface TrainOptions {
-  /** nsfwjs:MobileNetV2 | tfjs:<model.json> | <file.onnx> */
+  /** nsfwjs:MobileNetV2 | tfjs:<model.json> | <file.onnx> | hf:<org>/<repo>[@rev][/file.onnx] | https://… */
   backbone: string;
+  /** The sha256 the backbone file must have (`--sha256`; retraining passes the recipe's). */
+  backboneSha256?: string;
   /**
    * Dataset spec for training (a validation split is taken from it), or a dataset already in
    * memory (retraining: base data + feedback).

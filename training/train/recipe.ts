@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { parseJsonObject } from '../../shared/store/json.ts';
 import { keys } from '../../shared/store/keys.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
+import { formatHubRef, parseHubRef } from '../backbones/hub/hub-ref.ts';
 import { parseBackboneSource } from '../backbones/import.ts';
 import { InputOptionsSchema } from '../backbones/input-options.ts';
 import { HeadSpecSchema } from '../fit/head.ts';
@@ -67,6 +68,8 @@ export function canonicalBackbone(source: string): string {
   const parsed = parseBackboneSource(source);
   if (parsed.kind === 'nsfwjs') return `nsfwjs:${parsed.model}`;
   if (parsed.kind === 'tfjs') return `tfjs:${parsed.path}`;
+  // A hub file is fetched again by whoever retrains and checked against backboneSha256.
+  if (parsed.kind === 'hub') return formatHubRef(parseHubRef(parsed.source));
   return parsed.path;
 }
 

@@ -131,7 +131,12 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   // The backbone's input size is where image files are decoded towards (shrink-on-load, the same
   // as the edge does for this preprocessing), so it is resolved before the data is read.
   let mark = performance.now();
-  const backbone = await resolveBackbone(options.backbone, progress.log, options.input);
+  const backbone = await resolveBackbone(
+    options.backbone,
+    progress.log,
+    options.input,
+    options.backboneSha256,
+  );
   for (const w of backbone.warnings) warn(w);
   const plan = await planFreeze(backbone, options.featureLayer, options.trainable ?? 0);
   lap('backbone', mark);

@@ -7,6 +7,7 @@ import { supportedLayerClasses } from '../../backbones/convert/index.ts';
 import { readBackboneMetadata } from '../../backbones/convert/metadata.ts';
 import { importBackbone, parseBackboneSource } from '../../backbones/import.ts';
 import { addInputFlags, hasInputOptions, inputOptionsFromFlags } from '../../backbones/input-options.ts';
+import { hubInputOptions } from '../../backbones/hub/hub-backbone.ts';
 import { prepareOnnxBackbone, withPreparedMetadata } from '../../backbones/onnx-file.ts';
 import { decodeModel, encodeModel } from '../../../shared/onnx/proto.ts';
 import { assertValid } from '../../../shared/onnx/validate.ts';
@@ -14,6 +15,10 @@ import { log, printResult } from '../output.ts';
 
 const ImportFlags = z.object({
   out: z.string().min(1),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, '--sha256 takes 64 hex digits')
+    .optional(),
   json: z.boolean().optional(),
   inputRange: z
     .string()
@@ -39,8 +44,10 @@ export function register(program: Command): void {
   addInputFlags(backbone.command('import <source>'))
     .description(
       'convert a backbone to ONNX (NCHW float input named "input"): nsfwjs:MobileNetV2, nsfwjs:InceptionV3, ' +
-        'tfjs:<path/to/model.json> (a tfjs layers / Keras model) or <path/to/model.onnx>',
+        'tfjs:<path/to/model.json> (a tfjs layers / Keras model), <path/to/model.onnx>, ' +
+        'hf:<org>/<repo>[@rev][/file.onnx] or https://…/model.onnx (downloaded once, cached)',
     )
+    .option('--sha256 <hex>', 'the sha256 a downloaded file must have')
     .requiredOption('--out <file.onnx>', 'where to write the ONNX model')
     .option('--input-range <lo,hi>', 'value range a tfjs: model expects (stored in metadata), e.g. 0,1')
     .option('--labels <a,b,...>', 'class labels of a tfjs: model output (stored in metadata)')
@@ -51,7 +58,8 @@ export function register(program: Command): void {
         throw new EdgetuneError('bad_request', parsed.error.issues[0]?.message ?? 'bad flags');
       const flags = parsed.data;
       const input = inputOptionsFromFlags(raw);
-      const isOnnx = parseBackboneSource(source).kind === 'onnx';
+      const kind = parseBackboneSource(source).kind;
+      const isOnnx = kind === 'onnx' || kind === 'hub';
       if (hasInputOptions(input) && !isOnnx) {
         throw new EdgetuneError(
           'bad_request',
@@ -62,12 +70,16 @@ export function register(program: Command): void {
       let imported = await importBackbone(source, {
         inputRange: flags.inputRange,
         labels: flags.labels,
+        sha256: flags.sha256,
         log: flags.json ? undefined : log,
       });
       if (isOnnx) {
         // A plain export is prepared (input, opset, layout, batch, features) and what it expects
         // is recorded in its metadata, so `train --backbone <out>` needs no flags.
-        const prepared = prepareOnnxBackbone(imported.model, input);
+        const prepared = prepareOnnxBackbone(
+          imported.model,
+          imported.hub ? hubInputOptions(input, imported.hub, imported.model) : input,
+        );
         for (const w of prepared.warnings) if (!flags.json) log(`warning: ${w}`);
         const model = withPreparedMetadata(prepared, imported.source);
         assertValid(model);

@@ -17,6 +17,10 @@ const int = (flag: string, min = 0) =>
 
 const Flags = z.object({
   backbone: z.string().min(1),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, '--sha256 takes 64 hex digits')
+    .optional(),
   data: z.string().min(1),
   name: z.string().min(1),
   testData: z.string().min(1).optional(),
@@ -97,8 +101,10 @@ export function register(program: Command): void {
     )
     .requiredOption(
       '--backbone <source>',
-      'nsfwjs:MobileNetV2 | tfjs:<model.json> | <file.onnx> (e.g. from `edgetune pretrain`)',
+      'nsfwjs:MobileNetV2 | tfjs:<model.json> | <file.onnx> (e.g. from `edgetune pretrain`) | ' +
+        'hf:<org>/<repo>[@rev][/file.onnx] | https://…/model.onnx (downloaded once, cached; HF_ENDPOINT, HF_TOKEN)',
     )
+    .option('--sha256 <hex>', 'the sha256 the backbone file must have (a hub download is refused otherwise)')
     .requiredOption(
       '--data <dataset>',
       'training data, e.g. folder:<dir>, opencv-digits:per-class=10, mnist:classes=5-9',
@@ -141,6 +147,7 @@ export function register(program: Command): void {
       const f = parsed.data;
       const result = await runTraining({
         backbone: f.backbone,
+        backboneSha256: f.sha256,
         input: hasInputOptions(input) ? input : undefined,
         data: f.data,
         name: f.name,
