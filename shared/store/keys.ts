@@ -148,6 +148,19 @@ export const keys = {
     }
     return `${keys.backbonePrefix(sha256)}${parts.map(assertFileName).join('/')}`;
   },
+  /**
+   * Frozen-prefix activations (training-owned), one object per image: `cacheKey` names the
+   * backbone + boundary + preprocessing (32 hex), the image id is the sha256 of its file bytes or
+   * pixels. Content-addressed, so sharded feature runs are idempotent and resumable.
+   */
+  featuresPrefix(cacheKey: string): string {
+    if (!/^[0-9a-f]{32}$/.test(cacheKey)) throw new EdgetuneError('bad_request', 'bad feature cache key');
+    return `features/${cacheKey}/`;
+  },
+  feature(cacheKey: string, imageId: string): string {
+    if (!/^[0-9a-f]{64}$/.test(imageId)) throw new EdgetuneError('bad_request', 'bad image id');
+    return `${keys.featuresPrefix(cacheKey)}${imageId.slice(0, 2)}/${imageId}.f32`;
+  },
   feedbackPrefix(dataset: string): string {
     return `datasets/${assertName('model', dataset)}/feedback/`;
   },
@@ -185,6 +198,12 @@ function jobState(state: string): JobState {
     throw new EdgetuneError('bad_request', `unknown job state ${JSON.stringify(state)}`);
   }
   return state as JobState;
+}
+
+/** The image id of a `keys.feature` key, or null when `key` is not one. */
+export function parseFeatureKey(key: string): { cacheKey: string; imageId: string } | null {
+  const m = /^features\/([0-9a-f]{32})\/[0-9a-f]{2}\/([0-9a-f]{64})\.f32$/.exec(key);
+  return m ? { cacheKey: m[1]!, imageId: m[2]! } : null;
 }
 
 /** The model name and version a manifest key belongs to, or null when `key` is not one. */

@@ -7,8 +7,11 @@ import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
 import { writeImageTensor } from '../../shared/preprocess/tensor.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import { type Progress, silentProgress } from '../train/progress.ts';
+import type { ObjectStore } from '../../shared/store/types.ts';
 import { FeatureCache } from './cache.ts';
 import { createOrtModel, type Device, releaseOrtModel, runBatched } from './session.ts';
+import { fetchStoredFeatures } from './store-cache.ts';
+import { runStreamedPrefix } from './stream.ts';
 
 export interface FeatureStats {
   /** Images whose activations came from the cache. */
@@ -18,6 +21,15 @@ export interface FeatureStats {
   /** onnxruntime `run` calls on the prefix. */
   prefixRuns: number;
   seconds: number;
+  /** Activations copied from the object store's feature cache (a subset of cacheHits). */
+  fromStore?: number;
+  /** Streamed samples: files decoded by the worker pool, and their summed worker time. */
+  decoded?: number;
+  decodeSeconds?: number;
+  /** Wall time of the prefix runs. */
+  prefixSeconds?: number;
+  /** Longer side of each decoded image (streamed samples only); not part of any output. */
+  sides?: number[];
 }
 
 /**
@@ -42,6 +54,8 @@ export interface ExtractOptions {
   progress?: Progress;
   label?: string;
   batchSize?: number;
+  /** An object store whose feature cache (see store-cache.ts) is used before running the prefix. */
+  store?: ObjectStore;
 }
 
 export interface Extracted {
@@ -53,7 +67,7 @@ export interface Extracted {
 
 export async function extractFeatures(
   prefix: Prefix,
-  samples: readonly { id: string; image: RawImage }[],
+  samples: readonly { id: string; image: RawImage; file?: { path: string } }[],
   options: ExtractOptions,
 ): Promise<Extracted> {
   const started = performance.now();
@@ -66,7 +80,7 @@ export async function extractFeatures(
     itemSize,
   });
   const data = new Float32Array(samples.length * itemSize);
-  const missing: number[] = [];
+  let missing: number[] = [];
   // The same picture may appear twice in a list (duplicates in a folder): compute it once.
   const firstRow = new Map<string, number>();
   const dupes: [number, number][] = [];
@@ -79,14 +93,60 @@ export async function extractFeatures(
     firstRow.set(s.id, i);
     if (!cache.read(s.id, data, i * itemSize)) missing.push(i);
   });
+  let fromStore = 0;
+  if (options.store && missing.length > 0) {
+    const fetched = await fetchStoredFeatures(
+      options.store,
+      cache,
+      missing.map((i) => samples[i]!.id),
+    );
+    missing = missing.filter(
+      (i) => !(fetched.has(samples[i]!.id) && cache.read(samples[i]!.id, data, i * itemSize)),
+    );
+    fromStore = fetched.size;
+    progress.log(`${options.label ?? 'features'}: ${fetched.size} from ${options.store.url}`);
+  }
   const stats: FeatureStats = {
     cacheHits: samples.length - dupes.length - missing.length,
     computed: missing.length,
     prefixRuns: 0,
     seconds: 0,
+    ...(options.store ? { fromStore } : {}),
   };
   let provider: Extracted['provider'];
-  if (missing.length > 0) {
+  const streamed = missing.length > 0 && missing.every((i) => samples[i]!.file !== undefined);
+  if (streamed) {
+    const model = await createOrtModel(prefix.bytes(), { device: options.device, log: progress.log });
+    featureCounters.sessions++;
+    provider = model.provider;
+    const task = progress.task(options.label ?? 'features', missing.length);
+    try {
+      const run = await runStreamedPrefix(
+        model,
+        missing.map((i) => samples[i]!.file!.path),
+        prefix.preprocess,
+        prefix.boundary,
+        (start, n, values) => {
+          for (let k = 0; k < n; k++) {
+            const row = missing[start + k]!;
+            const v = values.subarray(k * itemSize, (k + 1) * itemSize);
+            data.set(v, row * itemSize);
+            cache.write(samples[row]!.id, v);
+          }
+          stats.prefixRuns++;
+          featureCounters.prefixRuns++;
+        },
+        { batchSize: options.batchSize ?? 32, onBatch: (n) => task.tick(n) },
+      );
+      stats.decoded = run.decoded;
+      stats.decodeSeconds = Number(run.decodeSeconds.toFixed(3));
+      stats.prefixSeconds = Number(run.prefixSeconds.toFixed(3));
+      stats.sides = run.sides;
+    } finally {
+      await releaseOrtModel(model);
+    }
+    task.done(`(${stats.cacheHits} from cache)`);
+  } else if (missing.length > 0) {
     const input = { ...prefix.preprocess, layout: 'NCHW' as const };
     const model = await createOrtModel(prefix.bytes(), { device: options.device, log: progress.log });
     featureCounters.sessions++;

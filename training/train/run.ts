@@ -12,11 +12,11 @@ import { EdgetuneError } from '../../shared/errors.ts';
 import { assertName } from '../../shared/names.ts';
 import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
 import { encodeModel, type onnx } from '../../shared/onnx/proto.ts';
-import { cutAt } from '../../shared/onnx/surgery.ts';
 import { decodeTargetFor } from '../../shared/preprocess/preprocess.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import { datasetDigest, loadDataset, splitDataset } from '../datasets/index.ts';
 import { parseDatasetSpec } from '../datasets/spec.ts';
+import { isStreamable, listDataset } from '../datasets/stream.ts';
 import type { Dataset, Sample } from '../datasets/types.ts';
 import { evaluatePredictions } from '../evaluate/metrics.ts';
 import { assembleStandaloneModel, assembleTransferModel } from '../export/assemble.ts';
@@ -25,6 +25,7 @@ import { prepareEdgeVariants } from '../export/edge-variants.ts';
 import { checkParity } from '../export/parity.ts';
 import { defaultFeatureCacheDir } from '../features/cache.ts';
 import { extractFeatures } from '../features/extract.ts';
+import { frozenPrefix } from '../features/prefix.ts';
 import { type Baseline, trainBaseline } from '../fit/baseline.ts';
 import { describeHead, type HeadSpec, parseHeadSpec } from '../fit/head.ts';
 import {
@@ -42,9 +43,10 @@ import { publishExportDir } from '../stores/publish-dir.ts';
 import { initTf } from '../tf/backend.ts';
 import { resolveBackbone } from './backbone.ts';
 import type { ModelOutcome, TrainOptions, TrainResult } from './options.ts';
-import { constantFeatureWarning, upscaleWarning } from './input-warnings.ts';
+import { constantFeatureWarning, upscaleWarning, upscaleWarningFromSides } from './input-warnings.ts';
 import { planFreeze } from './plan.ts';
 import { type Progress, silentProgress } from './progress.ts';
+import { describeThroughput, finalThroughput, throughput } from './throughput.ts';
 import { buildRecipe, canonicalBackbone, RECIPE_FILE, type TrainingRecipe } from './recipe.ts';
 
 /** NCHW item → NHWC item, for a whole array of items ([C,H,W] dims). */
@@ -59,6 +61,9 @@ function chwToHwc(data: Float32Array, dims: readonly number[]): Float32Array {
   }
   return out;
 }
+
+/** Validation images the parity gate decodes again when the data is streamed. */
+const STREAMED_GATE_IMAGES = 64;
 
 function checkPositiveInt(name: string, v: number | undefined): void {
   if (v !== undefined && (!Number.isInteger(v) || v < 0)) {
@@ -136,12 +141,14 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const plan = await planFreeze(backbone, options.featureLayer, options.trainable ?? 0);
   lap('backbone', mark);
   const load = { seed, cwd, ...decodeTargetFor(backbone.preprocess), log: progress.log };
+  // Image files are streamed: listed now, decoded batch by batch during feature extraction.
+  const readData = (spec: string) => (isStreamable(spec) ? listDataset(spec, load) : loadDataset(spec, load));
+  const streamed = typeof options.data === 'string' && isStreamable(options.data);
   mark = performance.now();
-  const data = typeof options.data === 'string' ? await loadDataset(options.data, load) : options.data;
+  const data = typeof options.data === 'string' ? await readData(options.data) : options.data;
   for (const w of data.warnings) warn(w);
   const { train, val } = splitDataset(data, { valFraction: valSplit, seed });
-  const test =
-    typeof options.testData === 'string' ? await loadDataset(options.testData, load) : options.testData;
+  const test = typeof options.testData === 'string' ? await readData(options.testData) : options.testData;
   for (const w of test?.warnings ?? []) warn(w);
   const labels = data.labels;
   const classes = labels.length;
@@ -156,35 +163,31 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const yHeld = test ? relabel(test, labels) : yVal;
   lap('data', mark);
 
-  const upscaled = upscaleWarning(train.samples, backbone.preprocess);
+  // Streamed images' sizes are only known once decoded: warned about after extraction.
+  const upscaled = streamed ? undefined : upscaleWarning(train.samples, backbone.preprocess);
   if (upscaled) warn(upscaled);
   progress.log(
     `backbone ${backbone.source}: frozen up to ${plan.boundary} [${plan.boundaryDims.join('×')}], ` +
       `${plan.trainableConvs} conv layers re-trained, embedding ${plan.featureTensor}; tfjs backend ${backendName}`,
   );
 
+  const store = options.store ? openStore(options.store, { cwd }) : undefined;
   const disposables: { dispose(): void }[] = [];
   try {
     // 1. Frozen prefix activations (one ORT session for all three sets; cached per image).
     mark = performance.now();
     const all = [...train.samples, ...val.samples, ...(test ? test.samples : [])];
-    const extracted = await extractFeatures(
-      {
-        bytes: () => encodeModel(cutAt(backbone.model, plan.boundary)),
-        backboneSha256: backbone.sha256,
-        boundary: plan.boundary,
-        itemDims: plan.boundaryDims,
-        preprocess: backbone.preprocess,
-      },
-      all,
-      {
-        cacheDir: options.cacheDir ?? defaultFeatureCacheDir(cwd),
-        device: options.device,
-        progress,
-        label: 'frozen prefix',
-      },
-    );
+    const extracted = await extractFeatures(frozenPrefix(backbone, plan), all, {
+      cacheDir: options.cacheDir ?? defaultFeatureCacheDir(cwd),
+      device: options.device,
+      progress,
+      label: 'frozen prefix',
+      store,
+    });
     lap('features', mark);
+    const { sides, ...featureStats } = extracted.stats;
+    const sidesWarning = sides ? upscaleWarningFromSides(sides, backbone.preprocess) : undefined;
+    if (sidesWarning) warn(sidesWarning);
     const flat = constantFeatureWarning(
       extracted.data,
       train.samples.length,
@@ -277,6 +280,15 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       seconds: (performance.now() - mark) / 1000,
     };
     lap('fit', mark);
+    const rate = throughput({
+      images: all.length,
+      streamed,
+      listSeconds: timings.data ?? 0,
+      featureSeconds: timings.features ?? 0,
+      fitSeconds: timings.fit ?? 0,
+      features: featureStats,
+    });
+    progress.log(describeThroughput(rate));
     progress.log(`transfer: held-out accuracy ${(transfer.heldOut.accuracy * 100).toFixed(2)}%`);
 
     // 3. Baseline from scratch on the same images.
@@ -335,9 +347,11 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       testSamples: heldOutSamples.length,
     };
     // Parity gate inputs: the validation images, plus up to 64 test images when there is a test set.
+    // Streamed data is decoded again for the gate, so it takes the first STREAMED_GATE_IMAGES.
     const extraTest = test ? Math.min(64, test.samples.length) : 0;
+    const gateVal = streamed ? Math.min(STREAMED_GATE_IMAGES, nVal) : nVal;
     const gateImages: RawImage[] = [
-      ...val.samples.map((s) => s.image),
+      ...val.samples.slice(0, gateVal).map((s) => s.image),
       ...(test ? test.samples.slice(0, extraTest).map((s) => s.image) : []),
     ];
     let model: onnx.ModelProto;
@@ -368,7 +382,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
         embeddingDim,
         metadata,
       });
-      const valProbs = predictProbs(forward, valX, classes);
+      const valProbs = predictProbs(forward, valX, classes).subarray(0, gateVal * classes);
       const testProbs =
         extraTest > 0 ? transferHeldProbs!.subarray(0, extraTest * classes) : new Float32Array();
       expected = concat(valProbs, testProbs);
@@ -447,7 +461,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       baselineWins,
       verdict,
       parity,
-      features: extracted.stats,
+      features: featureStats,
       plan: {
         boundary: plan.boundary,
         featureTensor: plan.featureTensor,
@@ -459,6 +473,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       counts: { train: nTr, val: nVal, test: test ? test.samples.length : 0, classes },
       labels,
       timings,
+      throughput: rate,
       warnings,
     };
     const chosen = selected === 'baseline' ? baseline! : transfer;
@@ -471,7 +486,10 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       renderReport(
         result,
         heldOutSamples.map((s, i) => ({
-          image: s.image,
+          // A getter: streamed samples decode on read, and the report shows only a few.
+          get image() {
+            return s.image;
+          },
           label: yHeld[i]!,
           predicted: chosen.heldOut.predicted[i]!,
         })),
@@ -486,9 +504,8 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     fs.writeFileSync(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
     lap('write', mark);
 
-    if (options.store) {
+    if (store) {
       mark = performance.now();
-      const store = openStore(options.store, { cwd });
       const published = await publishExportDir(store, options.name, outDir, { onProgress: progress.log });
       for (const w of published.warnings) progress.log(w);
       result.version = published.version;
@@ -496,6 +513,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       lap('publish', mark);
     }
     timings.total = Number(((performance.now() - t0) / 1000).toFixed(3));
+    result.throughput = finalThroughput(rate);
     return result;
   } finally {
     for (const d of disposables) d.dispose();
@@ -611,6 +629,7 @@ function metricsJson(r: TrainResult): Record<string, unknown> {
     plan: r.plan,
     backbone: r.backbone,
     timings: r.timings,
+    throughput: r.throughput,
     warnings: r.warnings,
   };
 }
