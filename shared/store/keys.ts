@@ -232,6 +232,14 @@ export function isEdgeOwnedKey(key: string): boolean {
   return EDGE_OWNED_KEYS.some((k) => k.pattern.test(key));
 }
 
+/**
+ * Keys only training reads: the shared feature cache. A local edge's mirror leaves them out, so
+ * a store that holds the activations of a large dataset does not copy them into the edge's R2.
+ */
+export function isTrainingOnlyKey(key: string): boolean {
+  return key.startsWith('features/');
+}
+
 /** Whether `key` is a model's routing document (the last thing a mirror may copy). */
 export function isRoutingKey(key: string): boolean {
   return /^models\/[^/]+\/routing\.json$/.test(key);
