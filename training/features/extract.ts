@@ -56,11 +56,18 @@ export interface ExtractOptions {
   batchSize?: number;
   /** An object store whose feature cache (see store-cache.ts) is used before running the prefix. */
   store?: ObjectStore;
+  /**
+   * false: only make sure every sample's activations are in the cache, and return no data (the
+   * caller reads them back batch by batch). Default true.
+   */
+  inMemory?: boolean;
 }
 
 export interface Extracted {
-  /** N × itemSize values, in the ONNX layout of the boundary tensor. */
+  /** N × itemSize values, in the ONNX layout of the boundary tensor (empty with inMemory: false). */
   data: Float32Array;
+  /** Where every sample's activations now are, under its id. */
+  cache: FeatureCache;
   stats: FeatureStats;
   provider?: 'cpu' | 'cuda';
 }
@@ -79,7 +86,10 @@ export async function extractFeatures(
     preprocess: prefix.preprocess,
     itemSize,
   });
-  const data = new Float32Array(samples.length * itemSize);
+  const inMemory = options.inMemory ?? true;
+  const data = new Float32Array(inMemory ? samples.length * itemSize : 0);
+  // Copies a cached entry into `data`, or (not in memory) checks that it is there.
+  const hit = (id: string, row: number) => (inMemory ? cache.read(id, data, row * itemSize) : cache.has(id));
   let missing: number[] = [];
   // The same picture may appear twice in a list (duplicates in a folder): compute it once.
   const firstRow = new Map<string, number>();
@@ -91,7 +101,7 @@ export async function extractFeatures(
       return;
     }
     firstRow.set(s.id, i);
-    if (!cache.read(s.id, data, i * itemSize)) missing.push(i);
+    if (!hit(s.id, i)) missing.push(i);
   });
   let fromStore = 0;
   if (options.store && missing.length > 0) {
@@ -100,9 +110,7 @@ export async function extractFeatures(
       cache,
       missing.map((i) => samples[i]!.id),
     );
-    missing = missing.filter(
-      (i) => !(fetched.has(samples[i]!.id) && cache.read(samples[i]!.id, data, i * itemSize)),
-    );
+    missing = missing.filter((i) => !(fetched.has(samples[i]!.id) && hit(samples[i]!.id, i)));
     fromStore = fetched.size;
     progress.log(`${options.label ?? 'features'}: ${fetched.size} from ${options.store.url}`);
   }
@@ -130,7 +138,7 @@ export async function extractFeatures(
           for (let k = 0; k < n; k++) {
             const row = missing[start + k]!;
             const v = values.subarray(k * itemSize, (k + 1) * itemSize);
-            data.set(v, row * itemSize);
+            if (inMemory) data.set(v, row * itemSize);
             cache.write(samples[row]!.id, v);
           }
           stats.prefixRuns++;
@@ -163,7 +171,7 @@ export async function extractFeatures(
           for (let k = 0; k < n; k++) {
             const row = missing[start + k]!;
             const v = values.subarray(k * itemSize, (k + 1) * itemSize);
-            data.set(v, row * itemSize);
+            if (inMemory) data.set(v, row * itemSize);
             cache.write(samples[row]!.id, v);
           }
           stats.prefixRuns++;
@@ -178,10 +186,11 @@ export async function extractFeatures(
   } else if (samples.length > 0) {
     progress.log(`${options.label ?? 'features'}: all ${samples.length} from cache`);
   }
-  for (const [i, from] of dupes) data.copyWithin(i * itemSize, from * itemSize, (from + 1) * itemSize);
+  if (inMemory)
+    for (const [i, from] of dupes) data.copyWithin(i * itemSize, from * itemSize, (from + 1) * itemSize);
   stats.cacheHits += dupes.length;
   featureCounters.cacheHits += stats.cacheHits;
   featureCounters.computed += stats.computed;
   stats.seconds = (performance.now() - started) / 1000;
-  return { data, stats, provider };
+  return { data, cache, stats, provider };
 }

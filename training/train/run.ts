@@ -34,8 +34,11 @@ import {
   type Forward,
   predictProbs,
   seededDropout,
+  type TensorData,
   trainLoop,
 } from '../fit/loop.ts';
+import { chwToHwc } from '../fit/layout.ts';
+import { cachedRows } from '../features/cached-rows.ts';
 import { buildTrainable, type TrainableParts } from '../fit/suffix.ts';
 import { renderReport } from '../report/html.ts';
 import { openStore } from '../stores/open.ts';
@@ -49,18 +52,8 @@ import { type Progress, silentProgress } from './progress.ts';
 import { describeThroughput, finalThroughput, throughput } from './throughput.ts';
 import { buildRecipe, canonicalBackbone, RECIPE_FILE, type TrainingRecipe } from './recipe.ts';
 
-/** NCHW item → NHWC item, for a whole array of items ([C,H,W] dims). */
-function chwToHwc(data: Float32Array, dims: readonly number[]): Float32Array {
-  if (dims.length !== 3) return data;
-  const [c, h, w] = dims as [number, number, number];
-  const size = c * h * w;
-  const out = new Float32Array(data.length);
-  for (let base = 0; base < data.length; base += size) {
-    for (let k = 0; k < c; k++)
-      for (let p = 0; p < h * w; p++) out[base + p * c + k] = data[base + k * h * w + p]!;
-  }
-  return out;
-}
+/** Training rows the constant-feature check reads back when activations stay on disk. */
+const FROM_DISK_PROBE_ROWS = 256;
 
 /** Validation images the parity gate decodes again when the data is streamed. */
 const STREAMED_GATE_IMAGES = 64;
@@ -177,34 +170,44 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     // 1. Frozen prefix activations (one ORT session for all three sets; cached per image).
     mark = performance.now();
     const all = [...train.samples, ...val.samples, ...(test ? test.samples : [])];
+    const fromDisk = streamed && plan.trainableConvs > 0;
     const extracted = await extractFeatures(frozenPrefix(backbone, plan), all, {
       cacheDir: options.cacheDir ?? defaultFeatureCacheDir(cwd),
       device: options.device,
       progress,
       label: 'frozen prefix',
       store,
+      // Fine-tuning streamed data reads the (spatial, large) boundary activations back per batch.
+      inMemory: !fromDisk,
     });
     lap('features', mark);
     const { sides, ...featureStats } = extracted.stats;
     const sidesWarning = sides ? upscaleWarningFromSides(sides, backbone.preprocess) : undefined;
     if (sidesWarning) warn(sidesWarning);
-    const flat = constantFeatureWarning(
-      extracted.data,
-      train.samples.length,
-      plan.boundaryDims.reduce((a, b) => a * b, 1),
-      plan.boundary,
-    );
-    if (flat) warn(flat);
     const itemDims = plan.boundaryDims;
     const itemSize = itemDims.reduce((a, b) => a * b, 1);
-    const itemShape = itemDims.length === 3 ? [itemDims[1]!, itemDims[2]!, itemDims[0]!] : itemDims;
-    const hwc = chwToHwc(extracted.data, itemDims);
-    const slice = (from: number, n: number) => hwc.subarray(from * itemSize, (from + n) * itemSize);
     const nTr = train.samples.length;
     const nVal = val.samples.length;
-    const trainX = { x: slice(0, nTr), y: yTrain, itemShape };
-    const valX = { x: slice(nTr, nVal), y: yVal, itemShape };
-    const heldX = test ? { x: slice(nTr + nVal, test.samples.length), y: yHeld, itemShape } : valX;
+    // From disk, the constant-feature check looks at the first training rows only.
+    const probed = fromDisk ? Math.min(nTr, FROM_DISK_PROBE_ROWS) : nTr;
+    const probe = fromDisk ? new Float32Array(probed * itemSize) : extracted.data;
+    for (let i = 0; fromDisk && i < probed; i++)
+      extracted.cache.read(train.samples[i]!.id, probe, i * itemSize);
+    const flat = constantFeatureWarning(probe, probed, itemSize, plan.boundary);
+    if (flat) warn(flat);
+    const itemShape = itemDims.length === 3 ? [itemDims[1]!, itemDims[2]!, itemDims[0]!] : itemDims;
+    const hwc = fromDisk ? new Float32Array(0) : chwToHwc(extracted.data, itemDims);
+    const rows = (from: number, samples: readonly Sample[]): TensorData['x'] =>
+      fromDisk
+        ? cachedRows(
+            extracted.cache,
+            samples.map((s) => s.id),
+            itemDims,
+          )
+        : hwc.subarray(from * itemSize, (from + samples.length) * itemSize);
+    const trainX = { x: rows(0, train.samples), y: yTrain, itemShape };
+    const valX = { x: rows(nTr, val.samples), y: yVal, itemShape };
+    const heldX = test ? { x: rows(nTr + nVal, test.samples), y: yHeld, itemShape } : valX;
 
     // 2. Trainable part: rebuilt suffix + new head, head phase then fine-tune phase.
     mark = performance.now();
@@ -287,6 +290,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       featureSeconds: timings.features ?? 0,
       fitSeconds: timings.fit ?? 0,
       features: featureStats,
+      activationsFromDisk: fromDisk,
     });
     progress.log(describeThroughput(rate));
     progress.log(`transfer: held-out accuracy ${(transfer.heldOut.accuracy * 100).toFixed(2)}%`);

@@ -29,6 +29,8 @@ export interface Throughput {
   decodedTotal: number;
   /** Peak resident memory of this process so far (getrusage maxrss). */
   peakRssMb: number;
+  /** Whether training read the boundary activations from the feature cache per batch. */
+  activationsFromDisk: boolean;
 }
 
 export function peakRssMb(): number {
@@ -42,6 +44,7 @@ export function throughput(o: {
   featureSeconds: number;
   fitSeconds: number;
   features: FeatureStats;
+  activationsFromDisk: boolean;
 }): Throughput {
   const seconds = o.listSeconds + o.featureSeconds;
   return {
@@ -55,6 +58,7 @@ export function throughput(o: {
     decoded: o.features.decoded ?? 0,
     decodedTotal: decodeCounters.images,
     peakRssMb: peakRssMb(),
+    activationsFromDisk: o.activationsFromDisk,
   };
 }
 
