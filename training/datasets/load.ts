@@ -8,6 +8,7 @@ import { listIdx } from './sources/idx.ts';
 import { listMnist } from './sources/mnist.ts';
 import { listOpencvDigits } from './sources/opencv-digits.ts';
 import { selectCandidates } from './select.ts';
+import { imageShapeWarnings } from './shape-warnings.ts';
 import { type DatasetSpec, parseDatasetSpec } from './spec.ts';
 import type { Dataset, Sample, SourceListing } from './types.ts';
 
@@ -70,27 +71,7 @@ export async function loadDataset(spec: string | DatasetSpec, options: LoadDatas
   options.log?.(
     `loaded ${samples.length} images of ${parsed.text} in ${seconds.toFixed(1)} s (${(samples.length / Math.max(seconds, 1e-3)).toFixed(1)} images/s${options.target ? `, decoded towards ${options.target.width}×${options.target.height}` : ''})`,
   );
-  const warnings = [...listing.warnings];
-  const sizes = new Map<string, number>();
-  for (const s of samples) {
-    const key = `${s.image.width}×${s.image.height}`;
-    sizes.set(key, (sizes.get(key) ?? 0) + 1);
-  }
-  if (sizes.size > 1) {
-    const common = [...sizes.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 3)
-      .map(([k, n]) => `${k} (${n})`);
-    warnings.push(
-      `images have ${sizes.size} different sizes, e.g. ${common.join(', ')}: all are resized to the model input`,
-    );
-  }
-  const greyCount = samples.filter((s) => s.image.channels === 1).length;
-  if (greyCount > 0 && greyCount < samples.length) {
-    warnings.push(
-      `${greyCount} of ${samples.length} images are grey: they are repeated to 3 channels for colour models`,
-    );
-  }
+  const warnings = [...listing.warnings, ...imageShapeWarnings(samples.map((s) => s.image))];
   if (labels.length < 2) warnings.push(`only one class (${labels[0]}): a classifier needs at least two`);
 
   return {

@@ -8,6 +8,7 @@ import { writeImageTensor } from '../../shared/preprocess/tensor.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import { type Progress, silentProgress } from '../train/progress.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
+import type { ImageShape } from '../datasets/shape-warnings.ts';
 import { FeatureCache } from './cache.ts';
 import { createOrtModel, type Device, releaseOrtModel, runBatched } from './session.ts';
 import { fetchStoredFeatures } from './store-cache.ts';
@@ -28,8 +29,8 @@ export interface FeatureStats {
   decodeSeconds?: number;
   /** Wall time of the prefix runs. */
   prefixSeconds?: number;
-  /** Longer side of each decoded image (streamed samples only); not part of any output. */
-  sides?: number[];
+  /** Shape of each decoded image (streamed samples only); not part of any output. */
+  shapes?: ImageShape[];
 }
 
 /**
@@ -149,7 +150,7 @@ export async function extractFeatures(
       stats.decoded = run.decoded;
       stats.decodeSeconds = Number(run.decodeSeconds.toFixed(3));
       stats.prefixSeconds = Number(run.prefixSeconds.toFixed(3));
-      stats.sides = run.sides;
+      stats.shapes = run.shapes;
     } finally {
       await releaseOrtModel(model);
     }

@@ -8,6 +8,7 @@
 import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
 import { decodeTargetFor } from '../../shared/preprocess/preprocess.ts';
 import { decodeCounters } from '../datasets/decode-counters.ts';
+import type { ImageShape } from '../datasets/shape-warnings.ts';
 import { DecodePool } from './decode-pool.ts';
 import { batchRows, type OrtModel, runBatch } from './session.ts';
 
@@ -20,8 +21,8 @@ export interface StreamedRunStats {
   decodeSeconds: number;
   /** Wall time of the onnxruntime runs. */
   prefixSeconds: number;
-  /** Longer side of every decoded image (after shrink-on-load), for the upscale warning. */
-  sides: number[];
+  /** Shape of every decoded image (after shrink-on-load), for the input warnings. */
+  shapes: ImageShape[];
 }
 
 export async function runStreamedPrefix(
@@ -36,7 +37,7 @@ export async function runStreamedPrefix(
   const itemDims = [input.channels, input.height, input.width];
   const itemSize = itemDims[0]! * itemDims[1]! * itemDims[2]!;
   const batch = model.fixedBatch ?? options.batchSize;
-  const stats: StreamedRunStats = { decoded: 0, decodeSeconds: 0, prefixSeconds: 0, sides: [] };
+  const stats: StreamedRunStats = { decoded: 0, decodeSeconds: 0, prefixSeconds: 0, shapes: [] };
   const pool = new DecodePool({ spec: input, ...decodeTargetFor(spec) });
   const decodeBatch = async (start: number): Promise<Float32Array> => {
     const n = Math.min(batch, files.length - start);
@@ -48,7 +49,7 @@ export async function runStreamedPrefix(
         stats.decoded++;
         decodeCounters.images++;
         stats.decodeSeconds += d.ms / 1000;
-        stats.sides.push(Math.max(d.width, d.height));
+        stats.shapes.push({ width: d.width, height: d.height, channels: d.channels });
       }),
     );
     return data;

@@ -16,6 +16,7 @@ import { decodeTargetFor } from '../../shared/preprocess/preprocess.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import { datasetDigest, loadDataset, splitDataset } from '../datasets/index.ts';
 import { parseDatasetSpec } from '../datasets/spec.ts';
+import { imageShapeWarnings } from '../datasets/shape-warnings.ts';
 import { isStreamable, listDataset } from '../datasets/stream.ts';
 import type { Dataset, Sample } from '../datasets/types.ts';
 import { evaluatePredictions } from '../evaluate/metrics.ts';
@@ -181,9 +182,16 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       inMemory: !fromDisk,
     });
     lap('features', mark);
-    const { sides, ...featureStats } = extracted.stats;
-    const sidesWarning = sides ? upscaleWarningFromSides(sides, backbone.preprocess) : undefined;
-    if (sidesWarning) warn(sidesWarning);
+    // Streamed images' shapes are known once decoded (images that came from a cache are not).
+    const { shapes, ...featureStats } = extracted.stats;
+    if (shapes) {
+      for (const w of imageShapeWarnings(shapes)) warn(w);
+      const upscaledStreamed = upscaleWarningFromSides(
+        shapes.map((s) => Math.max(s.width, s.height)),
+        backbone.preprocess,
+      );
+      if (upscaledStreamed) warn(upscaledStreamed);
+    }
     const itemDims = plan.boundaryDims;
     const itemSize = itemDims.reduce((a, b) => a * b, 1);
     const nTr = train.samples.length;
