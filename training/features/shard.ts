@@ -22,6 +22,9 @@ import { frozenPrefix } from './prefix.ts';
 import type { Device } from './session.ts';
 import { storedFeatureIds, uploadFeatures } from './store-cache.ts';
 
+/** Images computed and uploaded per step (a session and a decode pool each). */
+const UPLOAD_CHUNK = 1024;
+
 export interface Shard {
   index: number;
   count: number;
@@ -113,22 +116,33 @@ export async function runFeatureShard(o: FeatureShardOptions): Promise<FeatureSh
       `${mine.length - todo.length} already in ${o.store.url}`,
   );
 
-  mark = performance.now();
-  const extracted = await extractFeatures(prefix, todo, {
-    cacheDir: o.cacheDir,
-    device: o.device,
-    progress,
-    label: `shard ${o.shard.index}/${o.shard.count}`,
-    batchSize: o.batchSize,
-  });
-  const featureSeconds = (performance.now() - mark) / 1000;
-  mark = performance.now();
-  await uploadFeatures(
-    o.store,
-    cache,
-    todo.map((s) => s.id),
-  );
-  const uploadSeconds = (performance.now() - mark) / 1000;
+  // In chunks, each uploaded before the next starts: a pod that dies keeps what it uploaded.
+  let featureSeconds = 0;
+  let uploadSeconds = 0;
+  const totals = { cacheHits: 0, computed: 0, decoded: 0 };
+  for (let from = 0; from < todo.length; from += UPLOAD_CHUNK) {
+    const chunk = todo.slice(from, from + UPLOAD_CHUNK);
+    mark = performance.now();
+    const extracted = await extractFeatures(prefix, chunk, {
+      cacheDir: o.cacheDir,
+      device: o.device,
+      progress,
+      label: `shard ${o.shard.index}/${o.shard.count}`,
+      batchSize: o.batchSize,
+      inMemory: false,
+    });
+    featureSeconds += (performance.now() - mark) / 1000;
+    totals.cacheHits += extracted.stats.cacheHits;
+    totals.computed += extracted.stats.computed;
+    totals.decoded += extracted.stats.decoded ?? 0;
+    mark = performance.now();
+    await uploadFeatures(
+      o.store,
+      cache,
+      chunk.map((s) => s.id),
+    );
+    uploadSeconds += (performance.now() - mark) / 1000;
+  }
   const round = (x: number) => Number(x.toFixed(3));
   return {
     shard: `${o.shard.index}/${o.shard.count}`,
@@ -136,19 +150,17 @@ export async function runFeatureShard(o: FeatureShardOptions): Promise<FeatureSh
     images: unique.size,
     shardImages: mine.length,
     alreadyStored: mine.length - todo.length,
-    localCacheHits: extracted.stats.cacheHits,
-    computed: extracted.stats.computed,
+    localCacheHits: totals.cacheHits,
+    computed: totals.computed,
     uploaded: todo.length,
-    decoded: extracted.stats.decoded ?? 0,
+    decoded: totals.decoded,
     seconds: {
       list: round(listSeconds),
       features: round(featureSeconds),
       upload: round(uploadSeconds),
       total: round((performance.now() - t0) / 1000),
     },
-    imagesPerSecond: Number(
-      (extracted.stats.computed / Math.max(listSeconds + featureSeconds, 1e-3)).toFixed(1),
-    ),
+    imagesPerSecond: Number((totals.computed / Math.max(listSeconds + featureSeconds, 1e-3)).toFixed(1)),
     peakRssMb: peakRssMb(),
   };
 }
