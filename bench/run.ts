@@ -41,6 +41,7 @@ import {
 import { type BenchSummary, renderMarkdown } from './report.ts';
 import { type StartupResult, workerStartup } from './startup.ts';
 import { round } from './stats.ts';
+import { trainAtScale, trainScaleMarkdown } from './train-scale.ts';
 
 const COLD_SAMPLES = 5;
 const STARTUP_SAMPLES = 3;
@@ -195,6 +196,7 @@ async function main(): Promise<void> {
     cold_first_response_ms: coldHttpResult.engine?.median_ms ?? Number.NaN,
     two_versions_wasm_heap_mb: refIsolate.engine.heap_two_mb,
   };
+  const scale = await trainAtScale(log);
   const results: BenchSummary & Record<string, unknown> = {
     ...(engineServes ? engineHeadline : ortHeadline),
     edge_engine: engineServes ? ENGINES.wasm : ENGINES.ortWeb,
@@ -230,11 +232,15 @@ async function main(): Promise<void> {
     photos_in_workerd: photos,
     models: perModel,
     cold_start: { breakdown_in_isolate: cold, production_worker_first_response_http: coldHttpResult },
+    train_images_per_s_2mp: scale.train_images_per_s_2mp,
+    train_peak_rss_mb_400: scale.train_peak_rss_mb_400,
+    training_at_scale: scale,
     node_onnxruntime_web_heap_mb_after_all_sessions: nodeHeapMb,
     seconds: round((performance.now() - started) / 1000),
   };
   fs.writeFileSync(path.join(projectRoot, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   console.log(renderMarkdown(results));
+  console.log(`\n${trainScaleMarkdown(scale)}`);
   log('wrote bench/results.json');
 }
 

@@ -148,6 +148,19 @@ export const keys = {
     }
     return `${keys.backbonePrefix(sha256)}${parts.map(assertFileName).join('/')}`;
   },
+  /**
+   * Frozen-prefix activations (training-owned), one object per image: `cacheKey` names the
+   * backbone + boundary + preprocessing (32 hex), the image id is the sha256 of its file bytes or
+   * pixels. Content-addressed, so sharded feature runs are idempotent and resumable.
+   */
+  featuresPrefix(cacheKey: string): string {
+    if (!/^[0-9a-f]{32}$/.test(cacheKey)) throw new EdgetuneError('bad_request', 'bad feature cache key');
+    return `features/${cacheKey}/`;
+  },
+  feature(cacheKey: string, imageId: string): string {
+    if (!/^[0-9a-f]{64}$/.test(imageId)) throw new EdgetuneError('bad_request', 'bad image id');
+    return `${keys.featuresPrefix(cacheKey)}${imageId.slice(0, 2)}/${imageId}.f32`;
+  },
   feedbackPrefix(dataset: string): string {
     return `datasets/${assertName('model', dataset)}/feedback/`;
   },
@@ -207,6 +220,12 @@ function jobState(state: string): JobState {
   return state as JobState;
 }
 
+/** The image id of a `keys.feature` key, or null when `key` is not one. */
+export function parseFeatureKey(key: string): { cacheKey: string; imageId: string } | null {
+  const m = /^features\/([0-9a-f]{32})\/[0-9a-f]{2}\/([0-9a-f]{64})\.f32$/.exec(key);
+  return m ? { cacheKey: m[1]!, imageId: m[2]! } : null;
+}
+
 /** The model name and version a manifest key belongs to, or null when `key` is not one. */
 export function parseManifestKey(key: string): { name: string; version: string } | null {
   const m = /^models\/([^/]+)\/versions\/([^/]+)\/manifest\.json$/.exec(key);
@@ -231,6 +250,14 @@ export const EDGE_OWNED_KEYS: readonly { what: string; pattern: RegExp }[] = [
 
 export function isEdgeOwnedKey(key: string): boolean {
   return EDGE_OWNED_KEYS.some((k) => k.pattern.test(key));
+}
+
+/**
+ * Keys only training reads: the shared feature cache. A local edge's mirror leaves them out, so
+ * a store that holds the activations of a large dataset does not copy them into the edge's R2.
+ */
+export function isTrainingOnlyKey(key: string): boolean {
+  return key.startsWith('features/');
 }
 
 /** Whether `key` is a model's routing document (the last thing a mirror may copy). */

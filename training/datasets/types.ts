@@ -10,6 +10,12 @@ export interface Sample {
   image: RawImage;
   /** Where it came from, for reports and error messages (e.g. "mnist/3#17", "cats/tom.png"). */
   source: string;
+  /**
+   * Set on streamed samples (see stream.ts): the image file, whose bytes `id` hashes. Their
+   * `image` decodes the file on every read and keeps nothing, so feature extraction decodes
+   * them in a worker pool from `path` instead.
+   */
+  file?: { path: string; bytes: number };
 }
 
 export interface Dataset {
@@ -32,6 +38,8 @@ export interface Candidate {
   className: string;
   source: string;
   load: (target?: DecodeTarget) => RawImage | Promise<RawImage>;
+  /** The image file behind it (file sources), so a dataset can be listed without decoding. */
+  file?: string;
 }
 
 /** What a source kind yields before class filtering and per-class selection. */

@@ -53,10 +53,13 @@ export function featureCacheKey(key: FeatureCacheKey): string {
 
 export class FeatureCache {
   readonly dir: string;
-  private readonly itemSize: number;
+  /** featureCacheKey(key): also names the entries' folder in an object store. */
+  readonly key: string;
+  readonly itemSize: number;
 
   constructor(root: string, key: FeatureCacheKey) {
-    this.dir = path.join(root, featureCacheKey(key));
+    this.key = featureCacheKey(key);
+    this.dir = path.join(root, this.key);
     this.itemSize = key.itemSize;
   }
 
@@ -76,6 +79,15 @@ export class FeatureCache {
     if (buf.byteLength !== this.itemSize * 4) return false;
     out.set(new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength)), offset);
     return true;
+  }
+
+  /** Whether an entry of the right size exists (no read). */
+  has(id: string): boolean {
+    try {
+      return fs.statSync(this.file(id)).size === this.itemSize * 4;
+    } catch {
+      return false;
+    }
   }
 
   write(id: string, values: Float32Array): void {

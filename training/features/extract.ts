@@ -7,8 +7,12 @@ import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
 import { writeImageTensor } from '../../shared/preprocess/tensor.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import { type Progress, silentProgress } from '../train/progress.ts';
+import type { ObjectStore } from '../../shared/store/types.ts';
+import type { ImageShape } from '../datasets/shape-warnings.ts';
 import { FeatureCache } from './cache.ts';
 import { createOrtModel, type Device, releaseOrtModel, runBatched } from './session.ts';
+import { fetchStoredFeatures } from './store-cache.ts';
+import { runStreamedPrefix } from './stream.ts';
 
 export interface FeatureStats {
   /** Images whose activations came from the cache. */
@@ -18,6 +22,15 @@ export interface FeatureStats {
   /** onnxruntime `run` calls on the prefix. */
   prefixRuns: number;
   seconds: number;
+  /** Activations copied from the object store's feature cache (a subset of cacheHits). */
+  fromStore?: number;
+  /** Streamed samples: files decoded by the worker pool, and their summed worker time. */
+  decoded?: number;
+  decodeSeconds?: number;
+  /** Wall time of the prefix runs. */
+  prefixSeconds?: number;
+  /** Shape of each decoded image (streamed samples only); not part of any output. */
+  shapes?: ImageShape[];
 }
 
 /**
@@ -42,18 +55,27 @@ export interface ExtractOptions {
   progress?: Progress;
   label?: string;
   batchSize?: number;
+  /** An object store whose feature cache (see store-cache.ts) is used before running the prefix. */
+  store?: ObjectStore;
+  /**
+   * false: only make sure every sample's activations are in the cache, and return no data (the
+   * caller reads them back batch by batch). Default true.
+   */
+  inMemory?: boolean;
 }
 
 export interface Extracted {
-  /** N × itemSize values, in the ONNX layout of the boundary tensor. */
+  /** N × itemSize values, in the ONNX layout of the boundary tensor (empty with inMemory: false). */
   data: Float32Array;
+  /** Where every sample's activations now are, under its id. */
+  cache: FeatureCache;
   stats: FeatureStats;
   provider?: 'cpu' | 'cuda';
 }
 
 export async function extractFeatures(
   prefix: Prefix,
-  samples: readonly { id: string; image: RawImage }[],
+  samples: readonly { id: string; image: RawImage; file?: { path: string } }[],
   options: ExtractOptions,
 ): Promise<Extracted> {
   const started = performance.now();
@@ -65,8 +87,11 @@ export async function extractFeatures(
     preprocess: prefix.preprocess,
     itemSize,
   });
-  const data = new Float32Array(samples.length * itemSize);
-  const missing: number[] = [];
+  const inMemory = options.inMemory ?? true;
+  const data = new Float32Array(inMemory ? samples.length * itemSize : 0);
+  // Copies a cached entry into `data`, or (not in memory) checks that it is there.
+  const hit = (id: string, row: number) => (inMemory ? cache.read(id, data, row * itemSize) : cache.has(id));
+  let missing: number[] = [];
   // The same picture may appear twice in a list (duplicates in a folder): compute it once.
   const firstRow = new Map<string, number>();
   const dupes: [number, number][] = [];
@@ -77,16 +102,60 @@ export async function extractFeatures(
       return;
     }
     firstRow.set(s.id, i);
-    if (!cache.read(s.id, data, i * itemSize)) missing.push(i);
+    if (!hit(s.id, i)) missing.push(i);
   });
+  let fromStore = 0;
+  if (options.store && missing.length > 0) {
+    const fetched = await fetchStoredFeatures(
+      options.store,
+      cache,
+      missing.map((i) => samples[i]!.id),
+    );
+    missing = missing.filter((i) => !(fetched.has(samples[i]!.id) && hit(samples[i]!.id, i)));
+    fromStore = fetched.size;
+    progress.log(`${options.label ?? 'features'}: ${fetched.size} from ${options.store.url}`);
+  }
   const stats: FeatureStats = {
     cacheHits: samples.length - dupes.length - missing.length,
     computed: missing.length,
     prefixRuns: 0,
     seconds: 0,
+    ...(options.store ? { fromStore } : {}),
   };
   let provider: Extracted['provider'];
-  if (missing.length > 0) {
+  const streamed = missing.length > 0 && missing.every((i) => samples[i]!.file !== undefined);
+  if (streamed) {
+    const model = await createOrtModel(prefix.bytes(), { device: options.device, log: progress.log });
+    featureCounters.sessions++;
+    provider = model.provider;
+    const task = progress.task(options.label ?? 'features', missing.length);
+    try {
+      const run = await runStreamedPrefix(
+        model,
+        missing.map((i) => samples[i]!.file!.path),
+        prefix.preprocess,
+        prefix.boundary,
+        (start, n, values) => {
+          for (let k = 0; k < n; k++) {
+            const row = missing[start + k]!;
+            const v = values.subarray(k * itemSize, (k + 1) * itemSize);
+            if (inMemory) data.set(v, row * itemSize);
+            cache.write(samples[row]!.id, v);
+          }
+          stats.prefixRuns++;
+          featureCounters.prefixRuns++;
+        },
+        { batchSize: options.batchSize ?? 32, onBatch: (n) => task.tick(n) },
+      );
+      stats.decoded = run.decoded;
+      stats.decodeSeconds = Number(run.decodeSeconds.toFixed(3));
+      stats.prefixSeconds = Number(run.prefixSeconds.toFixed(3));
+      stats.shapes = run.shapes;
+    } finally {
+      await releaseOrtModel(model);
+    }
+    task.done(`(${stats.cacheHits} from cache)`);
+  } else if (missing.length > 0) {
     const input = { ...prefix.preprocess, layout: 'NCHW' as const };
     const model = await createOrtModel(prefix.bytes(), { device: options.device, log: progress.log });
     featureCounters.sessions++;
@@ -103,7 +172,7 @@ export async function extractFeatures(
           for (let k = 0; k < n; k++) {
             const row = missing[start + k]!;
             const v = values.subarray(k * itemSize, (k + 1) * itemSize);
-            data.set(v, row * itemSize);
+            if (inMemory) data.set(v, row * itemSize);
             cache.write(samples[row]!.id, v);
           }
           stats.prefixRuns++;
@@ -118,10 +187,11 @@ export async function extractFeatures(
   } else if (samples.length > 0) {
     progress.log(`${options.label ?? 'features'}: all ${samples.length} from cache`);
   }
-  for (const [i, from] of dupes) data.copyWithin(i * itemSize, from * itemSize, (from + 1) * itemSize);
+  if (inMemory)
+    for (const [i, from] of dupes) data.copyWithin(i * itemSize, from * itemSize, (from + 1) * itemSize);
   stats.cacheHits += dupes.length;
   featureCounters.cacheHits += stats.cacheHits;
   featureCounters.computed += stats.computed;
   stats.seconds = (performance.now() - started) / 1000;
-  return { data, stats, provider };
+  return { data, cache, stats, provider };
 }

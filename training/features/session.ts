@@ -87,25 +87,41 @@ export async function runBatched(
   const outputs = options.outputs ?? model.session.outputNames.slice();
   for (let start = 0; start < count; start += batch) {
     const n = Math.min(batch, count - start);
-    // A graph with a fixed batch dim gets padded batches.
-    const rows = model.fixedBatch ?? n;
-    const data = new Float32Array(rows * itemSize);
+    const data = new Float32Array(batchRows(model, n) * itemSize);
     for (let i = 0; i < n; i++) fill(start + i, data, i * itemSize);
-    const input = new ort.Tensor('float32', data, [rows, ...itemDims]);
-    const result = await model.session.run({ [model.inputName]: input }, outputs);
-    const out: Record<string, Float32Array> = {};
-    for (const name of outputs) {
-      const t = result[name];
-      if (t === undefined || !(t.data instanceof Float32Array)) {
-        throw new EdgetuneError('internal', `output ${name} is missing or not float32`);
-      }
-      out[name] = t.data.subarray(0, (t.data.length / rows) * n);
-    }
-    input.dispose();
-    take(start, n, out);
-    for (const t of Object.values(result)) t.dispose();
+    take(start, n, await runBatch(model, data, n, itemDims, outputs));
     options.onBatch?.(n);
   }
+}
+
+/** Rows a batch of `n` items needs: a graph with a fixed batch dim gets padded batches. */
+export function batchRows(model: OrtModel, n: number): number {
+  return model.fixedBatch ?? n;
+}
+
+/** One run on `n` items already in `data` (batchRows(model, n) rows); the outputs' first n rows. */
+export async function runBatch(
+  model: OrtModel,
+  data: Float32Array,
+  n: number,
+  itemDims: readonly number[],
+  outputs: readonly string[],
+): Promise<Record<string, Float32Array>> {
+  const rows = batchRows(model, n);
+  const input = new ort.Tensor('float32', data, [rows, ...itemDims]);
+  const result = await model.session.run({ [model.inputName]: input }, outputs);
+  const out: Record<string, Float32Array> = {};
+  for (const name of outputs) {
+    const t = result[name];
+    if (t === undefined || !(t.data instanceof Float32Array)) {
+      throw new EdgetuneError('internal', `output ${name} is missing or not float32`);
+    }
+    // A copy, so that the caller may keep rows after the result tensors are released.
+    out[name] = t.data.slice(0, (t.data.length / rows) * n);
+  }
+  input.dispose();
+  for (const t of Object.values(result)) t.dispose();
+  return out;
 }
 
 export async function releaseOrtModel(model: OrtModel): Promise<void> {

@@ -11,9 +11,19 @@ import * as tf from '@tensorflow/tfjs';
 import { EdgetuneError } from '../../shared/errors.ts';
 import { createRng, type Rng, shuffled } from '../../shared/random.ts';
 
+/**
+ * Items read one at a time (e.g. from the on-disk feature cache), so a data set larger than
+ * memory can be trained on batch by batch.
+ */
+export interface RowSource {
+  readonly rows: number;
+  /** Writes item `row` (channels-last, itemShape) into `out` at `offset`. */
+  read(row: number, out: Float32Array, offset: number): void;
+}
+
 export interface TensorData {
-  /** N items laid out channels-last, itemShape each. */
-  x: Float32Array;
+  /** N items laid out channels-last, itemShape each: in memory, or read per batch. */
+  x: Float32Array | RowSource;
   y: Int32Array;
   itemShape: number[];
 }
@@ -74,9 +84,24 @@ function itemSize(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+function rowCount(x: Float32Array | RowSource, size: number): number {
+  return x instanceof Float32Array ? x.length / size : x.rows;
+}
+
+function copyRow(
+  x: Float32Array | RowSource,
+  size: number,
+  row: number,
+  out: Float32Array,
+  offset: number,
+): void {
+  if (x instanceof Float32Array) out.set(x.subarray(row * size, (row + 1) * size), offset);
+  else x.read(row, out, offset);
+}
+
 /** Rows `idx` of (x, y), each x row `size` values long, copied into fresh arrays in that order. */
 export function gatherRows(
-  x: Float32Array,
+  x: Float32Array | RowSource,
   y: Int32Array,
   size: number,
   idx: readonly number[],
@@ -84,7 +109,7 @@ export function gatherRows(
   const bx = new Float32Array(idx.length * size);
   const by = new Int32Array(idx.length);
   idx.forEach((row, i) => {
-    bx.set(x.subarray(row * size, (row + 1) * size), i * size);
+    copyRow(x, size, row, bx, i * size);
     by[i] = y[row]!;
   });
   return { x: bx, y: by };
@@ -98,14 +123,18 @@ export function predictProbs(
   batchSize = 128,
 ): Float32Array {
   const size = itemSize(data.itemShape);
-  const n = data.x.length / size;
+  const n = rowCount(data.x, size);
   const out = new Float32Array(n * classes);
   const rng = createRng(0);
   for (let s = 0; s < n; s += batchSize) {
     const m = Math.min(batchSize, n - s);
-    const probs = tf.tidy(() =>
-      forward(tf.tensor(data.x.subarray(s * size, (s + m) * size), [m, ...data.itemShape]), false, rng),
-    );
+    let rows: Float32Array;
+    if (data.x instanceof Float32Array) rows = data.x.subarray(s * size, (s + m) * size);
+    else {
+      rows = new Float32Array(m * size);
+      for (let k = 0; k < m; k++) data.x.read(s + k, rows, k * size);
+    }
+    const probs = tf.tidy(() => forward(tf.tensor(rows, [m, ...data.itemShape]), false, rng));
     out.set(probs.dataSync() as Float32Array, s * classes);
     probs.dispose();
   }

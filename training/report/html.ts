@@ -8,6 +8,7 @@ import type { RawImage } from '../../shared/preprocess/types.ts';
 import { resizeBilinear } from '../../shared/preprocess/resize.ts';
 import type { Evaluation } from '../evaluate/metrics.ts';
 import type { ModelOutcome, TrainResult } from '../train/options.ts';
+import { describeThroughput } from '../train/throughput.ts';
 import { esc, historyCharts } from './svg.ts';
 
 export interface SamplePrediction {
@@ -115,6 +116,7 @@ ${perClassTable(chosen.heldOut)}
 <h2>Sample predictions (${r.selected}, held-out)</h2>
 ${sampleGrid(samples, r.labels)}
 <p><small>Timings: ${timings}</small></p>
+${r.throughput ? `<p><small>Data: ${esc(describeThroughput(r.throughput))}</small></p>` : ''}
 </body></html>
 `;
 }

@@ -1,5 +1,5 @@
 import { errorMessage } from '../../shared/errors.ts';
-import { isEdgeOwnedKey, isRoutingKey, MANIFEST_FILE } from '../../shared/store/keys.ts';
+import { isEdgeOwnedKey, isRoutingKey, isTrainingOnlyKey, MANIFEST_FILE } from '../../shared/store/keys.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
 
 /** Each side's ETag when the mirror last left the key in step (null: absent on that side). */
@@ -122,6 +122,7 @@ export class StoreMirror {
       this.seen.delete(key);
       return null;
     }
+    if (isTrainingOnlyKey(key)) return null;
     if (!isEdgeOwnedKey(key)) {
       // One way: the edge's copy follows the store, whatever happened to it at the edge.
       if (prev && prev.store === es && prev.edge === ee) return null;

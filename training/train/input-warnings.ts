@@ -12,8 +12,19 @@ const UPSCALE_FACTOR = 4;
 const CONSTANT_RELATIVE_SPREAD = 1e-3;
 
 export function upscaleWarning(samples: readonly Sample[], spec: PreprocessSpec): string | undefined {
-  if (samples.length === 0) return undefined;
-  const sides = samples.map((s) => Math.max(s.image.width, s.image.height)).sort((a, b) => a - b);
+  return upscaleWarningFromSides(
+    samples.map((s) => Math.max(s.image.width, s.image.height)),
+    spec,
+  );
+}
+
+/** The same from the images' longer sides (streamed data: collected while decoding). */
+export function upscaleWarningFromSides(
+  longerSides: readonly number[],
+  spec: PreprocessSpec,
+): string | undefined {
+  if (longerSides.length === 0) return undefined;
+  const sides = [...longerSides].sort((a, b) => a - b);
   const median = sides[Math.floor(sides.length / 2)]!;
   const side = Math.max(spec.width, spec.height);
   if (side < UPSCALE_FACTOR * median) return undefined;

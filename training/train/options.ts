@@ -4,6 +4,7 @@ import type { InputOptions } from '../backbones/input-options.ts';
 import type { Dataset } from '../datasets/types.ts';
 import type { Evaluation } from '../evaluate/metrics.ts';
 import type { FeatureStats } from '../features/extract.ts';
+import type { Throughput } from './throughput.ts';
 import type { Device } from '../features/session.ts';
 import type { HeadSpec } from '../fit/head.ts';
 import type { EpochRecord } from '../fit/loop.ts';
@@ -109,5 +110,7 @@ export interface TrainResult {
   version?: string;
   store?: string;
   timings: Record<string, number>;
+  /** Data throughput and its time split (list / decode / features / fit), peak memory. */
+  throughput?: Throughput;
   warnings: string[];
 }

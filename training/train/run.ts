@@ -12,11 +12,12 @@ import { EdgetuneError } from '../../shared/errors.ts';
 import { assertName } from '../../shared/names.ts';
 import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
 import { encodeModel, type onnx } from '../../shared/onnx/proto.ts';
-import { cutAt } from '../../shared/onnx/surgery.ts';
 import { decodeTargetFor } from '../../shared/preprocess/preprocess.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import { datasetDigest, loadDataset, splitDataset } from '../datasets/index.ts';
 import { parseDatasetSpec } from '../datasets/spec.ts';
+import { imageShapeWarnings } from '../datasets/shape-warnings.ts';
+import { isStreamable, listDataset } from '../datasets/stream.ts';
 import type { Dataset, Sample } from '../datasets/types.ts';
 import { evaluatePredictions } from '../evaluate/metrics.ts';
 import { assembleStandaloneModel, assembleTransferModel } from '../export/assemble.ts';
@@ -25,6 +26,7 @@ import { prepareEdgeVariants } from '../export/edge-variants.ts';
 import { checkParity } from '../export/parity.ts';
 import { defaultFeatureCacheDir } from '../features/cache.ts';
 import { extractFeatures } from '../features/extract.ts';
+import { frozenPrefix } from '../features/prefix.ts';
 import { type Baseline, trainBaseline } from '../fit/baseline.ts';
 import { describeHead, type HeadSpec, parseHeadSpec } from '../fit/head.ts';
 import {
@@ -33,8 +35,11 @@ import {
   type Forward,
   predictProbs,
   seededDropout,
+  type TensorData,
   trainLoop,
 } from '../fit/loop.ts';
+import { chwToHwc } from '../fit/layout.ts';
+import { cachedRows } from '../features/cached-rows.ts';
 import { buildTrainable, type TrainableParts } from '../fit/suffix.ts';
 import { renderReport } from '../report/html.ts';
 import { openStore } from '../../shared/store/node/open.ts';
@@ -42,23 +47,17 @@ import { publishExportDir } from '../registry/publish-dir.ts';
 import { initTf } from '../tf/backend.ts';
 import { resolveBackbone } from './backbone.ts';
 import type { ModelOutcome, TrainOptions, TrainResult } from './options.ts';
-import { constantFeatureWarning, upscaleWarning } from './input-warnings.ts';
+import { constantFeatureWarning, upscaleWarning, upscaleWarningFromSides } from './input-warnings.ts';
 import { planFreeze } from './plan.ts';
 import { type Progress, silentProgress } from './progress.ts';
+import { describeThroughput, finalThroughput, throughput } from './throughput.ts';
 import { buildRecipe, canonicalBackbone, RECIPE_FILE, type TrainingRecipe } from './recipe.ts';
 
-/** NCHW item → NHWC item, for a whole array of items ([C,H,W] dims). */
-function chwToHwc(data: Float32Array, dims: readonly number[]): Float32Array {
-  if (dims.length !== 3) return data;
-  const [c, h, w] = dims as [number, number, number];
-  const size = c * h * w;
-  const out = new Float32Array(data.length);
-  for (let base = 0; base < data.length; base += size) {
-    for (let k = 0; k < c; k++)
-      for (let p = 0; p < h * w; p++) out[base + p * c + k] = data[base + k * h * w + p]!;
-  }
-  return out;
-}
+/** Training rows the constant-feature check reads back when activations stay on disk. */
+const FROM_DISK_PROBE_ROWS = 256;
+
+/** Validation images the parity gate decodes again when the data is streamed. */
+const STREAMED_GATE_IMAGES = 64;
 
 function checkPositiveInt(name: string, v: number | undefined): void {
   if (v !== undefined && (!Number.isInteger(v) || v < 0)) {
@@ -141,12 +140,14 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const plan = await planFreeze(backbone, options.featureLayer, options.trainable ?? 0);
   lap('backbone', mark);
   const load = { seed, cwd, ...decodeTargetFor(backbone.preprocess), log: progress.log };
+  // Image files are streamed: listed now, decoded batch by batch during feature extraction.
+  const readData = (spec: string) => (isStreamable(spec) ? listDataset(spec, load) : loadDataset(spec, load));
+  const streamed = typeof options.data === 'string' && isStreamable(options.data);
   mark = performance.now();
-  const data = typeof options.data === 'string' ? await loadDataset(options.data, load) : options.data;
+  const data = typeof options.data === 'string' ? await readData(options.data) : options.data;
   for (const w of data.warnings) warn(w);
   const { train, val } = splitDataset(data, { valFraction: valSplit, seed });
-  const test =
-    typeof options.testData === 'string' ? await loadDataset(options.testData, load) : options.testData;
+  const test = typeof options.testData === 'string' ? await readData(options.testData) : options.testData;
   for (const w of test?.warnings ?? []) warn(w);
   const labels = data.labels;
   const classes = labels.length;
@@ -161,52 +162,65 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const yHeld = test ? relabel(test, labels) : yVal;
   lap('data', mark);
 
-  const upscaled = upscaleWarning(train.samples, backbone.preprocess);
+  // Streamed images' sizes are only known once decoded: warned about after extraction.
+  const upscaled = streamed ? undefined : upscaleWarning(train.samples, backbone.preprocess);
   if (upscaled) warn(upscaled);
   progress.log(
     `backbone ${backbone.source}: frozen up to ${plan.boundary} [${plan.boundaryDims.join('×')}], ` +
       `${plan.trainableConvs} conv layers re-trained, embedding ${plan.featureTensor}; tfjs backend ${backendName}`,
   );
 
+  const store = options.store ? openStore(options.store, { cwd }) : undefined;
   const disposables: { dispose(): void }[] = [];
   try {
     // 1. Frozen prefix activations (one ORT session for all three sets; cached per image).
     mark = performance.now();
     const all = [...train.samples, ...val.samples, ...(test ? test.samples : [])];
-    const extracted = await extractFeatures(
-      {
-        bytes: () => encodeModel(cutAt(backbone.model, plan.boundary)),
-        backboneSha256: backbone.sha256,
-        boundary: plan.boundary,
-        itemDims: plan.boundaryDims,
-        preprocess: backbone.preprocess,
-      },
-      all,
-      {
-        cacheDir: options.cacheDir ?? defaultFeatureCacheDir(cwd),
-        device: options.device,
-        progress,
-        label: 'frozen prefix',
-      },
-    );
+    const fromDisk = streamed && plan.trainableConvs > 0;
+    const extracted = await extractFeatures(frozenPrefix(backbone, plan), all, {
+      cacheDir: options.cacheDir ?? defaultFeatureCacheDir(cwd),
+      device: options.device,
+      progress,
+      label: 'frozen prefix',
+      store,
+      // Fine-tuning streamed data reads the (spatial, large) boundary activations back per batch.
+      inMemory: !fromDisk,
+    });
     lap('features', mark);
-    const flat = constantFeatureWarning(
-      extracted.data,
-      train.samples.length,
-      plan.boundaryDims.reduce((a, b) => a * b, 1),
-      plan.boundary,
-    );
-    if (flat) warn(flat);
+    // Streamed images' shapes are known once decoded (images that came from a cache are not).
+    const { shapes, ...featureStats } = extracted.stats;
+    if (shapes) {
+      for (const w of imageShapeWarnings(shapes)) warn(w);
+      const upscaledStreamed = upscaleWarningFromSides(
+        shapes.map((s) => Math.max(s.width, s.height)),
+        backbone.preprocess,
+      );
+      if (upscaledStreamed) warn(upscaledStreamed);
+    }
     const itemDims = plan.boundaryDims;
     const itemSize = itemDims.reduce((a, b) => a * b, 1);
-    const itemShape = itemDims.length === 3 ? [itemDims[1]!, itemDims[2]!, itemDims[0]!] : itemDims;
-    const hwc = chwToHwc(extracted.data, itemDims);
-    const slice = (from: number, n: number) => hwc.subarray(from * itemSize, (from + n) * itemSize);
     const nTr = train.samples.length;
     const nVal = val.samples.length;
-    const trainX = { x: slice(0, nTr), y: yTrain, itemShape };
-    const valX = { x: slice(nTr, nVal), y: yVal, itemShape };
-    const heldX = test ? { x: slice(nTr + nVal, test.samples.length), y: yHeld, itemShape } : valX;
+    // From disk, the constant-feature check looks at the first training rows only.
+    const probed = fromDisk ? Math.min(nTr, FROM_DISK_PROBE_ROWS) : nTr;
+    const probe = fromDisk ? new Float32Array(probed * itemSize) : extracted.data;
+    for (let i = 0; fromDisk && i < probed; i++)
+      extracted.cache.read(train.samples[i]!.id, probe, i * itemSize);
+    const flat = constantFeatureWarning(probe, probed, itemSize, plan.boundary);
+    if (flat) warn(flat);
+    const itemShape = itemDims.length === 3 ? [itemDims[1]!, itemDims[2]!, itemDims[0]!] : itemDims;
+    const hwc = fromDisk ? new Float32Array(0) : chwToHwc(extracted.data, itemDims);
+    const rows = (from: number, samples: readonly Sample[]): TensorData['x'] =>
+      fromDisk
+        ? cachedRows(
+            extracted.cache,
+            samples.map((s) => s.id),
+            itemDims,
+          )
+        : hwc.subarray(from * itemSize, (from + samples.length) * itemSize);
+    const trainX = { x: rows(0, train.samples), y: yTrain, itemShape };
+    const valX = { x: rows(nTr, val.samples), y: yVal, itemShape };
+    const heldX = test ? { x: rows(nTr + nVal, test.samples), y: yHeld, itemShape } : valX;
 
     // 2. Trainable part: rebuilt suffix + new head, head phase then fine-tune phase.
     mark = performance.now();
@@ -282,6 +296,16 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       seconds: (performance.now() - mark) / 1000,
     };
     lap('fit', mark);
+    const rate = throughput({
+      images: all.length,
+      streamed,
+      listSeconds: timings.data ?? 0,
+      featureSeconds: timings.features ?? 0,
+      fitSeconds: timings.fit ?? 0,
+      features: featureStats,
+      activationsFromDisk: fromDisk,
+    });
+    progress.log(describeThroughput(rate));
     progress.log(`transfer: held-out accuracy ${(transfer.heldOut.accuracy * 100).toFixed(2)}%`);
 
     // 3. Baseline from scratch on the same images.
@@ -340,9 +364,11 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       testSamples: heldOutSamples.length,
     };
     // Parity gate inputs: the validation images, plus up to 64 test images when there is a test set.
+    // Streamed data is decoded again for the gate, so it takes the first STREAMED_GATE_IMAGES.
     const extraTest = test ? Math.min(64, test.samples.length) : 0;
+    const gateVal = streamed ? Math.min(STREAMED_GATE_IMAGES, nVal) : nVal;
     const gateImages: RawImage[] = [
-      ...val.samples.map((s) => s.image),
+      ...val.samples.slice(0, gateVal).map((s) => s.image),
       ...(test ? test.samples.slice(0, extraTest).map((s) => s.image) : []),
     ];
     let model: onnx.ModelProto;
@@ -373,7 +399,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
         embeddingDim,
         metadata,
       });
-      const valProbs = predictProbs(forward, valX, classes);
+      const valProbs = predictProbs(forward, valX, classes).subarray(0, gateVal * classes);
       const testProbs =
         extraTest > 0 ? transferHeldProbs!.subarray(0, extraTest * classes) : new Float32Array();
       expected = concat(valProbs, testProbs);
@@ -452,7 +478,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       baselineWins,
       verdict,
       parity,
-      features: extracted.stats,
+      features: featureStats,
       plan: {
         boundary: plan.boundary,
         featureTensor: plan.featureTensor,
@@ -464,6 +490,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       counts: { train: nTr, val: nVal, test: test ? test.samples.length : 0, classes },
       labels,
       timings,
+      throughput: rate,
       warnings,
     };
     const chosen = selected === 'baseline' ? baseline! : transfer;
@@ -476,7 +503,10 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       renderReport(
         result,
         heldOutSamples.map((s, i) => ({
-          image: s.image,
+          // A getter: streamed samples decode on read, and the report shows only a few.
+          get image() {
+            return s.image;
+          },
           label: yHeld[i]!,
           predicted: chosen.heldOut.predicted[i]!,
         })),
@@ -491,9 +521,8 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     fs.writeFileSync(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
     lap('write', mark);
 
-    if (options.store) {
+    if (store) {
       mark = performance.now();
-      const store = openStore(options.store, { cwd });
       const published = await publishExportDir(store, options.name, outDir, { onProgress: progress.log });
       for (const w of published.warnings) progress.log(w);
       result.version = published.version;
@@ -501,6 +530,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       lap('publish', mark);
     }
     timings.total = Number(((performance.now() - t0) / 1000).toFixed(3));
+    result.throughput = finalThroughput(rate);
     return result;
   } finally {
     for (const d of disposables) d.dispose();
@@ -616,6 +646,7 @@ function metricsJson(r: TrainResult): Record<string, unknown> {
     plan: r.plan,
     backbone: r.backbone,
     timings: r.timings,
+    throughput: r.throughput,
     warnings: r.warnings,
   };
 }

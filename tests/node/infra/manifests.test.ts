@@ -127,6 +127,46 @@ describe('infra/k8s manifests', () => {
     expect(job, 'a one-off training Job template').toBeDefined();
   });
 
+  it('feature shards: an Indexed Job runs `features --shard $(JOB_COMPLETION_INDEX)/N`, then the training Job trains on them', async () => {
+    const docs = await loadAll();
+    const secrets = new Set(
+      docs.filter(({ doc }) => doc.kind === 'Secret').map(({ doc }) => get(doc, 'metadata', 'name')),
+    );
+    const indexed = docs.filter(({ doc }) => get(doc, 'spec', 'completionMode') === 'Indexed');
+    expect(indexed.map(({ file }) => file)).toEqual(['job-features-indexed.yaml']);
+    const { file, doc } = indexed[0]!;
+    expect(doc.kind, file).toBe('Job');
+    const completions = get(doc, 'spec', 'completions') as number;
+    expect(Number.isInteger(completions) && completions >= 2, `${file}: N ≥ 2 shards`).toBe(true);
+    expect(get(doc, 'spec', 'parallelism'), file).toBe(completions);
+    expect(get(podSpec(doc), 'restartPolicy'), file).toMatch(/^(Never|OnFailure)$/);
+    const [c] = containers(doc);
+    const argv = [...(c!.command ?? []), ...(c!.args ?? [])];
+    const flag = (args: string[], name: string) => args[args.indexOf(name) + 1];
+    expect(argv[0], `${file}: runs the features subcommand`).toBe('features');
+    expect(flag(argv, '--shard'), file).toBe(`$(JOB_COMPLETION_INDEX)/${completions}`);
+    expect(flag(argv, '--store'), file).toBe('$(EDGETUNE_STORE)');
+    const index = (c!.env ?? []).find((e) => e.name === 'JOB_COMPLETION_INDEX') as
+      | { valueFrom?: { fieldRef?: { fieldPath?: string } } }
+      | undefined;
+    expect(index?.valueFrom?.fieldRef?.fieldPath, file).toBe(
+      "metadata.annotations['batch.kubernetes.io/job-completion-index']",
+    );
+    const refs = secretNames(c!);
+    expect(refs.length, `${file}: store credentials from a Secret`).toBeGreaterThan(0);
+    for (const r of refs) expect(secrets.has(r), `${file}: secret ${r} is defined in infra/k8s`).toBe(true);
+    // The training Job that follows reads the same store and asks for the same prefix activations.
+    const trainJob = docs.find(({ file: f }) => f === 'job-train-gpu.yaml')!;
+    const [t] = containers(trainJob.doc);
+    const targv = [...(t!.command ?? []), ...(t!.args ?? [])];
+    expect(targv[0]).toBe('train');
+    for (const name of ['--backbone', '--data', '--store']) {
+      expect(flag(targv, name), `job-train-gpu.yaml ${name} matches ${file}`).toBe(flag(argv, name));
+    }
+    expect(targv).not.toContain('--feature-layer');
+    expect(argv).not.toContain('--feature-layer');
+  });
+
   it('the store Secret holds the S3 credentials and the store URL', async () => {
     const docs = await loadAll();
     const secret = docs.find(({ doc }) => doc.kind === 'Secret');

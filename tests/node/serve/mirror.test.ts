@@ -96,6 +96,17 @@ describe('StoreMirror', () => {
     expect(await edge.head('models/a/versions/v1/manifest.json')).toBeNull();
   });
 
+  it('leaves the training-only feature cache out of the edge', async () => {
+    const { store, edge } = pair();
+    const feature = `features/${'a'.repeat(32)}/bb/${'b'.repeat(64)}.f32`;
+    await store.put(feature, 'activations');
+    await store.put('models/a/policy.json', 'A-policy');
+    const stats = await new StoreMirror(store, edge).syncOnce();
+    expect(stats.copiedToEdge).toBe(1);
+    expect(await snapshot(edge)).toEqual({ 'models/a/policy.json': 'A-policy' });
+    expect(await store.head(feature)).not.toBeNull();
+  });
+
   it('copies edge-owned objects both ways, deletions included', async () => {
     const { store, edge } = pair();
     const mirror = new StoreMirror(store, edge);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as registerBackbone } from './backbone.ts';
 import { register as registerDemo } from './demo.ts';
+import { register as registerFeatures } from './features.ts';
 import { register as registerFeedback } from './feedback.ts';
 import { register as registerRegistry } from './registry.ts';
 import { register as registerImportModel } from './import-model.ts';
@@ -28,5 +29,6 @@ export function registerCommands(program: Command): void {
   registerFeedback(program);
   registerPretrain(program);
   registerTrain(program);
+  registerFeatures(program);
   registerDemo(program);
 }

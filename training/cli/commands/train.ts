@@ -6,6 +6,7 @@ import { backendRequests } from '../../tf/backend.ts';
 import type { TrainResult } from '../../train/options.ts';
 import { streamProgress } from '../../train/progress.ts';
 import { runTraining } from '../../train/run.ts';
+import { describeThroughput } from '../../train/throughput.ts';
 import { printResult } from '../output.ts';
 import { addInputFlags, hasInputOptions, inputOptionsFromFlags } from '../../backbones/input-options.ts';
 
@@ -88,6 +89,7 @@ export function trainJson(r: TrainResult): Record<string, unknown> {
     files: r.files,
     ...(r.version ? { version: r.version, store: r.store } : {}),
     timings: r.timings,
+    ...(r.throughput ? { throughput: r.throughput } : {}),
     warnings: r.warnings,
   };
 }
@@ -180,6 +182,7 @@ export function register(program: Command): void {
             : []),
           `parity: max |Δp| ${result.parity.maxAbsDiff.toExponential(2)} on ${result.parity.samples} images`,
           `features: ${result.features.computed} computed, ${result.features.cacheHits} from cache`,
+          ...(result.throughput ? [describeThroughput(result.throughput)] : []),
           `wrote ${result.outDir} (model.onnx, manifest.json, metrics.json, report.html)`,
           ...(result.version ? [`published ${result.name} ${result.version} to ${result.store}`] : []),
         ].join('\n'),

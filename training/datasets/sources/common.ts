@@ -32,6 +32,15 @@ export async function loadImageFile(path: string, target?: DecodeTarget): Promis
     throw new EdgetuneError(code, `cannot read image ${path}: ${errorMessage(e)}`, { cause: e });
   }
   await installNodeCodecs();
+  return decodeImageBytes(path, bytes, target);
+}
+
+/**
+ * Decodes the bytes of image file `path` (codecs installed: see installNodeCodecs); every
+ * failure names the file. Shared by the in-memory loader, the streamed samples and the decode
+ * workers, so all three see the same pixels.
+ */
+export function decodeImageBytes(path: string, bytes: Uint8Array, target?: DecodeTarget): RawImage {
   try {
     const { width, height, channels, data } = decodeImage(bytes, {
       keepGrey: true,

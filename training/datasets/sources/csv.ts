@@ -48,7 +48,12 @@ export async function listCsv(file: string, cwd: string): Promise<SourceListing>
     if (candidates.length === 0 && rel.toLowerCase() === 'path' && label.toLowerCase() === 'label') return;
     if (!rel || !label) throw new EdgetuneError('bad_request', `${where}: empty path or label`);
     const imagePath = path.resolve(base, rel);
-    candidates.push({ className: label, source: rel, load: (target) => loadImageFile(imagePath, target) });
+    candidates.push({
+      className: label,
+      source: rel,
+      file: imagePath,
+      load: (target) => loadImageFile(imagePath, target),
+    });
   });
   if (candidates.length === 0) throw new EdgetuneError('bad_request', `${csvPath}: no rows`);
   return {

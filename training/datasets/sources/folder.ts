@@ -33,7 +33,7 @@ export async function listFolder(dir: string, cwd: string): Promise<SourceListin
       const rel = `${className}/${f.name}`;
       if (f.isFile() && isImageFileName(f.name)) {
         const file = path.join(root, rel);
-        candidates.push({ className, source: rel, load: (target) => loadImageFile(file, target) });
+        candidates.push({ className, source: rel, file, load: (target) => loadImageFile(file, target) });
       } else {
         ignored.push(rel);
       }

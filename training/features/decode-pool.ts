@@ -1,0 +1,100 @@
+/**
+ * A bounded pool of worker threads that turn image files into model input tensors, so decoding
+ * uses every core while onnxruntime-node runs the frozen prefix on the main thread's batches.
+ * One file in flight per worker: the caller decides how many batches are outstanding, which is
+ * what bounds memory.
+ */
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { EdgetuneError } from '../../shared/errors.ts';
+import type { DecodeRequest, DecodeResponse, DecodeWorkerInit } from './decode-protocol.ts';
+
+export interface DecodedTensor {
+  tensor: Float32Array;
+  width: number;
+  height: number;
+  channels: number;
+  ms: number;
+}
+
+interface Job {
+  path: string;
+  resolve: (d: DecodedTensor) => void;
+  reject: (e: Error) => void;
+}
+
+export class DecodePool {
+  readonly size: number;
+  private readonly idle: Worker[] = [];
+  private readonly workers: Worker[] = [];
+  private readonly queue: Job[] = [];
+  private readonly running = new Map<number, Job>();
+  private readonly assigned = new Map<Worker, number>();
+  private seq = 0;
+  private failed: Error | undefined;
+  private closing = false;
+
+  constructor(init: DecodeWorkerInit, size = Math.max(1, os.availableParallelism())) {
+    this.size = size;
+    for (let i = 0; i < size; i++) {
+      const w = new Worker(new URL('./decode-worker.mjs', import.meta.url), { workerData: init });
+      w.on('message', (res: DecodeResponse) => this.finish(w, res));
+      w.on('error', (e) => this.crash(e));
+      w.on('exit', (code) => {
+        if (code !== 0 && !this.closing) this.crash(new Error(`decode worker exited with code ${code}`));
+      });
+      this.workers.push(w);
+      this.idle.push(w);
+    }
+  }
+
+  decode(path: string): Promise<DecodedTensor> {
+    if (this.failed) return Promise.reject(this.failed);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ path, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.idle.length > 0 && this.queue.length > 0) {
+      const w = this.idle.pop()!;
+      const job = this.queue.shift()!;
+      const seq = ++this.seq;
+      this.running.set(seq, job);
+      this.assigned.set(w, seq);
+      const req: DecodeRequest = { seq, path: job.path };
+      w.postMessage(req);
+    }
+  }
+
+  private finish(w: Worker, res: DecodeResponse): void {
+    const job = this.running.get(res.seq);
+    this.running.delete(res.seq);
+    this.assigned.delete(w);
+    this.idle.push(w);
+    if (job) {
+      if (res.error) job.reject(new EdgetuneError(res.error.code, res.error.message));
+      else
+        job.resolve({
+          tensor: res.tensor,
+          width: res.width,
+          height: res.height,
+          channels: res.channels,
+          ms: res.ms,
+        });
+    }
+    this.pump();
+  }
+
+  private crash(e: Error): void {
+    this.failed ??= new EdgetuneError('internal', `image decoding failed: ${e.message}`, { cause: e });
+    for (const job of [...this.running.values(), ...this.queue.splice(0)]) job.reject(this.failed);
+    this.running.clear();
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The frozen prefix over streamed samples (image files): a pool of worker threads decodes the
+ * files of the next batches straight to the model input while onnxruntime-node runs the current
+ * one. At most PREFETCH batches are decoded ahead, so memory holds a few batches of input tensors
+ * whatever the dataset size, and each batch's tensors are dropped once its activations are
+ * handed on (to the feature cache).
+ */
+import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
+import { decodeTargetFor } from '../../shared/preprocess/preprocess.ts';
+import { decodeCounters } from '../datasets/decode-counters.ts';
+import type { ImageShape } from '../datasets/shape-warnings.ts';
+import { DecodePool } from './decode-pool.ts';
+import { batchRows, type OrtModel, runBatch } from './session.ts';
+
+/** Batches decoded ahead of the one onnxruntime is running. */
+const PREFETCH = 2;
+
+export interface StreamedRunStats {
+  decoded: number;
+  /** Worker time spent reading and decoding (summed over workers: CPU-seconds, not wall). */
+  decodeSeconds: number;
+  /** Wall time of the onnxruntime runs. */
+  prefixSeconds: number;
+  /** Shape of every decoded image (after shrink-on-load), for the input warnings. */
+  shapes: ImageShape[];
+}
+
+export async function runStreamedPrefix(
+  model: OrtModel,
+  files: readonly string[],
+  spec: PreprocessSpec,
+  output: string,
+  take: (start: number, n: number, values: Float32Array) => void,
+  options: { batchSize: number; onBatch?: (n: number) => void },
+): Promise<StreamedRunStats> {
+  const input = { ...spec, layout: 'NCHW' as const };
+  const itemDims = [input.channels, input.height, input.width];
+  const itemSize = itemDims[0]! * itemDims[1]! * itemDims[2]!;
+  const batch = model.fixedBatch ?? options.batchSize;
+  const stats: StreamedRunStats = { decoded: 0, decodeSeconds: 0, prefixSeconds: 0, shapes: [] };
+  const pool = new DecodePool({ spec: input, ...decodeTargetFor(spec) });
+  const decodeBatch = async (start: number): Promise<Float32Array> => {
+    const n = Math.min(batch, files.length - start);
+    const data = new Float32Array(batchRows(model, n) * itemSize);
+    await Promise.all(
+      files.slice(start, start + n).map(async (file, k) => {
+        const d = await pool.decode(file);
+        data.set(d.tensor, k * itemSize);
+        stats.decoded++;
+        decodeCounters.images++;
+        stats.decodeSeconds += d.ms / 1000;
+        stats.shapes.push({ width: d.width, height: d.height, channels: d.channels });
+      }),
+    );
+    return data;
+  };
+  const ahead: Promise<Float32Array>[] = [];
+  let next = 0;
+  const refill = () => {
+    while (ahead.length < PREFETCH + 1 && next < files.length) {
+      const p = decodeBatch(next);
+      // Rejections are observed when the batch is awaited; this keeps Node from calling an
+      // early failure of a prefetched batch unhandled.
+      p.catch(() => {});
+      ahead.push(p);
+      next += batch;
+    }
+  };
+  try {
+    refill();
+    for (let start = 0; start < files.length; start += batch) {
+      const data = await ahead.shift()!;
+      refill();
+      const n = Math.min(batch, files.length - start);
+      const t = performance.now();
+      const out = await runBatch(model, data, n, itemDims, [output]);
+      stats.prefixSeconds += (performance.now() - t) / 1000;
+      take(start, n, out[output]!);
+      options.onBatch?.(n);
+    }
+  } finally {
+    await Promise.allSettled(ahead);
+    await pool.close();
+  }
+  return stats;
+}
