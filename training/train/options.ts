@@ -1,4 +1,5 @@
 /** Options and result of `runTraining` (the library form of `edgetune train`). */
+import type { QuantizedVariant } from '../../shared/manifest/manifest.ts';
 import type { onnx } from '../../shared/onnx/proto.ts';
 import type { InputOptions } from '../backbones/input-options.ts';
 import type { Dataset } from '../datasets/types.ts';
@@ -48,6 +49,10 @@ export interface TrainOptions {
   out?: string;
   /** Publish to this store URL after the parity gate passes. */
   store?: string;
+  /** Also produce an int8 variant (model.int8.onnx), kept only if it passes its accuracy gate. */
+  quantize?: 'int8';
+  /** The int8 gate's largest accepted held-out accuracy drop, in points (default 0.5). */
+  maxAccuracyDropPoints?: number;
   device?: Device;
   backend?: BackendRequest;
   /** Feature cache root; default .edgetune/cache/features (or $EDGETUNE_CACHE_DIR/features). */
@@ -106,6 +111,8 @@ export interface TrainResult {
   labels: string[];
   version?: string;
   store?: string;
+  /** The int8 variant with its gate result (with --quantize int8). */
+  int8?: QuantizedVariant;
   timings: Record<string, number>;
   warnings: string[];
 }

@@ -36,6 +36,7 @@ import {
   trainLoop,
 } from '../fit/loop.ts';
 import { buildTrainable, type TrainableParts } from '../fit/suffix.ts';
+import { addInt8ToExport } from '../quantize/export-dir.ts';
 import { renderReport } from '../report/html.ts';
 import { openStore } from '../stores/open.ts';
 import { publishExportDir } from '../stores/publish-dir.ts';
@@ -485,6 +486,17 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     // The manifest last: its presence marks a complete export.
     fs.writeFileSync(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
     lap('write', mark);
+    if (options.quantize === 'int8') {
+      mark = performance.now();
+      result.int8 = await addInt8ToExport(outDir, bytes, {
+        calibration: train.samples.map((s) => s.image),
+        heldOut: { images: heldOutSamples.map((s) => s.image), labels: yHeld },
+        preprocess: exportSpec,
+        maxAccuracyDropPoints: options.maxAccuracyDropPoints,
+        log: progress.log,
+      });
+      lap('quantize', mark);
+    }
 
     if (options.store) {
       mark = performance.now();

@@ -10,6 +10,7 @@ import { register as registerWorker } from './worker.ts';
 import { register as registerJobs } from './jobs.ts';
 import { register as registerPolicy } from './policy.ts';
 import { register as registerPretrain } from './pretrain.ts';
+import { register as registerQuantize } from './quantize.ts';
 import { register as registerTrain } from './train.ts';
 
 /**
@@ -28,5 +29,6 @@ export function registerCommands(program: Command): void {
   registerFeedback(program);
   registerPretrain(program);
   registerTrain(program);
+  registerQuantize(program);
   registerDemo(program);
 }
