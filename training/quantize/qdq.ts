@@ -3,10 +3,10 @@
  * - every Conv/Gemm/MatMul weight becomes an int8 initializer, per output channel, symmetric
  *   (zero point 0, range ±127 so the negation of any weight is representable), followed by a
  *   DequantizeLinear on its output-channel axis;
- * - each input activation of those ops passes through Clip → QuantizeLinear → DequantizeLinear
- *   with a per-tensor uint8 scale/zero point from calibration. With 7-bit activations the codes
- *   stay in 0..127, the operand range the relaxed int8 dot product is exact for on every
- *   lowering; the Clip makes onnxruntime saturate where an int8 kernel saturates.
+ * - each input activation of those ops passes through QuantizeLinear → DequantizeLinear with a
+ *   per-tensor uint8 scale/zero point from calibration. With 7-bit activations the codes stay in
+ *   0..127, the operand range the relaxed int8 dot product is exact for on every lowering; a Clip
+ *   before the QuantizeLinear makes onnxruntime saturate at code 127 as an int8 kernel would.
  * Biases stay fp32 (a kernel folds them into its int32 accumulator). onnxruntime-node runs the
  * result as the reference for what an int8 kernel must compute.
  */
@@ -139,23 +139,31 @@ export function toQdq(model: ModelProto, options: QdqOptions): ModelProto {
       const p = activationParams(range, options.activationBits);
       const base = `${op.activation}_q`;
       newInits.push(
-        makeTensor(`${base}_lo`, Float32Array.of(p.lo), []),
-        makeTensor(`${base}_hi`, Float32Array.of(p.hi), []),
         makeTensor(`${base}_scale`, Float32Array.of(p.scale), []),
         bytesTensor(`${base}_zp`, TensorDataType.UINT8, Uint8Array.of(p.zeroPoint), []),
       );
       act = `${base}_dq`;
-      nodes.push(
-        {
+      // 8-bit codes span uint8, where QuantizeLinear saturates by itself; below 8 bits a Clip
+      // makes it saturate at the top code as the kernel does.
+      let quantIn = op.activation;
+      if (options.activationBits < 8) {
+        newInits.push(
+          makeTensor(`${base}_lo`, Float32Array.of(p.lo), []),
+          makeTensor(`${base}_hi`, Float32Array.of(p.hi), []),
+        );
+        quantIn = `${base}_clipped`;
+        nodes.push({
           opType: 'Clip',
           name: `${base}_clip`,
           input: [op.activation, `${base}_lo`, `${base}_hi`],
-          output: [`${base}_clipped`],
-        },
+          output: [quantIn],
+        });
+      }
+      nodes.push(
         {
           opType: 'QuantizeLinear',
           name: `${base}_quant`,
-          input: [`${base}_clipped`, `${base}_scale`, `${base}_zp`],
+          input: [quantIn, `${base}_scale`, `${base}_zp`],
           output: [`${base}_u8`],
         },
         {

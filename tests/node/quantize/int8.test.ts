@@ -12,13 +12,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ModelManifestSchema } from '../../../shared/manifest/manifest.ts';
 import type { PreprocessSpec } from '../../../shared/manifest/preprocess.ts';
 import { GraphBuilder, int, ints } from '../../../shared/onnx/builder.ts';
-import { decodeModel } from '../../../shared/onnx/proto.ts';
+import { decodeModel, encodeModel } from '../../../shared/onnx/proto.ts';
 import { imagesToTensor } from '../../../shared/preprocess/tensor.ts';
 import { createRng, gaussian } from '../../../shared/random.ts';
 import { keys } from '../../../shared/store/keys.ts';
 import { loadDataset } from '../../../training/datasets/index.ts';
 import { buildManifest } from '../../../training/export/manifest.ts';
-import { quantizeWeights } from '../../../training/quantize/qdq.ts';
+import { quantizeWeights, toQdq } from '../../../training/quantize/qdq.ts';
 import { openStore } from '../../../training/stores/open.ts';
 import { publishExportDir } from '../../../training/stores/publish-dir.ts';
 import { runTraining } from '../../../training/train/run.ts';
@@ -49,6 +49,49 @@ describe('int8 weights', () => {
     // Each channel's largest weight maps to ±127: the whole code range is used.
     for (let c = 0; c < 6; c++)
       expect(Math.max(...codes.subarray(c * 27, c * 27 + 27).map(Math.abs))).toBe(127);
+  });
+});
+
+describe('QDQ form', () => {
+  it('7-bit activations get a Clip at code 127, 8-bit rely on QuantizeLinear; onnxruntime loads both fully optimised', async () => {
+    const rng = createRng(9);
+    const g = new GraphBuilder({ name: 'two-convs', opset: 17 });
+    g.input('x', [1, 2, 5, 5]);
+    const w1 = g.initializer(
+      'w1',
+      Float32Array.from({ length: 3 * 2 * 9 }, () => gaussian(rng)),
+      [3, 2, 3, 3],
+    );
+    const [c1] = g.node('Conv', ['x', w1], ['c1'], { pads: ints([1, 1, 1, 1]) }, { name: 'conv1' });
+    const [r1] = g.node('Relu', [c1!], ['r1']);
+    const w2 = g.initializer(
+      'w2',
+      Float32Array.from({ length: 2 * 3 }, () => gaussian(rng)),
+      [2, 3, 1, 1],
+    );
+    g.node('Conv', [r1!, w2], ['y'], {}, { name: 'conv2' });
+    g.output('y', [1, 2, 5, 5]);
+    const model = g.build();
+    const ranges = new Map([
+      ['x', { min: -2, max: 2 }],
+      ['r1', { min: 0, max: 4 }],
+    ]);
+    const x = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 50 }, () => gaussian(rng)),
+      [1, 2, 5, 5],
+    );
+    for (const bits of [7, 8] as const) {
+      const q = toQdq(model, { ranges, activationBits: bits, keepFp32: new Set() });
+      const opsOf = (q.graph?.node ?? []).map((n) => n.opType);
+      expect(opsOf.filter((o) => o === 'Clip')).toHaveLength(bits === 7 ? 2 : 0);
+      expect(opsOf.filter((o) => o === 'QuantizeLinear')).toHaveLength(2);
+      expect(opsOf.filter((o) => o === 'DequantizeLinear')).toHaveLength(4);
+      const session = await ort.InferenceSession.create(encodeModel(q), { graphOptimizationLevel: 'all' });
+      const y = (await session.run({ x })).y!.data as Float32Array;
+      expect(y.every(Number.isFinite)).toBe(true);
+      await session.release();
+    }
   });
 });
 
