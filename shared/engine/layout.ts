@@ -3,8 +3,6 @@
  * floats), the persistent weight region, the steps a plan runs, and the pure helpers the lowering
  * uses to lay weights out for the kernels.
  */
-import { attrInts, attrString } from '../onnx/attributes.ts';
-import type { NodeProto } from '../onnx/proto.ts';
 import type { KernelExports } from './kernels.ts';
 import { alignUp } from './memory.ts';
 
@@ -87,30 +85,6 @@ export interface Plan {
 export interface InputSpec {
   name: string;
   dims: number[];
-}
-
-/** Pads [top, left, bottom, right] for a conv/pool window, honouring auto_pad. */
-export function windowPads(
-  node: NodeProto,
-  h: number,
-  w: number,
-  k: [number, number],
-  s: [number, number],
-  d: [number, number],
-): [number, number, number, number] {
-  const autoPad = attrString(node, 'auto_pad', 'NOTSET');
-  if (autoPad === 'NOTSET') {
-    const p = attrInts(node, 'pads') ?? [0, 0, 0, 0];
-    return [p[0] ?? 0, p[1] ?? 0, p[2] ?? 0, p[3] ?? 0];
-  }
-  if (autoPad === 'VALID') return [0, 0, 0, 0];
-  const total = (size: number, i: 0 | 1) =>
-    Math.max(0, (Math.ceil(size / s[i]) - 1) * s[i] + (k[i] - 1) * d[i] + 1 - size);
-  const th = total(h, 0);
-  const tw = total(w, 1);
-  const lower = autoPad === 'SAME_LOWER';
-  const first = (t: number) => (lower ? Math.ceil(t / 2) : Math.floor(t / 2));
-  return [first(th), first(tw), th - first(th), tw - first(tw)];
 }
 
 /**

@@ -24,6 +24,47 @@ const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha25
 
 export const MetricsSchema = z.record(z.string(), z.number());
 
+/**
+ * A quantized artifact of the same version (e.g. `model.int8.onnx`, QDQ form). It is listed even
+ * when its accuracy gate failed (then `published` is false, no file is stored and `reason` says
+ * why), so the registry and report show that it was tried.
+ */
+export const QuantizedVariantSchema = z
+  .object({
+    kind: z.literal('int8'),
+    published: z.boolean(),
+    file: z.string().optional(),
+    sha256: Sha256.optional(),
+    size: z.number().int().nonnegative().optional(),
+    reason: z.string().optional(),
+    scheme: z.object({
+      /** Weights: int8, symmetric, one scale per output channel. */
+      weights: z.literal('int8-symmetric-per-channel'),
+      activationBits: z.union([z.literal(7), z.literal(8)]),
+      calibration: z.enum(['minmax', 'percentile']),
+      calibrationSamples: z.number().int().nonnegative(),
+      /** Nodes kept in fp32 (e.g. the first conv and the head) because accuracy needed it. */
+      fp32Nodes: z.array(z.string()).default([]),
+    }),
+    /** Held-out accuracy gate: drop vs fp32 in points, top-1 agreement, embedding cosine. */
+    gate: z.object({
+      samples: z.number().int().nonnegative(),
+      fp32Accuracy: z.number(),
+      accuracy: z.number(),
+      accuracyDropPoints: z.number(),
+      maxAccuracyDropPoints: z.number(),
+      top1Agreement: z.number(),
+      minTop1Agreement: z.number(),
+      embeddingCosine: z.number(),
+    }),
+    /** Runtimes the variant was checked on. */
+    engines: z.array(z.string()).default([]),
+  })
+  .refine((v) => !v.published || (v.file !== undefined && v.sha256 !== undefined && v.size !== undefined), {
+    message: 'a published variant needs file, sha256 and size',
+  });
+export type QuantizedVariant = z.infer<typeof QuantizedVariantSchema>;
+
 /** The model contract written next to every exported/published ONNX file. */
 export const ModelManifestSchema = z.object({
   schema: z.literal(1),
@@ -60,6 +101,8 @@ export const ModelManifestSchema = z.object({
   parent: Name.nullable().default(null),
   /** Inference engines this version was validated on (parity gate). */
   engines: z.array(z.string()).default([ENGINE_IDS.onnxruntime]),
+  /** Quantized artifacts of this version (absent in manifests written before they existed). */
+  variants: z.array(QuantizedVariantSchema).optional(),
 });
 export type ModelManifest = z.infer<typeof ModelManifestSchema>;
 export type ModelManifestInput = z.input<typeof ModelManifestSchema>;

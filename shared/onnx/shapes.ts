@@ -14,6 +14,7 @@ import {
   type ValueInfoProto,
 } from './proto.ts';
 import { readTensorFloat32, readTensorInts } from './tensor.ts';
+import { windowAttrs, windowOutputSize } from './window.ts';
 
 export interface TensorInfo {
   elemType: number;
@@ -555,24 +556,11 @@ class Inference {
 
 /** Output spatial dims of a sliding window (Conv / pooling) with pads, strides, dilations. */
 function windowed(node: NodeProto, spatial: Dim[], kernel: Dim[], ceilMode: boolean): Dim[] {
-  const n = spatial.length;
-  const strides = attrInts(node, 'strides') ?? Array(n).fill(1);
-  const dil = attrInts(node, 'dilations') ?? Array(n).fill(1);
-  const pads = attrInts(node, 'pads') ?? Array(2 * n).fill(0);
-  const autoPad = attrString(node, 'auto_pad', 'NOTSET');
+  const attrs = windowAttrs(node, spatial.length);
   return spatial.map((d, i): Dim => {
     const k = kernel[i];
-    const s = strides[i]!;
     if (typeof d !== 'number' || typeof k !== 'number') return UNKNOWN_DIM;
-    const span = (k - 1) * dil[i]! + 1;
-    if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') return Math.ceil(d / s);
-    if (autoPad === 'VALID') return Math.floor((d - span) / s) + 1;
-    const padded = d + pads[i]! + pads[i + n]!;
-    if (!ceilMode) return Math.floor((padded - span) / s) + 1;
-    let out = Math.ceil((padded - span) / s) + 1;
-    // The last window must start inside the input or the left padding (ONNX/PyTorch rule).
-    if ((out - 1) * s >= d + pads[i]!) out--;
-    return out;
+    return windowOutputSize(attrs, i, d, k, ceilMode);
   });
 }
 

@@ -107,7 +107,17 @@ function validateExport(name: string, raw: unknown): ModelManifest {
   const m = parsed.data;
   assertFileName(m.model.file);
   if (m.optimized) assertFileName(m.optimized.file);
+  for (const v of publishedVariants(m)) assertFileName(v.file);
   return m;
+}
+
+/** Quantized variants that passed their gate: their files are checked like the model's. */
+function publishedVariants(m: ModelManifest): { file: string; sha256: string; size: number }[] {
+  return (m.variants ?? []).flatMap((v) =>
+    v.published && v.file && v.sha256 && v.size !== undefined
+      ? [{ file: v.file, sha256: v.sha256, size: v.size }]
+      : [],
+  );
 }
 
 interface FileToUpload {
@@ -117,7 +127,7 @@ interface FileToUpload {
 }
 
 async function checkFiles(m: ModelManifest, given: Record<string, Uint8Array>): Promise<FileToUpload[]> {
-  const declared = [m.model, ...(m.optimized ? [m.optimized] : [])];
+  const declared = [m.model, ...(m.optimized ? [m.optimized] : []), ...publishedVariants(m)];
   const out: FileToUpload[] = [];
   for (const d of declared) {
     const bytes = given[d.file];

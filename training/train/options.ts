@@ -1,4 +1,5 @@
 /** Options and result of `runTraining` (the library form of `edgetune train`). */
+import type { QuantizedVariant } from '../../shared/manifest/manifest.ts';
 import type { onnx } from '../../shared/onnx/proto.ts';
 import type { InputOptions } from '../backbones/input-options.ts';
 import type { Dataset } from '../datasets/types.ts';
@@ -51,6 +52,10 @@ export interface TrainOptions {
   out?: string;
   /** Publish to this store URL after the parity gate passes. */
   store?: string;
+  /** Also produce an int8 variant (model.int8.onnx), kept only if it passes its accuracy gate. */
+  quantize?: 'int8';
+  /** The int8 gate's largest accepted held-out accuracy drop, in points (default 0.5). */
+  maxAccuracyDropPoints?: number;
   device?: Device;
   backend?: BackendRequest;
   /** Feature cache root; default .edgetune/cache/features (or $EDGETUNE_CACHE_DIR/features). */
@@ -109,6 +114,8 @@ export interface TrainResult {
   labels: string[];
   version?: string;
   store?: string;
+  /** The int8 variant with its gate result (with --quantize int8). */
+  int8?: QuantizedVariant;
   timings: Record<string, number>;
   /** Data throughput and its time split (list / decode / features / fit), peak memory. */
   throughput?: Throughput;

@@ -41,6 +41,7 @@ import {
 import { chwToHwc } from '../fit/layout.ts';
 import { cachedRows } from '../features/cached-rows.ts';
 import { buildTrainable, type TrainableParts } from '../fit/suffix.ts';
+import { addInt8ToExport } from '../quantize/export-dir.ts';
 import { renderReport } from '../report/html.ts';
 import { openStore } from '../../shared/store/node/open.ts';
 import { publishExportDir } from '../registry/publish-dir.ts';
@@ -520,6 +521,17 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     // The manifest last: its presence marks a complete export.
     fs.writeFileSync(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
     lap('write', mark);
+    if (options.quantize === 'int8') {
+      mark = performance.now();
+      result.int8 = await addInt8ToExport(outDir, bytes, {
+        calibration: train.samples.map((s) => s.image),
+        heldOut: { images: heldOutSamples.map((s) => s.image), labels: yHeld },
+        preprocess: exportSpec,
+        maxAccuracyDropPoints: options.maxAccuracyDropPoints,
+        log: progress.log,
+      });
+      lap('quantize', mark);
+    }
 
     if (store) {
       mark = performance.now();

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isEdgetuneError } from '../../../shared/errors.ts';
-import { samePadding1d } from '../../../training/backbones/convert/padding.ts';
+import { samePadding1d } from '../../../shared/onnx/window.ts';
 import { checkParity, randomizeWeights, useWasm } from './parity.ts';
 
 type ST = tf.SymbolicTensor;

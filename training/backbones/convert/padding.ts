@@ -6,33 +6,9 @@
  * (onnxruntime-web included) implements identically, so they are used whenever the input size is
  * static; SAME_UPPER is the fallback for dynamic spatial sizes.
  */
+import { samePadding1d } from '../../../shared/onnx/window.ts';
+
 export type PaddingMode = 'same' | 'valid';
-
-/** [begin, end] padding of one spatial axis for TF "same". */
-export function samePadding1d(
-  inSize: number,
-  kernel: number,
-  stride: number,
-  dilation: number,
-): [number, number] {
-  const effectiveKernel = (kernel - 1) * dilation + 1;
-  const outSize = Math.ceil(inSize / stride);
-  const total = Math.max((outSize - 1) * stride + effectiveKernel - inSize, 0);
-  const begin = Math.floor(total / 2);
-  return [begin, total - begin];
-}
-
-/** Output size of one spatial axis (floor mode), given explicit pads. */
-export function outputSize1d(
-  inSize: number,
-  kernel: number,
-  stride: number,
-  dilation: number,
-  pads: [number, number],
-): number {
-  const effectiveKernel = (kernel - 1) * dilation + 1;
-  return Math.floor((inSize + pads[0] + pads[1] - effectiveKernel) / stride) + 1;
-}
 
 export interface SpatialPadding {
   /** ONNX `pads`: [top, left, bottom, right]; absent when `autoPad` is used. */

@@ -11,6 +11,7 @@ import { register as registerWorker } from './worker.ts';
 import { register as registerJobs } from './jobs.ts';
 import { register as registerPolicy } from './policy.ts';
 import { register as registerPretrain } from './pretrain.ts';
+import { register as registerQuantize } from './quantize.ts';
 import { register as registerTrain } from './train.ts';
 
 /**
@@ -30,5 +31,6 @@ export function registerCommands(program: Command): void {
   registerPretrain(program);
   registerTrain(program);
   registerFeatures(program);
+  registerQuantize(program);
   registerDemo(program);
 }

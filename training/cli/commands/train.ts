@@ -52,6 +52,12 @@ const Flags = z.object({
       error: `--backend must be one of ${backendRequests.join(', ')}`,
     })
     .optional(),
+  quantize: z.enum(['int8'], { error: '--quantize: only "int8" is supported' }).optional(),
+  maxAccuracyDrop: z.coerce
+    .number({ error: '--max-accuracy-drop must be a number' })
+    .min(0, '--max-accuracy-drop must be ≥ 0')
+    .max(100, '--max-accuracy-drop is in points (0–100)')
+    .optional(),
   json: z.boolean().optional(),
 });
 
@@ -88,6 +94,7 @@ export function trainJson(r: TrainResult): Record<string, unknown> {
     outDir: r.outDir,
     files: r.files,
     ...(r.version ? { version: r.version, store: r.store } : {}),
+    ...(r.int8 ? { int8: r.int8 } : {}),
     timings: r.timings,
     ...(r.throughput ? { throughput: r.throughput } : {}),
     warnings: r.warnings,
@@ -138,6 +145,11 @@ export function register(program: Command): void {
     .option('--store <url>', 'publish after the parity gate: file://<dir> or s3://<bucket>/<prefix>')
     .option('--device <device>', 'frozen prefix on auto | cpu | cuda', 'auto')
     .option('--backend <name>', `tfjs backend: ${backendRequests.join(' | ')}`, 'auto')
+    .option(
+      '--quantize <int8>',
+      'also export model.int8.onnx (QDQ), kept only if it passes its accuracy gate',
+    )
+    .option('--max-accuracy-drop <points>', 'int8 gate: largest held-out accuracy drop vs fp32 (default 0.5)')
     .option('--json', 'print one JSON object on stdout')
     .action(async (raw: Record<string, unknown>) => {
       const input = inputOptionsFromFlags(raw);
@@ -167,6 +179,8 @@ export function register(program: Command): void {
         select: f.select,
         out: f.out,
         store: f.store,
+        quantize: f.quantize,
+        maxAccuracyDropPoints: f.maxAccuracyDrop,
         device: f.device,
         backend: f.backend as (typeof backendRequests)[number] | undefined,
         progress: streamProgress(),
@@ -184,6 +198,13 @@ export function register(program: Command): void {
           `features: ${result.features.computed} computed, ${result.features.cacheHits} from cache`,
           ...(result.throughput ? [describeThroughput(result.throughput)] : []),
           `wrote ${result.outDir} (model.onnx, manifest.json, metrics.json, report.html)`,
+          ...(result.int8
+            ? [
+                result.int8.published
+                  ? `int8: ${result.int8.file}, accuracy drop ${result.int8.gate.accuracyDropPoints.toFixed(2)} points, top-1 agreement ${pct(result.int8.gate.top1Agreement)}`
+                  : `int8 variant NOT published: ${result.int8.reason}`,
+              ]
+            : []),
           ...(result.version ? [`published ${result.name} ${result.version} to ${result.store}`] : []),
         ].join('\n'),
       );

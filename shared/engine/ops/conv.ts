@@ -1,0 +1,83 @@
+/**
+ * Conv: reads the attributes, folds a following BatchNormalization into the weights and bias,
+ * takes the activation (and, for a 1×1 conv, a residual Add) as the epilogue, then hands the
+ * prepared conv to the first strategy in conv-strategies.ts that accepts it.
+ */
+import { attrInt, attrInts } from '../../onnx/attributes.ts';
+import type { NodeProto } from '../../onnx/proto.ts';
+import { outputSize1d, windowPads2d } from '../../onnx/window.ts';
+import { type LowerContext, type OpLowering, unsupported } from '../lowering.ts';
+import { bnScaleShift } from './affine.ts';
+import { CONV_STRATEGIES, type PreparedConv } from './conv-strategies.ts';
+import { paddedBias } from './gemm.ts';
+
+function lowerConv(node: NodeProto, ctx: LowerContext, group: number[]): void {
+  const x = ctx.input(node, 0);
+  if (x.rank !== 4) unsupported(node, 'needs a rank-4 input');
+  const wName = node.input?.[1];
+  if (!ctx.consts.isFloat(wName)) unsupported(node, 'weights must be a constant');
+  const wt = ctx.consts.floats(wName!);
+  const [cout, cing, kh, kw] = wt.dims as [number, number, number, number];
+  if (wt.dims.length !== 4) unsupported(node, 'only 2-D convolutions');
+  const groups = attrInt(node, 'group', 1);
+  if (cing * groups !== x.c) unsupported(node, `weights expect ${cing * groups} input channels, got ${x.c}`);
+  const [sh, sw] = (attrInts(node, 'strides') ?? [1, 1]) as [number, number];
+  const [dh, dw] = (attrInts(node, 'dilations') ?? [1, 1]) as [number, number];
+  const [pt, pl, pb, pr] = windowPads2d(node, x.h, x.w, [kh, kw], [sh, sw], [dh, dw]);
+  const oh = outputSize1d(x.h, kh, sh, dh, [pt, pb]);
+  const ow = outputSize1d(x.w, kw, sw, dw, [pl, pr]);
+
+  // BatchNormalization right after the conv folds into its weights and bias.
+  let outName = node.output![0]!;
+  let weights = wt.data;
+  const biasName = node.input?.[2];
+  let bias = biasName ? Float32Array.from(ctx.consts.floats(biasName).data) : new Float32Array(cout);
+  const next = ctx.soleConsumer(outName);
+  const bn = next !== undefined ? ctx.node(next) : undefined;
+  if (bn?.opType === 'BatchNormalization' && bn.input?.[0] === outName) {
+    const { scale, shift } = bnScaleShift(bn, ctx.consts);
+    const per = cing * kh * kw;
+    weights = Float32Array.from(weights, (v, i) => v * scale[Math.floor(i / per)]!);
+    bias = Float32Array.from(bias, (v, c) => v * scale[c]! + shift[c]!);
+    group.push(next!);
+    outName = bn.output![0]!;
+  }
+  const { act, out: actOut } = ctx.takeAct(outName, group);
+  const pointwise = kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt + pl + pb + pr === 0 && groups === 1;
+  const { res, out } = pointwise
+    ? ctx.takeResidual(actOut, { n: x.n, c: cout, h: oh, w: ow }, group)
+    : { res: undefined, out: actOut };
+  const y = ctx.place(out, 4, x.n, cout, oh, ow);
+  const key = `conv:${node.name}:${node.output?.[0]}`;
+  const conv: PreparedConv = {
+    node,
+    key,
+    x,
+    y,
+    weights,
+    bias: paddedBias(ctx, key, bias, y.cs),
+    cout,
+    cing,
+    groups,
+    win: { kh, kw, sh, sw, pt, pl, dh, dw },
+    pointwise,
+    act,
+    res,
+    name: node.name ?? out,
+  };
+  const strategy = CONV_STRATEGIES.find((s) => s.accepts(conv));
+  if (!strategy) unsupported(node, 'no conv strategy accepts it');
+  strategy.lower(conv, ctx);
+}
+
+export const convLowering: OpLowering = {
+  ops: ['Conv'],
+  check(node, { consts }) {
+    if (!consts.isFloat(node.input?.[1])) return 'weights must be a constant';
+    if (node.input?.[2] && !consts.isFloat(node.input?.[2])) return 'bias must be a constant';
+    const kernel = attrInts(node, 'kernel_shape');
+    if (kernel && kernel.length !== 2) return 'only 2-D';
+    return undefined;
+  },
+  lower: lowerConv,
+};
