@@ -26,6 +26,7 @@ import {
   tensorBytes,
   windowPads,
 } from './layout.ts';
+import { l2NormaliseRows } from './l2-normalise.ts';
 import { ArenaPlanner, alignUp } from './memory.ts';
 
 function unsupported(node: NodeProto, why: string): never {
@@ -341,6 +342,21 @@ export class Compiler {
           'Softmax',
           node.name ?? out,
           (base) => () => this.k.softmax(a(base), b(base), x.n, x.c, x.cs * 4),
+        );
+        return;
+      }
+      case 'LpNormalization': {
+        const x = this.input(node, 0);
+        const axis = attrInt(node, 'axis', -1);
+        if (x.rank !== 2 || (axis !== -1 && axis !== 1) || attrInt(node, 'p', 2) !== 2)
+          unsupported(node, 'only p = 2 over the last axis of [N, C]');
+        const y = this.place(out, 2, x.n, x.c, 1, 1);
+        const a = this.addr(x);
+        const b = this.addr(y);
+        this.emit(
+          'LpNormalization',
+          node.name ?? out,
+          (base) => () => l2NormaliseRows(this.k.memory.buffer, a(base), b(base), x.n, x.c, x.cs),
         );
         return;
       }

@@ -58,6 +58,7 @@ export const ENGINE_OPS = new Set([
   'Gemm',
   'MatMul',
   'Softmax',
+  'LpNormalization',
   'Concat',
   'Identity',
   'Dropout',
@@ -109,6 +110,9 @@ function problem(node: NodeProto, consts: ModelConstants, graphInputs: Set<strin
       // x / constant is a scale; a tensor divisor has no kernel.
       return consts.isFloat(input(1)) ? undefined : 'the divisor must be a constant';
     case 'Softmax':
+      return [-1, 1].includes(attrInt(node, 'axis', -1)) ? undefined : 'only the last axis';
+    case 'LpNormalization':
+      if (attrInt(node, 'p', 2) !== 2) return 'only p = 2';
       return [-1, 1].includes(attrInt(node, 'axis', -1)) ? undefined : 'only the last axis';
     default:
       return undefined;
