@@ -35,7 +35,8 @@ const FileEntry = z.object({ file: z.string(), sha256: Sha256, size: z.number().
  */
 export const PrototypeHeadSchema = z.object({
   method: z.literal('prototype'),
-  from: z.object({ model: Name, version: Name }),
+  /** The version whose embedding graph it extends; absent when built on a backbone (`edgetune train`). */
+  from: z.object({ model: Name, version: Name }).optional(),
   temperature: z.number().positive(),
   examples: z.array(z.object({ label: z.string().min(1).max(128), sha256: Sha256 })).min(1),
   embeddings: FileEntry,

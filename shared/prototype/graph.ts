@@ -5,7 +5,7 @@
  * onnxruntime and the edgetune engine both run.
  */
 import type { ModelProto } from '../onnx/proto.ts';
-import { int } from '../onnx/builder.ts';
+import { GraphBuilder, int } from '../onnx/builder.ts';
 import { appendSubgraph } from '../onnx/surgery.ts';
 import type { PrototypeHead } from './head.ts';
 
@@ -40,4 +40,16 @@ export function appendPrototypeHead(
     return [embedding, probabilities];
   });
   return { model, probabilities };
+}
+
+/**
+ * The head alone, on an [N, dim] embedding input: what the edge runs on its engine to check the
+ * head's ops against the reference before publishing (the prefix is the parent's graph, already
+ * served there), without a second copy of the backbone in the isolate's memory.
+ */
+export function prototypeHeadGraph(head: PrototypeHead): ModelProto {
+  const g = new GraphBuilder({ name: 'prototype-head' });
+  g.input('embedding', ['N', head.dim]);
+  const out = appendPrototypeHead(g.build(), 'embedding', head);
+  return out.model;
 }

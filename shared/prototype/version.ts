@@ -4,17 +4,29 @@
  * from. Nothing is written here; the caller checks the graph on its engine and publishes.
  */
 import { assertManifestMatchesGraph } from '../manifest/check-graph.ts';
-import { type ModelManifestInput, ModelManifestSchema } from '../manifest/manifest.ts';
+import { type ModelManifest, ModelManifestSchema } from '../manifest/manifest.ts';
 import { encodeModel, decodeModel } from '../onnx/proto.ts';
 import { sha256Hex } from '../store/digest.ts';
 import { EXAMPLES_FILE, encodeEmbeddings } from './examples.ts';
 import { appendPrototypeHead } from './graph.ts';
 import { fitPrototypeHead, type PrototypeHead } from './head.ts';
-import type { PrototypeParent, StoredExample } from './parent.ts';
+import type { StoredExample } from './parent.ts';
+
+/**
+ * What a head is built on: a published version (edge: `PrototypeParent`) or, in the CLI, a
+ * backbone's embedding graph that has no version yet (`model`/`version` absent).
+ */
+export interface PrototypeBase {
+  model?: string;
+  version?: string;
+  manifest: Pick<ModelManifest, 'input' | 'outputs' | 'preprocess' | 'backbone' | 'labels' | 'head'>;
+  bytes: Uint8Array;
+  examples: StoredExample[];
+}
 
 export interface PrototypeVersionFiles {
   /** The export manifest (no version yet: the registry assigns it on publish). */
-  manifest: ModelManifestInput;
+  manifest: ModelManifest;
   files: Record<string, Uint8Array>;
   head: PrototypeHead;
   /** Every example the head was fitted on (the parent's first, then the new ones). */
@@ -23,10 +35,11 @@ export interface PrototypeVersionFiles {
 
 export async function buildPrototypeVersion(
   name: string,
-  parent: PrototypeParent,
+  parent: PrototypeBase,
   added: readonly StoredExample[],
   engines: readonly string[],
   now: Date = new Date(),
+  metrics: Record<string, number> = {},
 ): Promise<PrototypeVersionFiles> {
   const examples = [...parent.examples, ...added];
   const pm = parent.manifest;
@@ -55,12 +68,14 @@ export async function buildPrototypeVersion(
     labels: head.labels,
     preprocess: pm.preprocess,
     backbone: pm.backbone,
-    metrics: { leave_one_out_accuracy: head.leaveOneOutAccuracy, examples: examples.length },
-    parent: parent.model === name ? parent.version : null,
+    metrics: { ...metrics, leave_one_out_accuracy: head.leaveOneOutAccuracy, examples: examples.length },
+    parent: parent.model === name ? (parent.version ?? null) : null,
     head: {
       method: 'prototype',
       // Always the version whose embedding graph this is, even when built on a prototype version.
-      from: pm.head?.from ?? { model: parent.model, version: parent.version },
+      from:
+        pm.head?.from ??
+        (parent.model && parent.version ? { model: parent.model, version: parent.version } : undefined),
       temperature: head.temperature,
       examples: examples.map((e) => ({ label: e.label, sha256: e.sha256 })),
       embeddings: await entry(EXAMPLES_FILE, embeddings),

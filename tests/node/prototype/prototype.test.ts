@@ -150,7 +150,7 @@ describe('prototype head graph', () => {
       {
         model: 'pets',
         version: 'v1',
-        manifest: { ...m, version: 'v1' },
+        manifest: m,
         bytes: firstBytes,
         examples: m.head!.examples.map((e, i) => ({ ...e, embedding: rows[i]! })),
       },
