@@ -39,6 +39,21 @@ const PARITY_TOLERANCE = 1e-4;
 function checkCounts(examples: readonly { label: string }[]): void {
   const perClass = new Map<string, number>();
   for (const e of examples) perClass.set(e.label, (perClass.get(e.label) ?? 0) + 1);
+  // The head's own checks, made here too so that bad input fails before any image is decoded.
+  if (perClass.size < 2) {
+    throw new EdgetuneError(
+      'bad_request',
+      `a classifier needs at least 2 classes; got only ${[...perClass.keys()].join(', ')}`,
+    );
+  }
+  for (const [label, n] of perClass) {
+    if (n < 2) {
+      throw new EdgetuneError(
+        'bad_request',
+        `class ${JSON.stringify(label)} has 1 example; each class needs at least 2`,
+      );
+    }
+  }
   if (perClass.size > PROTOTYPE_LIMITS.classes) {
     throw new EdgetuneError('bad_request', `${perClass.size} classes; at most ${PROTOTYPE_LIMITS.classes}`);
   }
