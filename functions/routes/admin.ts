@@ -23,9 +23,11 @@ import { limitBody } from '../middleware/body-limit.ts';
 import { getServices } from '../services.ts';
 import { parseInput, readJsonBody } from '../validate.ts';
 import { explicitVersion, modelParam } from './params.ts';
+import { prototypes } from './prototypes.ts';
 
 export const admin = new Hono<AppEnv>();
 admin.use('*', requireAdmin(), limitBody());
+admin.route('/', prototypes);
 
 const Version = z.string().regex(NAME_PATTERN, 'must be a version name such as v3');
 const Reason = z.string().max(500).optional();

@@ -65,6 +65,23 @@ export const QuantizedVariantSchema = z
   });
 export type QuantizedVariant = z.infer<typeof QuantizedVariantSchema>;
 
+const FileEntry = z.object({ file: z.string(), sha256: Sha256, size: z.number().int().nonnegative() });
+
+/**
+ * How a prototype (nearest-class-mean) version was made: from which version's embedding, with
+ * which temperature, from which example images (content hashes), and the file holding their
+ * embeddings, so that adding examples later builds the next version without the old images.
+ */
+export const PrototypeHeadSchema = z.object({
+  method: z.literal('prototype'),
+  /** The version whose embedding graph it extends; absent when built on a backbone (`edgetune train`). */
+  from: z.object({ model: Name, version: Name }).optional(),
+  temperature: z.number().positive(),
+  examples: z.array(z.object({ label: z.string().min(1).max(128), sha256: Sha256 })).min(1),
+  embeddings: FileEntry,
+});
+export type PrototypeHeadInfo = z.infer<typeof PrototypeHeadSchema>;
+
 /** The model contract written next to every exported/published ONNX file. */
 export const ModelManifestSchema = z.object({
   schema: z.literal(1),
@@ -99,6 +116,8 @@ export const ModelManifestSchema = z.object({
   datasetDigest: z.string().optional(),
   metrics: MetricsSchema.default({}),
   parent: Name.nullable().default(null),
+  /** Absent for trained heads. */
+  head: PrototypeHeadSchema.optional(),
   /** Inference engines this version was validated on (parity gate). */
   engines: z.array(z.string()).default([ENGINE_IDS.onnxruntime]),
   /** Quantized artifacts of this version (absent in manifests written before they existed). */

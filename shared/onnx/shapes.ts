@@ -207,6 +207,7 @@ class Inference {
       case 'Identity':
       case 'Softmax':
       case 'LogSoftmax':
+      case 'LpNormalization':
       case 'Neg':
       case 'Abs':
       case 'Exp':

@@ -35,7 +35,7 @@ function pct(x: number | undefined): string {
   return x === undefined ? '–' : `${(x * 100).toFixed(1)}%`;
 }
 
-function confusionTable(ev: Evaluation, labels: readonly string[]): string {
+export function confusionTable(ev: Evaluation, labels: readonly string[]): string {
   const max = Math.max(1, ...ev.confusion.flat());
   const head = `<tr><th>true \\ predicted</th>${labels.map((l) => `<th>${esc(l)}</th>`).join('')}</tr>`;
   const rows = ev.confusion.map((row, t) => {
@@ -54,7 +54,7 @@ function confusionTable(ev: Evaluation, labels: readonly string[]): string {
   return `<table class="cm">${head}${rows.join('')}</table>`;
 }
 
-function perClassTable(ev: Evaluation): string {
+export function perClassTable(ev: Evaluation): string {
   const rows = ev.perClass.map(
     (c) =>
       `<tr><td>${esc(c.label)}</td><td>${c.precision.toFixed(3)}</td><td>${c.recall.toFixed(3)}</td><td>${c.f1.toFixed(3)}</td><td>${c.support}</td></tr>`,

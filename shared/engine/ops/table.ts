@@ -14,6 +14,7 @@ import {
   identityLowering,
   transposeLowering,
 } from './layout-ops.ts';
+import { lpNormalizationLowering } from './lp-normalization.ts';
 import { globalAveragePoolLowering, windowPoolLowering } from './pool.ts';
 import { softmaxLowering } from './softmax.ts';
 
@@ -30,6 +31,7 @@ export const OP_LOWERINGS: readonly OpLowering[] = [
   flattenLowering,
   transposeLowering,
   softmaxLowering,
+  lpNormalizationLowering,
   concatLowering,
   identityLowering,
   constantLowering,

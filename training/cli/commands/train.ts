@@ -9,6 +9,7 @@ import { runTraining } from '../../train/run.ts';
 import { describeThroughput } from '../../train/throughput.ts';
 import { printResult } from '../output.ts';
 import { addInputFlags, hasInputOptions, inputOptionsFromFlags } from '../../backbones/input-options.ts';
+import { trainPrototype } from './train-prototype.ts';
 
 const int = (flag: string, min = 0) =>
   z.coerce
@@ -42,7 +43,9 @@ const Flags = z.object({
     .optional(),
   seed: int('--seed').optional(),
   batchSize: int('--batch-size', 1).optional(),
-  baseline: z.enum(['scratch'], { error: '--baseline: only "scratch" is supported' }).optional(),
+  baseline: z
+    .enum(['scratch', 'linear'], { error: '--baseline must be scratch, or linear with --head prototype' })
+    .optional(),
   select: z.enum(['transfer', 'best'], { error: '--select must be transfer or best' }).optional(),
   out: z.string().min(1).optional(),
   store: z.string().min(1).optional(),
@@ -129,7 +132,10 @@ export function register(program: Command): void {
       'conv layers to re-train at the end of the backbone (0 = frozen), or a boundary tensor',
       '0',
     )
-    .option('--head <spec>', 'head: dropout=<rate>[,hidden=<units>] (default dropout=0.2)')
+    .option(
+      '--head <spec>',
+      'head: dropout=<rate>[,hidden=<units>] (default dropout=0.2), or "prototype" (class means of the embeddings, no tfjs, seconds)',
+    )
     .option('--epochs <n>', 'max epochs of the head phase (early stopping on validation loss)', '100')
     .option(
       '--fine-tune-epochs <n>',
@@ -139,7 +145,10 @@ export function register(program: Command): void {
     .option('--val-split <f>', 'fraction of --data held out for validation', '0.2')
     .option('--seed <n>', 'seed for splits, shuffles and initialisation', '1')
     .option('--batch-size <n>', 'batch size', '32')
-    .option('--baseline <kind>', '"scratch": also train a CNN from scratch on the same data and compare')
+    .option(
+      '--baseline <kind>',
+      '"scratch": also train a CNN from scratch on the same data and compare; "linear" (with --head prototype): also train the dense head',
+    )
     .option('--select <which>', 'transfer (default) or best: export whichever wins on validation data')
     .option('--out <dir>', 'export directory (default .edgetune/runs/<name>-<timestamp>)')
     .option('--store <url>', 'publish after the parity gate: file://<dir> or s3://<bucket>/<prefix>')
@@ -159,6 +168,10 @@ export function register(program: Command): void {
         throw new EdgetuneError('bad_request', issue?.message ?? 'invalid flags');
       }
       const f = parsed.data;
+      if (f.head === 'prototype' || f.baseline === 'linear') {
+        await trainPrototype(f, hasInputOptions(input) ? input : undefined);
+        return;
+      }
       const result = await runTraining({
         backbone: f.backbone,
         backboneSha256: f.sha256,
