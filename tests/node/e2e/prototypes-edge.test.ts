@@ -92,7 +92,7 @@ describe('POST /admin/models/{name}/prototypes in workerd', () => {
       // One MobileNetV2 session resident at a time: with the default 100 MB two sessions (~40 MB
       // each) plus the transient copy of the parent graph that building a version decodes can
       // pass the isolate's 128 MB, and workerd then drops the connection of the next request.
-      vars: { ROUTING_TTL_SECONDS: '0', REQUEST_LOG: 'off', MODEL_CACHE_MB: '48' },
+      vars: { ROUTING_TTL_SECONDS: '0', REQUEST_LOG: 'off' },
       onWorkerOutput: (line) => console.error(`worker: ${line}`),
     });
     r2 = await localBucketStore(edge.mf, 'r2://prototypes-test/MODELS');
