@@ -6,6 +6,9 @@ import { backendRequests } from '../../tf/backend.ts';
 import type { TrainResult } from '../../train/options.ts';
 import { streamProgress } from '../../train/progress.ts';
 import { runTraining } from '../../train/run.ts';
+import { parseDuration } from '../../../shared/jobs/policy.ts';
+import { AUTO_SELECT_BELOW } from '../../select/auto.ts';
+import { selectionJson, selectionLines } from '../../select/summary.ts';
 import { printResult } from '../output.ts';
 import { addInputFlags, hasInputOptions, inputOptionsFromFlags } from '../../backbones/input-options.ts';
 
@@ -38,7 +41,13 @@ const Flags = z.object({
   seed: int('--seed').optional(),
   batchSize: int('--batch-size', 1).optional(),
   baseline: z.enum(['scratch'], { error: '--baseline: only "scratch" is supported' }).optional(),
-  select: z.enum(['transfer', 'best'], { error: '--select must be transfer or best' }).optional(),
+  select: z
+    .enum(['transfer', 'best', 'auto'], { error: '--select must be auto, transfer or best' })
+    .optional(),
+  searchBudget: z
+    .string()
+    .transform((t) => parseDuration(t))
+    .optional(),
   out: z.string().min(1).optional(),
   store: z.string().min(1).optional(),
   device: z.enum(DEVICES, { error: `--device must be one of ${DEVICES.join(', ')}` }).optional(),
@@ -85,6 +94,7 @@ export function trainJson(r: TrainResult): Record<string, unknown> {
     ...(r.version ? { version: r.version, store: r.store } : {}),
     timings: r.timings,
     warnings: r.warnings,
+    ...(r.selection ? { selection: selectionJson(r.selection) } : {}),
   };
 }
 
@@ -111,8 +121,7 @@ export function register(program: Command): void {
     )
     .option(
       '--trainable <N|tensor>',
-      'conv layers to re-train at the end of the backbone (0 = frozen), or a boundary tensor',
-      '0',
+      'conv layers to re-train at the end of the backbone (default 0 = frozen), or a boundary tensor',
     )
     .option('--head <spec>', 'head: dropout=<rate>[,hidden=<units>] (default dropout=0.2)')
     .option('--epochs <n>', 'max epochs of the head phase (early stopping on validation loss)', '100')
@@ -125,7 +134,17 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed for splits, shuffles and initialisation', '1')
     .option('--batch-size <n>', 'batch size', '32')
     .option('--baseline <kind>', '"scratch": also train a CNN from scratch on the same data and compare')
-    .option('--select <which>', 'transfer (default) or best: export whichever wins on validation data')
+    .option(
+      '--select <which>',
+      `auto: cross-validate feature layers, heads (prototype, linear, MLP), fine-tuning depths 0-2 and the scratch CNN, ` +
+        `pick by the one-standard-error rule and train the winner (the default when the smallest class has fewer than ` +
+        `${AUTO_SELECT_BELOW} labelled images and none of --feature-layer, --trainable, --head, --baseline is given); ` +
+        'transfer (the default otherwise); best: the quick two-way choice between transfer and --baseline scratch on validation data',
+    )
+    .option(
+      '--search-budget <duration>',
+      'time --select auto may spend searching, e.g. 60s, 5m (default 10m)',
+    )
     .option('--out <dir>', 'export directory (default .edgetune/runs/<name>-<timestamp>)')
     .option('--store <url>', 'publish after the parity gate: file://<dir> or s3://<bucket>/<prefix>')
     .option('--device <device>', 'frozen prefix on auto | cpu | cuda', 'auto')
@@ -139,6 +158,8 @@ export function register(program: Command): void {
         throw new EdgetuneError('bad_request', issue?.message ?? 'invalid flags');
       }
       const f = parsed.data;
+      // Flags that pin the configuration mean the user chose it: no search unless asked for.
+      const pinned = [f.featureLayer, f.trainable, f.head, f.baseline].some((v) => v !== undefined);
       const result = await runTraining({
         backbone: f.backbone,
         input: hasInputOptions(input) ? input : undefined,
@@ -156,6 +177,8 @@ export function register(program: Command): void {
         batchSize: f.batchSize,
         baseline: f.baseline,
         select: f.select,
+        autoSelectBelow: pinned ? undefined : AUTO_SELECT_BELOW,
+        searchBudget: f.searchBudget,
         out: f.out,
         store: f.store,
         device: f.device,
@@ -171,6 +194,7 @@ export function register(program: Command): void {
                 result.baselineWins ? `NOTE: ${result.verdict}` : result.verdict!,
               ]
             : []),
+          ...(result.selection ? selectionLines(result.selection) : []),
           `parity: max |Δp| ${result.parity.maxAbsDiff.toExponential(2)} on ${result.parity.samples} images`,
           `features: ${result.features.computed} computed, ${result.features.cacheHits} from cache`,
           `wrote ${result.outDir} (model.onnx, manifest.json, metrics.json, report.html)`,
