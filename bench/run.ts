@@ -40,6 +40,7 @@ import {
 import { type BenchSummary, renderMarkdown } from './report.ts';
 import { type StartupResult, workerStartup } from './startup.ts';
 import { round } from './stats.ts';
+import { autoSelectBench } from './select/auto-select.ts';
 
 const COLD_SAMPLES = 5;
 const STARTUP_SAMPLES = 3;
@@ -193,6 +194,8 @@ async function main(): Promise<void> {
     cold_first_response_ms: coldHttpResult.engine?.median_ms ?? Number.NaN,
     two_versions_wasm_heap_mb: refIsolate.engine.heap_two_mb,
   };
+  log('--select auto search time (MobileNetV2, 10 labels × 10 classes)');
+  const autoSelect = await autoSelectBench();
   const results: BenchSummary & Record<string, unknown> = {
     ...(engineServes ? engineHeadline : ortHeadline),
     edge_engine: engineServes ? 'edgetune-wasm' : 'onnxruntime-web',
@@ -223,6 +226,8 @@ async function main(): Promise<void> {
     models: perModel,
     cold_start: { breakdown_in_isolate: cold, production_worker_first_response_http: coldHttpResult },
     node_onnxruntime_web_heap_mb_after_all_sessions: nodeHeapMb,
+    auto_select_seconds: autoSelect.auto_select_seconds,
+    auto_select: autoSelect,
     seconds: round((performance.now() - started) / 1000),
   };
   fs.writeFileSync(path.join(projectRoot, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);

@@ -30,6 +30,17 @@ export interface Rows {
   predict: number[];
 }
 
+/** Thrown from inside training when the search's time is up, so a long fit stops mid-way. */
+export class BudgetSpent extends Error {}
+
+/** An epoch callback that stops training once `deadline` (performance.now() ms) has passed. */
+function stopAt(deadline: number | undefined): (() => void) | undefined {
+  if (deadline === undefined) return undefined;
+  return () => {
+    if (performance.now() > deadline) throw new BudgetSpent('search budget spent');
+  };
+}
+
 function size(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
@@ -42,6 +53,7 @@ export async function fitTransfer(
   rows: Rows,
   seed: number,
   hyper: TransferHyper,
+  deadline?: number,
 ): Promise<Float32Array> {
   const head = headSpecOf(config.head);
   const parts = buildTrainable({
@@ -73,6 +85,7 @@ export async function fitTransfer(
         classes,
         classWeights,
         batchSize: hyper.batchSize,
+        onEpoch: stopAt(deadline),
       };
       await trainLoop({
         ...common,
@@ -108,6 +121,7 @@ export async function fitScratch(
   rows: Rows,
   seed: number,
   shape: { side: number; channels: 1 | 3; batchSize: number },
+  deadline?: number,
 ): Promise<Float32Array> {
   const take = (idx: readonly number[]) => ({
     images: idx.map((i) => images[i]!),
@@ -123,6 +137,7 @@ export async function fitScratch(
     seed,
     classWeights: balancedClassWeights(train.y, classes),
     batchSize: shape.batchSize,
+    onEpoch: stopAt(deadline),
   });
   try {
     return baseline.predict(rows.predict.map((i) => images[i]!));

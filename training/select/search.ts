@@ -4,8 +4,8 @@
  *
  * Cheap by construction: activations of every candidate layer are computed once per image and
  * cached; heads on them train in milliseconds; the expensive configurations (re-trained backbone
- * layers, the scratch CNN) come last and run only while the budget lasts — a configuration whose
- * first fold shows it cannot finish in time is stopped, and the result says what was skipped.
+ * layers, the scratch CNN) come last and run only while the budget lasts — training stops at the
+ * end of the epoch in which the budget runs out, and the result says what was skipped.
  */
 import { EdgetuneError } from '../../shared/errors.ts';
 import type { Sample } from '../datasets/types.ts';
@@ -16,7 +16,7 @@ import { type Progress, silentProgress } from '../train/progress.ts';
 import type { Device } from '../features/session.ts';
 import { earlierCutPoints } from './candidates.ts';
 import { chooseOneStandardError, mean, sd } from './choose.ts';
-import { fitScratch, fitTransfer, type Rows, type TransferInput } from './fit.ts';
+import { BudgetSpent, fitScratch, fitTransfer, type Rows, type TransferInput } from './fit.ts';
 import { foldCount, innerSplit, stratifiedFolds } from './folds.ts';
 import { depthInput, layerInput, sharedKeras } from './inputs.ts';
 import { buildSpace, type Configuration } from './space.ts';
@@ -138,6 +138,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
     };
 
     const rows: SelectionRow[] = [];
+    const ctxNote: string[] = [];
     for (const c of space) {
       const row: SelectionRow = {
         ...c,
@@ -160,6 +161,9 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
         continue;
       }
       const hyper = transferHyper(o.hyper, c.trainable);
+      // The first (cheapest) configuration always finishes, so there is always a pick; the others
+      // stop at the end of the epoch during which the budget runs out.
+      const deadline = rows.length > 1 ? started + o.budgetSeconds * 1000 : undefined;
       const fit = (r: Rows, seed: number) =>
         c.kind === 'scratch'
           ? fitScratch(
@@ -168,33 +172,30 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
               o.classes,
               r,
               seed,
-              {
-                ...o.scratchShape,
-                batchSize: hyper.batchSize,
-              },
+              { ...o.scratchShape, batchSize: hyper.batchSize },
+              deadline,
             )
-          : fitTransfer(c, input!, yAll, o.classes, r, seed, hyper);
-      const fits = k + (o.test ? 1 : 0);
-      for (let f = 0; f < k; f++) {
-        const held = folds[f]!;
-        const rest = folds.flatMap((fold, j) => (j === f ? [] : fold));
-        const inner = innerSplit(y, rest, o.valFraction, o.seed + f);
-        const probs = await fit({ ...inner, predict: held }, o.seed);
-        row.folds.push(accuracy(probs, y, held));
-        const spent = (performance.now() - t0) / 1000;
-        const projected = (spent / (f + 1)) * (fits - f - 1);
-        // The first (cheapest) configuration always finishes, so there is always a pick.
-        if (rows.length > 1 && f < k - 1 && elapsed() + projected > o.budgetSeconds) {
-          row.skipped =
-            `stopped after ${f + 1} of ${k} folds: ${spent.toFixed(1)}s so far, about ${projected.toFixed(0)}s more ` +
-            `would pass the ${o.budgetSeconds}s search budget`;
-          break;
+          : fitTransfer(c, input!, yAll, o.classes, r, seed, hyper, deadline);
+      try {
+        for (let f = 0; f < k; f++) {
+          const held = folds[f]!;
+          const rest = folds.flatMap((fold, j) => (j === f ? [] : fold));
+          const inner = innerSplit(y, rest, o.valFraction, o.seed + f);
+          const probs = await fit({ ...inner, predict: held }, o.seed);
+          row.folds.push(accuracy(probs, y, held));
         }
-      }
-      if (!row.skipped) {
         row.mean = mean(row.folds);
         row.sd = sd(row.folds);
         if (o.test) row.testAccuracy = accuracy(await fit(runSplit, o.seed), yAll, testRows);
+      } catch (e) {
+        if (!(e instanceof BudgetSpent)) throw e;
+        const spent = ((performance.now() - t0) / 1000).toFixed(1);
+        if (row.mean === null) {
+          row.skipped = `stopped after ${row.folds.length} of ${k} folds (${spent}s): the ${o.budgetSeconds}s search budget was spent`;
+        } else {
+          // Scored on every fold: it competes; only the hindsight test figure is missing.
+          ctxNote.push(`${c.id}: the search budget was spent before its test-set fit`);
+        }
       }
       row.seconds = Number(((performance.now() - t0) / 1000).toFixed(3));
       progress.log(
@@ -229,7 +230,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       threshold: choice.threshold,
       budgetSeconds: o.budgetSeconds,
       seconds: Number(elapsed().toFixed(3)),
-      skipped: rows.filter((r) => r.skipped).map((r) => `${r.id}: ${r.skipped}`),
+      skipped: [...rows.filter((r) => r.skipped).map((r) => `${r.id}: ${r.skipped}`), ...ctxNote],
     };
   } finally {
     shared.dispose();

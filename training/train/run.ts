@@ -500,9 +500,17 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
         })),
       ),
     );
+    const given =
+      // A new search (retraining with a policy that asks for one) records its own choice.
+      options.recipe && auto?.selection
+        ? {
+            ...options.recipe,
+            options: { ...options.recipe.options, select: 'auto' as const, chosen: auto.winner },
+          }
+        : options.recipe;
     const recipe =
-      options.recipe !== undefined
-        ? options.recipe
+      given !== undefined
+        ? given
         : recipeFromOptions(options, {
             head: typeof options.head === 'object' ? options.head : parseHeadSpec(options.head),
             seed,
