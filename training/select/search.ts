@@ -164,7 +164,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       // The first (cheapest) configuration always finishes, so there is always a pick; the others
       // stop at the end of the epoch during which the budget runs out.
       const deadline = rows.length > 1 ? started + o.budgetSeconds * 1000 : undefined;
-      const fit = (r: Rows, seed: number) =>
+      const trainAndPredict = (r: Rows, seed: number) =>
         c.kind === 'scratch'
           ? fitScratch(
               all.map((s) => s.image),
@@ -181,12 +181,12 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
           const held = folds[f]!;
           const rest = folds.flatMap((fold, j) => (j === f ? [] : fold));
           const inner = innerSplit(y, rest, o.valFraction, o.seed + f);
-          const probs = await fit({ ...inner, predict: held }, o.seed);
+          const probs = await trainAndPredict({ ...inner, predict: held }, o.seed);
           row.folds.push(accuracy(probs, y, held));
         }
         row.mean = mean(row.folds);
         row.sd = sd(row.folds);
-        if (o.test) row.testAccuracy = accuracy(await fit(runSplit, o.seed), yAll, testRows);
+        if (o.test) row.testAccuracy = accuracy(await trainAndPredict(runSplit, o.seed), yAll, testRows);
       } catch (e) {
         if (!(e instanceof BudgetSpent)) throw e;
         const spent = ((performance.now() - t0) / 1000).toFixed(1);

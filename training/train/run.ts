@@ -28,13 +28,7 @@ import { channelsLastShape, chwToHwc } from '../features/layout.ts';
 import { type Baseline, trainBaseline } from '../fit/baseline.ts';
 import { transferForward } from '../fit/forward.ts';
 import { describeHead, type HeadSpec, parseHeadSpec } from '../fit/head.ts';
-import {
-  balancedClassWeights,
-  type EpochRecord,
-  type Forward,
-  predictProbs,
-  trainLoop,
-} from '../fit/loop.ts';
+import { balancedClassWeights, type EpochRecord, predictProbs, trainLoop } from '../fit/loop.ts';
 import { buildTrainable, type TrainableParts } from '../fit/suffix.ts';
 import { setClassMeanHead } from '../fit/class-means.ts';
 import { type AutoPlan, type ChosenConfiguration, planAuto, wantsSearch } from '../select/auto.ts';
