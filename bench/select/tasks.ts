@@ -5,6 +5,7 @@
  * (appended as each run finishes, so a long run can be resumed task by task).
  *
  *   EDGETUNE_CACHE_DIR=... nice node --import tsx bench/select/tasks.ts [--tasks digits,negative] [--seeds 1,2,3] [--out f.json]
+ *   node --import tsx bench/select/tasks.ts --render a.json,b.json     (one table from several runs)
  *
  * CPU-heavy (the scratch CNN is cross-validated too): ~4 min per task and seed on a busy 2-core box.
  */
@@ -86,6 +87,13 @@ export interface TaskResult {
 
 async function main(): Promise<void> {
   const all = tasks();
+  // `--render a.json,b.json`: the table of runs made by several processes, without training.
+  const render = arg('--render', '');
+  if (render) {
+    const merged = render.split(',').flatMap((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as TaskResult[]);
+    console.log(renderTable(merged, all));
+    return;
+  }
   const chosen = arg('--tasks', Object.keys(all).join(',')).split(',');
   const seeds = arg('--seeds', '1,2,3').split(',').map(Number);
   const out = arg('--out', path.join(os.tmpdir(), 'edgetune-select-tasks.json'));

@@ -138,7 +138,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
     };
 
     const rows: SelectionRow[] = [];
-    const ctxNote: string[] = [];
+    const notes: string[] = [];
     for (const c of space) {
       const row: SelectionRow = {
         ...c,
@@ -194,7 +194,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
           row.skipped = `stopped after ${row.folds.length} of ${k} folds (${spent}s): the ${o.budgetSeconds}s search budget was spent`;
         } else {
           // Scored on every fold: it competes; only the hindsight test figure is missing.
-          ctxNote.push(`${c.id}: the search budget was spent before its test-set fit`);
+          notes.push(`${c.id}: the search budget was spent before its test-set fit`);
         }
       }
       row.seconds = Number(((performance.now() - t0) / 1000).toFixed(3));
@@ -230,7 +230,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       threshold: choice.threshold,
       budgetSeconds: o.budgetSeconds,
       seconds: Number(elapsed().toFixed(3)),
-      skipped: [...rows.filter((r) => r.skipped).map((r) => `${r.id}: ${r.skipped}`), ...ctxNote],
+      skipped: [...rows.filter((r) => r.skipped).map((r) => `${r.id}: ${r.skipped}`), ...notes],
     };
   } finally {
     shared.dispose();

@@ -1,4 +1,7 @@
 /** `edgetune train --select auto` flags: clear one-line errors before any work, and the help says what the default is. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../cli-helper.ts';
 
@@ -14,7 +17,8 @@ describe('train --select / --search-budget', () => {
     expect(budget.stderr.trim().split('\n').at(-1)).toBe(
       'edgetune: invalid duration "soon": use e.g. 90m, 12h, 7d',
     );
-  });
+    // Each CLI start loads the whole training stack: minutes on a busy 2-core machine.
+  }, 600_000);
 
   it('--help documents auto as the default below 50 labels per class and best as the quick two-way choice', async () => {
     const r = await runCli(['train', '--help']);
@@ -24,5 +28,17 @@ describe('train --select / --search-budget', () => {
     expect(help).toMatch(/the default when the smallest class has fewer than 50 labelled images/);
     expect(help).toMatch(/best: the quick two-way choice/);
     expect(help).toMatch(/--search-budget <duration>/);
-  });
+  }, 600_000);
+});
+
+describe('policy set --search-again', () => {
+  it('records whether retraining repeats the --select auto search', async () => {
+    const store = `file://${fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-search-again-'))}`;
+    const on = await runCli(['policy', 'set', 'digits', '--search-again', '--store', store, '--json']);
+    expect(on.code).toBe(0);
+    expect(JSON.parse(on.stdout).policy.searchAgain).toBe(true);
+    const off = await runCli(['policy', 'set', 'digits', '--no-search-again', '--store', store]);
+    expect(off.code).toBe(0);
+    expect(off.stdout).toMatch(/--select auto on retrain: reuse the recipe's choice/);
+  }, 600_000);
 });
