@@ -43,6 +43,7 @@ import { type BenchSummary, renderMarkdown } from './report.ts';
 import { type StartupResult, workerStartup } from './startup.ts';
 import { round } from './stats.ts';
 import { trainAtScale, trainScaleMarkdown } from './train-scale.ts';
+import { autoSelectBench } from './select/auto-select.ts';
 
 const COLD_SAMPLES = 5;
 const STARTUP_SAMPLES = 3;
@@ -200,6 +201,8 @@ async function main(): Promise<void> {
     two_versions_wasm_heap_mb: refIsolate.engine.heap_two_mb,
   };
   const scale = await trainAtScale(log);
+  log('--select auto search time (MobileNetV2, 10 labels × 10 classes)');
+  const autoSelect = await autoSelectBench();
   const results: BenchSummary & Record<string, unknown> = {
     ...(engineServes ? engineHeadline : ortHeadline),
     edge_engine: engineServes ? ENGINES.wasm : ENGINES.ortWeb,
@@ -241,6 +244,8 @@ async function main(): Promise<void> {
     train_peak_rss_mb_400: scale.train_peak_rss_mb_400,
     training_at_scale: scale,
     node_onnxruntime_web_heap_mb_after_all_sessions: nodeHeapMb,
+    auto_select_seconds: autoSelect.auto_select_seconds,
+    auto_select: autoSelect,
     seconds: round((performance.now() - started) / 1000),
   };
   fs.writeFileSync(path.join(projectRoot, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);

@@ -29,6 +29,11 @@ export const RetrainPolicySchema = z.object({
   /** Accept feedback whose label is not one of the stable version's labels. */
   allowNewClasses: z.boolean().default(false),
   /**
+   * A stable version trained with `--select auto` records the configuration it chose; retraining
+   * trains that configuration again unless this asks for a new cross-validated search.
+   */
+  searchAgain: z.boolean().default(false),
+  /**
    * Optional: once a canary has `afterObservations` labelled feedback samples served by it, promote
    * it when its observed accuracy is at least the stable's minus `tolerance`, else remove it.
    */

@@ -3,7 +3,7 @@
  * fine-tuning (`--trainable N`) on streamed data: the training loop asks for each batch's rows,
  * so spatial activations (e.g. 61 KiB per image for MobileNetV2 at --trainable 1) stay on disk.
  */
-import { chwToHwc } from '../fit/layout.ts';
+import { chwToHwc } from './layout.ts';
 import type { RowSource } from '../fit/loop.ts';
 import type { FeatureCache } from './cache.ts';
 

@@ -176,6 +176,7 @@ async function retrain(
       device: ctx.device.device,
       backend: options.backend,
       parent: stable,
+      searchAgain: ctx.policy.searchAgain,
       progress: { ...silentProgress, log },
       recipe: buildRecipe({
         backbone: recipe.backbone,

@@ -3,6 +3,7 @@
  * with the verdict against the baseline, metrics, learning curves, the confusion matrix and a
  * grid of held-out predictions (mistakes first).
  */
+import { selectionSection } from './selection.ts';
 import { encode } from 'fast-png';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import { resizeBilinear } from '../../shared/preprocess/resize.ts';
@@ -103,7 +104,7 @@ figure.bad img{border-color:#d62728}.charts svg{margin-right:12px}code{backgroun
 <h1>${esc(r.name)}</h1>
 <p>Backbone <code>${esc(r.backbone.source)}</code>, frozen up to <code>${esc(r.plan.boundary)}</code>, embedding <code>${esc(r.plan.featureTensor)}</code> (${r.plan.embeddingDim}-d), ${r.plan.trainableConvs} conv layers re-trained. ${r.counts.train} training / ${r.counts.val} validation images, held-out set: ${r.heldOutSet} (${r.heldOutSet === 'test' ? r.counts.test : r.counts.val} images), ${r.counts.classes} classes.</p>
 ${verdict}
-<table><tr><th>model</th><th>held-out accuracy</th><th>macro F1</th><th>val accuracy</th><th>val loss</th><th>epochs</th><th>time</th></tr>
+${selectionSection(r.selection)}<table><tr><th>model</th><th>held-out accuracy</th><th>macro F1</th><th>val accuracy</th><th>val loss</th><th>epochs</th><th>time</th></tr>
 ${outcomeRow(r.transfer, 'transfer', r.selected === 'transfer')}${outcomeRow(r.baseline, 'scratch baseline', r.selected === 'baseline')}</table>
 <p>Parity gate: exported ONNX vs tfjs, max |Δp| = ${r.parity.maxAbsDiff.toExponential(2)} on ${r.parity.samples} images (limit ${r.parity.tolerance}). Frozen-prefix features: ${r.features.computed} computed, ${r.features.cacheHits} from cache.</p>
 <h2>Learning curves</h2>

@@ -13,6 +13,8 @@ import type { ParityReport } from '../export/parity.ts';
 import type { BackendRequest } from '../tf/backend.ts';
 import type { Progress } from './progress.ts';
 import type { TrainingRecipe } from './recipe.ts';
+import type { ChosenConfiguration } from '../select/auto.ts';
+import type { Selection } from '../select/search.ts';
 
 export interface TrainOptions {
   /** nsfwjs:MobileNetV2 | tfjs:<model.json> | <file.onnx> | hf:<org>/<repo>[@rev][/file.onnx] | https://… */
@@ -46,8 +48,21 @@ export interface TrainOptions {
   batchSize?: number;
   patience?: number;
   baseline?: 'scratch';
-  /** 'transfer' (default) exports the transfer model; 'best' whichever wins on validation. */
-  select?: 'transfer' | 'best';
+  /**
+   * 'transfer' exports the transfer model; 'best' whichever of transfer and the scratch baseline
+   * wins on validation (the quick two-way choice); 'auto' cross-validates feature layers, heads,
+   * fine-tuning depths and the scratch CNN (training/select/). Default: 'auto' when
+   * `autoSelectBelow` is set and the smallest class has fewer labelled images, else 'transfer'.
+   */
+  select?: 'transfer' | 'best' | 'auto';
+  /** The CLI sets 50 unless the configuration was pinned by flags; library callers opt in. */
+  autoSelectBelow?: number;
+  /** Seconds `--select auto` may spend searching (default 600). */
+  searchBudget?: number;
+  /** A previous search's winner (recipe): reused instead of searching, unless `searchAgain`. */
+  chosen?: ChosenConfiguration;
+  /** Search again even though `chosen` is given (a retrain policy asking for a new search). */
+  searchAgain?: boolean;
   /** Export directory; default .edgetune/runs/<name>-<timestamp>. */
   out?: string;
   /** Publish to this store URL after the parity gate passes. */
@@ -120,4 +135,6 @@ export interface TrainResult {
   /** Data throughput and its time split (list / decode / features / fit), peak memory. */
   throughput?: Throughput;
   warnings: string[];
+  /** `--select auto`: the configuration trained, and the search behind it (null when an earlier choice was reused). */
+  selection?: { winner: ChosenConfiguration; search: Selection | null };
 }

@@ -16,6 +16,7 @@ import { formatHubRef, parseHubRef } from '../backbones/hub/hub-ref.ts';
 import { parseBackboneSource } from '../backbones/import.ts';
 import { InputOptionsSchema } from '../backbones/input-options.ts';
 import { HeadSpecSchema } from '../fit/head.ts';
+import { ChosenConfigurationSchema } from '../select/auto.ts';
 
 export const RECIPE_FILE = 'training.json';
 
@@ -47,7 +48,9 @@ export const TrainingRecipeSchema = z.object({
     batchSize: z.number().int().positive().optional(),
     patience: z.number().int().nonnegative().optional(),
     baseline: z.literal('scratch').optional(),
-    select: z.enum(['transfer', 'best']).optional(),
+    select: z.enum(['transfer', 'best', 'auto']).optional(),
+    /** What `--select auto` chose; a retraining job trains it again without searching. */
+    chosen: ChosenConfigurationSchema.optional(),
   }),
   /** Set by retraining: the feedback this version was trained and evaluated with. */
   feedback: z

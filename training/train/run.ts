@@ -7,7 +7,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type * as TF from '@tensorflow/tfjs';
 import { EdgetuneError } from '../../shared/errors.ts';
 import { assertName } from '../../shared/names.ts';
 import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
@@ -26,21 +25,22 @@ import { prepareEdgeVariants } from '../export/edge-variants.ts';
 import { checkParity } from '../export/parity.ts';
 import { defaultFeatureCacheDir } from '../features/cache.ts';
 import { extractFeatures } from '../features/extract.ts';
+import { channelsLastShape, chwToHwc } from '../features/layout.ts';
 import { frozenPrefix } from '../features/prefix.ts';
 import { type Baseline, trainBaseline } from '../fit/baseline.ts';
+import { transferForward } from '../fit/forward.ts';
 import { describeHead, type HeadSpec, parseHeadSpec } from '../fit/head.ts';
 import {
   balancedClassWeights,
   type EpochRecord,
-  type Forward,
   predictProbs,
-  seededDropout,
   type TensorData,
   trainLoop,
 } from '../fit/loop.ts';
-import { chwToHwc } from '../fit/layout.ts';
 import { cachedRows } from '../features/cached-rows.ts';
 import { buildTrainable, type TrainableParts } from '../fit/suffix.ts';
+import { setClassMeanHead } from '../fit/class-means.ts';
+import { type AutoPlan, type ChosenConfiguration, planAuto, wantsSearch } from '../select/auto.ts';
 import { addInt8ToExport } from '../quantize/export-dir.ts';
 import { renderReport } from '../report/html.ts';
 import { openStore } from '../../shared/store/node/open.ts';
@@ -48,6 +48,7 @@ import { publishExportDir } from '../registry/publish-dir.ts';
 import { initTf } from '../tf/backend.ts';
 import { resolveBackbone } from './backbone.ts';
 import type { ModelOutcome, TrainOptions, TrainResult } from './options.ts';
+import { transferHyper } from './hyper.ts';
 import { constantFeatureWarning, upscaleWarning, upscaleWarningFromSides } from './input-warnings.ts';
 import { planFreeze } from './plan.ts';
 import { type Progress, silentProgress } from './progress.ts';
@@ -110,13 +111,15 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const valSplit = options.valSplit ?? 0.2;
   if (options.lr !== undefined && !(options.lr > 0))
     throw new EdgetuneError('bad_request', '--lr must be > 0');
+  if (options.searchBudget !== undefined && !(options.searchBudget > 0))
+    throw new EdgetuneError('bad_request', '--search-budget must be a positive duration');
   if (options.select === 'best' && options.baseline !== 'scratch') {
     throw new EdgetuneError(
       'bad_request',
       '--select best compares with the baseline: add --baseline scratch',
     );
   }
-  const head: HeadSpec = typeof options.head === 'object' ? options.head : parseHeadSpec(options.head);
+  let head: HeadSpec = typeof options.head === 'object' ? options.head : parseHeadSpec(options.head);
   const warnings: string[] = [];
   const warn = (m: string) => {
     warnings.push(m);
@@ -138,7 +141,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     options.backboneSha256,
   );
   for (const w of backbone.warnings) warn(w);
-  const plan = await planFreeze(backbone, options.featureLayer, options.trainable ?? 0);
+  let plan = await planFreeze(backbone, options.featureLayer, options.trainable ?? 0);
   lap('backbone', mark);
   const load = { seed, cwd, ...decodeTargetFor(backbone.preprocess), log: progress.log };
   // Image files are streamed: listed now, decoded batch by batch during feature extraction.
@@ -162,6 +165,30 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const heldOutSamples: Sample[] = test ? test.samples : val.samples;
   const yHeld = test ? relabel(test, labels) : yVal;
   lap('data', mark);
+
+  // --select auto: cross-validate the configurations, then train the winner below as usual.
+  let auto: AutoPlan | undefined;
+  if (wantsSearch(options, data)) {
+    mark = performance.now();
+    auto = await planAuto(options, {
+      backbone,
+      train: train.samples,
+      val: val.samples,
+      test: test ? { samples: test.samples, y: yHeld } : undefined,
+      classes,
+      featureLayer: options.featureLayer,
+      seed,
+      valFraction: valSplit,
+      hyper: options,
+      cacheDir: options.cacheDir ?? defaultFeatureCacheDir(cwd),
+      device: options.device,
+      progress,
+    });
+    head = auto.head;
+    if (plan.keras) plan.keras.model.dispose();
+    plan = await planFreeze(backbone, auto.featureLayer, auto.trainable);
+    lap('select', mark);
+  }
 
   // Streamed images' sizes are only known once decoded: warned about after extraction.
   const upscaled = streamed ? undefined : upscaleWarning(train.samples, backbone.preprocess);
@@ -209,7 +236,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       extracted.cache.read(train.samples[i]!.id, probe, i * itemSize);
     const flat = constantFeatureWarning(probe, probed, itemSize, plan.boundary);
     if (flat) warn(flat);
-    const itemShape = itemDims.length === 3 ? [itemDims[1]!, itemDims[2]!, itemDims[0]!] : itemDims;
+    const itemShape = channelsLastShape(itemDims);
     const hwc = fromDisk ? new Float32Array(0) : chwToHwc(extracted.data, itemDims);
     const rows = (from: number, samples: readonly Sample[]): TensorData['x'] =>
       fromDisk
@@ -247,29 +274,34 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
           `val_loss ${e.valLoss?.toFixed(4)} val_acc ${e.valAcc?.toFixed(3)}`,
       );
     };
-    const retraining = plan.trainableConvs > 0;
-    const lr = options.lr ?? (retraining ? 3e-3 : 1e-2);
-    const batchSize = options.batchSize ?? 32;
-    const patience = options.patience ?? 10;
-    progress.log(`head: ${describeHead(head)}; ${nTr} train / ${nVal} validation images, ${classes} classes`);
-    await trainLoop({
-      phase: 'head',
-      forward,
-      variables: parts.headVariables,
-      model: parts.model,
-      train: trainX,
-      val: valX,
-      classes,
-      classWeights,
-      epochs: options.epochs ?? 100,
-      batchSize,
-      lr,
-      patience,
-      seed,
-      onEpoch,
-    });
-    const fineTuneEpochs = options.fineTuneEpochs ?? (retraining ? 10 : 0);
-    if (fineTuneEpochs > 0) {
+    const { lr, batchSize, patience, epochs, fineTuneEpochs } = transferHyper(options, plan.trainableConvs);
+    progress.log(
+      `head: ${auto?.classMeans ? 'class means (prototype)' : describeHead(head)}; ${nTr} train / ${nVal} validation images, ${classes} classes`,
+    );
+    if (auto?.classMeans) {
+      // Class means read the frozen features, which stay in memory when nothing is re-trained.
+      if (!(trainX.x instanceof Float32Array))
+        throw new EdgetuneError('internal', 'class-mean head needs in-memory features');
+      setClassMeanHead(parts.output, trainX.x, yTrain, Array.from(yTrain.keys()), itemSize, classes);
+    } else {
+      await trainLoop({
+        phase: 'head',
+        forward,
+        variables: parts.headVariables,
+        model: parts.model,
+        train: trainX,
+        val: valX,
+        classes,
+        classWeights,
+        epochs,
+        batchSize,
+        lr,
+        patience,
+        seed,
+        onEpoch,
+      });
+    }
+    if (fineTuneEpochs > 0 && !auto?.classMeans) {
       await trainLoop({
         phase: 'fine-tune',
         forward,
@@ -312,7 +344,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
     // 3. Baseline from scratch on the same images.
     let baseline: ModelOutcome | undefined;
     let scratch: Baseline | undefined;
-    if (options.baseline === 'scratch') {
+    if (options.baseline === 'scratch' || auto?.scratch) {
       mark = performance.now();
       const bHistory: EpochRecord[] = [];
       const channels: 1 | 3 = backbone.preprocess.channels;
@@ -353,7 +385,11 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
 
     // 4. Select, assemble, parity gate.
     mark = performance.now();
-    const selected = selectModel(options.select ?? 'transfer', transfer, baseline);
+    const selected = auto
+      ? auto.scratch
+        ? 'baseline'
+        : 'transfer'
+      : selectModel(options.select === 'best' ? 'best' : 'transfer', transfer, baseline);
     const metrics: Record<string, number> = {
       accuracy: (selected === 'baseline' ? baseline! : transfer).heldOut.accuracy,
       valAccuracy: (selected === 'baseline' ? baseline! : transfer).val.accuracy,
@@ -493,6 +529,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       timings,
       throughput: rate,
       warnings,
+      ...(auto ? { selection: { winner: auto.winner, search: auto.selection ?? null } } : {}),
     };
     const chosen = selected === 'baseline' ? baseline! : transfer;
     fs.writeFileSync(files.model, bytes);
@@ -513,10 +550,24 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
         })),
       ),
     );
+    const given =
+      // A new search (retraining with a policy that asks for one) records its own choice.
+      options.recipe && auto?.selection
+        ? {
+            ...options.recipe,
+            options: { ...options.recipe.options, select: 'auto' as const, chosen: auto.winner },
+          }
+        : options.recipe;
     const recipe =
-      options.recipe !== undefined
-        ? options.recipe
-        : recipeFromOptions(options, { head, seed, cwd, backboneSha256: backbone.sha256 });
+      given !== undefined
+        ? given
+        : recipeFromOptions(options, {
+            head: typeof options.head === 'object' ? options.head : parseHeadSpec(options.head),
+            seed,
+            cwd,
+            backboneSha256: backbone.sha256,
+            chosen: auto?.winner,
+          });
     if (recipe) fs.writeFileSync(path.join(outDir, RECIPE_FILE), `${JSON.stringify(recipe, null, 2)}\n`);
     // The manifest last: its presence marks a complete export.
     fs.writeFileSync(files.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
@@ -552,7 +603,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
 /** The recipe of a run from specs (an in-memory dataset cannot be re-read later: none). */
 function recipeFromOptions(
   o: TrainOptions,
-  ctx: { head: HeadSpec; seed: number; cwd: string; backboneSha256: string },
+  ctx: { head: HeadSpec; seed: number; cwd: string; backboneSha256: string; chosen?: ChosenConfiguration },
 ): TrainingRecipe | null {
   if (typeof o.data !== 'string' || (o.testData !== undefined && typeof o.testData !== 'string')) return null;
   return buildRecipe({
@@ -574,7 +625,9 @@ function recipeFromOptions(
       batchSize: o.batchSize,
       patience: o.patience,
       baseline: o.baseline,
-      select: o.select,
+      // A search's winner is recorded as the choice: retraining reuses it (select stays auto).
+      select: ctx.chosen ? 'auto' : o.select,
+      ...(ctx.chosen ? { chosen: ctx.chosen } : {}),
     },
   });
 }
@@ -584,19 +637,6 @@ function concat(a: Float32Array, b: Float32Array): Float32Array {
   out.set(a);
   out.set(b, a.length);
   return out;
-}
-
-/** Training-time forward pass: the suffix in inference mode (BN folded), seeded dropout in the head. */
-function transferForward(parts: TrainableParts, head: HeadSpec): Forward {
-  return (xs, training, rng) => {
-    let f = parts.featureModel ? (parts.featureModel.apply(xs, { training: false }) as TF.Tensor) : xs;
-    if (training) f = seededDropout(f, head.dropout, rng);
-    if (parts.hidden) {
-      f = parts.hidden.apply(f) as TF.Tensor;
-      if (training) f = seededDropout(f, head.dropout, rng);
-    }
-    return parts.output.apply(f) as TF.Tensor2D;
-  };
 }
 
 function selectModel(
@@ -660,5 +700,6 @@ function metricsJson(r: TrainResult): Record<string, unknown> {
     timings: r.timings,
     throughput: r.throughput,
     warnings: r.warnings,
+    selection: r.selection,
   };
 }

@@ -56,6 +56,9 @@ describe('torch.onnx exports as backbones: CLI training → parity gate → work
         modelName(fixture),
         '--epochs',
         '3',
+        // The backbone itself is under test: the plain transfer configuration, pinned.
+        '--select',
+        'transfer',
         '--out',
         path.join(dir, 'runs', fixture),
         '--store',

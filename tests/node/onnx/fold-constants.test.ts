@@ -32,7 +32,9 @@ describe('readTensorFloat32', () => {
     const values = Float32Array.from({ length: 1001 }, (_, i) => Math.sin(i) * 10 ** ((i % 9) - 4));
     const backing = new Uint8Array(values.byteLength + 3);
     const view = new DataView(backing.buffer, 3);
-    values.forEach((v, i) => view.setFloat32(i * 4, v, true));
+    values.forEach((v, i) => {
+      view.setFloat32(i * 4, v, true);
+    });
     const rawData = backing.subarray(3);
     const read = readTensorFloat32({ name: 'w', dataType: TensorDataType.FLOAT, dims: [7, 143], rawData });
     expect(read).toEqual(values);

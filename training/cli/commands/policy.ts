@@ -21,6 +21,7 @@ interface PolicySetOptions extends StoreCommandOptions {
   metric?: string;
   metricGoal?: string;
   allowNewClasses?: boolean;
+  searchAgain?: boolean;
   autoPromoteAfter?: string;
   autoPromoteTolerance?: string;
   maxFeedbackSamples?: string;
@@ -40,6 +41,7 @@ function describePolicy(name: string, p: RetrainPolicy): string {
     `  canary weight:     ${p.canaryWeight}%`,
     `  min improvement:   ${p.minImprovement} on ${p.metric} (${p.metricGoal === 'max' ? 'higher' : 'lower'} is better)`,
     `  allow new classes: ${p.allowNewClasses ? 'yes' : 'no'}`,
+    `  --select auto on retrain: ${p.searchAgain ? 'search again' : "reuse the recipe's choice"}`,
     `  auto-promote:      ${p.autoPromote ? `after ${p.autoPromote.afterObservations} observations (tolerance ${p.autoPromote.tolerance})` : 'off'}`,
     `  feedback quota:    ${orNone(p.maxFeedbackSamples)} samples, ${orNone(p.maxFeedbackBytes, formatSize)} stored`,
     `  feedback request:  at most ${p.maxFeedbackRequestBytes === null ? "the edge's MAX_BODY_BYTES" : formatSize(p.maxFeedbackRequestBytes)}`,
@@ -79,6 +81,8 @@ export function register(program: Command): void {
       .option('--metric-goal <max|min>', 'whether higher (max) or lower (min) is better')
       .option('--allow-new-classes', 'accept feedback labels the model does not know')
       .option('--no-allow-new-classes', 'reject feedback with unknown labels')
+      .option('--search-again', 'retraining repeats the --select auto search instead of reusing its choice')
+      .option('--no-search-again', "retraining trains the recipe's --select auto choice again (default)")
       .option(
         '--auto-promote-after <n>',
         'promote a canary after n labelled observations ("none" to disable)',
@@ -127,6 +131,7 @@ export function register(program: Command): void {
       changes.metricGoal = options.metricGoal;
     }
     if (options.allowNewClasses !== undefined) changes.allowNewClasses = options.allowNewClasses;
+    if (options.searchAgain !== undefined) changes.searchAgain = options.searchAgain;
     if (options.minAgreement !== undefined)
       changes.minFeedbackAgreement = numberFlag('--min-agreement', options.minAgreement, 0, 1);
     if (options.minAgreementSamples !== undefined)

@@ -7,6 +7,8 @@ import type { TrainResult } from '../../train/options.ts';
 import { streamProgress } from '../../train/progress.ts';
 import { runTraining } from '../../train/run.ts';
 import { describeThroughput } from '../../train/throughput.ts';
+import { parseDuration } from '../../../shared/jobs/policy.ts';
+import { selectionJson, selectionLines } from '../../select/summary.ts';
 import { printResult } from '../output.ts';
 import { addInputFlags, hasInputOptions, inputOptionsFromFlags } from '../../backbones/input-options.ts';
 import { trainPrototype } from './train-prototype.ts';
@@ -46,7 +48,13 @@ const Flags = z.object({
   baseline: z
     .enum(['scratch', 'linear'], { error: '--baseline must be scratch, or linear with --head prototype' })
     .optional(),
-  select: z.enum(['transfer', 'best'], { error: '--select must be transfer or best' }).optional(),
+  select: z
+    .enum(['transfer', 'best', 'auto'], { error: '--select must be transfer, best or auto' })
+    .optional(),
+  searchBudget: z
+    .string()
+    .transform((t) => parseDuration(t))
+    .optional(),
   out: z.string().min(1).optional(),
   store: z.string().min(1).optional(),
   device: z.enum(DEVICES, { error: `--device must be one of ${DEVICES.join(', ')}` }).optional(),
@@ -101,6 +109,7 @@ export function trainJson(r: TrainResult): Record<string, unknown> {
     timings: r.timings,
     ...(r.throughput ? { throughput: r.throughput } : {}),
     warnings: r.warnings,
+    ...(r.selection ? { selection: selectionJson(r.selection) } : {}),
   };
 }
 
@@ -129,8 +138,7 @@ export function register(program: Command): void {
     )
     .option(
       '--trainable <N|tensor>',
-      'conv layers to re-train at the end of the backbone (0 = frozen), or a boundary tensor',
-      '0',
+      'conv layers to re-train at the end of the backbone (default 0 = frozen), or a boundary tensor',
     )
     .option(
       '--head <spec>',
@@ -149,7 +157,16 @@ export function register(program: Command): void {
       '--baseline <kind>',
       '"scratch": also train a CNN from scratch on the same data and compare; "linear" (with --head prototype): also train the dense head',
     )
-    .option('--select <which>', 'transfer (default) or best: export whichever wins on validation data')
+    .option(
+      '--select <which>',
+      'transfer (default); best: the quick two-way choice between transfer and --baseline scratch on validation data; ' +
+        'auto: cross-validate feature layers, heads (prototype, linear, MLP), fine-tuning depths 1-2 and the scratch CNN, ' +
+        'pick by the one-standard-error rule and train the winner',
+    )
+    .option(
+      '--search-budget <duration>',
+      'time --select auto may spend searching, e.g. 60s, 5m (default 10m)',
+    )
     .option('--out <dir>', 'export directory (default .edgetune/runs/<name>-<timestamp>)')
     .option('--store <url>', 'publish after the parity gate: file://<dir> or s3://<bucket>/<prefix>')
     .option('--device <device>', 'frozen prefix on auto | cpu | cuda', 'auto')
@@ -190,6 +207,7 @@ export function register(program: Command): void {
         batchSize: f.batchSize,
         baseline: f.baseline,
         select: f.select,
+        searchBudget: f.searchBudget,
         out: f.out,
         store: f.store,
         quantize: f.quantize,
@@ -207,6 +225,7 @@ export function register(program: Command): void {
                 result.baselineWins ? `NOTE: ${result.verdict}` : result.verdict!,
               ]
             : []),
+          ...(result.selection ? selectionLines(result.selection) : []),
           `parity: max |Δp| ${result.parity.maxAbsDiff.toExponential(2)} on ${result.parity.samples} images`,
           `features: ${result.features.computed} computed, ${result.features.cacheHits} from cache`,
           ...(result.throughput ? [describeThroughput(result.throughput)] : []),

@@ -1,0 +1,94 @@
+/**
+ * `auto_select_seconds`: how long `--select auto` searches on 10 labels × 10 classes with
+ * MobileNetV2 (the OpenCV digits sheet, upscaled to 224 px: the content does not matter for the
+ * time), from a cold feature cache. The search gets twice the goal as its budget (the default 10
+ * minutes would make `npm run bench` ten minutes longer and only say "over"); what the budget cut
+ * is listed per configuration. The breakdown says where the time goes: activations, heads on
+ * cached features, fine-tuning depths, the scratch CNN.
+ *
+ *   node --import tsx bench/select/auto-select.ts      (also part of `npm run bench`)
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadDataset, splitDataset } from '../../training/datasets/index.ts';
+import { searchConfigurations } from '../../training/select/search.ts';
+import { initTf } from '../../training/tf/backend.ts';
+import { resolveBackbone } from '../../training/train/backbone.ts';
+import { decodeTargetFor } from '../../shared/preprocess/preprocess.ts';
+
+export const AUTO_SELECT_GOAL_SECONDS = 60;
+const BENCH_BUDGET_SECONDS = 2 * AUTO_SELECT_GOAL_SECONDS;
+
+export interface AutoSelectBench {
+  auto_select_seconds: number;
+  goal_seconds: number;
+  task: string;
+  backbone: string;
+  budget_seconds: number;
+  winner: string;
+  configurations: { id: string; seconds: number; cv_mean: number | null; skipped: string | null }[];
+  seconds_by_kind: { heads_on_cached_features: number; fine_tuning: number; scratch: number };
+}
+
+export async function autoSelectBench(log: (m: string) => void = () => {}): Promise<AutoSelectBench> {
+  await initTf({ backend: 'wasm' });
+  const data = 'opencv-digits:per-class=10';
+  const backbone = await resolveBackbone('nsfwjs:MobileNetV2', log);
+  const ds = await loadDataset(data, {
+    seed: 1,
+    cwd: process.cwd(),
+    ...decodeTargetFor(backbone.preprocess),
+  });
+  const { train, val } = splitDataset(ds, { valFraction: 0.2, seed: 1 });
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-bench-select-'));
+  try {
+    const s = await searchConfigurations({
+      backbone,
+      train: train.samples,
+      val: val.samples,
+      classes: ds.labels.length,
+      seed: 1,
+      valFraction: 0.2,
+      hyper: {},
+      budgetSeconds: BENCH_BUDGET_SECONDS,
+      scratch: true,
+      scratchShape: { side: 224, channels: 3 },
+      cacheDir,
+      progress: { log, task: () => ({ tick() {}, done() {} }) },
+    });
+    const sum = (f: (r: (typeof s.rows)[number]) => boolean) =>
+      Number(
+        s.rows
+          .filter(f)
+          .reduce((a, r) => a + r.seconds, 0)
+          .toFixed(1),
+      );
+    return {
+      auto_select_seconds: Number(s.seconds.toFixed(1)),
+      goal_seconds: AUTO_SELECT_GOAL_SECONDS,
+      task: `${data} (10 labels × 10 classes), cold feature cache`,
+      backbone: backbone.source,
+      budget_seconds: s.budgetSeconds,
+      winner: s.winner.id,
+      configurations: s.rows.map((r) => ({
+        id: r.id,
+        seconds: r.seconds,
+        cv_mean: r.mean,
+        skipped: r.skipped,
+      })),
+      seconds_by_kind: {
+        heads_on_cached_features: sum((r) => r.kind === 'transfer' && r.trainable === 0),
+        fine_tuning: sum((r) => r.trainable > 0),
+        scratch: sum((r) => r.kind === 'scratch'),
+      },
+    };
+  } finally {
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const r = await autoSelectBench((m) => console.error(m));
+  console.log(JSON.stringify(r, null, 2));
+}

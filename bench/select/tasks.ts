@@ -1,0 +1,164 @@
+/**
+ * `--select auto` against hindsight: for each task and seed, train with `--select auto` and a
+ * test set, then compare the test accuracy of the exported pick with the best test accuracy of
+ * any configuration in the same search. Prints the README table; results also go to a JSON file
+ * (appended as each run finishes, so a long run can be resumed task by task).
+ *
+ *   EDGETUNE_CACHE_DIR=... nice node --import tsx bench/select/tasks.ts [--tasks digits,negative] [--seeds 1,2,3] [--out f.json]
+ *   node --import tsx bench/select/tasks.ts --render a.json,b.json     (one table from several runs)
+ *
+ * CPU-heavy (the scratch CNN is cross-validated too): ~4 min per task and seed on a busy 2-core box.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { initTf } from '../../training/tf/backend.ts';
+import { cachedPretrainedBackbone } from '../../training/train/cached-backbone.ts';
+import { runTraining } from '../../training/train/run.ts';
+import { writePhotoCrops } from './photo-crops.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const FASHION = '/usr/share/datasets/fashion-mnist';
+
+interface Task {
+  title: string;
+  backbone: () => Promise<string>;
+  data: string;
+  testData: string;
+  budget: number;
+}
+
+/** The demo's backbones: `quick` (2,000 digits, 2 epochs) and 0–4 only (the negative-transfer case). */
+const mnistBackbone = (data: string, epochs: number) => async () =>
+  (await cachedPretrainedBackbone({ data, arch: 'small-cnn', epochs, seed: 1, backend: 'wasm' })).path;
+
+function tasks(): Record<string, Task> {
+  const photos = path.join(os.tmpdir(), 'edgetune-select-photos');
+  if (!fs.existsSync(path.join(photos, 'hubble'))) writePhotoCrops(ROOT, photos, 60);
+  const fashion = `idx:${FASHION}/t10k-images-idx3-ubyte.gz,${FASHION}/t10k-labels-idx1-ubyte.gz`;
+  return {
+    digits: {
+      title: 'OpenCV digits, 10/class, mnist backbone',
+      backbone: mnistBackbone('mnist:per-class=200', 2),
+      data: 'opencv-digits:per-class=10',
+      testData: 'opencv-digits:skip-per-class=10:per-class=110',
+      budget: 1200,
+    },
+    negative: {
+      title: 'mnist 5–9, 10/class, backbone pretrained on 0–4',
+      backbone: mnistBackbone('mnist:classes=0-4', 3),
+      data: 'mnist:classes=5-9:per-class=10',
+      testData: 'mnist:classes=5-9:skip-per-class=10:per-class=200',
+      budget: 1200,
+    },
+    fashion: {
+      title: 'Fashion-MNIST, 10/class, mnist backbone',
+      backbone: mnistBackbone('mnist:per-class=200', 2),
+      data: `${fashion}:per-class=10`,
+      testData: `${fashion}:skip-per-class=10:per-class=100`,
+      budget: 1200,
+    },
+    photos: {
+      title: 'photo crops (3 classes), 10/class, MobileNetV2',
+      backbone: async () => 'nsfwjs:MobileNetV2',
+      data: `folder:${photos}:per-class=10`,
+      testData: `folder:${photos}:skip-per-class=10:per-class=50`,
+      budget: 300,
+    },
+  };
+}
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1]! : fallback;
+}
+
+export interface TaskResult {
+  task: string;
+  seed: number;
+  pick: string;
+  pickTest: number;
+  best: string;
+  bestTest: number;
+  configurations: number;
+  skipped: number;
+  searchSeconds: number;
+}
+
+async function main(): Promise<void> {
+  const all = tasks();
+  // `--render a.json,b.json`: the table of runs made by several processes, without training.
+  const render = arg('--render', '');
+  if (render) {
+    const merged = render.split(',').flatMap((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as TaskResult[]);
+    console.log(renderTable(merged, all));
+    return;
+  }
+  const chosen = arg('--tasks', Object.keys(all).join(',')).split(',');
+  const seeds = arg('--seeds', '1,2,3').split(',').map(Number);
+  const out = arg('--out', path.join(os.tmpdir(), 'edgetune-select-tasks.json'));
+  const results: TaskResult[] = fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, 'utf8')) : [];
+  await initTf({ backend: 'wasm' });
+  for (const name of chosen) {
+    const task = all[name];
+    if (!task) throw new Error(`unknown task ${name} (known: ${Object.keys(all).join(', ')})`);
+    const backbone = await task.backbone();
+    for (const seed of seeds) {
+      if (results.some((r) => r.task === name && r.seed === seed)) continue;
+      const r = await runTraining({
+        backbone,
+        data: task.data,
+        testData: task.testData,
+        name: `select-${name}`,
+        seed,
+        select: 'auto',
+        searchBudget: task.budget,
+        out: fs.mkdtempSync(path.join(os.tmpdir(), `edgetune-select-${name}-`)),
+        progress: { log: (m) => process.stderr.write(`${m}\n`), task: () => ({ tick() {}, done() {} }) },
+      });
+      const search = r.selection!.search!;
+      const scored = search.rows.filter((c) => c.testAccuracy !== null);
+      const best = scored.reduce((a, b) => (b.testAccuracy! > a.testAccuracy! ? b : a));
+      const result: TaskResult = {
+        task: name,
+        seed,
+        pick: search.winner.id,
+        pickTest: r.accuracy,
+        best: best.id,
+        bestTest: best.testAccuracy!,
+        configurations: scored.length,
+        skipped: search.skipped.length,
+        searchSeconds: search.seconds,
+      };
+      results.push(result);
+      fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+      console.error(JSON.stringify(result));
+    }
+  }
+  console.log(renderTable(results, all));
+}
+
+const pct = (x: number) => (x * 100).toFixed(1);
+
+export function renderTable(results: readonly TaskResult[], all: Record<string, Task>): string {
+  const lines = [
+    '| task | seed | `--select auto` pick | its test acc. | best configuration in the search (hindsight) | its test acc. | gap (points) |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const name of Object.keys(all)) {
+    const rs = results.filter((r) => r.task === name).sort((a, b) => a.seed - b.seed);
+    if (rs.length === 0) continue;
+    for (const r of rs) {
+      lines.push(
+        `| ${all[name]!.title} | ${r.seed} | ${r.pick} | ${pct(r.pickTest)} | ${r.best} | ${pct(r.bestTest)} | ${pct(r.bestTest - r.pickTest)} |`,
+      );
+    }
+    const m = (f: (r: TaskResult) => number) => rs.reduce((a, r) => a + f(r), 0) / rs.length;
+    lines.push(
+      `| **mean over ${rs.length} seeds** | | | **${pct(m((r) => r.pickTest))}** | | **${pct(m((r) => r.bestTest))}** | **${pct(m((r) => r.bestTest - r.pickTest))}** |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+await main();

@@ -1,0 +1,128 @@
+/**
+ * `--select auto` end to end on a small digits task (the demo's quick mnist backbone, 4 labelled
+ * OpenCV sheet digits per class): every configuration is cross-validated, the export is the
+ * one-standard-error pick retrained on the run's split (its test accuracy is exactly the
+ * configuration's hindsight figure), the report and metrics carry the table, and the recipe's
+ * choice is reused — not searched again — the way a retraining job runs it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mean } from '../../../training/select/choose.ts';
+import { initTf } from '../../../training/tf/backend.ts';
+import { cachedPretrainedBackbone } from '../../../training/train/cached-backbone.ts';
+import { TrainingRecipeSchema } from '../../../training/train/recipe.ts';
+import { runTraining } from '../../../training/train/run.ts';
+import { tmpDir } from '../train/fixtures.ts';
+
+const DATA = 'opencv-digits:classes=0-4:per-class=4';
+const TEST = 'opencv-digits:classes=0-4:skip-per-class=4:per-class=40';
+
+describe('--select auto', () => {
+  let backbone: string;
+  beforeAll(async () => {
+    await initTf({ backend: 'wasm' });
+    // The demo's quick backbone (2,000 mnist digits, 2 epochs): built once per machine, shared.
+    backbone = (
+      await cachedPretrainedBackbone({
+        data: 'mnist:per-class=200',
+        arch: 'small-cnn',
+        epochs: 2,
+        seed: 1,
+        backend: 'wasm',
+      })
+    ).path;
+  }, 900_000);
+
+  it('cross-validates every configuration, exports the one-SE pick and records it for retraining', async () => {
+    const out = tmpDir('auto');
+    const r = await runTraining({
+      backbone,
+      data: DATA,
+      testData: TEST,
+      name: 'auto-digits',
+      seed: 1,
+      select: 'auto',
+      searchBudget: 3600,
+      out,
+    });
+    const s = r.selection!.search!;
+    expect(s.k).toBe(4);
+    expect(s.rows.map((c) => c.id)).toEqual([
+      'features · prototype',
+      'features · linear',
+      'features · mlp',
+      'pool(block3_pool) · prototype',
+      'pool(block3_pool) · linear',
+      'pool(block3_pool) · mlp',
+      'pool(block2_pool) · prototype',
+      'pool(block2_pool) · linear',
+      'pool(block2_pool) · mlp',
+      'fine-tune 1 · linear',
+      'fine-tune 2 · linear',
+      'scratch CNN',
+    ]);
+    for (const c of s.rows) {
+      expect(c.skipped).toBeNull();
+      expect(c.folds).toHaveLength(4);
+      expect(c.mean).toBeCloseTo(mean(c.folds), 12);
+      expect(c.testAccuracy).toBeGreaterThanOrEqual(0);
+      expect(c.testAccuracy).toBeLessThanOrEqual(1);
+    }
+    const winner = s.rows.find((c) => c.id === s.winner.id)!;
+    const best = s.rows.find((c) => c.id === s.best)!;
+    expect(Math.max(...s.rows.map((c) => c.mean!))).toBe(best.mean);
+    // One-SE rule: the winner clears the bar, and nothing simpler does.
+    expect(winner.mean!).toBeGreaterThanOrEqual(s.threshold - 1e-12);
+    const simpler = s.rows.filter((c) => c.complexity < winner.complexity && c.mean! >= s.threshold - 1e-12);
+    expect(simpler).toEqual([]);
+    // The export is the winner trained on the run's split: the same model its test figure measured.
+    expect(r.accuracy).toBe(winner.testAccuracy);
+    expect(r.selected).toBe(winner.kind === 'scratch' ? 'baseline' : 'transfer');
+    expect(r.parity.maxAbsDiff).toBeLessThanOrEqual(1e-4);
+
+    const metrics = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.selection.winner.id).toBe(winner.id);
+    expect(metrics.selection.search.rows).toHaveLength(12);
+    const report = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
+    expect(report).toMatch(/Configuration search \(--select auto\)/);
+    expect(report).toContain(`${winner.id.replace(/&/g, '&#38;')} (exported)`);
+    const recipe = TrainingRecipeSchema.parse(
+      JSON.parse(fs.readFileSync(path.join(out, 'training.json'), 'utf8')),
+    );
+    expect(recipe.options.select).toBe('auto');
+    expect(recipe.options.chosen?.id).toBe(winner.id);
+
+    // Retraining runs the recipe's options (training/jobs/retrain.ts spreads them): no new search,
+    // the same configuration, the same model.
+    const again = await runTraining({
+      ...recipe.options,
+      backbone,
+      data: DATA,
+      testData: TEST,
+      name: 'auto-digits',
+      out: tmpDir('auto-again'),
+    });
+    expect(again.selection!.search).toBeNull();
+    expect(again.selection!.winner.id).toBe(winner.id);
+    expect(again.accuracy).toBe(r.accuracy);
+  }, 1_800_000);
+
+  it('a budget smaller than any work: the cheapest configuration completes, the rest are reported skipped', async () => {
+    const r = await runTraining({
+      backbone,
+      data: DATA,
+      name: 'auto-budget',
+      seed: 2,
+      select: 'auto',
+      searchBudget: 0.001,
+      out: tmpDir('auto-budget'),
+    });
+    const s = r.selection!.search!;
+    expect(s.winner.id).toBe('features · prototype');
+    expect(s.rows[0]!.folds).toHaveLength(4);
+    expect(s.skipped).toHaveLength(11);
+    for (const line of s.skipped) expect(line).toMatch(/: not started: the 0.001s search budget was spent$/);
+    expect(r.plan.trainableConvs).toBe(0);
+  }, 900_000);
+});

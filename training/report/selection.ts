@@ -1,0 +1,31 @@
+/** The report's "Configuration search" section: why `--select auto` exported what it did. */
+import type { TrainResult } from '../train/options.ts';
+
+type Selected = NonNullable<TrainResult['selection']>;
+
+import { esc } from './svg.ts';
+const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
+
+export function selectionSection(s: Selected | undefined): string {
+  if (!s) return '';
+  const search = s.search;
+  if (!search) {
+    return `<h2>Configuration</h2><p>Trained as <b>${esc(s.winner.id)}</b>: the earlier <code>--select auto</code> choice recorded in the recipe (no new search).</p>\n`;
+  }
+  const hasTest = search.rows.some((r) => r.testAccuracy !== null);
+  const rows = search.rows
+    .map((r) => {
+      const cls = r.id === s.winner.id ? ' class="sel"' : '';
+      const cv =
+        r.mean === null
+          ? `<td colspan="2">${esc(r.skipped ?? '')}</td>`
+          : `<td>${pct(r.mean)} ± ${pct(r.sd)}</td><td>${r.folds.map((f) => pct(f)).join(' ')}</td>`;
+      return `<tr${cls}><td style="text-align:left">${esc(r.id)}${r.id === s.winner.id ? ' (exported)' : ''}${r.id === search.best && r.id !== s.winner.id ? ' (best mean)' : ''}</td>${cv}${hasTest ? `<td>${pct(r.testAccuracy)}</td>` : ''}<td>${r.seconds.toFixed(1)} s</td></tr>`;
+    })
+    .join('\n');
+  return `<h2>Configuration search (--select auto)</h2>
+<p>Stratified ${search.k}-fold cross-validation on the labelled images; the winner is the simplest configuration whose mean CV accuracy is within one standard error of the best (≥ ${pct(search.threshold)}). Search time ${search.seconds.toFixed(1)} s of a ${search.budgetSeconds} s budget.${hasTest ? ' Test accuracy: each configuration trained on the training split and scored on the test set, in hindsight — it played no part in the choice.' : ''}</p>
+<table><tr><th>configuration</th><th>CV mean ± sd</th><th>per fold</th>${hasTest ? '<th>test accuracy</th>' : ''}<th>time</th></tr>
+${rows}</table>
+`;
+}

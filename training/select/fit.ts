@@ -1,0 +1,147 @@
+/**
+ * Trains one configuration on some rows and predicts others — the same steps `runTraining`
+ * takes for the exported model (head phase with early stopping on the inner validation rows,
+ * then the fine-tune phase at lr/10 when backbone layers are re-trained; the scratch CNN with its
+ * augmentation), so a CV score estimates what the export will do.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { RawImage } from '../../shared/preprocess/types.ts';
+import type { TfNode } from '../backbones/convert/graph.ts';
+import { trainBaseline } from '../fit/baseline.ts';
+import { setClassMeanHead } from '../fit/class-means.ts';
+import { transferForward } from '../fit/forward.ts';
+import { balancedClassWeights, gatherRows, predictProbs, trainLoop } from '../fit/loop.ts';
+import { buildTrainable } from '../fit/suffix.ts';
+import type { TransferHyper } from '../train/hyper.ts';
+import { type Configuration, headSpecOf } from './space.ts';
+
+/** Cached activations at one boundary for every image (labelled first, then test), channels-last. */
+export interface TransferInput {
+  x: Float32Array;
+  itemShape: number[];
+  /** The backbone layers after the boundary, for fine-tuning configurations. */
+  keras?: { nodes: TfNode[]; boundary: tf.SymbolicTensor };
+}
+
+export interface Rows {
+  train: number[];
+  val: number[];
+  /** Rows to predict. */
+  predict: number[];
+}
+
+/** Thrown from inside training when the search's time is up, so a long fit stops mid-way. */
+export class BudgetSpent extends Error {}
+
+/** An epoch callback that stops training once `deadline` (performance.now() ms) has passed. */
+function stopAt(deadline: number | undefined): (() => void) | undefined {
+  if (deadline === undefined) return undefined;
+  return () => {
+    if (performance.now() > deadline) throw new BudgetSpent('search budget spent');
+  };
+}
+
+function size(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export async function fitTransfer(
+  config: Configuration,
+  input: TransferInput,
+  y: Int32Array,
+  classes: number,
+  rows: Rows,
+  seed: number,
+  hyper: TransferHyper,
+  deadline?: number,
+): Promise<Float32Array> {
+  const head = headSpecOf(config.head);
+  const parts = buildTrainable({
+    nodes: input.keras?.nodes ?? [],
+    boundary: input.keras?.boundary ?? null,
+    inputShape: input.itemShape,
+    classes,
+    head,
+    seed,
+  });
+  try {
+    const item = size(input.itemShape);
+    const pick = (idx: readonly number[]) => ({
+      ...gatherRows(input.x, y, item, idx),
+      itemShape: input.itemShape,
+    });
+    const train = pick(rows.train);
+    if (config.head === 'prototype') {
+      setClassMeanHead(parts.output, input.x, y, rows.train, item, classes);
+    } else {
+      const forward = transferForward(parts, head);
+      const classWeights = balancedClassWeights(train.y, classes);
+      const val = pick(rows.val);
+      const common = {
+        forward,
+        model: parts.model,
+        train,
+        val,
+        classes,
+        classWeights,
+        batchSize: hyper.batchSize,
+        onEpoch: stopAt(deadline),
+      };
+      await trainLoop({
+        ...common,
+        phase: 'head',
+        variables: parts.headVariables,
+        epochs: hyper.epochs,
+        lr: hyper.lr,
+        patience: hyper.patience,
+        seed,
+      });
+      if (hyper.fineTuneEpochs > 0) {
+        await trainLoop({
+          ...common,
+          phase: 'fine-tune',
+          variables: [...parts.suffixVariables, ...parts.headVariables],
+          epochs: hyper.fineTuneEpochs,
+          lr: hyper.lr / 10,
+          patience: hyper.patience,
+          seed: seed + 1,
+        });
+      }
+    }
+    return predictProbs(transferForward(parts, head), pick(rows.predict), classes);
+  } finally {
+    parts.model.dispose();
+  }
+}
+
+export async function fitScratch(
+  images: readonly RawImage[],
+  y: Int32Array,
+  classes: number,
+  rows: Rows,
+  seed: number,
+  shape: { side: number; channels: 1 | 3; batchSize: number },
+  deadline?: number,
+): Promise<Float32Array> {
+  const take = (idx: readonly number[]) => ({
+    images: idx.map((i) => images[i]!),
+    y: Int32Array.from(idx, (i) => y[i]!),
+  });
+  const train = take(rows.train);
+  const baseline = await trainBaseline({
+    train,
+    val: take(rows.val),
+    classes,
+    side: shape.side,
+    channels: shape.channels,
+    seed,
+    classWeights: balancedClassWeights(train.y, classes),
+    batchSize: shape.batchSize,
+    onEpoch: stopAt(deadline),
+  });
+  try {
+    return baseline.predict(rows.predict.map((i) => images[i]!));
+  } finally {
+    baseline.model.dispose();
+  }
+}

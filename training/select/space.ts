@@ -1,0 +1,69 @@
+/**
+ * The configurations `--select auto` compares: where to cut the backbone, which head, how many
+ * backbone layers to re-train, or no backbone at all (the scratch CNN). Each has a complexity
+ * rank for the one-standard-error rule: a prototype head (no trained weights) is simpler than a
+ * linear head, which is simpler than an MLP; re-training backbone layers is more complex still,
+ * and a network trained from scratch most of all. Among equally complex heads the backbone's own
+ * feature layer comes first.
+ */
+import type { HeadSpec } from '../fit/head.ts';
+
+export type HeadKind = 'prototype' | 'linear' | 'mlp';
+export const HEAD_KINDS: readonly HeadKind[] = ['prototype', 'linear', 'mlp'];
+
+export interface Configuration {
+  id: string;
+  kind: 'transfer' | 'scratch';
+  /** ONNX tensor the embedding is taken from (pooled when spatial); undefined = the backbone's default. */
+  featureLayer?: string;
+  /** Conv layers re-trained at the end of the backbone (fine-tuning depth); 0 = frozen. */
+  trainable: number;
+  head: HeadKind;
+  complexity: number;
+}
+
+/** Units of the MLP head's hidden layer: small, for tens of labels per class. */
+export const MLP_HIDDEN = 128;
+
+export function headSpecOf(head: HeadKind): HeadSpec {
+  if (head === 'mlp') return { dropout: 0.2, hidden: MLP_HIDDEN };
+  // The prototype head is computed, not trained: dropout would never apply.
+  if (head === 'prototype') return { dropout: 0, hidden: 0 };
+  return { dropout: 0.2, hidden: 0 };
+}
+
+export interface SpaceOptions {
+  /** The backbone's feature tensor, then earlier cut points (candidates.ts). */
+  layers: { tensor: string | undefined; label: string }[];
+  /** Fine-tuning depths the backbone allows (needs a tfjs model), e.g. [1, 2]. */
+  depths: number[];
+  scratch: boolean;
+}
+
+export function buildSpace(o: SpaceOptions): Configuration[] {
+  const out: Configuration[] = [];
+  o.layers.forEach((layer, li) => {
+    HEAD_KINDS.forEach((head, hi) => {
+      out.push({
+        id: `${layer.label} · ${head}`,
+        kind: 'transfer',
+        featureLayer: layer.tensor,
+        trainable: 0,
+        head,
+        complexity: hi * 10 + li,
+      });
+    });
+  });
+  for (const depth of o.depths) {
+    out.push({
+      id: `fine-tune ${depth} · linear`,
+      kind: 'transfer',
+      trainable: depth,
+      head: 'linear',
+      complexity: 100 + depth,
+    });
+  }
+  if (o.scratch)
+    out.push({ id: 'scratch CNN', kind: 'scratch', trainable: 0, head: 'linear', complexity: 1000 });
+  return out;
+}

@@ -1,0 +1,54 @@
+/** How a `--select auto` result is shown: the `--json` object and the CLI's text table. */
+import type { TrainResult } from '../train/options.ts';
+
+type Selected = NonNullable<TrainResult['selection']>;
+
+const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
+
+export function selectionJson(s: Selected): Record<string, unknown> {
+  const search = s.search;
+  return {
+    winner: s.winner.id,
+    reused: search === null,
+    ...(search
+      ? {
+          rule: search.rule,
+          folds: search.k,
+          best: search.best,
+          threshold: search.threshold,
+          budgetSeconds: search.budgetSeconds,
+          seconds: search.seconds,
+          skipped: search.skipped,
+          configurations: search.rows.map((r) => ({
+            id: r.id,
+            kind: r.kind,
+            featureLayer: r.featureLayer ?? null,
+            trainable: r.trainable,
+            head: r.kind === 'scratch' ? null : r.head,
+            cvMean: r.mean,
+            cvSd: r.sd,
+            folds: r.folds,
+            seconds: r.seconds,
+            testAccuracy: r.testAccuracy,
+            skipped: r.skipped,
+          })),
+        }
+      : {}),
+  };
+}
+
+export function selectionLines(s: Selected): string[] {
+  const search = s.search;
+  if (!search) return [`configuration: ${s.winner.id} (the recipe's earlier --select auto choice)`];
+  const width = Math.max(...search.rows.map((r) => r.id.length));
+  const hasTest = search.rows.some((r) => r.testAccuracy !== null);
+  return [
+    `--select auto: ${search.k}-fold CV, one-standard-error rule → ${s.winner.id} (best mean: ${search.best}); ${search.seconds.toFixed(1)}s of ${search.budgetSeconds}s`,
+    ...search.rows.map((r) => {
+      const mark = r.id === s.winner.id ? '*' : ' ';
+      const cv = r.mean === null ? `skipped: ${r.skipped}` : `${pct(r.mean)} ± ${pct(r.sd)}`;
+      const test = hasTest ? `  test ${pct(r.testAccuracy)}` : '';
+      return ` ${mark} ${r.id.padEnd(width)}  ${cv}${r.mean === null ? '' : test}  ${r.seconds.toFixed(1)}s`;
+    }),
+  ];
+}
