@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { EdgetuneError } from '../../../shared/errors.ts';
 import { addInputFlags, hasInputOptions, inputOptionsFromFlags } from '../../backbones/input-options.ts';
 import { defaultFeatureCacheDir } from '../../features/cache.ts';
 import { DEVICES } from '../../features/session.ts';
@@ -9,6 +8,7 @@ import { streamProgress } from '../../train/progress.ts';
 import { openStore } from '../../../shared/store/node/open.ts';
 import { printResult } from '../output.ts';
 import { withStoreOptions } from './store-options.ts';
+import { parseFlags } from '../parse-flags.ts';
 
 const Flags = z.object({
   backbone: z.string().min(1),
@@ -56,12 +56,7 @@ export function register(program: Command): void {
       .option('--device <device>', 'frozen prefix on auto | cpu | cuda', 'auto'),
   ).action(async (raw: Record<string, unknown>) => {
     const input = inputOptionsFromFlags(raw);
-    const parsed = Flags.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new EdgetuneError('bad_request', issue?.message ?? 'invalid flags');
-    }
-    const f = parsed.data;
+    const f = parseFlags(Flags, raw);
     const progress = streamProgress();
     const r = await runFeatureShard({
       backbone: f.backbone,

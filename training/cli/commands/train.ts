@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { EdgetuneError } from '../../../shared/errors.ts';
 import { DEVICES } from '../../features/session.ts';
 import { backendRequests } from '../../tf/backend.ts';
 import type { TrainResult } from '../../train/options.ts';
@@ -12,6 +11,7 @@ import { selectionJson, selectionLines } from '../../select/summary.ts';
 import { printResult } from '../output.ts';
 import { addInputFlags, hasInputOptions, inputOptionsFromFlags } from '../../backbones/input-options.ts';
 import { trainPrototype } from './train-prototype.ts';
+import { parseFlags } from '../parse-flags.ts';
 
 const int = (flag: string, min = 0) =>
   z.coerce
@@ -179,12 +179,7 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object on stdout')
     .action(async (raw: Record<string, unknown>) => {
       const input = inputOptionsFromFlags(raw);
-      const parsed = Flags.safeParse(raw);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw new EdgetuneError('bad_request', issue?.message ?? 'invalid flags');
-      }
-      const f = parsed.data;
+      const f = parseFlags(Flags, raw);
       if (f.head === 'prototype' || f.baseline === 'linear') {
         await trainPrototype(f, hasInputOptions(input) ? input : undefined);
         return;
