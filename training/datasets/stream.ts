@@ -14,7 +14,7 @@ import type { RawImage } from '../../shared/preprocess/types.ts';
 import { createRng, shuffled } from '../../shared/random.ts';
 import { installNodeCodecs } from '../images/node-codecs.ts';
 import { decodeCounters } from './decode-counters.ts';
-import { listSource } from './load.ts';
+import { listSource, loadDataset } from './load.ts';
 import { selectCandidates } from './select.ts';
 import { decodeImageBytes } from './sources/common.ts';
 import { type DatasetSpec, parseDatasetSpec } from './spec.ts';
@@ -89,6 +89,28 @@ function streamedSample(
       return decodeFileNow(path, target);
     },
   };
+}
+
+/**
+ * The same sample under another label index. Streamed samples keep decoding on read: spreading
+ * one (`{...s}`) would call its `image` getter once and hold the decoded picture for good.
+ */
+export function withLabel(sample: Sample, label: number): Sample {
+  const { id, source, file } = sample;
+  return {
+    id,
+    label,
+    source,
+    ...(file ? { file } : {}),
+    get image(): RawImage {
+      return sample.image;
+    },
+  };
+}
+
+/** Reads a dataset spec: image files are listed and decoded batch by batch, others loaded now. */
+export function readDataset(spec: string, options: ListDatasetOptions): Promise<Dataset> {
+  return isStreamable(spec) ? listDataset(spec, options) : loadDataset(spec, options);
 }
 
 /**

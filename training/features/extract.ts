@@ -123,21 +123,24 @@ export async function extractFeatures(
     ...(options.store ? { fromStore } : {}),
   };
   let provider: Extracted['provider'];
-  const streamed = missing.length > 0 && missing.every((i) => samples[i]!.file !== undefined);
-  if (streamed) {
+  // Image files go through the decode pool; pictures already in memory (feedback a retraining
+  // job merged with a listed base) straight to the prefix. Both may be missing in one call.
+  const fileRows = missing.filter((i) => samples[i]!.file !== undefined);
+  const pixelRows = missing.filter((i) => samples[i]!.file === undefined);
+  if (fileRows.length > 0) {
     const model = await createOrtModel(prefix.bytes(), { device: options.device, log: progress.log });
     featureCounters.sessions++;
     provider = model.provider;
-    const task = progress.task(options.label ?? 'features', missing.length);
+    const task = progress.task(options.label ?? 'features', fileRows.length);
     try {
       const run = await runStreamedPrefix(
         model,
-        missing.map((i) => samples[i]!.file!.path),
+        fileRows.map((i) => samples[i]!.file!.path),
         prefix.preprocess,
         prefix.boundary,
         (start, n, values) => {
           for (let k = 0; k < n; k++) {
-            const row = missing[start + k]!;
+            const row = fileRows[start + k]!;
             const v = values.subarray(k * itemSize, (k + 1) * itemSize);
             if (inMemory) data.set(v, row * itemSize);
             cache.write(samples[row]!.id, v);
@@ -155,22 +158,23 @@ export async function extractFeatures(
       await releaseOrtModel(model);
     }
     task.done(`(${stats.cacheHits} from cache)`);
-  } else if (missing.length > 0) {
+  }
+  if (pixelRows.length > 0) {
     const input = { ...prefix.preprocess, layout: 'NCHW' as const };
     const model = await createOrtModel(prefix.bytes(), { device: options.device, log: progress.log });
     featureCounters.sessions++;
     provider = model.provider;
-    const task = progress.task(options.label ?? 'features', missing.length);
+    const task = progress.task(options.label ?? 'features', pixelRows.length);
     try {
       await runBatched(
         model,
-        missing.length,
+        pixelRows.length,
         [input.channels, input.height, input.width],
-        (k, out, offset) => writeImageTensor(samples[missing[k]!]!.image, input, out, offset),
+        (k, out, offset) => writeImageTensor(samples[pixelRows[k]!]!.image, input, out, offset),
         (start, n, outputs) => {
           const values = Object.values(outputs)[0]!;
           for (let k = 0; k < n; k++) {
-            const row = missing[start + k]!;
+            const row = pixelRows[start + k]!;
             const v = values.subarray(k * itemSize, (k + 1) * itemSize);
             if (inMemory) data.set(v, row * itemSize);
             cache.write(samples[row]!.id, v);
@@ -184,7 +188,8 @@ export async function extractFeatures(
       await releaseOrtModel(model);
     }
     task.done(`(${stats.cacheHits} from cache)`);
-  } else if (samples.length > 0) {
+  }
+  if (missing.length === 0 && samples.length > 0) {
     progress.log(`${options.label ?? 'features'}: all ${samples.length} from cache`);
   }
   if (inMemory)

@@ -16,6 +16,7 @@ import { installNodeCodecs } from '../images/node-codecs.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
 import { imageId } from '../datasets/load.ts';
+import { withLabel } from '../datasets/stream.ts';
 import type { Dataset, Sample } from '../datasets/types.ts';
 
 /** A decoded feedback sample, labelled by name (label indices depend on the final label list). */
@@ -116,7 +117,7 @@ export function mergedLabels(base: readonly string[], extra: readonly { label: s
 }
 
 /**
- * An in-memory dataset from base samples (labelled by their dataset's label list) and feedback
+ * A dataset from base samples (streamed ones stay streamed: decoded on read, never held) (labelled by their dataset's label list) and feedback
  * samples, all relabelled against `labels`. Samples whose pixels are in `exclude` are dropped
  * (a training image must never also be a holdout image).
  */
@@ -135,7 +136,7 @@ export function combineDataset(
   };
   const samples: Sample[] = [];
   for (const s of parts.base?.samples ?? []) {
-    if (!exclude.has(s.id)) samples.push({ ...s, label: at(parts.base!.labels[s.label]!) });
+    if (!exclude.has(s.id)) samples.push(withLabel(s, at(parts.base!.labels[s.label]!)));
   }
   for (const s of parts.feedback ?? []) {
     if (!exclude.has(s.id)) samples.push({ id: s.id, label: at(s.label), image: s.image, source: s.source });

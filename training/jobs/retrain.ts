@@ -18,7 +18,7 @@ import { readRouting } from '../../shared/routing/operations.ts';
 import { requireManifest } from '../../shared/registry/versions.ts';
 import { CURRENT_RESIZE } from '../../shared/manifest/preprocess.ts';
 import { decodeTargetFor } from '../../shared/preprocess/preprocess.ts';
-import { loadDataset } from '../datasets/load.ts';
+import { readDataset } from '../datasets/stream.ts';
 import { evaluatePublishedVersion, subsetAccuracy, type VersionEvaluation } from '../evaluate/published.ts';
 import { defaultFeatureCacheDir } from '../features/cache.ts';
 import { localBackbone } from '../backbones/store-copy.ts';
@@ -89,8 +89,10 @@ async function retrain(
   // backbone's input size with the shrink-on-load that preprocessing implies, whatever the stable had.
   const { target } = decodeTargetFor({ ...stableManifest.preprocess, resize: CURRENT_RESIZE });
   const load = { seed, cwd, ...(target ? { target } : {}), log };
-  const base = await loadDataset(recipe.data, load);
-  const baseTest = recipe.testData ? await loadDataset(recipe.testData, load) : null;
+  // Image folders are listed, not loaded: a large base costs memory per file name, and its
+  // pictures are decoded batch by batch during feature extraction, as `edgetune train` does.
+  const base = await readDataset(recipe.data, load);
+  const baseTest = recipe.testData ? await readDataset(recipe.testData, load) : null;
   signal.throwIfAborted();
   const fraction = options.holdoutFraction ?? DEFAULT_HOLDOUT_FRACTION;
   const feedback = await loadFeedbackData(store, model, {

@@ -13,10 +13,10 @@ import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
 import { encodeModel, type onnx } from '../../shared/onnx/proto.ts';
 import { decodeTargetFor } from '../../shared/preprocess/preprocess.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
-import { datasetDigest, loadDataset, splitDataset } from '../datasets/index.ts';
+import { datasetDigest, splitDataset } from '../datasets/index.ts';
 import { parseDatasetSpec } from '../datasets/spec.ts';
 import { imageShapeWarnings } from '../datasets/shape-warnings.ts';
-import { isStreamable, listDataset } from '../datasets/stream.ts';
+import { readDataset } from '../datasets/stream.ts';
 import type { Dataset, Sample } from '../datasets/types.ts';
 import { evaluatePredictions } from '../evaluate/metrics.ts';
 import { assembleStandaloneModel, assembleTransferModel } from '../export/assemble.ts';
@@ -145,10 +145,11 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   lap('backbone', mark);
   const load = { seed, cwd, ...decodeTargetFor(backbone.preprocess), log: progress.log };
   // Image files are streamed: listed now, decoded batch by batch during feature extraction.
-  const readData = (spec: string) => (isStreamable(spec) ? listDataset(spec, load) : loadDataset(spec, load));
-  const streamed = typeof options.data === 'string' && isStreamable(options.data);
+  const readData = (spec: string) => readDataset(spec, load);
   mark = performance.now();
   const data = typeof options.data === 'string' ? await readData(options.data) : options.data;
+  // A retraining job passes listed base images with feedback images: streamed all the same.
+  const streamed = data.samples.some((s) => s.file !== undefined);
   for (const w of data.warnings) warn(w);
   const { train, val } = splitDataset(data, { valFraction: valSplit, seed });
   const test = typeof options.testData === 'string' ? await readData(options.testData) : options.testData;
