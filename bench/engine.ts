@@ -9,7 +9,7 @@
  */
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
-import { loadKernelModules } from '../engine/node-kernels.ts';
+import { loadKernelModules } from '../kernels/node-kernels.ts';
 import { createEngineSession, type EngineSession } from '../shared/engine/index.ts';
 import { encodeModel } from '../shared/onnx/proto.ts';
 import { mobileNetV2WithHead, seededInput } from '../shared/onnx/zoo/mobilenetv2.ts';

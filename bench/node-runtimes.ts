@@ -3,7 +3,7 @@
  * reference) and onnxruntime-web's wasm backend (the engine the edge runs), per model variant.
  */
 import * as ortNode from 'onnxruntime-node';
-import { loadKernelModules } from '../engine/node-kernels.ts';
+import { loadKernelModules } from '../kernels/node-kernels.ts';
 import { createEngineSession } from '../shared/engine/index.ts';
 import { writeImageTensor } from '../shared/preprocess/tensor.ts';
 import { getOrtWeb, ortWebHeapBytes } from '../training/optimize/web-runtime.ts';

@@ -16,8 +16,8 @@
  *   POST /release?id=I                            release a session
  *   GET  /heap                                    wasm heap bytes
  */
-import { kernelModules } from '../../functions/backends.ts';
-import { getOrt, type OrtSession } from '../../functions/ort.ts';
+import { kernelModules } from '../../functions/runtime/backends.ts';
+import { getOrt, type OrtSession } from '../../functions/runtime/ort.ts';
 import { createEngineSession, type EngineSession } from '../../shared/engine/index.ts';
 import { decodeModel } from '../../shared/onnx/proto.ts';
 

@@ -46,7 +46,7 @@ function importsOf(file: string): Import[] {
   });
 }
 
-const TOP = ['shared', 'functions', 'training', 'bench', 'bin', 'engine', 'infra', 'tests'];
+const TOP = ['shared', 'functions', 'training', 'bench', 'bin', 'kernels', 'infra', 'tests'];
 const all = TOP.flatMap((d) => {
   try {
     return sourceFiles(d);

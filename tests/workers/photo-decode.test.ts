@@ -4,7 +4,7 @@
  * same bits as Node does for training — pixels, shrink-on-load output and model tensors.
  */
 import { describe, expect, inject, it } from 'vitest';
-import { ensureCodecs } from '../../functions/codecs.ts';
+import { ensureCodecs } from '../../functions/runtime/codecs.ts';
 import { isEdgetuneError } from '../../shared/errors.ts';
 import { PreprocessSpecSchema } from '../../shared/manifest/preprocess.ts';
 import { decodeImage, preprocessBytes } from '../../shared/preprocess/index.ts';

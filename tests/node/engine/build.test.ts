@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildKernels, expandFma, KERNEL_OUTPUTS } from '../../../engine/build.ts';
+import { buildKernels, expandFma, KERNEL_OUTPUTS } from '../../../kernels/build.ts';
 
 describe('kernel build', () => {
   it('the committed kernel modules are exactly what engine/kernels.wat assembles to', async () => {
