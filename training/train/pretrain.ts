@@ -12,7 +12,8 @@ import { encodeModel } from '../../shared/onnx/proto.ts';
 import { imagesToTensor, writeImageTensor } from '../../shared/preprocess/tensor.ts';
 import { buildArch } from '../backbones/archs.ts';
 import { convertLayersModel } from '../backbones/convert/index.ts';
-import { accuracy, type EpochLog, fitClassifier, predict } from '../backbones/pretrain-fit.ts';
+import { accuracy, fitClassifier, predict } from '../backbones/pretrain-fit.ts';
+import type { EpochRecord } from '../fit/loop.ts';
 import { saveTfjsLayersModel } from '../backbones/tfjs-file.ts';
 import { datasetDigest, loadDataset, splitDataset } from '../datasets/index.ts';
 import type { Dataset } from '../datasets/types.ts';
@@ -54,7 +55,7 @@ export interface PretrainResult {
   preprocess: PreprocessSpec;
   params: number;
   backend: string;
-  epochs: EpochLog[];
+  epochs: EpochRecord[];
   seconds: number;
 }
 
