@@ -1,5 +1,5 @@
 /**
- * The Worker's handlers over one build's engines: `fetch` is the Hono app (functions/routes/),
+ * The Worker's handlers over one build's engines: `fetch` is the Hono app (functions/http/routes/),
  * `scheduled` the retraining cron. The entries (functions/index.ts, functions/full.ts) differ
  * only in the backends they pass, so each bundle carries just the engines it imports.
  */

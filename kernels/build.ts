@@ -1,12 +1,12 @@
 /**
- * Assembles engine/kernels.wat into the two kernel modules the engine ships:
+ * Assembles kernels/kernels.wat into the two kernel modules the engine ships:
  *   shared/engine/kernels-relaxed.wasm  (FMA = f32x4.relaxed_madd)
  *   shared/engine/kernels-simd.wasm     (FMA = f32x4.add(f32x4.mul), plain SIMD128)
  * Both are committed (a few KB each) so a clean `npm ci` has them and wrangler can bundle them;
  * `npm run build:engine` regenerates them and tests/node/engine/build.test.ts checks that the
  * committed bytes equal a fresh build.
  *
- * Usage: node --import tsx engine/build.ts [--check]
+ * Usage: node --import tsx kernels/build.ts [--check]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -5,7 +5,7 @@
 ;; zero-padded weights ignore. All pointers and strides are byte offsets into the exported memory;
 ;; the TypeScript planner lays out every buffer once per model.
 ;;
-;; (FMA a b c) means a*b + c. The build (engine/build.ts) expands it to f32x4.relaxed_madd for the
+;; (FMA a b c) means a*b + c. The build (kernels/build.ts) expands it to f32x4.relaxed_madd for the
 ;; relaxed-SIMD variant and to f32x4.add(f32x4.mul) for the plain SIMD128 fallback.
 ;;
 ;; Fused epilogue everywhere: y = min(max(x, lo), hi), then, when hs != 0, y = y * clamp(y/6 + 1/2, 0, 1)

@@ -1,6 +1,6 @@
 /**
  * Bench-only Worker (never deployed; see bench/worker/wrangler.toml). It uses the production
- * onnxruntime-web setup (functions/ort.ts) and the production engine setup (functions/backends.ts:
+ * onnxruntime-web setup (functions/runtime/ort.ts) and the production engine setup (functions/runtime/backends.ts:
  * the edgetune wasm engine with its kernels imported as precompiled modules), and times, inside the
  * isolate, what a cold and a warm request do: read the model from R2, create the session, run it.
  * It also reports the wasm linear memory: onnxruntime-web's (found by observing its instantiate

@@ -3,7 +3,7 @@
  * cares which runtime answers:
  * - `edgetune-wasm`: the SIMD CNN engine (shared/engine), faster than onnxruntime-web warm and far
  *   quicker to start (bench/results.json), for models whose ops it fully supports;
- * - `onnxruntime-web`: the general runtime (functions/ort-backend.ts), for everything else.
+ * - `onnxruntime-web`: the general runtime (functions/runtime/ort-backend.ts), for everything else.
  *
  * onnxruntime-web's wasm is ~3.7 MB gzip, more than the Workers Free plan's 3 MB script limit,
  * so it is an optional adapter: the default (engine-only) Worker entry never imports it, and only

@@ -17,7 +17,7 @@ declare global {
       MAX_BODY_BYTES?: string;
       /** Origins allowed to call the API from a browser (CORS), comma-separated; empty: none. */
       CORS_ORIGINS?: string;
-      /** Optional overrides of the request limits (functions/config.ts has the defaults). */
+      /** Optional overrides of the request limits (functions/runtime/config.ts has the defaults). */
       MAX_BATCH?: string;
       MAX_IMAGE_PIXELS?: string;
       MAX_IMAGE_SIDE?: string;

@@ -2,7 +2,7 @@ import type { ModelManifest } from '../../shared/manifest/manifest.ts';
 import type { RoutingDoc } from '../../shared/routing/schema.ts';
 
 /**
- * What the model cache needs from storage. The production implementation (functions/services.ts)
+ * What the model cache needs from storage. The production implementation (functions/runtime/services.ts)
  * goes through the shared registry over the R2 binding; tests can pass the same one.
  */
 export interface ModelSource {

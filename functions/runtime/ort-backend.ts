@@ -1,6 +1,6 @@
 /**
  * The `full` build's backends: the engine plus onnxruntime-web (shared/inference/ort-web-runner.ts)
- * loaded the workerd way (functions/ort.ts). Only functions/full.ts imports this file, so the
+ * loaded the workerd way (functions/runtime/ort.ts). Only functions/full.ts imports this file, so the
  * default Worker bundle carries no onnxruntime-web.
  */
 import type { InferenceRunner } from '../../shared/inference/runner.ts';

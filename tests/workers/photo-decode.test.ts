@@ -1,5 +1,5 @@
 /**
- * The photo decoders inside workerd, loaded the way the Worker loads them (functions/codecs.ts:
+ * The photo decoders inside workerd, loaded the way the Worker loads them (functions/runtime/codecs.ts:
  * libwebp imported as a precompiled module), decode every file of the Node-made corpus to the
  * same bits as Node does for training — pixels, shrink-on-load output and model tensors.
  */

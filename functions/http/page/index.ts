@@ -1,4 +1,4 @@
-/** `GET /`: a small self-contained page to try a model in the browser (functions/page/html.ts). */
+/** `GET /`: a small self-contained page to try a model in the browser (functions/http/page/html.ts). */
 import { Hono } from 'hono';
 import { NONCE, type SecureHeadersVariables, secureHeaders } from 'hono/secure-headers';
 import type { AppEnv } from '../../runtime/env.ts';

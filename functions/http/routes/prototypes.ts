@@ -1,6 +1,6 @@
 /**
  * `POST /admin/models/{name}/prototypes`: a new classifier version from a few labelled images,
- * built in the Worker (functions/prototype/create.ts). Mounted under the admin router, so it
+ * built in the Worker (functions/http/prototype/create.ts). Mounted under the admin router, so it
  * needs the Bearer ADMIN_TOKEN and the body limit like every admin route.
  */
 import { Hono } from 'hono';
