@@ -4,13 +4,14 @@
  * preprocessing of the raw images, in batches, and cache the result.
  */
 import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
-import { writeImageTensor } from '../../shared/preprocess/tensor.ts';
+import { runImages } from '../../shared/preprocess/run-images.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import { type Progress, silentProgress } from '../train/progress.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
 import type { ImageShape } from '../datasets/shape-warnings.ts';
 import { FeatureCache } from './cache.ts';
-import { createOrtModel, type Device, releaseOrtModel, runBatched } from './session.ts';
+import { createOrtNodeRunner } from '../inference/ort-node-runner.ts';
+import type { Device } from './session.ts';
 import { fetchStoredFeatures } from './store-cache.ts';
 import { runStreamedPrefix } from './stream.ts';
 
@@ -123,65 +124,51 @@ export async function extractFeatures(
     ...(options.store ? { fromStore } : {}),
   };
   let provider: Extracted['provider'];
-  const streamed = missing.length > 0 && missing.every((i) => samples[i]!.file !== undefined);
-  if (streamed) {
-    const model = await createOrtModel(prefix.bytes(), { device: options.device, log: progress.log });
+  if (missing.length > 0) {
+    const runner = await createOrtNodeRunner(prefix.bytes(), { device: options.device, log: progress.log });
     featureCounters.sessions++;
-    provider = model.provider;
+    provider = runner.variant;
     const task = progress.task(options.label ?? 'features', missing.length);
+    // A batch's activations, row by row, into memory (when kept there) and the cache.
+    const keep = (start: number, n: number, values: Float32Array) => {
+      for (let k = 0; k < n; k++) {
+        const row = missing[start + k]!;
+        const v = values.subarray(k * itemSize, (k + 1) * itemSize);
+        if (inMemory) data.set(v, row * itemSize);
+        cache.write(samples[row]!.id, v);
+      }
+      stats.prefixRuns++;
+      featureCounters.prefixRuns++;
+    };
+    const batchSize = options.batchSize ?? 32;
+    const onBatch = (n: number) => task.tick(n);
     try {
-      const run = await runStreamedPrefix(
-        model,
-        missing.map((i) => samples[i]!.file!.path),
-        prefix.preprocess,
-        prefix.boundary,
-        (start, n, values) => {
-          for (let k = 0; k < n; k++) {
-            const row = missing[start + k]!;
-            const v = values.subarray(k * itemSize, (k + 1) * itemSize);
-            if (inMemory) data.set(v, row * itemSize);
-            cache.write(samples[row]!.id, v);
-          }
-          stats.prefixRuns++;
-          featureCounters.prefixRuns++;
-        },
-        { batchSize: options.batchSize ?? 32, onBatch: (n) => task.tick(n) },
-      );
-      stats.decoded = run.decoded;
-      stats.decodeSeconds = Number(run.decodeSeconds.toFixed(3));
-      stats.prefixSeconds = Number(run.prefixSeconds.toFixed(3));
-      stats.shapes = run.shapes;
+      if (missing.every((i) => samples[i]!.file !== undefined)) {
+        // Image files: decoded in worker threads while the prefix runs.
+        const run = await runStreamedPrefix(
+          runner,
+          missing.map((i) => samples[i]!.file!.path),
+          prefix.preprocess,
+          prefix.boundary,
+          keep,
+          { batchSize, onBatch },
+        );
+        stats.decoded = run.decoded;
+        stats.decodeSeconds = Number(run.decodeSeconds.toFixed(3));
+        stats.prefixSeconds = Number(run.prefixSeconds.toFixed(3));
+        stats.shapes = run.shapes;
+      } else {
+        await runImages(
+          runner,
+          missing.length,
+          (k) => samples[missing[k]!]!.image,
+          prefix.preprocess,
+          (start, n, outputs) => keep(start, n, outputs[prefix.boundary]!),
+          { batchSize, fixedBatch: runner.fixedBatch, outputs: [prefix.boundary], onBatch },
+        );
+      }
     } finally {
-      await releaseOrtModel(model);
-    }
-    task.done(`(${stats.cacheHits} from cache)`);
-  } else if (missing.length > 0) {
-    const input = { ...prefix.preprocess, layout: 'NCHW' as const };
-    const model = await createOrtModel(prefix.bytes(), { device: options.device, log: progress.log });
-    featureCounters.sessions++;
-    provider = model.provider;
-    const task = progress.task(options.label ?? 'features', missing.length);
-    try {
-      await runBatched(
-        model,
-        missing.length,
-        [input.channels, input.height, input.width],
-        (k, out, offset) => writeImageTensor(samples[missing[k]!]!.image, input, out, offset),
-        (start, n, outputs) => {
-          const values = Object.values(outputs)[0]!;
-          for (let k = 0; k < n; k++) {
-            const row = missing[start + k]!;
-            const v = values.subarray(k * itemSize, (k + 1) * itemSize);
-            if (inMemory) data.set(v, row * itemSize);
-            cache.write(samples[row]!.id, v);
-          }
-          stats.prefixRuns++;
-          featureCounters.prefixRuns++;
-        },
-        { batchSize: options.batchSize ?? 32, outputs: [prefix.boundary], onBatch: (n) => task.tick(n) },
-      );
-    } finally {
-      await releaseOrtModel(model);
+      await runner.release();
     }
     task.done(`(${stats.cacheHits} from cache)`);
   } else if (samples.length > 0) {
