@@ -7,12 +7,13 @@
  *
  *   node --experimental-wasm-relaxed-simd --import tsx bench/engine.ts [--runs 40] [--warmup 10]
  */
-import * as ortNode from 'onnxruntime-node';
-import * as ortWeb from 'onnxruntime-web';
-import { loadKernelModules } from '../engine/node-kernels.ts';
+import { loadKernelModules } from '../kernels/node-kernels.ts';
 import { createEngineSession, type EngineSession } from '../shared/engine/index.ts';
+import { createOrtWebRunner } from '../shared/inference/ort-web-runner.ts';
 import { encodeModel } from '../shared/onnx/proto.ts';
 import { mobileNetV2WithHead, seededInput } from '../shared/onnx/zoo/mobilenetv2.ts';
+import { createOrtNodeRunner } from '../training/inference/ort-node-runner.ts';
+import { getOrtWeb } from '../training/optimize/web-runtime.ts';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,13 +36,9 @@ async function main(): Promise<void> {
   const engines: EngineSession[] = [await createEngineSession(model, loadKernelModules({ relaxed: false }))];
   const relaxedModules = loadKernelModules();
   if (relaxedModules.relaxed) engines.unshift(await createEngineSession(model, relaxedModules));
-  const node = await ortNode.InferenceSession.create(bytes, {
-    intraOpNumThreads: 1,
-    executionProviders: ['cpu'],
-  });
-  ortWeb.env.wasm.numThreads = 1;
-  ortWeb.env.wasm.proxy = false;
-  const web = await ortWeb.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+  const node = await createOrtNodeRunner(bytes, { device: 'cpu', threads: 1 });
+  // onnxruntime-web as the edge configures it (one thread, no proxy), full optimisation at load.
+  const web = await createOrtWebRunner(await getOrtWeb(), bytes, false);
 
   const timings = new Map<string, Map<string, number>>();
   const contestants: { name: string; run: (measured: boolean) => Promise<unknown> }[] = [
@@ -56,11 +53,11 @@ async function main(): Promise<void> {
     }),
     {
       name: 'onnxruntime-web wasm, 1 thread',
-      run: () => web.run({ input: new ortWeb.Tensor('float32', x, dims) }),
+      run: () => web.run('input', x, dims),
     },
     {
       name: 'onnxruntime-node, 1 thread',
-      run: () => node.run({ input: new ortNode.Tensor('float32', x, dims) }),
+      run: () => node.run('input', x, dims),
     },
   ];
   for (let i = 0; i < warmup; i++) for (const c of contestants) await c.run(false);

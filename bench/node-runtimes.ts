@@ -2,10 +2,11 @@
  * Warm inference and accuracy in Node: onnxruntime-node with one intra-op thread (the native
  * reference) and onnxruntime-web's wasm backend (the engine the edge runs), per model variant.
  */
-import * as ortNode from 'onnxruntime-node';
-import { loadKernelModules } from '../engine/node-kernels.ts';
+import { loadKernelModules } from '../kernels/node-kernels.ts';
 import { createEngineSession } from '../shared/engine/index.ts';
+import { createOrtWebRunner } from '../shared/inference/ort-web-runner.ts';
 import { writeImageTensor } from '../shared/preprocess/tensor.ts';
+import { createOrtNodeRunner } from '../training/inference/ort-node-runner.ts';
 import { getOrtWeb, ortWebHeapBytes } from '../training/optimize/web-runtime.ts';
 import type { BenchModel } from './models.ts';
 import { round, type Timing, timeRuns, timing } from './stats.ts';
@@ -29,13 +30,9 @@ function inputData(dims: number[]): Float32Array {
 }
 
 export async function nativeWarm(m: BenchModel): Promise<Timing> {
-  const s = await ortNode.InferenceSession.create(m.fp32, {
-    intraOpNumThreads: 1,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-  });
-  const feeds = { [s.inputNames[0]!]: new ortNode.Tensor('float32', inputData(m.dims), m.dims) };
-  const t = timing(await timeRuns(() => s.run(feeds), WARMUP, RUNS));
+  const s = await createOrtNodeRunner(m.fp32, { device: 'cpu', threads: 1 });
+  const x = inputData(m.dims);
+  const t = timing(await timeRuns(() => s.run(s.inputNames[0]!, x, m.dims), WARMUP, RUNS));
   await s.release();
   return t;
 }
@@ -46,16 +43,16 @@ export async function webWarm(
 ): Promise<Timing & { create_ms: number; first_run_ms: number }> {
   const ort = await getOrtWeb();
   let t0 = performance.now();
-  const s = await ort.InferenceSession.create(variantBytes(m, v), {
-    executionProviders: ['wasm'],
-    graphOptimizationLevel: VARIANTS[v].graphOptimizationLevel,
-  });
+  // The runner loads an offline-optimised graph with optimisation disabled, a plain export with
+  // all of it: VARIANTS[v].graphOptimizationLevel.
+  const s = await createOrtWebRunner(ort, variantBytes(m, v), v === 'optimized');
   const create = performance.now() - t0;
-  const feeds = { [s.inputNames[0]!]: new ort.Tensor('float32', inputData(m.dims), m.dims) };
+  const x = inputData(m.dims);
+  const run = () => s.run(s.inputNames[0]!, x, m.dims);
   t0 = performance.now();
-  await s.run(feeds);
+  await run();
   const first = performance.now() - t0;
-  const t = timing(await timeRuns(() => s.run(feeds), WARMUP, RUNS));
+  const t = timing(await timeRuns(run, WARMUP, RUNS));
   await s.release();
   return { ...t, create_ms: round(create), first_run_ms: round(first) };
 }
@@ -105,10 +102,10 @@ const argmax = (p: Float32Array) => p.reduce((best, v, i) => (v > p[best]! ? i :
 /** Held-out accuracy of fp32 in onnxruntime-node, of each variant in onnxruntime-web, and of the engine. */
 export async function accuracies(m: BenchModel): Promise<Record<string, Accuracy>> {
   const probs = m.manifest.outputs.probabilities;
-  const native = await ortNode.InferenceSession.create(m.fp32, { intraOpNumThreads: 1 });
+  const native = await createOrtNodeRunner(m.fp32, { device: 'cpu', threads: 1 });
   const ref = await probabilities(async (x, dims) => {
-    const r = await native.run({ [native.inputNames[0]!]: new ortNode.Tensor('float32', x, dims) });
-    return r[probs]!.data as Float32Array;
+    const r = await native.run(native.inputNames[0]!, x, dims);
+    return r[probs]!.data;
   }, m);
   await native.release();
   const score = (ps: Float32Array[]): Accuracy => {
@@ -129,13 +126,10 @@ export async function accuracies(m: BenchModel): Promise<Record<string, Accuracy
   const result: Record<string, Accuracy> = { 'onnxruntime-node fp32': score(ref) };
   const ort = await getOrtWeb();
   for (const v of Object.keys(VARIANTS) as Variant[]) {
-    const s = await ort.InferenceSession.create(variantBytes(m, v), {
-      executionProviders: ['wasm'],
-      graphOptimizationLevel: VARIANTS[v].graphOptimizationLevel,
-    });
+    const s = await createOrtWebRunner(ort, variantBytes(m, v), v === 'optimized');
     const ps = await probabilities(async (x, dims) => {
-      const r = await s.run({ [s.inputNames[0]!]: new ort.Tensor('float32', x, dims) });
-      return r[probs]!.data as Float32Array;
+      const r = await s.run(s.inputNames[0]!, x, dims);
+      return r[probs]!.data;
     }, m);
     await s.release();
     result[`onnxruntime-web ${v}`] = score(ps);

@@ -16,7 +16,7 @@ import type { RawImage } from '../shared/preprocess/types.ts';
 import { addOutputs } from '../shared/onnx/surgery.ts';
 import { decodeModel, encodeModel } from '../shared/onnx/proto.ts';
 import { sha256Hex } from '../shared/store/digest.ts';
-import { loadKernelModules } from '../engine/node-kernels.ts';
+import { loadKernelModules } from '../kernels/node-kernels.ts';
 import { nsfwjsLabels, nsfwjsOnnx, nsfwjsSource } from '../training/backbones/nsfwjs.ts';
 import { cropImage, encodePng, mirrorImage } from '../training/images/edit.ts';
 import { projectRoot } from '../training/serve/bundle.ts';

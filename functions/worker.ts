@@ -1,12 +1,12 @@
 /**
- * The Worker's handlers over one build's engines: `fetch` is the Hono app (functions/routes/),
+ * The Worker's handlers over one build's engines: `fetch` is the Hono app (functions/http/routes/),
  * `scheduled` the retraining cron. The entries (functions/index.ts, functions/full.ts) differ
  * only in the backends they pass, so each bundle carries just the engines it imports.
  */
-import type { Backends } from './backends.ts';
-import type { Env } from './env.ts';
-import { createApp } from './routes/index.ts';
-import { scheduled } from './scheduled.ts';
+import type { Backends } from './runtime/backends.ts';
+import type { Env } from './runtime/env.ts';
+import { createApp } from './http/routes/index.ts';
+import { scheduled } from './runtime/scheduled.ts';
 
 export function createWorker(backends: Backends) {
   const app = createApp(backends);

@@ -1,6 +1,6 @@
 /**
  * Bench-only Worker (never deployed; see bench/worker/wrangler.toml). It uses the production
- * onnxruntime-web setup (functions/ort.ts) and the production engine setup (functions/backends.ts:
+ * onnxruntime-web setup (functions/runtime/ort.ts) and the production engine setup (functions/runtime/backends.ts:
  * the edgetune wasm engine with its kernels imported as precompiled modules), and times, inside the
  * isolate, what a cold and a warm request do: read the model from R2, create the session, run it.
  * It also reports the wasm linear memory: onnxruntime-web's (found by observing its instantiate
@@ -16,8 +16,8 @@
  *   POST /release?id=I                            release a session
  *   GET  /heap                                    wasm heap bytes
  */
-import { kernelModules } from '../../functions/backends.ts';
-import { getOrt, type OrtSession } from '../../functions/ort.ts';
+import { kernelModules } from '../../functions/runtime/backends.ts';
+import { getOrt, type OrtSession } from '../../functions/runtime/ort.ts';
 import { createEngineSession, type EngineSession } from '../../shared/engine/index.ts';
 import { decodeModel } from '../../shared/onnx/proto.ts';
 

@@ -1,7 +1,7 @@
 /**
  * The kernel module's exports and how a host hands it to the engine. The engine never compiles
  * wasm from bytes (workerd forbids it): the host passes precompiled `WebAssembly.Module`s — in
- * workerd from `import kernels from './kernels-relaxed.wasm'`, in Node from engine/node-kernels.ts.
+ * workerd from `import kernels from './kernels-relaxed.wasm'`, in Node from kernels/node-kernels.ts.
  */
 
 /** Precompiled kernel modules. `relaxed` (f32x4.relaxed_madd) is preferred when present. */
@@ -12,7 +12,7 @@ export interface KernelModules {
 
 export type KernelVariant = 'relaxed' | 'simd';
 
-/** Signatures of engine/kernels.wat (pointers and strides are byte offsets). */
+/** Signatures of kernels/kernels.wat (pointers and strides are byte offsets). */
 export interface KernelExports {
   memory: WebAssembly.Memory;
   gemm(

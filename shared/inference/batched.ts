@@ -8,6 +8,8 @@ export interface BatchedOptions {
   fixedBatch?: number;
   /** Outputs handed to `take` (default: all). */
   outputs?: readonly string[];
+  /** Called after each batch with its number of items (progress bars). */
+  onBatch?: (n: number) => void;
 }
 
 /**
@@ -42,5 +44,6 @@ export async function runBatched(
       out[name] = t.data.subarray(0, (t.data.length / rows) * n);
     }
     take(start, n, out);
+    options.onBatch?.(n);
   }
 }

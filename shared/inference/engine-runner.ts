@@ -7,7 +7,7 @@ import type { InferenceRunner } from './runner.ts';
  * The edgetune engine behind `InferenceRunner`. Its cost is the wasm memory it owns (weights
  * repacked + activation arena) plus the decoded graph it keeps for planning new batch sizes
  * (measured ≈ the model file's size). Each host hands in its kernels: precompiled modules in
- * workerd, compiled from the committed files in Node (engine/node-kernels.ts).
+ * workerd, compiled from the committed files in Node (kernels/node-kernels.ts).
  */
 export async function createEngineRunner(
   model: ModelProto,

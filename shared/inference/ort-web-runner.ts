@@ -1,5 +1,5 @@
 // Types only: each host loads onnxruntime-web its own way (workerd needs the precompiled-module
-// trick in functions/ort.ts; Node imports the package), and the default Worker build must not
+// trick in functions/runtime/ort.ts; Node imports the package), and the default Worker build must not
 // carry it at all.
 import type * as OrtWeb from 'onnxruntime-web';
 import { ENGINES } from './engines.ts';

@@ -5,7 +5,12 @@
  *   adapters of the store interface (file and S3, the way Hono keeps runtime adapters beside its
  *   core): they may use Node built-ins, and nothing else in `shared/` nor anything in `functions/`
  *   may import them;
- * - `functions/` (the Worker) never imports the Node-only `training/` side or `bench/`;
+ * - `functions/` (the Worker) never imports the Node-only `training/` side or `bench/`; inside it,
+ *   `functions/runtime/` (models, sessions, backends, services, cron) never imports
+ *   `functions/http/` (routes, middleware, request parsing, the page), and only the Worker's entry
+ *   points sit at `functions/`' top level;
+ * - `kernels/` (the kernel source, its build and the Node host of the kernel modules) is Node-side:
+ *   neither `shared/` nor `functions/` imports it (workerd imports the built .wasm files);
  * - nothing outside `tests/` imports test code.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -46,7 +51,7 @@ function importsOf(file: string): Import[] {
   });
 }
 
-const TOP = ['shared', 'functions', 'training', 'bench', 'bin', 'engine', 'infra', 'tests'];
+const TOP = ['shared', 'functions', 'training', 'bench', 'bin', 'kernels', 'infra', 'tests'];
 const all = TOP.flatMap((d) => {
   try {
     return sourceFiles(d);
@@ -122,6 +127,30 @@ describe('layering', () => {
 
   it('functions/ never imports training/ or bench/', () => {
     const bad = inLayer('functions').filter((i) => ['training', 'bench', 'tests'].includes(i.layer ?? ''));
+    expect(show(bad)).toEqual([]);
+  });
+
+  it('functions/runtime/ never imports functions/http/', () => {
+    const runtime = path.join('functions', 'runtime') + path.sep;
+    const http = path.join('functions', 'http') + path.sep;
+    const fromRuntime = inLayer('functions').filter((i) => i.file.startsWith(runtime));
+    expect(fromRuntime.length).toBeGreaterThan(20); // the folder exists and was read
+    expect(inLayer('functions').filter((i) => i.file.startsWith(http)).length).toBeGreaterThan(20);
+    const bad = fromRuntime.filter((i) => (targetOf(i) ?? '').startsWith(http));
+    expect(show(bad)).toEqual([]);
+  });
+
+  it("functions/' top level holds only the Worker's entry points", () => {
+    const top = readdirSync(path.join(ROOT, 'functions'), { withFileTypes: true })
+      .filter((e) => e.isFile() && SOURCE.test(e.name))
+      .map((e) => e.name)
+      .sort();
+    expect(top).toEqual(['full.ts', 'index.ts', 'worker.ts']);
+  });
+
+  it('neither shared/ nor functions/ imports kernels/ (Node-side build and host)', () => {
+    expect(inLayer('kernels').length).toBeGreaterThan(0);
+    const bad = [...inLayer('shared'), ...inLayer('functions')].filter((i) => i.layer === 'kernels');
     expect(show(bad)).toEqual([]);
   });
 

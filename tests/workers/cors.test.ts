@@ -1,6 +1,6 @@
 /** CORS from the CORS_ORIGINS var, inside workerd (the browser-level check is tests/node/e2e/http-clients.test.ts). */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseOrigins } from '../../functions/config.ts';
+import { parseOrigins } from '../../functions/runtime/config.ts';
 import { call, callWithVars, fixtureImage, publishFixtures } from './fixtures.ts';
 
 const MODEL = 'cors';

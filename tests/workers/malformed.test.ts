@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readConfig } from '../../functions/config.ts';
+import { readConfig } from '../../functions/runtime/config.ts';
 import { call, fixtureImage, publishFixtures } from './fixtures.ts';
 
 const MODEL = 'robust';

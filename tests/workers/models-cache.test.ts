@@ -1,9 +1,9 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createBackend } from '../../functions/backends.ts';
-import { type EngineMode, ModelCache } from '../../functions/models.ts';
-import { FULL_BACKENDS } from '../../functions/ort-backend.ts';
-import { registrySource } from '../../functions/services.ts';
+import { createBackend } from '../../functions/runtime/backends.ts';
+import { type EngineMode, ModelCache } from '../../functions/runtime/models.ts';
+import { FULL_BACKENDS } from '../../functions/runtime/ort-backend.ts';
+import { registrySource } from '../../functions/runtime/services.ts';
 import { publishVersion } from '../../shared/registry/publish.ts';
 import { call, fixtureImage, fixtures, fromBase64, publishFixtures, store } from './fixtures.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { getOrt } from '../../functions/ort.ts';
+import { getOrt } from '../../functions/runtime/ort.ts';
 import { buildReluModel } from '../fixtures/tiny-models.ts';
 
 // onnxruntime-web's wasm backend inside workerd through the imported precompiled module.

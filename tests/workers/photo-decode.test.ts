@@ -1,10 +1,10 @@
 /**
- * The photo decoders inside workerd, loaded the way the Worker loads them (functions/codecs.ts:
+ * The photo decoders inside workerd, loaded the way the Worker loads them (functions/runtime/codecs.ts:
  * libwebp imported as a precompiled module), decode every file of the Node-made corpus to the
  * same bits as Node does for training — pixels, shrink-on-load output and model tensors.
  */
 import { describe, expect, inject, it } from 'vitest';
-import { ensureCodecs } from '../../functions/codecs.ts';
+import { ensureCodecs } from '../../functions/runtime/codecs.ts';
 import { isEdgetuneError } from '../../shared/errors.ts';
 import { PreprocessSpecSchema } from '../../shared/manifest/preprocess.ts';
 import { decodeImage, preprocessBytes } from '../../shared/preprocess/index.ts';

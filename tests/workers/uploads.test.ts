@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readConfig } from '../../functions/config.ts';
+import { readConfig } from '../../functions/runtime/config.ts';
 import { call, callWithVars, fixtureImage, publishFixtures } from './fixtures.ts';
 
 const MODEL = 'uploads';

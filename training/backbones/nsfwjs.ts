@@ -16,6 +16,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { EdgetuneError } from '../../shared/errors.ts';
+import { cacheRoot } from '../cache-root.ts';
 import { CONVERTER_ID, type ConvertedModel, convertLayersModel } from './convert/index.ts';
 import { ensureTf } from '../tf/backend.ts';
 import { readWeights, WeightsManifestSchema } from './tfjs-file.ts';
@@ -122,11 +123,6 @@ export function convertNsfwjsModel(
     labels: nsfwjsLabels(pkg),
     extraOutputs,
   });
-}
-
-/** `.edgetune/cache` under the working directory, or $EDGETUNE_CACHE_DIR. */
-export function cacheRoot(): string {
-  return path.resolve(process.env.EDGETUNE_CACHE_DIR ?? path.join('.edgetune', 'cache'));
 }
 
 /** Cache file of a converted bundled model: backbones/<name>-<hash>.onnx. */

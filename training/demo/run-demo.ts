@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { errorMessage } from '../../shared/errors.ts';
+import { cacheRoot } from '../cache-root.ts';
 import { projectRoot } from '../serve/bundle.ts';
 import { DEFAULT_STORE_URL, openStore } from '../../shared/store/node/open.ts';
 import { type Progress, silentProgress } from '../train/progress.ts';
@@ -94,7 +95,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     store,
     storeUrl,
     workDir,
-    cacheRoot: path.resolve(process.env.EDGETUNE_CACHE_DIR ?? path.join(projectRoot, '.edgetune', 'cache')),
+    cacheRoot: cacheRoot(projectRoot),
     n,
     progress: options.progress ?? silentProgress,
   };

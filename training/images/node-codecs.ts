@@ -1,6 +1,6 @@
 /**
  * Node host for the preprocessing codecs: compiles the same `.wasm` files the Worker imports as
- * precompiled modules (functions/codecs.ts), so training and serving decode with the same code.
+ * precompiled modules (functions/runtime/codecs.ts), so training and serving decode with the same code.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -10,6 +10,8 @@ import type { InferenceRunner, RunnerTensor } from '../../shared/inference/runne
 import { createOrtModel, type SessionOptions } from '../features/session.ts';
 
 export interface OrtNodeRunner extends InferenceRunner {
+  /** The execution provider the session runs on. */
+  readonly variant: 'cpu' | 'cuda';
   /** The batch size the graph insists on (a fixed first input dim), else undefined. */
   readonly fixedBatch?: number;
 }

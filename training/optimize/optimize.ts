@@ -16,7 +16,10 @@ import path from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import { EdgetuneError, errorMessage } from '../../shared/errors.ts';
 import { decodeModel, toNumber } from '../../shared/onnx/proto.ts';
+import { createOrtWebRunner } from '../../shared/inference/ort-web-runner.ts';
+import type { InferenceRunner } from '../../shared/inference/runner.ts';
 import { createRng } from '../../shared/random.ts';
+import { createOrtNodeRunner } from '../inference/ort-node-runner.ts';
 import { getOrtWeb } from './web-runtime.ts';
 
 /** The file name exports use for the optimised graph (manifest `optimized.file`). */
@@ -134,25 +137,24 @@ export async function checkOptimizedGraph(
     Float32Array.from({ length: s.dims.reduce((a, b) => a * b, 1) }, () => rng()),
   );
 
-  const native = await ortNode.InferenceSession.create(original, { intraOpNumThreads: 1 });
+  // The edge runs one float input (InferenceRunner), so that is what is checked.
+  const [input, ...more] = shapes;
+  if (input === undefined || more.length > 0) {
+    throw new EdgetuneError('unsupported', `the graph has ${shapes.length} inputs; the edge runs one`);
+  }
+  const native = await createOrtNodeRunner(original, { device: 'cpu', threads: 1 });
   const reference: Record<string, Float32Array> = {};
   try {
-    const feeds = Object.fromEntries(
-      shapes.map((s, i) => [s.name, new ortNode.Tensor('float32', data[i]!, s.dims)]),
-    );
-    const out = await native.run(feeds);
-    for (const [k, t] of Object.entries(out)) reference[k] = t.data as Float32Array;
+    const out = await native.run(input.name, data[0]!, input.dims);
+    for (const [k, t] of Object.entries(out)) reference[k] = t.data;
   } finally {
     await native.release();
   }
 
-  const ort = await getOrtWeb();
-  let web: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
+  let web: InferenceRunner;
   try {
-    web = await ort.InferenceSession.create(optimized, {
-      executionProviders: ['wasm'],
-      graphOptimizationLevel: 'disabled',
-    });
+    // Loaded as the edge loads an offline-optimised graph: no re-optimisation.
+    web = await createOrtWebRunner(await getOrtWeb(), optimized, true);
   } catch (e) {
     throw new EdgetuneError(
       'unsupported',
@@ -165,10 +167,7 @@ export async function checkOptimizedGraph(
   let maxAbsDiff = 0;
   let values = 0;
   try {
-    const feeds = Object.fromEntries(
-      shapes.map((s, i) => [s.name, new ort.Tensor('float32', data[i]!, s.dims)]),
-    );
-    const out = await web.run(feeds);
+    const out = await web.run(input.name, data[0]!, input.dims);
     for (const [name, ref] of Object.entries(reference)) {
       const got = out[name]?.data;
       if (!(got instanceof Float32Array) || got.length !== ref.length) {

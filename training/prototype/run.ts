@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { loadKernelModules } from '../../engine/node-kernels.ts';
+import { loadKernelModules } from '../../kernels/node-kernels.ts';
 import { createEngineSession, supports } from '../../shared/engine/index.ts';
 import { EdgetuneError } from '../../shared/errors.ts';
 import { ENGINE_IDS } from '../../shared/inference/engines.ts';

@@ -7,9 +7,10 @@
 import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
 import { addOutputs } from '../../shared/onnx/surgery.ts';
 import { decodeModel, encodeModel } from '../../shared/onnx/proto.ts';
+import { runImages } from '../../shared/preprocess/run-images.ts';
 import { writeImageTensor } from '../../shared/preprocess/tensor.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
-import { createOrtModel, releaseOrtModel, runBatched } from '../features/session.ts';
+import { createOrtNodeRunner } from '../inference/ort-node-runner.ts';
 
 export interface Range {
   min: number;
@@ -47,7 +48,7 @@ export async function calibrate(
   const graphInput = decodeModel(bytes).graph?.input?.[0]?.name ?? '';
   const extra = tensors.filter((t) => t !== graphInput);
   const withOutputs = encodeModel(addOutputs(decodeModel(bytes), extra));
-  const model = await createOrtModel(withOutputs, { device: 'cpu' });
+  const runner = await createOrtNodeRunner(withOutputs, { device: 'cpu' });
   const stats = new Map<string, Stats>(
     tensors.map((t) => [t, { min: Infinity, max: -Infinity, seen: 0, sample: [] }]),
   );
@@ -64,18 +65,18 @@ export async function calibrate(
     s.seen += data.length;
   };
   try {
-    await runBatched(
-      model,
+    await runImages(
+      runner,
       images.length,
-      [spec.channels, spec.height, spec.width],
-      (i, out, offset) => writeImageTensor(images[i]!, spec, out, offset),
+      (i) => images[i]!,
+      preprocess,
       (_start, _n, outputs) => {
         for (const name of extra) observe(name, outputs[name]!);
       },
-      { outputs: extra, batchSize: 4 },
+      { outputs: extra, batchSize: 4, fixedBatch: runner.fixedBatch },
     );
   } finally {
-    await releaseOrtModel(model);
+    await runner.release();
   }
   if (extra.length !== tensors.length) {
     // The graph input itself: the preprocessed images.

@@ -5,10 +5,10 @@
  * reported (not gated: a head can be robust to a small embedding shift).
  */
 import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
-import { writeImageTensor } from '../../shared/preprocess/tensor.ts';
+import { runImages } from '../../shared/preprocess/run-images.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import { EMBEDDING, PROBABILITIES } from '../export/assemble.ts';
-import { createOrtModel, releaseOrtModel, runBatched } from '../features/session.ts';
+import { createOrtNodeRunner } from '../inference/ort-node-runner.ts';
 
 export const DEFAULT_MAX_ACCURACY_DROP_POINTS = 0.5;
 export const MIN_TOP1_AGREEMENT = 0.99;
@@ -25,16 +25,15 @@ export async function predict(
   images: readonly RawImage[],
   preprocess: PreprocessSpec,
 ): Promise<Predictions> {
-  const spec = { ...preprocess, layout: 'NCHW' as const };
-  const model = await createOrtModel(bytes, { device: 'cpu' });
+  const runner = await createOrtNodeRunner(bytes, { device: 'cpu' });
   const top1 = new Int32Array(images.length);
   const chunks: Float32Array[] = [];
   try {
-    await runBatched(
-      model,
+    await runImages(
+      runner,
       images.length,
-      [spec.channels, spec.height, spec.width],
-      (i, out, offset) => writeImageTensor(images[i]!, spec, out, offset),
+      (i) => images[i]!,
+      preprocess,
       (start, n, outputs) => {
         const p = outputs[PROBABILITIES]!;
         const classes = p.length / n;
@@ -45,10 +44,10 @@ export async function predict(
         }
         chunks.push(Float32Array.from(outputs[EMBEDDING]!));
       },
-      { outputs: [PROBABILITIES, EMBEDDING] },
+      { outputs: [PROBABILITIES, EMBEDDING], fixedBatch: runner.fixedBatch },
     );
   } finally {
-    await releaseOrtModel(model);
+    await runner.release();
   }
   const embeddings = new Float32Array(chunks.reduce((s, c) => s + c.length, 0));
   let at = 0;

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { cacheRoot } from '../cache-root.ts';
 import { CONVERTER_ID } from '../backbones/convert/index.ts';
 import { withLockFile } from '../../shared/store/node/file-lock.ts';
 import { type PretrainOptions, runPretrain, tfjsSidecarDir } from './pretrain.ts';
@@ -29,7 +30,7 @@ export function cachedBackbonePath(o: CachedPretrainOptions): string {
     .update(`\n${CONVERTER_ID}\npretrain/${PRETRAIN_VERSION}`)
     .digest('hex')
     .slice(0, 16);
-  const root = o.cacheDir ?? path.resolve(process.env.EDGETUNE_CACHE_DIR ?? path.join('.edgetune', 'cache'));
+  const root = o.cacheDir ?? cacheRoot();
   return path.join(root, 'backbones', `pretrain-${arch}-${key}.onnx`);
 }
 

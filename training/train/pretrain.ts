@@ -9,14 +9,16 @@ import path from 'node:path';
 import { EdgetuneError } from '../../shared/errors.ts';
 import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
 import { encodeModel } from '../../shared/onnx/proto.ts';
-import { imagesToTensor, writeImageTensor } from '../../shared/preprocess/tensor.ts';
+import { runImages } from '../../shared/preprocess/run-images.ts';
+import { imagesToTensor } from '../../shared/preprocess/tensor.ts';
 import { buildArch } from '../backbones/archs.ts';
 import { convertLayersModel } from '../backbones/convert/index.ts';
-import { accuracy, type EpochLog, fitClassifier, predict } from '../backbones/pretrain-fit.ts';
+import { accuracy, fitClassifier, predict } from '../backbones/pretrain-fit.ts';
+import type { EpochRecord } from '../fit/loop.ts';
 import { saveTfjsLayersModel } from '../backbones/tfjs-file.ts';
 import { datasetDigest, loadDataset, splitDataset } from '../datasets/index.ts';
 import type { Dataset } from '../datasets/types.ts';
-import { createOrtModel, releaseOrtModel, runBatched } from '../features/session.ts';
+import { createOrtNodeRunner } from '../inference/ort-node-runner.ts';
 import { type BackendRequest, initTf } from '../tf/backend.ts';
 import { type Progress, silentProgress } from './progress.ts';
 
@@ -54,7 +56,7 @@ export interface PretrainResult {
   preprocess: PreprocessSpec;
   params: number;
   backend: string;
-  epochs: EpochLog[];
+  epochs: EpochRecord[];
   seconds: number;
 }
 
@@ -204,26 +206,25 @@ async function checkParity(
   classes: number,
 ): Promise<{ maxAbsDiff: number; samples: number }> {
   const n = Math.min(val.samples.length, 256);
-  const nchw: PreprocessSpec = { ...nhwc, layout: 'NCHW' };
-  const ort = await createOrtModel(bytes, { device: 'cpu' });
+  const runner = await createOrtNodeRunner(bytes, { device: 'cpu' });
   let maxAbsDiff = 0;
   try {
-    const outName = ort.session.outputNames[0]!;
-    await runBatched(
-      ort,
+    const outName = runner.outputNames[0]!;
+    await runImages(
+      runner,
       n,
-      [nchw.channels, nchw.height, nchw.width],
-      (i, out, offset) => writeImageTensor(val.samples[i]!.image, nchw, out, offset),
+      (i) => val.samples[i]!.image,
+      nhwc,
       (start, m, outputs) => {
         const p = outputs[outName]!;
         for (let k = 0; k < m * classes; k++) {
           maxAbsDiff = Math.max(maxAbsDiff, Math.abs(p[k]! - tfProbs[start * classes + k]!));
         }
       },
-      { outputs: [outName] },
+      { outputs: [outName], fixedBatch: runner.fixedBatch },
     );
   } finally {
-    await releaseOrtModel(ort);
+    await runner.release();
   }
   return { maxAbsDiff, samples: n };
 }

@@ -1,5 +1,5 @@
 /**
- * The try-a-model page (`GET /`, functions/page/) driven in headless Chromium against the real
+ * The try-a-model page (`GET /`, functions/http/page/) driven in headless Chromium against the real
  * Worker in workerd (`startLocalEdge`), serving real ONNX exports published into a temp file store.
  * What the page renders is compared with what a direct `fetch` to the API returns.
  *

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildKernels, expandFma, KERNEL_OUTPUTS } from '../../../engine/build.ts';
+import { buildKernels, expandFma, KERNEL_OUTPUTS } from '../../../kernels/build.ts';
 
 describe('kernel build', () => {
-  it('the committed kernel modules are exactly what engine/kernels.wat assembles to', async () => {
+  it('the committed kernel modules are exactly what kernels/kernels.wat assembles to', async () => {
     const built = await buildKernels();
     for (const variant of ['relaxed', 'simd'] as const) {
       const committed = new Uint8Array(readFileSync(KERNEL_OUTPUTS[variant]));

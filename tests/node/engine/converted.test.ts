@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { loadKernelModules } from '../../../engine/node-kernels.ts';
+import { loadKernelModules } from '../../../kernels/node-kernels.ts';
 import { createEngineSession, supports } from '../../../shared/engine/index.ts';
 import { buildArch } from '../../../training/backbones/archs.ts';
 import { convertLayersModel } from '../../../training/backbones/convert/index.ts';

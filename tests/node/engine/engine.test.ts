@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { loadKernelModules } from '../../../engine/node-kernels.ts';
+import { loadKernelModules } from '../../../kernels/node-kernels.ts';
 import { createEngineSession, describeUnsupported, supports } from '../../../shared/engine/index.ts';
 import { EdgetuneError } from '../../../shared/errors.ts';
 import { GraphBuilder, float } from '../../../shared/onnx/builder.ts';

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadKernelModules } from '../../../engine/node-kernels.ts';
+import { loadKernelModules } from '../../../kernels/node-kernels.ts';
 import { createEngineSession, supports } from '../../../shared/engine/index.ts';
 import { float, GraphBuilder, int, ints } from '../../../shared/onnx/index.ts';
 import { decodeModel } from '../../../shared/onnx/proto.ts';

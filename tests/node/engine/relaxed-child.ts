@@ -2,7 +2,7 @@
  * Run by engine.test.ts in a child `node --experimental-wasm-relaxed-simd`: the relaxed-SIMD
  * kernels only validate with that flag on Node 20. Prints the variant and outputs as JSON.
  */
-import { loadKernelModules } from '../../../engine/node-kernels.ts';
+import { loadKernelModules } from '../../../kernels/node-kernels.ts';
 import { createEngineSession } from '../../../shared/engine/index.ts';
 import { mobileNetV2WithHead, seededInput } from '../../../shared/onnx/zoo/mobilenetv2.ts';
 

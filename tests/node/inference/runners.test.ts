@@ -3,7 +3,7 @@
  * the same outputs on each, and the shared batching loop means the same thing on each.
  */
 import { describe, expect, it } from 'vitest';
-import { loadKernelModules } from '../../../engine/node-kernels.ts';
+import { loadKernelModules } from '../../../kernels/node-kernels.ts';
 import { runBatched } from '../../../shared/inference/batched.ts';
 import { createCheckedEngineRunner } from '../../../shared/inference/engine-runner.ts';
 import { ENGINE_IDS, ENGINES, engineIdOf } from '../../../shared/inference/engines.ts';

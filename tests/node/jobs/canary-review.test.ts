@@ -12,7 +12,7 @@ import { publishVersion } from '../../../shared/registry/publish.ts';
 import { readRouting, rollout } from '../../../shared/routing/operations.ts';
 import type { ObjectStore } from '../../../shared/store/types.ts';
 import { resolveDevice } from '../../../training/device.ts';
-import { runWorkerOnce } from '../../../training/jobs/worker.ts';
+import { runWorkerOnce } from '../../../training/jobs/runner.ts';
 import {
   buildLinearModel,
   exportOf,

@@ -12,7 +12,7 @@ import { createJob } from '../../../shared/jobs/ledger.ts';
 import { updatePolicy } from '../../../shared/jobs/policy.ts';
 import { readRouting } from '../../../shared/routing/operations.ts';
 import { resolveDevice } from '../../../training/device.ts';
-import { runWorkerOnce } from '../../../training/jobs/worker.ts';
+import { runWorkerOnce } from '../../../training/jobs/runner.ts';
 import { runCli } from '../cli-helper.ts';
 import { addFeedback, flipped, makeSamples, publishWeakStable, tempStore, tinyRetrain } from './tiny-task.ts';
 

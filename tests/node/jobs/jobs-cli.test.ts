@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createJob } from '../../../shared/jobs/ledger.ts';
 import { updatePolicy } from '../../../shared/jobs/policy.ts';
 import { resolveDevice } from '../../../training/device.ts';
-import { runWorkerOnce } from '../../../training/jobs/worker.ts';
+import { runWorkerOnce } from '../../../training/jobs/runner.ts';
 import { runCli } from '../cli-helper.ts';
 import { addFeedback, makeSamples, publishWeakStable, tempStore, tinyRetrain } from './tiny-task.ts';
 

@@ -18,7 +18,7 @@ import { createRng, shuffled } from '../../../shared/random.ts';
 import type { ObjectStore } from '../../../shared/store/types.ts';
 import { resolveDevice } from '../../../training/device.ts';
 import { loadFeedbackData } from '../../../training/jobs/feedback-data.ts';
-import { runWorkerOnce } from '../../../training/jobs/worker.ts';
+import { runWorkerOnce } from '../../../training/jobs/runner.ts';
 import {
   addFeedback,
   fitCentroids,

@@ -7,7 +7,7 @@ import { createJob, listJobs, locateJob } from '../../../shared/jobs/ledger.ts';
 import { readPolicy, updatePolicy } from '../../../shared/jobs/policy.ts';
 import { readRouting } from '../../../shared/routing/operations.ts';
 import { resolveDevice } from '../../../training/device.ts';
-import { runWorkerOnce } from '../../../training/jobs/worker.ts';
+import { runWorkerOnce } from '../../../training/jobs/runner.ts';
 import { CLI_BIN as bin, REPO_ROOT as root, runCli } from '../cli-helper.ts';
 import { addFeedback, makeSamples, publishWeakStable, tempStore, tinyRetrain } from './tiny-task.ts';
 

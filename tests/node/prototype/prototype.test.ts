@@ -3,7 +3,7 @@
  * exported graph against onnxruntime-node and the edgetune engine, and the version it becomes.
  */
 import { describe, expect, it } from 'vitest';
-import { loadKernelModules } from '../../../engine/node-kernels.ts';
+import { loadKernelModules } from '../../../kernels/node-kernels.ts';
 import { createEngineSession, supports } from '../../../shared/engine/index.ts';
 import { ModelManifestSchema } from '../../../shared/manifest/manifest.ts';
 import { decodeModel, encodeModel } from '../../../shared/onnx/proto.ts';

@@ -1,6 +1,6 @@
 /**
  * Shared fixtures for the training tests: mnist-pretrained backbones, built once per machine with
- * `runPretrain` and cached under .edgetune/cache/test-backbones/ (a lock file keeps parallel test
+ * `runPretrain` and cached under $EDGETUNE_CACHE_DIR (else .edgetune/cache)/backbones/ (a lock file keeps parallel test
  * files from building the same one twice), and a small folder dataset of photo crops.
  */
 import fs from 'node:fs';
@@ -10,6 +10,7 @@ import { decodeImage } from '../../../shared/preprocess/decode.ts';
 import { resizeImage } from '../../../shared/preprocess/resize.ts';
 import type { RawImage } from '../../../shared/preprocess/types.ts';
 import { cropImage, encodePng, mirrorImage } from '../../../training/images/edit.ts';
+import { cacheRoot } from '../../../training/cache-root.ts';
 import { cachedPretrainedBackbone } from '../../../training/train/cached-backbone.ts';
 
 /**
@@ -30,7 +31,7 @@ export async function mnistBackbone(kind: keyof typeof BACKBONES): Promise<strin
     ...BACKBONES[kind],
     arch: 'small-cnn',
     backend: 'wasm',
-    cacheDir: path.join(ROOT, '.edgetune', 'cache'),
+    cacheDir: cacheRoot(ROOT),
   });
   if (r.built)
     console.log(`pretrained test backbone ${kind} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);

@@ -15,7 +15,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { EdgetuneError, errorMessage } from '../../../shared/errors.ts';
-import { cacheRoot } from '../nsfwjs.ts';
+import { cacheRoot } from '../../cache-root.ts';
 
 export interface DownloadOptions {
   /** Expected sha256 (hex): a different download is refused and nothing is cached. */

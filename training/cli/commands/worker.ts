@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DEVICE_REQUESTS, type DeviceRequest, resolveDevice } from '../../device.ts';
 import { loadRetrain } from '../../jobs/retrain-module.ts';
-import { defaultWorkerId, runWorkerLoop, runWorkerOnce, type WorkerRunResult } from '../../jobs/worker.ts';
+import { defaultWorkerId, runWorkerLoop, runWorkerOnce, type WorkerRunResult } from '../../jobs/runner.ts';
 import { log, printResult } from '../output.ts';
 import { numberFlag, type StoreCommandOptions, storeFrom, withStoreOptions } from './store-options.ts';
 import { EdgetuneError } from '../../../shared/errors.ts';

@@ -1,0 +1,135 @@
+/**
+ * The common path of every inference endpoint: choose a version, turn the request into model
+ * inputs with that version's preprocessing, run, and mirror to the shadow version afterwards.
+ */
+import type { Context } from 'hono';
+import { EdgetuneError, errorMessage } from '../../shared/errors.ts';
+import { preprocessBytes } from '../../shared/preprocess/preprocess.ts';
+import { ensureCodecs } from '../runtime/codecs.ts';
+import type { AppEnv } from '../runtime/env.ts';
+import { argmax, type ItemOutputs, runItems } from '../runtime/inference.ts';
+import type { RouteReason } from '../runtime/serve.ts';
+import type { ModelSession } from '../runtime/session.ts';
+import { getServices, type Services } from '../runtime/services.ts';
+
+/** Encoded images (preprocessed per version) or ready tensors (checked per version). */
+export type ModelInput =
+  | { kind: 'images'; images: Uint8Array[] }
+  | { kind: 'tensors'; prepare: (session: ModelSession) => Float32Array[] };
+
+export interface Prediction {
+  name: string;
+  version: string;
+  reason: RouteReason;
+  session: ModelSession;
+  outputs: ItemOutputs[];
+  timing: { preprocessMs: number; inferenceMs: number; totalMs: number };
+}
+
+export interface PredictRequest {
+  name: string;
+  explicit?: string;
+  userKey?: string;
+  input: ModelInput;
+}
+
+function prepare(services: Services, session: ModelSession, input: ModelInput): Float32Array[] {
+  if (input.kind === 'tensors') return input.prepare(session);
+  const spec = session.manifest.preprocess;
+  return input.images.map((bytes, i) => {
+    try {
+      return preprocessBytes(bytes, spec, services.imageLimits).data;
+    } catch (e) {
+      if (e instanceof EdgetuneError) throw e;
+      // Whatever a decoder trips over in these bytes is the upload's fault, never a 500.
+      throw new EdgetuneError('invalid_image', `image ${i}: cannot decode: ${errorMessage(e)}`);
+    }
+  });
+}
+
+// Workers freeze clocks during CPU work in production (Spectre mitigation), so these read 0
+// there; they are meaningful in local runs and tests. Measure latency at the client.
+export async function predict(c: Context<AppEnv>, req: PredictRequest): Promise<Prediction> {
+  const services = getServices(c);
+  const started = Date.now();
+  let loadMs = 0;
+  let preprocessMs = 0;
+  let inferenceMs = 0;
+  // The codecs are instantiated before routing so that their one-time cost never lands in
+  // preprocess timing, and only on isolates that actually receive images.
+  if (req.input.kind !== 'tensors') await ensureCodecs();
+  const served = await services.server.serve(req, async (session) => {
+    const t0 = Date.now();
+    // Routing + manifest + session load (a cold request's start-up; ~0 when warm).
+    loadMs = t0 - started;
+    const items = prepare(services, session, req.input);
+    const t1 = Date.now();
+    const outputs = await runItems(session, items);
+    preprocessMs = t1 - t0;
+    inferenceMs = Date.now() - t1;
+    return { session, outputs };
+  });
+  if (served.shadow) {
+    c.executionCtx.waitUntil(
+      mirror(services, req, served.shadow, served.version, served.result.session, served.result.outputs),
+    );
+  }
+  c.header('x-model-version', served.version);
+  c.header('x-model-route', served.reason);
+  c.header('x-engine', served.result.session.engine);
+  c.header(
+    'server-timing',
+    `load;dur=${loadMs}, preprocess;dur=${preprocessMs}, inference;dur=${inferenceMs}`,
+  );
+  return {
+    name: req.name,
+    version: served.version,
+    reason: served.reason,
+    session: served.result.session,
+    outputs: served.result.outputs,
+    timing: { preprocessMs, inferenceMs, totalMs: Date.now() - started },
+  };
+}
+
+/** Runs the shadow version on the same input and records how far it agrees; never throws. */
+async function mirror(
+  services: Services,
+  req: PredictRequest,
+  shadow: string,
+  served: string,
+  servedSession: ModelSession,
+  servedOutputs: ItemOutputs[],
+): Promise<void> {
+  try {
+    const { outputs, shadowLabels } = await services.cache.use(req.name, shadow, async (s) => ({
+      outputs: await runItems(s, prepare(services, s, req.input)),
+      shadowLabels: s.manifest.labels,
+    }));
+    const servedLabels = servedSession.manifest.labels;
+    const sameLabels =
+      shadowLabels.length === servedLabels.length && shadowLabels.every((l, i) => l === servedLabels[i]);
+    let top1Agree = 0;
+    let maxAbsDiff = 0;
+    let sumMaxAbsDiff = 0;
+    outputs.forEach((o, i) => {
+      const p = servedOutputs[i]!.probabilities;
+      if (shadowLabels[argmax(o.probabilities)] === servedLabels[argmax(p)]) top1Agree++;
+      // Probabilities are only comparable class by class when both versions share the labels.
+      if (!sameLabels) return;
+      let m = 0;
+      for (let k = 0; k < p.length; k++) m = Math.max(m, Math.abs(o.probabilities[k]! - p[k]!));
+      maxAbsDiff = Math.max(maxAbsDiff, m);
+      sumMaxAbsDiff += m;
+    });
+    services.shadow.record(req.name, shadow, served, {
+      compared: outputs.length,
+      top1Agree,
+      maxAbsDiff,
+      sumMaxAbsDiff,
+    });
+  } catch (e) {
+    console.warn(`shadow ${req.name}@${shadow} failed: ${errorMessage(e)}`);
+    services.shadow.record(req.name, shadow, served, { errors: 1 });
+  }
+  await services.shadow.flush();
+}

@@ -1,0 +1,346 @@
+/**
+ * The per-isolate model cache. Sessions are keyed by name@version; concurrent requests for a
+ * version that is still loading share one load (single flight); the least recently used idle
+ * sessions are released when the estimated heap use passes the budget. Every file is checked
+ * against the manifest's sha256 before a session is created: a mismatch refuses that version
+ * (remembered for a while, so a corrupt upload is not fetched again on every request) while the
+ * versions already loaded keep serving. Each version runs on the edgetune engine when its manifest
+ * says it was validated there (and the engine accepts the graph), else on onnxruntime-web — which
+ * only the full build has; the engine-only build answers such a version with 'needs_full_build'.
+ */
+import { EdgetuneError, errorMessage } from '../../shared/errors.ts';
+import { listsEngine, type ModelManifest } from '../../shared/manifest/manifest.ts';
+import type { RoutingDoc } from '../../shared/routing/schema.ts';
+import { ENGINES, type EngineName } from '../../shared/inference/engines.ts';
+import type { InferenceRunner } from '../../shared/inference/runner.ts';
+import { verifyVersionFile } from '../../shared/registry/model-file.ts';
+import { type Backends, createBackend, type EdgeEngineName, needsFullBuild } from './backends.ts';
+import type { ModelSource } from './model-source.ts';
+import { ModelSession } from './session.ts';
+
+/** `auto`: the engine for versions validated on it, onnxruntime-web otherwise; `onnxruntime`: always ORT. */
+export type EngineMode = 'auto' | 'onnxruntime';
+
+export interface ModelCacheOptions {
+  source: ModelSource;
+  budgetBytes: number;
+  routingTtlMs: number;
+  /** How long a refused (corrupt) version stays refused before it is tried again. */
+  refusalTtlMs?: number;
+  now?: () => number;
+  /** Which engine serves versions that list the edgetune engine in their manifest (default auto). */
+  engine?: EngineMode;
+  /** The engines this Worker build has (the engine always, onnxruntime-web in the full build). */
+  backends: Backends;
+  /** Injected for tests; defaults to `createBackend` with `backends`. */
+  createBackend?: BackendFactory;
+}
+
+type BackendFactory = (
+  engine: EdgeEngineName,
+  bytes: Uint8Array,
+  optimized: boolean,
+) => Promise<InferenceRunner>;
+
+/** What routing says for a model, as cached: the document, or the newest version when there is none. */
+export interface RoutingView {
+  doc: RoutingDoc | null;
+  etag: string | null;
+  /** The newest published version, used when no routing document names a stable version. */
+  newest: string | null;
+}
+
+interface Entry {
+  session: ModelSession;
+  lastUsed: number;
+  leases: number;
+  evicted: boolean;
+}
+
+interface RoutingEntry {
+  view?: RoutingView;
+  fetchedAt: number;
+  pending?: Promise<RoutingView>;
+}
+
+export interface CacheStats {
+  usedBytes: number;
+  budgetBytes: number;
+  loads: number;
+  evictions: number;
+  engine: EngineMode;
+  /** Which Worker build answers: `engine` (no onnxruntime-web) or `full`. */
+  build: Backends['build'];
+  sessions: { key: string; cost: number; file: string; engine: EngineName; variant: string }[];
+  refused: string[];
+  /** Versions listed for the engine that fell back to onnxruntime-web in this isolate, with why. */
+  engineFallbacks: Record<string, string>;
+}
+
+const MANIFEST_CACHE_LIMIT = 512;
+const ROUTING_CACHE_LIMIT = 1024;
+
+export class ModelCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly loading = new Map<string, Promise<ModelSession>>();
+  private readonly refused = new Map<string, { error: EdgetuneError; until: number }>();
+  private readonly manifests = new Map<string, ModelManifest>();
+  private readonly routes = new Map<string, RoutingEntry>();
+  private readonly now: () => number;
+  private readonly create: BackendFactory;
+  private readonly refusalTtlMs: number;
+  private readonly engineMode: EngineMode;
+  private readonly fallbacks = new Map<string, string>();
+  /** Recency counter for the LRU (clocks in Workers only advance on I/O, so time cannot order uses). */
+  private tick = 0;
+  private loads = 0;
+  private evictions = 0;
+
+  constructor(private readonly options: ModelCacheOptions) {
+    this.now = options.now ?? Date.now;
+    this.create =
+      options.createBackend ??
+      ((engine, bytes, optimized) => createBackend(options.backends, engine, bytes, optimized));
+    this.refusalTtlMs = options.refusalTtlMs ?? 60_000;
+    this.engineMode = options.engine ?? 'auto';
+  }
+
+  /**
+   * Heap held by the cached sessions, summed now rather than at insert: an engine session's
+   * memory grows when it plans a new batch size.
+   */
+  private get usedBytes(): number {
+    let sum = 0;
+    for (const e of this.entries.values()) sum += e.session.cost;
+    return sum;
+  }
+
+  /** Manifests are immutable once published, so each is read once per isolate. */
+  async manifest(name: string, version: string): Promise<ModelManifest> {
+    const key = `${name}@${version}`;
+    const hit = this.manifests.get(key);
+    if (hit) return hit;
+    const manifest = await this.options.source.readManifest(name, version);
+    if (this.manifests.size >= MANIFEST_CACHE_LIMIT) this.manifests.clear();
+    this.manifests.set(key, manifest);
+    return manifest;
+  }
+
+  /**
+   * Runs `fn` with the session for name@version, loading it if needed. The session is not
+   * released while `fn` runs, even if the cache evicts it meanwhile.
+   */
+  async use<T>(name: string, version: string, fn: (session: ModelSession) => Promise<T>): Promise<T> {
+    const key = `${name}@${version}`;
+    let entry = this.entries.get(key);
+    if (!entry) {
+      await this.load(name, version);
+      entry = this.entries.get(key);
+      // Evicted between load and use (tiny budget, many versions): load again just for this call.
+      if (!entry) return this.useDetached(name, version, fn);
+    }
+    entry.leases++;
+    entry.lastUsed = ++this.tick;
+    try {
+      return await fn(entry.session);
+    } finally {
+      entry.leases--;
+      if (entry.evicted && entry.leases === 0) entry.session.release();
+      else if (!entry.evicted && this.usedBytes > this.options.budgetBytes) this.evict(key);
+    }
+  }
+
+  /** Loads (or waits for) name@version; throws 'not_found', 'corrupt' or 'checksum_mismatch'. */
+  load(name: string, version: string): Promise<ModelSession> {
+    const key = `${name}@${version}`;
+    const entry = this.entries.get(key);
+    if (entry) return Promise.resolve(entry.session);
+    const refusal = this.refused.get(key);
+    if (refusal && refusal.until > this.now()) return Promise.reject(refusal.error);
+    let pending = this.loading.get(key);
+    if (!pending) {
+      pending = this.loadUncached(name, version).then(
+        (session) => {
+          this.loading.delete(key);
+          this.insert(session);
+          return session;
+        },
+        (e: unknown) => {
+          this.loading.delete(key);
+          if (e instanceof EdgetuneError && (e.code === 'checksum_mismatch' || e.code === 'corrupt')) {
+            this.refused.set(key, { error: e, until: this.now() + this.refusalTtlMs });
+          }
+          throw e;
+        },
+      );
+      this.loading.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** Whether name@version has a live session in this isolate. */
+  isLoaded(name: string, version: string): boolean {
+    return this.entries.has(`${name}@${version}`);
+  }
+
+  /** The routing view, re-read from storage at most once per TTL (single flight). */
+  async routing(name: string): Promise<RoutingView> {
+    let entry = this.routes.get(name);
+    if (!entry) {
+      // Bounded: requests for made-up model names must not grow the map without end.
+      if (this.routes.size >= ROUTING_CACHE_LIMIT) this.routes.delete(this.routes.keys().next().value!);
+      entry = { fetchedAt: 0 };
+      this.routes.set(name, entry);
+    }
+    if (entry.view && this.now() - entry.fetchedAt < this.options.routingTtlMs) return entry.view;
+    if (!entry.pending) {
+      entry.pending = this.readRouting(name).then(
+        (view) => {
+          entry.view = view;
+          entry.fetchedAt = this.now();
+          entry.pending = undefined;
+          return view;
+        },
+        (e: unknown) => {
+          entry.pending = undefined;
+          // A storage hiccup or a corrupt routing write must not take a serving model down: keep
+          // the last good view and try again after another TTL.
+          if (!entry.view) throw e;
+          console.warn(`routing for ${name} unreadable, keeping the last good one: ${errorMessage(e)}`);
+          entry.fetchedAt = this.now();
+          return entry.view;
+        },
+      );
+    }
+    return entry.pending;
+  }
+
+  /** Forget the cached routing for a model (after this isolate changed it through the admin API). */
+  invalidateRouting(name: string): void {
+    this.routes.delete(name);
+  }
+
+  stats(): CacheStats {
+    const now = this.now();
+    return {
+      usedBytes: this.usedBytes,
+      budgetBytes: this.options.budgetBytes,
+      loads: this.loads,
+      evictions: this.evictions,
+      engine: this.engineMode,
+      build: this.options.backends.build,
+      sessions: [...this.entries.values()].map((e) => ({
+        key: e.session.key,
+        cost: e.session.cost,
+        file: e.session.file,
+        engine: e.session.engine,
+        variant: e.session.variant,
+      })),
+      refused: [...this.refused].filter(([, r]) => r.until > now).map(([k]) => k),
+      engineFallbacks: Object.fromEntries(this.fallbacks),
+    };
+  }
+
+  private async readRouting(name: string): Promise<RoutingView> {
+    const routing = await this.options.source.readRouting(name);
+    const doc = routing?.doc ?? null;
+    let newest: string | null = null;
+    if (!doc || (doc.stable === null && doc.candidates.length === 0)) {
+      newest = await this.options.source.latestVersion(name);
+    }
+    return { doc, etag: routing?.etag ?? null, newest };
+  }
+
+  private async loadUncached(name: string, version: string): Promise<ModelSession> {
+    const key = `${name}@${version}`;
+    const manifest = await this.manifest(name, version);
+    const listed = this.engineMode === 'auto' && listsEngine(manifest);
+    const hasOrt = this.options.backends.ort !== undefined;
+    // Refused before any file is read: nothing this build can do with the version.
+    if (!hasOrt && !listed) {
+      throw needsFullBuild(
+        key,
+        this.engineMode === 'auto'
+          ? 'its manifest does not list the edgetune engine'
+          : 'ENGINE is onnxruntime',
+      );
+    }
+    const knownFallback = this.fallbacks.get(key);
+    if (!hasOrt && knownFallback !== undefined)
+      throw needsFullBuild(key, `the engine refused it: ${knownFallback}`);
+    let plain: Uint8Array | undefined;
+    if (listed) {
+      // The engine runs the plain export: the optimised graph holds com.microsoft ops it lacks.
+      plain = await this.readVerified(name, version, manifest.model);
+      try {
+        const backend = await this.create(ENGINES.wasm, plain, false);
+        this.loads++;
+        return new ModelSession(name, version, manifest, manifest.model.file, backend);
+      } catch (e) {
+        // Validated on the engine at export, yet refused here: serve through onnxruntime-web.
+        if (!this.fallbacks.has(key)) {
+          const then = hasOrt ? 'serving with onnxruntime-web' : 'the engine-only build cannot serve it';
+          console.warn(`${key}: engine unavailable, ${then}: ${errorMessage(e)}`);
+        }
+        if (this.fallbacks.size >= MANIFEST_CACHE_LIMIT) this.fallbacks.clear();
+        this.fallbacks.set(key, errorMessage(e));
+        if (!hasOrt) throw needsFullBuild(key, `the engine refused it: ${errorMessage(e)}`);
+      }
+    }
+    const optimized = manifest.optimized;
+    const file = optimized?.file ?? manifest.model.file;
+    const bytes =
+      optimized || !plain ? await this.readVerified(name, version, optimized ?? manifest.model) : plain;
+    let backend: InferenceRunner;
+    try {
+      backend = await this.create(ENGINES.ortWeb, bytes, optimized !== undefined);
+    } catch (e) {
+      throw new EdgetuneError('corrupt', `${key}: onnxruntime rejected ${file}: ${errorMessage(e)}`, {
+        cause: e,
+      });
+    }
+    this.loads++;
+    return new ModelSession(name, version, manifest, file, backend);
+  }
+
+  /** A version's file, checked against the manifest's size and sha256. */
+  private async readVerified(
+    name: string,
+    version: string,
+    expected: { file: string; sha256: string; size: number },
+  ): Promise<Uint8Array> {
+    const bytes = await this.options.source.readFile(name, version, expected.file);
+    return verifyVersionFile(name, version, expected, bytes);
+  }
+
+  private insert(session: ModelSession): void {
+    this.entries.set(session.key, { session, lastUsed: ++this.tick, leases: 0, evicted: false });
+    this.evict(session.key);
+  }
+
+  /** Drops least-recently-used sessions until the budget holds; `keep` (just loaded) stays. */
+  private evict(keep: string): void {
+    const byAge = [...this.entries.entries()].sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    for (const [key, entry] of byAge) {
+      if (this.usedBytes <= this.options.budgetBytes) break;
+      if (key === keep) continue;
+      this.entries.delete(key);
+      this.evictions++;
+      entry.evicted = true;
+      if (entry.leases === 0) entry.session.release();
+    }
+  }
+
+  private async useDetached<T>(
+    name: string,
+    version: string,
+    fn: (session: ModelSession) => Promise<T>,
+  ): Promise<T> {
+    const session = await this.loadUncached(name, version);
+    try {
+      return await fn(session);
+    } finally {
+      session.release();
+    }
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Stage 3 of `runTraining`: the trainable part (rebuilt suffix + new head) on the prefix's
+ * activations, head phase then fine-tune phase, through the one epoch driver; or, when the search
+ * chose the prototype head, class means of the frozen features. Evaluated on validation and test.
+ */
+import { EdgetuneError } from '../../../shared/errors.ts';
+import { evaluatePredictions } from '../../evaluate/metrics.ts';
+import { setClassMeanHead } from '../../fit/class-means.ts';
+import { transferForward } from '../../fit/forward.ts';
+import { describeHead } from '../../fit/head.ts';
+import {
+  balancedClassWeights,
+  type EpochRecord,
+  type Forward,
+  predictProbs,
+  trainLoop,
+} from '../../fit/loop.ts';
+import { buildTrainable, type TrainableParts } from '../../fit/suffix.ts';
+import { transferHyper } from '../hyper.ts';
+import type { ModelOutcome } from '../options.ts';
+import type { StageContext } from './context.ts';
+import type { FeatureSet } from './features.ts';
+import type { TrainInputs } from './inputs.ts';
+
+export interface TransferFit {
+  /** The trainable part; the caller disposes `parts.model`. */
+  parts: TrainableParts;
+  forward: Forward;
+  outcome: ModelOutcome;
+  /** Held-out probabilities when there is a test set (the parity gate reuses them). */
+  heldProbs?: Float32Array;
+  classWeights: Float32Array;
+  batchSize: number;
+}
+
+export async function fitTransfer(
+  ctx: StageContext,
+  inputs: TrainInputs,
+  features: FeatureSet,
+  /** Receives the trainable part as soon as it exists, so a failing fit still releases it. */
+  own: (model: { dispose(): void }) => void,
+): Promise<TransferFit> {
+  const { options, progress, seed } = ctx;
+  const { plan, head, auto, classes, labels, yTrain, yVal, yHeld, test } = inputs;
+  const { trainX, valX, heldX, itemShape, itemSize } = features;
+  const mark = performance.now();
+  const parts: TrainableParts = buildTrainable({
+    nodes: plan.keras?.nodes ?? [],
+    boundary: plan.keras?.boundary ?? null,
+    inputShape: itemShape,
+    classes,
+    head,
+    seed,
+  });
+  own(parts.model);
+  if (plan.keras) plan.keras.model.dispose();
+  const forward = transferForward(parts, head);
+  const classWeights = balancedClassWeights(yTrain, classes);
+  const history: EpochRecord[] = [];
+  const onEpoch = (e: EpochRecord) => {
+    history.push(e);
+    // Head epochs take milliseconds: a line every 10 keeps logs readable.
+    if (e.phase === 'head' && e.epoch % 10 !== 0 && e.epoch !== 1) return;
+    progress.log(
+      `${e.phase} epoch ${e.epoch}: loss ${e.loss.toFixed(4)} acc ${e.acc.toFixed(3)} ` +
+        `val_loss ${e.valLoss?.toFixed(4)} val_acc ${e.valAcc?.toFixed(3)}`,
+    );
+  };
+  const { lr, batchSize, patience, epochs, fineTuneEpochs } = transferHyper(options, plan.trainableConvs);
+  progress.log(
+    `head: ${auto?.classMeans ? 'class means (prototype)' : describeHead(head)}; ${inputs.train.samples.length} train / ${inputs.val.samples.length} validation images, ${classes} classes`,
+  );
+  if (auto?.classMeans) {
+    // Class means read the frozen features, which stay in memory when nothing is re-trained.
+    if (!(trainX.x instanceof Float32Array))
+      throw new EdgetuneError('internal', 'class-mean head needs in-memory features');
+    setClassMeanHead(parts.output, trainX.x, yTrain, Array.from(yTrain.keys()), itemSize, classes);
+  } else {
+    await trainLoop({
+      phase: 'head',
+      forward,
+      variables: parts.headVariables,
+      model: parts.model,
+      train: trainX,
+      val: valX,
+      classes,
+      classWeights,
+      epochs,
+      batchSize,
+      lr,
+      patience,
+      seed,
+      onEpoch,
+    });
+  }
+  if (fineTuneEpochs > 0 && !auto?.classMeans) {
+    await trainLoop({
+      phase: 'fine-tune',
+      forward,
+      variables: [...parts.suffixVariables, ...parts.headVariables],
+      model: parts.model,
+      train: trainX,
+      val: valX,
+      classes,
+      classWeights,
+      epochs: fineTuneEpochs,
+      batchSize,
+      lr: lr / 10,
+      patience,
+      seed: seed + 1,
+      onEpoch,
+    });
+  }
+  const transferVal = evaluatePredictions(predictProbs(forward, valX, classes), yVal, labels);
+  const heldProbs = test ? predictProbs(forward, heldX, classes) : undefined;
+  const outcome: ModelOutcome = {
+    kind: 'transfer',
+    val: transferVal,
+    heldOut: heldProbs ? evaluatePredictions(heldProbs, yHeld, labels) : transferVal,
+    history,
+    seconds: (performance.now() - mark) / 1000,
+  };
+  ctx.lap('fit', mark);
+  return { parts, forward, outcome, heldProbs, classWeights, batchSize };
+}
