@@ -232,6 +232,20 @@ describe('ONNX suffix → tfjs, per op, against onnxruntime-node', () => {
     });
   }
 
+  it('keeps no tensors once the model is disposed (the ONNX weight copies are freed)', () => {
+    const { model, dims } = CASES.find(([n]) => n.startsWith('squeeze-excitation'))![1];
+    const before = tf.memory().numTensors;
+    const keras = onnxSuffixToTfjs(model.graph!, {
+      boundary: 'x',
+      boundaryDims: dims,
+      nodes: model.graph!.node!,
+      feature: model.graph!.output![0]!.name!,
+    });
+    expect(tf.memory().numTensors).toBeGreaterThan(before);
+    keras.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('refuses in one line, naming the node: grouped (not depthwise) conv, per-channel constants, a spatial flatten', () => {
     const refusals: [Built, RegExp][] = [
       [

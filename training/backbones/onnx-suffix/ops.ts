@@ -52,6 +52,23 @@ function computed(call: OpCall, i: number): KValue {
   return v;
 }
 
+/**
+ * Applies a layer, then gives it the ONNX weights. setWeights shares the tensors' data with the
+ * layer's variables, so the copies made here are freed at once (a constructor's `weights` would
+ * keep them alive for the process).
+ */
+function applyWithWeights(
+  layer: tf.layers.Layer,
+  input: tf.SymbolicTensor,
+  weights: (tf.Tensor | Float32Array)[],
+): tf.SymbolicTensor {
+  const out = layer.apply(input) as tf.SymbolicTensor;
+  const tensors = weights.map((w) => (w instanceof Float32Array ? tf.tensor1d(w) : w));
+  layer.setWeights(tensors);
+  tf.dispose(tensors);
+  return out;
+}
+
 function keep(v: KValue, layer: tf.layers.Layer): KValue {
   return { t: layer.apply(v.t) as tf.SymbolicTensor, pooled: v.pooled };
 }
@@ -145,21 +162,18 @@ const conv: OpBuilder = (call) => {
       .apply(x) as tf.SymbolicTensor;
   }
   const kernel = convKernel(w, depthwise, inC);
-  const weights = b ? [kernel, tf.tensor1d(b.data)] : [kernel];
   const common = {
     kernelSize: [kh, kw] as [number, number],
     strides: strides as [number, number],
     dilationRate: dilations as [number, number],
     padding,
     useBias: b !== undefined,
-    weights,
     name: call.layerName(),
   };
   const layer = depthwise
     ? tf.layers.depthwiseConv2d({ ...common, depthMultiplier: outC / inC })
     : tf.layers.conv2d({ ...common, filters: outC });
-  const out = layer.apply(input) as tf.SymbolicTensor;
-  return { t: out, pooled: false };
+  return { t: applyWithWeights(layer, input, b ? [kernel, b.data] : [kernel]), pooled: false };
 };
 
 const batchNorm: OpBuilder = (call) => {
@@ -170,10 +184,10 @@ const batchNorm: OpBuilder = (call) => {
   const layer = tf.layers.batchNormalization({
     axis: -1,
     epsilon: attrFloat(call.node, 'epsilon', 1e-5),
-    weights: [gamma, beta, mean, variance].map((p) => tf.tensor1d(p!.data)),
     name: call.layerName(),
   });
-  return keep(x, layer);
+  const weights = [gamma, beta, mean, variance].map((p) => p!.data);
+  return { t: applyWithWeights(layer, x.t, weights), pooled: x.pooled };
 };
 
 const relu: OpBuilder = (call) => keep(computed(call, 0), tf.layers.reLU({ name: call.layerName() }));
@@ -325,10 +339,9 @@ function dense(call: OpCall, kernel: tf.Tensor2D, bias?: Float32Array): KValue {
   const layer = tf.layers.dense({
     units,
     useBias: bias !== undefined,
-    weights: bias ? [kernel, tf.tensor1d(bias)] : [kernel],
     name: call.layerName(),
   });
-  return { t: layer.apply(x.t) as tf.SymbolicTensor, pooled: false };
+  return { t: applyWithWeights(layer, x.t, bias ? [kernel, bias] : [kernel]), pooled: false };
 }
 
 const gemm: OpBuilder = (call) => {
