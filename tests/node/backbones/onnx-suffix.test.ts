@@ -10,6 +10,7 @@ import { float, GraphBuilder, int, ints, str } from '../../../shared/onnx/builde
 import type { ModelProto } from '../../../shared/onnx/proto.ts';
 import { convertLayersModel } from '../../../training/backbones/convert/index.ts';
 import { planOnnxCut } from '../../../training/backbones/onnx-suffix/cut.ts';
+import { checkConversion } from '../../../training/backbones/onnx-suffix/plan.ts';
 import { onnxSuffixToTfjs } from '../../../training/backbones/onnx-suffix/to-tfjs.ts';
 import { ortRun } from '../engine/helpers.ts';
 import { nhwcToNchw, randomArray, runOnnx, useWasm } from './parity.ts';
@@ -244,6 +245,26 @@ describe('ONNX suffix → tfjs, per op, against onnxruntime-node', () => {
     expect(tf.memory().numTensors).toBeGreaterThan(before);
     keras.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('the conversion check passes a faithful conversion and refuses one that computes something else', async () => {
+    const relu = CASES.find(([n]) => n === 'Relu')![1];
+    const sigmoid = CASES.find(([n]) => n === 'Sigmoid')![1];
+    const toTfjs = ({ model, dims }: Built) =>
+      onnxSuffixToTfjs(model.graph!, {
+        boundary: 'x',
+        boundaryDims: dims,
+        nodes: model.graph!.node!,
+        feature: 'y',
+      });
+    const faithful = toTfjs(relu);
+    const wrong = toTfjs(sigmoid);
+    await expect(checkConversion(relu.model, 'x', relu.dims, 'y', faithful)).resolves.toBeUndefined();
+    await expect(checkConversion(relu.model, 'x', relu.dims, 'y', wrong)).rejects.toThrow(
+      /^--trainable: the tfjs conversion of the layers after x differs from the ONNX graph \(max \|Δ\| .* on y\); use --trainable 0$/,
+    );
+    faithful.dispose();
+    wrong.dispose();
   });
 
   it('refuses in one line, naming the node: grouped (not depthwise) conv, per-channel constants, a spatial flatten', () => {

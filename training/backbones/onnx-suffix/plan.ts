@@ -98,7 +98,8 @@ function checkInput(n: number): Float32Array {
   return x;
 }
 
-async function checkConversion(
+/** Throws when the tfjs model does not compute what the ONNX suffix computes on a check input. */
+export async function checkConversion(
   /** The ONNX suffix alone (boundary → feature). */
   reference: ModelProto,
   boundary: string,
@@ -118,18 +119,22 @@ async function checkConversion(
   const got = tf.tidy(() => {
     let t = tf.tensor(x, [2, ...dims]);
     if (dims.length === 3) t = t.transpose([0, 2, 3, 1]);
-    return (keras.predict(t) as tf.Tensor).dataSync() as Float32Array;
+    let out = keras.predict(t) as tf.Tensor;
+    // A spatial output is NHWC in tfjs, NCHW in ONNX.
+    if (out.shape.length === 4) out = out.transpose([0, 3, 1, 2]);
+    return out.dataSync() as Float32Array;
   });
   let scale = 0;
   let diff = 0;
   for (let i = 0; i < want.length; i++) {
     scale = Math.max(scale, Math.abs(want[i]!));
     const d = Math.abs(want[i]! - got[i]!);
-    diff = Number.isNaN(d) || d > diff ? (Number.isNaN(d) ? Number.POSITIVE_INFINITY : d) : diff;
+    // NaN must fail the check, so compare with a negated ≤.
+    if (!(d <= diff)) diff = Number.isNaN(d) ? Number.POSITIVE_INFINITY : d;
   }
   if (got.length !== want.length || diff > CONVERSION_TOLERANCE * Math.max(scale, 1)) {
     throw new EdgetuneError(
-      'internal',
+      'unsupported',
       `--trainable: the tfjs conversion of the layers after ${boundary} differs from the ONNX graph ` +
         `(max |Δ| ${diff.toExponential(2)} on ${feature}); use --trainable 0`,
     );
