@@ -1,5 +1,5 @@
 /**
- * `--trainable 1` on plain ONNX backbones, end to end through the CLI: every torch.onnx fixture
+ * `--trainable N` on plain ONNX backbones, end to end through the CLI: every torch.onnx fixture
  * (tests/fixtures/foreign) trains with `--preprocess imagenet` and no metadata editing, the layers
  * after the cut are converted to tfjs, fine-tuned, exported back to ONNX, and the export passes
  * the parity gate on onnxruntime-node and on edgetune's engine. The first conv after the cut
@@ -18,16 +18,19 @@ import { REPO_ROOT, runCli } from '../cli-helper.ts';
 
 const FIXTURES = path.join(REPO_ROOT, 'tests', 'fixtures', 'foreign');
 
-// [fixture, extra flags, conv layers re-trained]: ResNet's last cut point is before its last
-// residual block (two convs); the opset-9 export has a dynamic height and width.
-const CASES: [string, string[], number][] = [
-  ['mobilenet_v2', [], 1],
-  ['mobilenet_v3_small', [], 1],
-  ['resnet18', [], 2],
-  ['efficientnet_b0', [], 1],
-  ['nhwc', [], 1],
-  ['opset9', ['--input-size', '64x64'], 1],
+// [fixture, --trainable, extra flags, conv layers re-trained]: ResNet's last cut point is before
+// its last residual block (two convs); the opset-9 export has a dynamic height and width;
+// MobileNetV3-Small at 3 re-trains two blocks with depthwise convs and squeeze-excitation.
+const CASES: [string, number, string[], number][] = [
+  ['mobilenet_v2', 1, [], 1],
+  ['mobilenet_v3_small', 1, [], 1],
+  ['resnet18', 1, [], 2],
+  ['efficientnet_b0', 1, [], 1],
+  ['nhwc', 1, [], 1],
+  ['opset9', 1, ['--input-size', '64x64'], 1],
+  ['mobilenet_v3_small', 3, [], 6],
 ];
+const caseId = (fixture: string, trainable: number) => `${fixture}-t${trainable}`;
 
 interface Trained {
   code: number;
@@ -48,13 +51,14 @@ function convWeightsReading(model: ModelProto, tensor: string): { data: Float32A
   return { data: readTensorFloat32(w!), dims: (w!.dims ?? []).map(Number) };
 }
 
-describe('--trainable 1 on torch.onnx exports: CLI → ONNX suffix in tfjs → export → parity gate', () => {
+describe('--trainable on torch.onnx exports: CLI → ONNX suffix in tfjs → export → parity gate', () => {
   let dir: string;
   const trained = new Map<string, Trained>();
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-byo-ft-'));
-    for (const [fixture, flags] of CASES) {
+    for (const [fixture, trainable, flags] of CASES) {
+      const id = caseId(fixture, trainable);
       const run = await runCli([
         'train',
         '--backbone',
@@ -63,17 +67,17 @@ describe('--trainable 1 on torch.onnx exports: CLI → ONNX suffix in tfjs → e
         'imagenet',
         ...flags,
         '--trainable',
-        '1',
+        String(trainable),
         '--data',
         'opencv-digits:per-class=4:classes=0-2',
         '--name',
-        `ft-${fixture.replace(/_/g, '-')}`,
+        `ft-${id.replace(/_/g, '-')}`,
         '--epochs',
         '3',
         '--select',
         'transfer',
         '--out',
-        path.join(dir, fixture),
+        path.join(dir, id),
         '--json',
       ]);
       const t: Trained = { code: run.code, stderr: run.stderr };
@@ -83,7 +87,7 @@ describe('--trainable 1 on torch.onnx exports: CLI → ONNX suffix in tfjs → e
           plan: { boundary: string; trainableConvs: number };
         };
         const manifest = ModelManifestSchema.parse(
-          JSON.parse(fs.readFileSync(path.join(dir, fixture, 'manifest.json'), 'utf8')),
+          JSON.parse(fs.readFileSync(path.join(dir, id, 'manifest.json'), 'utf8')),
         );
         Object.assign(t, {
           parity: json.parity.maxAbsDiff,
@@ -92,7 +96,7 @@ describe('--trainable 1 on torch.onnx exports: CLI → ONNX suffix in tfjs → e
           engines: manifest.engines,
         });
       }
-      trained.set(fixture, t);
+      trained.set(id, t);
     }
   }, 600_000);
 
@@ -100,15 +104,16 @@ describe('--trainable 1 on torch.onnx exports: CLI → ONNX suffix in tfjs → e
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  for (const [fixture, , convs] of CASES) {
-    it(`${fixture}: trains, passes the parity gate on both engines, and its re-trained conv changed`, () => {
-      const t = trained.get(fixture)!;
+  for (const [fixture, trainable, , convs] of CASES) {
+    const id = caseId(fixture, trainable);
+    it(`${fixture} --trainable ${trainable}: trains, passes the parity gate on both engines, and its re-trained conv changed`, () => {
+      const t = trained.get(id)!;
       expect(t.code, `${fixture}: ${t.stderr.slice(-500)}`).toBe(0);
       expect(t.trainableConvs).toBe(convs);
       expect(t.parity).toBeLessThanOrEqual(1e-4);
       expect(t.engines).toEqual(['onnxruntime', 'edgetune-wasm']);
       const original = decodeModel(new Uint8Array(fs.readFileSync(path.join(FIXTURES, `${fixture}.onnx`))));
-      const exported = decodeModel(new Uint8Array(fs.readFileSync(path.join(dir, fixture, 'model.onnx'))));
+      const exported = decodeModel(new Uint8Array(fs.readFileSync(path.join(dir, id, 'model.onnx'))));
       const before = convWeightsReading(original, t.boundary!);
       const after = convWeightsReading(exported, t.boundary!);
       expect(after.dims).toEqual(before.dims);

@@ -4,8 +4,9 @@
  * trained suffix goes back to ONNX the same way an nsfwjs/tfjs backbone's does.
  *
  * Layout: rank-4 ONNX tensors are NCHW and live in tfjs as NHWC. A global-pool output (ONNX
- * [N, C, 1, 1]) is kept as [N, C] ("pooled") because that is what the Flatten after it wants; it
- * is reshaped to [N, 1, 1, C] only when a spatial op (a squeeze-excitation Conv or Mul) reads it.
+ * [N, C, 1, 1]) is kept as [N, C] ("pooled") because that is what the Flatten after it wants; when
+ * a spatial op (a squeeze-excitation Conv or Mul) reads it, it is pooled again as an
+ * AveragePooling2D over the whole map, which keeps H = W = 1.
  * Scalar constants (Mul/Div/Add/Sub, HardSigmoid's slope and offset, Clip bounds) become
  * Rescaling + ReLU(maxValue) layers: exact in float32 up to rounding, and convertible back.
  */
@@ -18,6 +19,8 @@ import type { NodeProto } from '../../../shared/onnx/proto.ts';
 export interface KValue {
   t: tf.SymbolicTensor;
   pooled: boolean;
+  /** For a global-pool output: the NHWC map it averages (to pool it again keeping H = W = 1). */
+  map?: tf.SymbolicTensor;
 }
 
 export interface Constant {
@@ -31,7 +34,7 @@ export interface OpCall {
   layerName(suffix?: string): string;
   /** Input i when it is computed (not a constant), else undefined. */
   value(i: number): KValue | undefined;
-  /** Input i as NHWC [N, H, W, C] (a pooled value is reshaped to [N, 1, 1, C]). */
+  /** Input i as NHWC [N, H, W, C] (a pooled value as [N, 1, 1, C]). */
   spatial(i: number): tf.SymbolicTensor;
   /** Input i when it is a constant (initializer or Constant node), else undefined. */
   constant(i: number): Constant | undefined;
@@ -215,17 +218,33 @@ const hardSigmoid: OpBuilder = (call) =>
 
 function multiply(call: OpCall, a: KValue, b: KValue): KValue {
   const pooled = a.pooled && b.pooled;
-  const ta = pooled || !a.pooled ? a.t : pooledToSpatial(call, a.t);
-  const tb = pooled || !b.pooled ? b.t : pooledToSpatial(call, b.t);
+  const ta = pooled || !a.pooled ? a.t : pooledToSpatial(call, a);
+  const tb = pooled || !b.pooled ? b.t : pooledToSpatial(call, b);
   const t = tf.layers.multiply({ name: call.layerName() }).apply([ta, tb]) as tf.SymbolicTensor;
   return { t, pooled };
 }
 
-function pooledToSpatial(call: OpCall, t: tf.SymbolicTensor): tf.SymbolicTensor {
-  const c = t.shape[1] as number;
-  return tf.layers
-    .reshape({ targetShape: [1, 1, c], name: call.layerName('unpool') })
-    .apply(t) as tf.SymbolicTensor;
+/**
+ * A pooled value as [N, 1, 1, C]. A global pool is redone as an AveragePooling2D over the whole
+ * map (exported as AveragePool, which every engine runs, where a Reshape to [N, C, 1, 1] is not).
+ */
+export function toSpatial(v: KValue, name: string): tf.SymbolicTensor {
+  if (v.map) {
+    const [, h, w] = v.map.shape as number[];
+    const pool = tf.layers.averagePooling2d({
+      poolSize: [h!, w!],
+      strides: [h!, w!],
+      padding: 'valid',
+      name,
+    });
+    return pool.apply(v.map) as tf.SymbolicTensor;
+  }
+  const c = v.t.shape[1] as number;
+  return tf.layers.reshape({ targetShape: [1, 1, c], name }).apply(v.t) as tf.SymbolicTensor;
+}
+
+function pooledToSpatial(call: OpCall, v: KValue): tf.SymbolicTensor {
+  return toSpatial(v, call.layerName('unpool'));
 }
 
 const hardSwish: OpBuilder = (call) => {
@@ -246,8 +265,8 @@ function binary(op: 'Mul' | 'Div' | 'Add' | 'Sub'): OpBuilder {
       if (op === 'Mul') return multiply(call, a, b);
       if (op === 'Div') throw refuse(call.node, 'division by a computed tensor');
       const pooled = a.pooled && b.pooled;
-      const ta = pooled || !a.pooled ? a.t : pooledToSpatial(call, a.t);
-      const tb = pooled || !b.pooled ? b.t : pooledToSpatial(call, b.t);
+      const ta = pooled || !a.pooled ? a.t : pooledToSpatial(call, a);
+      const tb = pooled || !b.pooled ? b.t : pooledToSpatial(call, b);
       // tfjs has no Subtract layer: a − b is a + (−1·b).
       const rhs =
         op === 'Add'
@@ -303,7 +322,7 @@ function pool(kind: 'max' | 'avg'): OpBuilder {
 const globalAveragePool: OpBuilder = (call) => {
   const x = call.spatial(0);
   const t = tf.layers.globalAveragePooling2d({ name: call.layerName() }).apply(x) as tf.SymbolicTensor;
-  return { t, pooled: true };
+  return { t, pooled: true, map: x };
 };
 
 /** Flatten / Reshape to [N, D]: only where the element order does not depend on the layout. */

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { attrTensor } from '../../../shared/onnx/attributes.ts';
 import type { GraphProto, NodeProto, TensorProto } from '../../../shared/onnx/proto.ts';
 import { readTensorFloat32, readTensorInts } from '../../../shared/onnx/tensor.ts';
-import { type Constant, type KValue, OP_BUILDERS, type OpCall, refuse } from './ops.ts';
+import { type Constant, type KValue, OP_BUILDERS, type OpCall, refuse, toSpatial } from './ops.ts';
 
 const FLOAT_TYPES = new Set([1, 10, 11, 16]);
 
@@ -82,10 +82,7 @@ export function onnxSuffixToTfjs(g: GraphProto, o: SuffixModelOptions): tf.Layer
         }
         let t = unpooled.get(name);
         if (!t) {
-          const channels = v.t.shape[1] as number;
-          t = tf.layers
-            .reshape({ targetShape: [1, 1, channels], name: unique(`${base}/unpool`) })
-            .apply(v.t) as tf.SymbolicTensor;
+          t = toSpatial(v, unique(`${base}/unpool`));
           unpooled.set(name, t);
         }
         return t;
