@@ -12,6 +12,7 @@ import { vectorFeature } from '../../shared/onnx/backbone-graph.ts';
 import { inferShapes } from '../../shared/onnx/shapes.ts';
 import { convertLayersModel } from '../backbones/convert/index.ts';
 import { type TfNode, walkModel } from '../backbones/convert/graph.ts';
+import { planOnnxSuffix } from '../backbones/onnx-suffix/plan.ts';
 import { isConvLayer } from '../fit/suffix.ts';
 import type { TrainBackbone } from './backbone.ts';
 
@@ -102,12 +103,11 @@ export async function planFreeze(
     );
   }
   if (!backbone.loadKeras) {
-    throw new EdgetuneError(
-      'bad_request',
-      `--trainable ${trainable} re-trains backbone layers and needs the backbone as a tfjs layers model, but ` +
-        `${backbone.given} is a plain ONNX file (a backbone from \`edgetune pretrain\` keeps one in <file>.onnx.tfjs/; ` +
-        'nsfwjs: and tfjs: sources have one); use --trainable 0',
-    );
+    // A plain ONNX backbone: the layers after the cut are converted to tfjs (backbones/onnx-suffix/).
+    const p = await planOnnxSuffix(backbone.model, featureLayer ?? defaultFeature(backbone), trainable);
+    backbone.model = p.model;
+    const { boundary, boundaryDims, featureTensor, convs: trainableConvs, keras } = p;
+    return { boundary, boundaryDims, featureTensor, trainableConvs, keras };
   }
   const keras = await backbone.loadKeras();
   try {

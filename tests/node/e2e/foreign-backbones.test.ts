@@ -2,7 +2,8 @@
  * Bring your own backbone, end to end: every torch.onnx fixture (tests/fixtures/foreign) trains
  * through the CLI with `--preprocess imagenet` and no metadata editing, passes the parity gate,
  * is published into a file store and served by the real Worker in workerd on edgetune's engine,
- * with probabilities equal to onnxruntime-node's on the same preprocessed tensor.
+ * with probabilities equal to onnxruntime-node's on the same preprocessed tensor. One case is
+ * fine-tuned (`--trainable 1`: the layers after the cut converted to tfjs and back to ONNX).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,7 +19,7 @@ import { REPO_ROOT, runCli } from '../cli-helper.ts';
 const FIXTURES = path.join(REPO_ROOT, 'tests', 'fixtures', 'foreign');
 const PHOTO = path.join(REPO_ROOT, 'data', 'photos', 'chelsea.png');
 
-// [fixture, extra flags]: the opset-9 export has a dynamic height and width.
+// [case (fixture[+variant]), extra flags]: the opset-9 export has a dynamic height and width.
 const CASES: [string, string[]][] = [
   ['mobilenet_v2', []],
   ['mobilenet_v3_small', []],
@@ -26,9 +27,11 @@ const CASES: [string, string[]][] = [
   ['efficientnet_b0', []],
   ['nhwc', []],
   ['opset9', ['--input-size', '64x64']],
+  ['mobilenet_v3_small+trainable', ['--trainable', '1']],
 ];
 
-const modelName = (fixture: string) => `byo-${fixture.replace(/_/g, '-')}`;
+const modelName = (fixture: string) => `byo-${fixture.replace(/[_+]/g, '-')}`;
+const fixtureFile = (fixture: string) => path.join(FIXTURES, `${fixture.split('+')[0]}.onnx`);
 
 describe('torch.onnx exports as backbones: CLI training → parity gate → workerd engine', () => {
   let dir: string;
@@ -46,7 +49,7 @@ describe('torch.onnx exports as backbones: CLI training → parity gate → work
       const run = await runCli([
         'train',
         '--backbone',
-        path.join(FIXTURES, `${fixture}.onnx`),
+        fixtureFile(fixture),
         '--preprocess',
         'imagenet',
         ...flags,

@@ -57,7 +57,7 @@ describe('building blocks', () => {
     expect(() => parseHeadSpec('width=3')).toThrow(/--head/);
   });
 
-  it('freeze boundary: frozen = feature layer; --trainable N = latest cut with N convs after it; plain ONNX refuses N > 0', async () => {
+  it('freeze boundary: frozen = feature layer; --trainable N = latest cut with N convs after it, from the tfjs model or the plain ONNX graph', async () => {
     const b = await resolveBackbone(backbone);
     const frozen = await planFreeze(b, undefined, 0);
     expect(frozen).toMatchObject({
@@ -81,7 +81,15 @@ describe('building blocks', () => {
     const plain = path.join(tmpDir('plain'), 'b.onnx');
     fs.copyFileSync(backbone, plain);
     const pb = await resolveBackbone(plain);
-    await expect(planFreeze(pb, undefined, 1)).rejects.toThrow(/plain ONNX file.*--trainable 0/);
+    // Without the tfjs model beside it, the layers after the cut are converted from the ONNX graph.
+    const plainOne = await planFreeze(pb, undefined, 1);
+    expect(plainOne).toMatchObject({ boundary: 'block3_pool', boundaryDims: [64, 3, 3], trainableConvs: 1 });
+    expect(plainOne.keras?.nodes.map((n) => n.outboundLayer.getClassName())).toEqual([
+      'Conv2D',
+      'ReLU',
+      'GlobalAveragePooling2D',
+    ]);
+    plainOne.keras?.model.dispose();
     await expect(planFreeze(pb, 'nope', 0)).rejects.toThrow(/not a tensor/);
   });
 });
