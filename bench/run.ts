@@ -44,6 +44,7 @@ import { type StartupResult, workerStartup } from './startup.ts';
 import { round } from './stats.ts';
 import { trainAtScale, trainScaleMarkdown } from './train-scale.ts';
 import { autoSelectBench } from './select/auto-select.ts';
+import { int8AccuracyBench } from './int8-accuracy.ts';
 
 const COLD_SAMPLES = 5;
 const STARTUP_SAMPLES = 3;
@@ -203,6 +204,7 @@ async function main(): Promise<void> {
   const scale = await trainAtScale(log);
   log('--select auto search time (MobileNetV2, 10 labels × 10 classes)');
   const autoSelect = await autoSelectBench();
+  const int8Accuracy = await int8AccuracyBench(models, log);
   const results: BenchSummary & Record<string, unknown> = {
     ...(engineServes ? engineHeadline : ortHeadline),
     edge_engine: engineServes ? ENGINES.wasm : ENGINES.ortWeb,
@@ -246,6 +248,7 @@ async function main(): Promise<void> {
     node_onnxruntime_web_heap_mb_after_all_sessions: nodeHeapMb,
     auto_select_seconds: autoSelect.auto_select_seconds,
     auto_select: autoSelect,
+    ...int8Accuracy,
     seconds: round((performance.now() - started) / 1000),
   };
   fs.writeFileSync(path.join(projectRoot, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);

@@ -41,7 +41,7 @@ export const QuantizedVariantSchema = z
       /** Weights: int8, symmetric, one scale per output channel. */
       weights: z.literal('int8-symmetric-per-channel'),
       activationBits: z.union([z.literal(7), z.literal(8)]),
-      calibration: z.enum(['minmax', 'percentile']),
+      calibration: z.enum(['minmax', 'percentile', 'mse']),
       calibrationSamples: z.number().int().nonnegative(),
       /** Nodes kept in fp32 (e.g. the first conv and the head) because accuracy needed it. */
       fp32Nodes: z.array(z.string()).default([]),

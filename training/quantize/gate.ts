@@ -15,11 +15,23 @@ export const MIN_TOP1_AGREEMENT = 0.99;
 
 export interface Predictions {
   top1: Int32Array;
+  /** Class probabilities, one row per image. */
+  probabilities: Float32Array;
   embeddings: Float32Array;
   embeddingDim: number;
 }
 
-/** Top-1 and embedding of every image, from onnxruntime-node. */
+function concat(chunks: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(chunks.reduce((s, c) => s + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** Top-1, probabilities and embedding of every image, from onnxruntime-node. */
 export async function predict(
   bytes: Uint8Array,
   images: readonly RawImage[],
@@ -28,6 +40,7 @@ export async function predict(
   const runner = await createOrtNodeRunner(bytes, { device: 'cpu' });
   const top1 = new Int32Array(images.length);
   const chunks: Float32Array[] = [];
+  const probChunks: Float32Array[] = [];
   try {
     await runImages(
       runner,
@@ -43,19 +56,20 @@ export async function predict(
           top1[start + i] = best;
         }
         chunks.push(Float32Array.from(outputs[EMBEDDING]!));
+        probChunks.push(Float32Array.from(p));
       },
       { outputs: [PROBABILITIES, EMBEDDING], fixedBatch: runner.fixedBatch },
     );
   } finally {
     await runner.release();
   }
-  const embeddings = new Float32Array(chunks.reduce((s, c) => s + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    embeddings.set(c, at);
-    at += c.length;
-  }
-  return { top1, embeddings, embeddingDim: images.length ? embeddings.length / images.length : 0 };
+  const embeddings = concat(chunks);
+  return {
+    top1,
+    probabilities: concat(probChunks),
+    embeddings,
+    embeddingDim: images.length ? embeddings.length / images.length : 0,
+  };
 }
 
 export interface GateResult {

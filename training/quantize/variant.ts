@@ -1,8 +1,9 @@
 /**
  * Post-training int8 quantization of an export: calibrate activations on training images, build
- * the QDQ model, and run the accuracy gate on the held-out set against fp32. Both calibration
- * methods are measured on full int8; if neither passes, the first conv and the head are kept in
- * fp32 (the layers most sensitive to quantization) and the better method is tried again.
+ * the QDQ model, and run the accuracy gate on the held-out set against fp32. Every calibration
+ * method is measured on the fully int8 model; if none passes, the layers whose int8 error hurts
+ * the decision most (per-layer sensitivity on calibration images) stay fp32, within a budget of
+ * multiply-accumulates, adding them most-sensitive-first (1, 2, 4, … layers) until the gate passes.
  */
 import { createHash } from 'node:crypto';
 import type { QuantizedVariant } from '../../shared/manifest/manifest.ts';
@@ -13,6 +14,7 @@ import type { RawImage } from '../../shared/preprocess/types.ts';
 import { CALIBRATION_METHODS, type CalibrationMethod, calibrate } from './calibrate.ts';
 import { accuracyGate, DEFAULT_MAX_ACCURACY_DROP_POINTS, type GateResult, predict } from './gate.ts';
 import { type ActivationBits, quantizableOps, toQdq } from './qdq.ts';
+import { fp32Candidates, layerSensitivity } from './sensitivity.ts';
 
 export const INT8_FILE = 'model.int8.onnx';
 
@@ -22,7 +24,7 @@ export interface QuantizeOptions {
   heldOut: { images: readonly RawImage[]; labels: Int32Array };
   preprocess: PreprocessSpec;
   maxAccuracyDropPoints?: number;
-  /** One method, or 'auto' (measure both, keep the better). */
+  /** One method, or 'auto' (measure each, keep the best). */
   method?: CalibrationMethod | 'auto';
   activationBits?: ActivationBits;
   log?: (line: string) => void;
@@ -55,7 +57,7 @@ export async function quantizeInt8(fp32: Uint8Array, options: QuantizeOptions): 
   const model = decodeModel(fp32);
   const ops = quantizableOps(model);
   const activations = [...new Set(ops.map((o) => o.activation))];
-  const cal = await calibrate(fp32, activations, options.calibration, options.preprocess);
+  const cal = await calibrate(fp32, activations, options.calibration, options.preprocess, bits);
   log(`int8: calibrated ${activations.length} activations on ${cal.samples} images`);
   const reference = await predict(fp32, options.heldOut.images, options.preprocess);
   const attempts: QuantizeAttempt[] = [];
@@ -79,14 +81,31 @@ export async function quantizeInt8(fp32: Uint8Array, options: QuantizeOptions): 
   const methods = !options.method || options.method === 'auto' ? CALIBRATION_METHODS : [options.method];
   for (const m of methods) await tryOne(m, []);
   let best = attempts.reduce((a, b) => (better(b, a) ? b : a));
-  if (!best.gate.passed) {
-    const firstConv = ops.find((o) => o.node.opType === 'Conv')?.node.name;
-    const head = ops.filter((o) => o.node.opType !== 'Conv').at(-1)?.node.name;
-    const sensitive = [firstConv, head].filter((n): n is string => !!n);
-    // Only when some op stays int8: all-fp32 is not a quantized variant.
-    if (sensitive.length && sensitive.length < ops.length) {
-      const retry = await tryOne(best.method, sensitive);
+  if (!best.gate.passed && ops.length > 1) {
+    const { layers, totalMacs } = await layerSensitivity(model, ops, {
+      ranges: cal.ranges[best.method],
+      activationBits: bits,
+      images: options.calibration,
+      preprocess: options.preprocess,
+      elements: cal.elements,
+    });
+    const candidates = fp32Candidates(layers, totalMacs, ops.length);
+    log(
+      `int8: most sensitive layers (fp32 budget ${candidates.length}): ` +
+        [...layers]
+          .sort((a, b) => b.score - a.score)
+          .slice(0, 5)
+          .map((l) => `${l.node} ${l.score.toExponential(1)}`)
+          .join(', '),
+    );
+    for (
+      let k = 1;
+      k <= candidates.length;
+      k = k < candidates.length ? Math.min(2 * k, candidates.length) : k + 1
+    ) {
+      const retry = await tryOne(best.method, candidates.slice(0, k));
       if (better(retry, best)) best = retry;
+      if (retry.gate.passed) break;
     }
   }
   const bytes = best.gate.passed ? models.get(best)! : null;

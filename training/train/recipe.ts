@@ -51,6 +51,9 @@ export const TrainingRecipeSchema = z.object({
     select: z.enum(['transfer', 'best', 'auto']).optional(),
     /** What `--select auto` chose; a retraining job trains it again without searching. */
     chosen: ChosenConfigurationSchema.optional(),
+    /** `--quantize int8`: each retrained version gets its int8 variant through the same gate. */
+    quantize: z.literal('int8').optional(),
+    maxAccuracyDropPoints: z.number().min(0).optional(),
   }),
   /** Set by retraining: the feedback this version was trained and evaluated with. */
   feedback: z

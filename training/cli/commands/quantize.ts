@@ -50,7 +50,7 @@ export function register(program: Command): void {
     )
     .option(
       '--calibration-method <m>',
-      `auto | ${CALIBRATION_METHODS.join(' | ')} (auto measures both)`,
+      `auto | ${CALIBRATION_METHODS.join(' | ')} (auto measures each and keeps the best)`,
       'auto',
     )
     .option(

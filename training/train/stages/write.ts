@@ -177,6 +177,8 @@ function recipeFromOptions(
       // A search's winner is recorded as the choice: retraining reuses it (select stays auto).
       select: ctx.chosen ? 'auto' : o.select,
       ...(ctx.chosen ? { chosen: ctx.chosen } : {}),
+      quantize: o.quantize,
+      maxAccuracyDropPoints: o.maxAccuracyDropPoints,
     },
   });
 }
