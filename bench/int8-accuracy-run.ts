@@ -17,7 +17,7 @@ const models = [await referenceModel(log), await digitsModel(log)];
 const result = {
   cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
   date: new Date().toISOString(),
-  ...(await int8AccuracyBench(models, log)),
+  ...(await int8AccuracyBench(models, log, { mobilenetDigits: true })),
 };
 const out = path.join(projectRoot, 'bench', 'out');
 fs.mkdirSync(out, { recursive: true });
