@@ -11,7 +11,7 @@ import { EdgetuneError } from '../errors.ts';
 import { attrInts } from '../onnx/attributes.ts';
 import type { ModelProto, NodeProto } from '../onnx/proto.ts';
 import { type Act, actOf, FUSABLE_ACTS, type ModelConstants, NO_ACT } from './constants.ts';
-import { KernelCalls } from './kernel-calls.ts';
+import { KernelCalls, type QuantParams } from './kernel-calls.ts';
 import type { KernelExports } from './kernels.ts';
 import {
   type Addr,
@@ -137,6 +137,23 @@ export class Compiler implements LowerContext {
     return t;
   }
 
+  /** Places uint8 activation codes shaped like `like` (one byte per element, same channel stride). */
+  placeCodes(name: string, like: PlacedTensor, q: QuantParams): PlacedTensor {
+    const t: PlacedTensor = {
+      rank: like.rank,
+      n: like.n,
+      c: like.c,
+      h: like.h,
+      w: like.w,
+      cs: like.cs,
+      q,
+      st: { offset: 0, refs: 1 },
+    };
+    t.st.offset = this.arena.alloc(tensorBytes(t));
+    this.tensors.set(name, t);
+    return t;
+  }
+
   alias(name: string, from: PlacedTensor, shape: Partial<PlacedTensor>): PlacedTensor {
     from.st.refs++;
     const t: PlacedTensor = { ...from, ...shape, st: from.st };
@@ -160,10 +177,24 @@ export class Compiler implements LowerContext {
     const name = node.input?.[i];
     const t = name ? this.tensors.get(name) : undefined;
     if (!t) unsupported(node, `input ${i} (${name}) is not a computed tensor`);
+    if (t.q) unsupported(node, `input ${i} (${name}) is int8 codes, which only int8 kernels read`);
     if (t.view && node.opType !== 'Flatten' && node.opType !== 'Reshape') {
       unsupported(node, 'a Transpose output may only feed Flatten/Reshape');
     }
     return t;
+  }
+
+  codes(node: NodeProto, i: number): PlacedTensor | undefined {
+    const name = node.input?.[i];
+    const t = name ? this.tensors.get(name) : undefined;
+    return t?.q ? t : undefined;
+  }
+
+  consumersOf(name: string): { nodes: NodeProto[]; graphOutput: boolean } {
+    return {
+      nodes: (this.consumers.get(name) ?? []).map((i) => this.nodes[i]!),
+      graphOutput: this.outputNames.has(name),
+    };
   }
 
   emit(op: string, name: string, make: (base: number) => () => void): void {
