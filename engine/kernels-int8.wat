@@ -34,20 +34,6 @@
             (v128.const f32x4 1 1 1 1))))))
     (local.get $v))
 
-  ;; Four floats to int32 codes before the zero point: clamp to [lo, hi] (a fused Clip), divide by
-  ;; the scale (as onnxruntime's QuantizeLinear does), round half to even, keep within ±512 so the
-  ;; narrowing below cannot wrap.
-  (func $q4 (param $v v128) (param $lo v128) (param $hi v128) (param $s v128) (param $z v128) (result v128)
-    (i32x4.add
-      (i32x4.trunc_sat_f32x4_s
-        (f32x4.nearest
-          (f32x4.pmin
-            (f32x4.pmax
-              (f32x4.div (f32x4.pmin (f32x4.pmax (local.get $v) (local.get $lo)) (local.get $hi)) (local.get $s))
-              (v128.const f32x4 -512 -512 -512 -512))
-            (v128.const f32x4 512 512 512 512))))
-      (local.get $z)))
-
   ;; QuantizeLinear (with an optional Clip before it): rows of cs floats ($ss bytes apart) become
   ;; rows of cs codes ($ds bytes apart), clamped to 0..$qmax.
   (func (export "quantize") (param $src i32) (param $rows i32) (param $cs i32) (param $ss i32)
@@ -55,6 +41,7 @@
     (param $qmax i32)
     (local $r i32) (local $c i32) (local $s i32) (local $d i32)
     (local $vlo v128) (local $vhi v128) (local $vs v128) (local $vz v128) (local $vq v128) (local $h v128)
+    (local $a v128) (local $b v128)
     (local.set $vlo (f32x4.splat (local.get $lo)))
     (local.set $vhi (f32x4.splat (local.get $hi)))
     (local.set $vs (f32x4.splat (local.get $scale)))
@@ -67,9 +54,20 @@
       (local.set $c (i32.const 0))
       (block $cdone (loop $ch
         (br_if $cdone (i32.ge_s (local.get $c) (local.get $cs)))
+        ;; clamp to [lo, hi] (the fused Clip), divide by the scale (as onnxruntime's QuantizeLinear
+        ;; does), keep within ±512 so the narrowing cannot wrap, round half to even. Written out
+        ;; rather than called: Node 20's V8 does not inline wasm calls.
+        (local.set $a (f32x4.div (f32x4.pmin (f32x4.pmax (v128.load (local.get $s)) (local.get $vlo)) (local.get $vhi))
+          (local.get $vs)))
+        (local.set $b (f32x4.div (f32x4.pmin (f32x4.pmax (v128.load offset=16 (local.get $s)) (local.get $vlo)) (local.get $vhi))
+          (local.get $vs)))
+        (local.set $a (f32x4.nearest (f32x4.pmin (f32x4.pmax (local.get $a) (v128.const f32x4 -512 -512 -512 -512))
+          (v128.const f32x4 512 512 512 512))))
+        (local.set $b (f32x4.nearest (f32x4.pmin (f32x4.pmax (local.get $b) (v128.const f32x4 -512 -512 -512 -512))
+          (v128.const f32x4 512 512 512 512))))
         (local.set $h (i16x8.narrow_i32x4_s
-          (call $q4 (v128.load (local.get $s)) (local.get $vlo) (local.get $vhi) (local.get $vs) (local.get $vz))
-          (call $q4 (v128.load offset=16 (local.get $s)) (local.get $vlo) (local.get $vhi) (local.get $vs) (local.get $vz))))
+          (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $a)) (local.get $vz))
+          (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $b)) (local.get $vz))))
         (local.set $h (i16x8.min_s (i16x8.max_s (local.get $h) (v128.const i16x8 0 0 0 0 0 0 0 0)) (local.get $vq)))
         (v128.store64_lane 0 (i32.add (local.get $d) (local.get $c)) (i8x16.narrow_i16x8_u (local.get $h) (local.get $h)))
         (local.set $s (i32.add (local.get $s) (i32.const 32)))

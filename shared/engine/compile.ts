@@ -233,6 +233,12 @@ export class Compiler implements LowerContext {
     if (j === undefined) return { act: NO_ACT, out: name };
     const next = this.nodes[j]!;
     if (!FUSABLE_ACTS.has(next.opType ?? '') || next.input?.[0] !== name) return { act: NO_ACT, out: name };
+    // A Clip that only feeds a QuantizeLinear (QDQ saturation) belongs to the quantization pass:
+    // there its bound also tells the int8 kernels that the codes are 7-bit.
+    const q = this.soleConsumer(next.output?.[0] ?? '');
+    if (next.opType === 'Clip' && q !== undefined && this.nodes[q]!.opType === 'QuantizeLinear') {
+      return { act: NO_ACT, out: name };
+    }
     const act = actOf(next, this.consts);
     if (!act) return { act: NO_ACT, out: name };
     group.push(j);
