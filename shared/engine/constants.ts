@@ -35,6 +35,7 @@ export class ModelConstants {
   private readonly cache = new Map<string, ConstTensor>();
   /** Outputs of DequantizeLinear nodes whose inputs are all constants (QDQ weights). */
   private readonly dequantized = new Map<string, DequantizeSource>();
+  private readonly quantizedCache = new Map<string, QuantizedConst | undefined>();
 
   constructor(model: ModelProto) {
     for (const t of model.graph?.initializer ?? []) if (t.name) this.protos.set(t.name, t);
@@ -91,21 +92,41 @@ export class ModelConstants {
 
   /** A constant DequantizeLinear of int8 codes with zero point 0 (what int8 kernels take). */
   quantized(name: string | undefined): QuantizedConst | undefined {
-    const dq = name ? this.dequantized.get(name) : undefined;
-    if (!dq || this.protos.get(dq.x)?.dataType !== TensorDataType.INT8) return undefined;
-    if (dq.zp && this.ints(dq.zp).some((z) => z !== 0)) return undefined;
-    const x = this.protos.get(dq.x)!;
-    const dims = (x.dims ?? []).map(toNumber);
-    const scales = this.floats(dq.scale).data;
-    const axis = dq.axis < 0 ? dq.axis + dims.length : dq.axis;
-    if (scales.length !== 1 && scales.length !== dims[axis]) return undefined;
-    return { codes: Int8Array.from(this.ints(dq.x)), scales, axis, dims };
+    if (!name) return undefined;
+    if (this.quantizedCache.has(name)) return this.quantizedCache.get(name);
+    const dq = this.dequantized.get(name);
+    let q: QuantizedConst | undefined;
+    if (
+      dq &&
+      this.protos.get(dq.x)?.dataType === TensorDataType.INT8 &&
+      !(dq.zp && this.ints(dq.zp).some((z) => z !== 0))
+    ) {
+      const x = this.protos.get(dq.x)!;
+      const dims = (x.dims ?? []).map(toNumber);
+      const scales = this.floats(dq.scale).data;
+      const axis = dq.axis < 0 ? dq.axis + dims.length : dq.axis;
+      if (scales.length === 1 || scales.length === dims[axis])
+        q = { codes: this.codes(dq.x), scales, axis, dims };
+    }
+    this.quantizedCache.set(name, q);
+    return q;
+  }
+
+  /** int8/uint8 tensor values: a view of raw_data when it has one (a cold start reads every weight). */
+  private codes(name: string): Int8Array {
+    const t = this.protos.get(name)!;
+    const raw = t.rawData;
+    if (raw && raw.length > 0 && raw.length === (t.dims ?? []).map(toNumber).reduce((a, b) => a * b, 1)) {
+      return new Int8Array(raw.buffer, raw.byteOffset, raw.length);
+    }
+    return Int8Array.from(this.ints(name));
   }
 
   private dequantize(dq: DequantizeSource): ConstTensor {
     const x = this.protos.get(dq.x)!;
     const dims = (x.dims ?? []).map(toNumber);
-    const codes = this.ints(dq.x);
+    const codes =
+      this.protos.get(dq.x)?.dataType === TensorDataType.INT8 ? this.codes(dq.x) : this.ints(dq.x);
     const scales = this.floats(dq.scale).data;
     const zps = dq.zp ? this.ints(dq.zp) : [0];
     const axis = dq.axis < 0 ? dq.axis + dims.length : dq.axis;
