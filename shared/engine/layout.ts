@@ -145,6 +145,28 @@ export function packQPanels(
   return { packed, colSums };
 }
 
+/**
+ * qgemm's weight operands stored once per model under `key`: the packed int8 panels (`:qb`) and
+ * the per-column zero-point correction -zp · Σ_k codes (`:zc`, int32) for activations with
+ * zero point `zp`. Packs at most once, and not at all when both are already stored.
+ */
+export function putQPanels(
+  ctx: { persist: PersistentRegion },
+  key: string,
+  w: { codes: Int8Array; n: number; k: number; kq: number; ns: number; zp: number },
+  index: (col: number, k: number) => number,
+): { b: number; zc: number } {
+  let packed: ReturnType<typeof packQPanels> | undefined;
+  const pack = () => {
+    packed ??= packQPanels(w.codes, w.n, w.k, w.kq, w.ns, index);
+    return packed;
+  };
+  return {
+    b: ctx.persist.put(`${key}:qb`, () => pack().packed),
+    zc: ctx.persist.put(`${key}:zc`, () => Int32Array.from(pack().colSums, (s) => -w.zp * s)),
+  };
+}
+
 /** GEMM row-chunk size: keep a chunk of A (mc x k floats) around 128 KB, a multiple of 4 rows. */
 export function chunkRows(k: number): number {
   return Math.max(4, Math.floor(131072 / (k * 4)) & ~3);

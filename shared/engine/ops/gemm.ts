@@ -7,7 +7,7 @@
 import { attrFloat, attrInt } from '../../onnx/attributes.ts';
 import type { NodeProto } from '../../onnx/proto.ts';
 import type { Act } from '../constants.ts';
-import { chunkRows, packPanels, packQPanels, roundUp4 } from '../layout.ts';
+import { chunkRows, packPanels, putQPanels, roundUp4 } from '../layout.ts';
 import { type LowerContext, type OpLowering, unsupported } from '../lowering.ts';
 
 export interface GemmCall {
@@ -87,13 +87,12 @@ function lowerGemm(node: NodeProto, ctx: LowerContext, group: number[]): void {
   if (bq) {
     // y = (Σ codes_a · codes_b - zp · Σ codes_b) · alpha · scale_a · scale_b[j] + beta · C[j]
     const q = codes!.q!;
-    let packed: ReturnType<typeof packQPanels> | undefined;
-    const pack = () => {
-      packed ??= packQPanels(bq.codes, nout, kdim, x.cs, y.cs, index);
-      return packed;
-    };
-    const b = ctx.persist.put(`${key}:qb`, () => pack().packed);
-    const zc = ctx.persist.put(`${key}:zc`, () => Int32Array.from(pack().colSums, (s) => -q.zp * s));
+    const { b, zc } = putQPanels(
+      ctx,
+      key,
+      { codes: bq.codes, n: nout, k: kdim, kq: x.cs, ns: y.cs, zp: q.zp },
+      index,
+    );
     const scale = ctx.persist.put(`${key}:qscale`, () => {
       const p = new Float32Array(y.cs);
       for (let j = 0; j < nout; j++) p[j] = alpha * q.scale * bq.scales[bq.scales.length === 1 ? 0 : j]!;

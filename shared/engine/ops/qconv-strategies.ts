@@ -8,7 +8,7 @@
  * next op may be fp32 or quantize again.
  */
 import type { ImageArg } from '../kernel-calls.ts';
-import { type PlacedTensor, packQPanels, roundUp4 } from '../layout.ts';
+import { type PlacedTensor, putQPanels, roundUp4 } from '../layout.ts';
 import type { LowerContext } from '../lowering.ts';
 import type { PreparedConv } from './conv-strategies.ts';
 
@@ -51,14 +51,8 @@ function qgemmOperands(
   index: (col: number, k: number) => number,
 ): { b: number; zc: number; scale: number; bias: number } {
   const { key, codes, cout, y, zp } = conv;
-  let packed: ReturnType<typeof packQPanels> | undefined;
-  const pack = () => {
-    packed ??= packQPanels(codes, cout, k, kq, y.cs, index);
-    return packed;
-  };
   return {
-    b: ctx.persist.put(`${key}:qgemm`, () => pack().packed),
-    zc: ctx.persist.put(`${key}:zc`, () => Int32Array.from(pack().colSums, (s) => -zp * s)),
+    ...putQPanels(ctx, key, { codes, n: cout, k, kq, ns: y.cs, zp }, index),
     scale: padded(ctx, `${key}:qscale`, conv.scale, y.cs),
     bias: padded(ctx, `${key}:qbias`, conv.bias, y.cs),
   };
