@@ -165,13 +165,19 @@ export interface EngineIsolateResult extends IsolateResult {
   ops_ms: Record<string, number>;
 }
 
-/** The same as inIsolate for the edgetune engine, on the plain export (what the edge gives it). */
-export async function inIsolateEngine(setup: EdgeSetup, m: BenchModel): Promise<EngineIsolateResult> {
+/**
+ * The same as inIsolate for the edgetune engine, on the plain export (what the edge gives it), or
+ * on another graph of the model stored at `key` (its int8 variant).
+ */
+export async function inIsolateEngine(
+  setup: EdgeSetup,
+  m: BenchModel,
+  key = rawKey(m, 'fp32'),
+): Promise<EngineIsolateResult> {
   const inst = await startInstance(setup.bench, setup.r2Dir);
   const dims = m.dims.join(',');
   try {
-    const load = (id: string) =>
-      call<LoadReply>(inst.url, `/load?${q({ key: rawKey(m, 'fp32'), id, dims, engine: 1 })}`);
+    const load = (id: string) => call<LoadReply>(inst.url, `/load?${q({ key, id, dims, engine: 1 })}`);
     const a = await load('a');
     const group = await groupFor(inst.url, 'a', dims);
     const r = await call<{ times: number[]; heapBytes: number }>(
@@ -303,6 +309,8 @@ export interface HttpRow {
   bindings: Record<string, string>;
   /** The engine the Worker must report in `x-engine` (checked, so a figure is never mislabelled). */
   engine: EngineName;
+  /** When set, the `x-model-precision` the Worker must report (checked the same way). */
+  precision?: 'fp32' | 'int8';
 }
 
 /**
@@ -362,6 +370,9 @@ export async function classify(
   const engine = res.headers.get('x-engine');
   if (engine !== row.engine)
     throw new Error(`classify ${row.name}: served by ${engine}, expected ${row.engine}`);
+  const precision = res.headers.get('x-model-precision');
+  if (row.precision && precision !== row.precision)
+    throw new Error(`classify ${row.name}: served in ${precision}, expected ${row.precision}`);
   return serverTiming(res.headers.get('server-timing'));
 }
 

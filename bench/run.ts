@@ -45,6 +45,7 @@ import { round } from './stats.ts';
 import { trainAtScale, trainScaleMarkdown } from './train-scale.ts';
 import { autoSelectBench } from './select/auto-select.ts';
 import { int8AccuracyBench } from './int8-accuracy.ts';
+import { int8Bench, int8Markdown } from './int8.ts';
 
 const COLD_SAMPLES = 5;
 const STARTUP_SAMPLES = 3;
@@ -201,6 +202,8 @@ async function main(): Promise<void> {
     cold_first_response_ms: coldHttpResult.engine?.median_ms ?? Number.NaN,
     two_versions_wasm_heap_mb: refIsolate.engine.heap_two_mb,
   };
+  log('int8: the reference model quantized by the training step, on the engine in workerd');
+  const int8 = await int8Bench(setup, reference, native, COLD_SAMPLES, log);
   const scale = await trainAtScale(log);
   log('--select auto search time (MobileNetV2, 10 labels × 10 classes)');
   const autoSelect = await autoSelectBench();
@@ -249,11 +252,16 @@ async function main(): Promise<void> {
     auto_select_seconds: autoSelect.auto_select_seconds,
     auto_select: autoSelect,
     ...int8Accuracy,
+    int8_edge_vs_native_fp32_ratio: int8.int8_edge_vs_native_fp32_ratio,
+    int8_cold_first_response_ms: int8.int8_cold_first_response_ms,
+    int8_two_versions_wasm_heap_mb: int8.int8_two_versions_wasm_heap_mb,
+    int8_edge: int8,
     seconds: round((performance.now() - started) / 1000),
   };
   fs.writeFileSync(path.join(projectRoot, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   console.log(renderMarkdown(results));
   console.log(`\n${trainScaleMarkdown(scale)}`);
+  console.log(`\n${int8Markdown(int8, refIsolate.engine.ops_ms)}`);
   log('wrote bench/results.json');
 }
 

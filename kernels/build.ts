@@ -1,7 +1,8 @@
 /**
- * Assembles kernels/kernels.wat into the two kernel modules the engine ships:
- *   shared/engine/kernels-relaxed.wasm  (FMA = f32x4.relaxed_madd)
- *   shared/engine/kernels-simd.wasm     (FMA = f32x4.add(f32x4.mul), plain SIMD128)
+ * Assembles kernels/kernels.wat (with the int8 kernels of kernels/kernels-int8.wat spliced into the
+ * same module) into the two kernel modules the engine ships:
+ *   shared/engine/kernels-relaxed.wasm  (FMA = f32x4.relaxed_madd, DOT = i16x8.relaxed_dot_i8x16_i7x16_s)
+ *   shared/engine/kernels-simd.wasm     (FMA = f32x4.add(f32x4.mul), DOT = two i32x4.dot_i16x8_s)
  * Both are committed (a few KB each) so a clean `npm ci` has them and wrangler can bundle them;
  * `npm run build:engine` regenerates them and tests/node/engine/build.test.ts checks that the
  * committed bytes equal a fresh build.
@@ -15,6 +16,7 @@ import wabtInit from 'wabt';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const KERNEL_SOURCE = join(root, 'kernels', 'kernels.wat');
+export const INT8_KERNEL_SOURCE = join(root, 'kernels', 'kernels-int8.wat');
 export const KERNEL_OUTPUTS = {
   relaxed: join(root, 'shared', 'engine', 'kernels-relaxed.wasm'),
   simd: join(root, 'shared', 'engine', 'kernels-simd.wasm'),
@@ -37,32 +39,73 @@ function skipExpr(src: string, i: number): number {
   throw new Error('unbalanced parentheses in kernels.wat');
 }
 
-/** Expands every `(FMA a b c)` (a*b + c) for one variant; arguments may contain FMAs themselves. */
-export function expandFma(src: string, variant: KernelVariant): string {
-  const at = src.indexOf('(FMA ');
+/**
+ * Expands every `(NAME a b c)` macro of three arguments (which may contain macros themselves)
+ * with `render(a, b, c)`.
+ */
+function expandMacro(src: string, name: string, render: (a: string, b: string, c: string) => string): string {
+  const open = `(${name} `;
+  const at = src.indexOf(open);
   if (at < 0) return src;
   const args: string[] = [];
-  let i = at + 5;
+  let i = at + open.length;
   for (let n = 0; n < 3; n++) {
     const end = skipExpr(src, i);
-    args.push(expandFma(src.slice(i, end).trim(), variant));
+    args.push(expandMacro(src.slice(i, end).trim(), name, render));
     i = end;
   }
   while (/\s/.test(src[i] ?? '')) i++;
-  if (src[i] !== ')') throw new Error(`FMA at ${at} does not take exactly 3 arguments`);
-  const [a, b, c] = args;
-  const expanded =
-    variant === 'relaxed' ? `(f32x4.relaxed_madd ${a} ${b} ${c})` : `(f32x4.add (f32x4.mul ${a} ${b}) ${c})`;
-  return src.slice(0, at) + expanded + expandFma(src.slice(i + 1), variant);
+  if (src[i] !== ')') throw new Error(`${name} at ${at} does not take exactly 3 arguments`);
+  const [a, b, c] = args as [string, string, string];
+  return src.slice(0, at) + render(a, b, c) + expandMacro(src.slice(i + 1), name, render);
+}
+
+/** Expands every `(FMA a b c)` (a*b + c) for one variant; arguments may contain FMAs themselves. */
+export function expandFma(src: string, variant: KernelVariant): string {
+  return expandMacro(src, 'FMA', (a, b, c) =>
+    variant === 'relaxed' ? `(f32x4.relaxed_madd ${a} ${b} ${c})` : `(f32x4.add (f32x4.mul ${a} ${b}) ${c})`,
+  );
+}
+
+/**
+ * Expands every `(DOT w x acc)`: acc + per i32 lane the sum of 4 adjacent products w (i8) · x
+ * (0..127). The SIMD128 form sums the same products in another order (exact in int32), so both
+ * variants give identical results; its arguments appear twice, so they must be side-effect free.
+ *
+ * The relaxed form is i16x8.relaxed_dot_i8x16_i7x16_s (pairs, exact in i16 for a 7-bit x) then a
+ * pairwise widening add, not the fused i32x4.relaxed_dot_i8x16_i7x16_add_s: Node 20's baseline
+ * compiler (Liftoff) miscompiles the fused op under register pressure (the 4×8 qgemm tile read
+ * 2× or garbage in its second column group; its optimising tier and the two-op form were right).
+ * Without AVX-VNNI x64 lowers the fused op to the same pmaddubsw + pmaddwd + paddd anyway.
+ */
+export function expandDot(src: string, variant: KernelVariant): string {
+  return expandMacro(src, 'DOT', (w, x, acc) => {
+    if (variant === 'relaxed')
+      return `(i32x4.add ${acc} (i32x4.extadd_pairwise_i16x8_s (i16x8.relaxed_dot_i8x16_i7x16_s ${w} ${x})))`;
+    const half = (side: 'low' | 'high') =>
+      `(i32x4.dot_i16x8_s (i16x8.extend_${side}_i8x16_s ${w}) (i16x8.extend_${side}_i8x16_s ${x}))`;
+    const lo = half('low');
+    const hi = half('high');
+    const even = `(i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 ${lo} ${hi})`;
+    const odd = `(i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 ${lo} ${hi})`;
+    return `(i32x4.add ${acc} (i32x4.add ${even} ${odd}))`;
+  });
+}
+
+/** kernels.wat with the int8 functions inserted before the module's closing parenthesis. */
+export function kernelSource(): string {
+  const main = readFileSync(KERNEL_SOURCE, 'utf8');
+  const close = main.lastIndexOf(')');
+  return `${main.slice(0, close)}\n${readFileSync(INT8_KERNEL_SOURCE, 'utf8')}${main.slice(close)}`;
 }
 
 /** Assembles both variants from the .wat source (deterministic: same source, same bytes). */
 export async function buildKernels(): Promise<Record<KernelVariant, Uint8Array<ArrayBuffer>>> {
   const wabt = await wabtInit();
-  const source = readFileSync(KERNEL_SOURCE, 'utf8');
+  const source = kernelSource();
   const out = {} as Record<KernelVariant, Uint8Array<ArrayBuffer>>;
   for (const variant of Object.keys(KERNEL_OUTPUTS) as KernelVariant[]) {
-    const mod = wabt.parseWat(`kernels-${variant}.wat`, expandFma(source, variant), {
+    const mod = wabt.parseWat(`kernels-${variant}.wat`, expandDot(expandFma(source, variant), variant), {
       simd: true,
       relaxed_simd: variant === 'relaxed',
       bulk_memory: true,

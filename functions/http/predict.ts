@@ -77,6 +77,7 @@ export async function predict(c: Context<AppEnv>, req: PredictRequest): Promise<
   c.header('x-model-version', served.version);
   c.header('x-model-route', served.reason);
   c.header('x-engine', served.result.session.engine);
+  c.header('x-model-precision', served.result.session.precision);
   c.header(
     'server-timing',
     `load;dur=${loadMs}, preprocess;dur=${preprocessMs}, inference;dur=${inferenceMs}`,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Env } from './env.ts';
 import type { EngineMode } from './models.ts';
+import type { PrecisionMode } from './precision.ts';
 
 /**
  * Edge settings from wrangler.toml `[vars]`, parsed once per isolate. Vars arrive as strings;
@@ -25,6 +26,8 @@ export interface EdgeConfig {
   maxTopK: number;
   /** `auto`: the edgetune engine where the manifest lists it; `onnxruntime`: always onnxruntime-web. */
   engine: EngineMode;
+  /** `auto`: a version's published int8 variant where the engine serves it; `fp32`: never. */
+  precision: PrecisionMode;
   /** Milliseconds between flushes of per-version request counters to the store. */
   metricsFlushMs: number;
   /** One JSON log line per inference request. */
@@ -45,6 +48,7 @@ const EnvConfigSchema = z.object({
   MAX_IMAGE_PIXELS: num(4_194_304, 1, 16_777_216),
   MAX_IMAGE_SIDE: num(4096, 1, 16384),
   ENGINE: z.enum(['auto', 'onnxruntime']).catch('auto'),
+  PRECISION: z.enum(['auto', 'fp32']).catch('auto'),
   METRICS_FLUSH_SECONDS: num(5, 0, 25),
   REQUEST_LOG: z.enum(['json', 'off']).catch('json'),
 });
@@ -61,6 +65,7 @@ export function readConfig(env: Env): EdgeConfig {
     maxImageSide: Math.round(v.MAX_IMAGE_SIDE),
     maxTopK: 1000,
     engine: v.ENGINE,
+    precision: v.PRECISION,
     metricsFlushMs: v.METRICS_FLUSH_SECONDS * 1000,
     requestLog: v.REQUEST_LOG === 'json',
   };

@@ -23,6 +23,8 @@ declare global {
       MAX_IMAGE_SIDE?: string;
       /** `auto` (default) or `onnxruntime` to serve every version with onnxruntime-web. */
       ENGINE?: string;
+      /** `auto` (default): a version's published int8 variant on the engine; `fp32`: never int8. */
+      PRECISION?: string;
       /** Analytics Engine dataset for per-request metrics (optional; without it they go to the store). */
       METRICS?: AnalyticsEngineDataset;
       /** Seconds between flushes of per-version counters to the store when there is no METRICS. */

@@ -16,6 +16,7 @@ import type { InferenceRunner } from '../../shared/inference/runner.ts';
 import { verifyVersionFile } from '../../shared/registry/model-file.ts';
 import { type Backends, createBackend, type EdgeEngineName, needsFullBuild } from './backends.ts';
 import type { ModelSource } from './model-source.ts';
+import { int8Choice, type Precision, type PrecisionMode } from './precision.ts';
 import { ModelSession } from './session.ts';
 
 /** `auto`: the engine for versions validated on it, onnxruntime-web otherwise; `onnxruntime`: always ORT. */
@@ -30,6 +31,8 @@ export interface ModelCacheOptions {
   now?: () => number;
   /** Which engine serves versions that list the edgetune engine in their manifest (default auto). */
   engine?: EngineMode;
+  /** Whether a version's published int8 variant is served on the engine (default auto). */
+  precision?: PrecisionMode;
   /** The engines this Worker build has (the engine always, onnxruntime-web in the full build). */
   backends: Backends;
   /** Injected for tests; defaults to `createBackend` with `backends`. */
@@ -71,7 +74,14 @@ export interface CacheStats {
   engine: EngineMode;
   /** Which Worker build answers: `engine` (no onnxruntime-web) or `full`. */
   build: Backends['build'];
-  sessions: { key: string; cost: number; file: string; engine: EngineName; variant: string }[];
+  sessions: {
+    key: string;
+    cost: number;
+    file: string;
+    engine: EngineName;
+    variant: string;
+    precision: Precision;
+  }[];
   refused: string[];
   /** Versions listed for the engine that fell back to onnxruntime-web in this isolate, with why. */
   engineFallbacks: Record<string, string>;
@@ -235,6 +245,7 @@ export class ModelCache {
         file: e.session.file,
         engine: e.session.engine,
         variant: e.session.variant,
+        precision: e.session.precision,
       })),
       refused: [...this.refused].filter(([, r]) => r.until > now).map(([k]) => k),
       engineFallbacks: Object.fromEntries(this.fallbacks),
@@ -268,6 +279,23 @@ export class ModelCache {
     const knownFallback = this.fallbacks.get(key);
     if (!hasOrt && knownFallback !== undefined)
       throw needsFullBuild(key, `the engine refused it: ${knownFallback}`);
+    const int8 = listed ? int8Choice(manifest, this.options.precision ?? 'auto') : undefined;
+    if (int8) {
+      // The published int8 variant on the engine's int8 kernels; anything wrong with it (a bad
+      // checksum, a graph the engine refuses) leaves the fp32 export to serve the version.
+      try {
+        const bytes = await this.readVerified(name, version, int8);
+        const backend = await this.create(ENGINES.wasm, bytes, false);
+        this.loads++;
+        return new ModelSession(name, version, manifest, int8.file, backend, 'int8');
+      } catch (e) {
+        const fallbackKey = `${key} ${int8.file}`;
+        if (!this.fallbacks.has(fallbackKey))
+          console.warn(`${fallbackKey}: not served, using fp32: ${errorMessage(e)}`);
+        if (this.fallbacks.size >= MANIFEST_CACHE_LIMIT) this.fallbacks.clear();
+        this.fallbacks.set(fallbackKey, errorMessage(e));
+      }
+    }
     let plain: Uint8Array | undefined;
     if (listed) {
       // The engine runs the plain export: the optimised graph holds com.microsoft ops it lacks.

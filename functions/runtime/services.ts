@@ -77,6 +77,7 @@ export function getServices(c: ServicesContext): Services {
       budgetBytes: config.modelCacheBytes,
       routingTtlMs: config.routingTtlMs,
       engine: config.engine,
+      precision: config.precision,
       backends,
     });
     services = {

@@ -2,6 +2,7 @@ import { EdgetuneError } from '../../shared/errors.ts';
 import type { ModelManifest } from '../../shared/manifest/manifest.ts';
 import type { InferenceRunner } from '../../shared/inference/runner.ts';
 import type { EngineName } from '../../shared/inference/engines.ts';
+import type { Precision } from './precision.ts';
 
 /** A batch's outputs, concatenated over the batch (row-major [N, …]). */
 export interface BatchOutputs {
@@ -24,6 +25,8 @@ export class ModelSession {
     /** Which file the session was created from (the engine uses the plain export). */
     readonly file: string,
     private readonly backend: InferenceRunner,
+    /** int8 when the session runs the version's quantized variant (functions/precision.ts). */
+    readonly precision: Precision = 'fp32',
   ) {}
 
   get key(): string {

@@ -11,7 +11,7 @@ import { EdgetuneError } from '../errors.ts';
 import { attrInts } from '../onnx/attributes.ts';
 import type { ModelProto, NodeProto } from '../onnx/proto.ts';
 import { type Act, actOf, FUSABLE_ACTS, type ModelConstants, NO_ACT } from './constants.ts';
-import { KernelCalls } from './kernel-calls.ts';
+import { KernelCalls, type QuantParams } from './kernel-calls.ts';
 import type { KernelExports } from './kernels.ts';
 import {
   type Addr,
@@ -137,6 +137,23 @@ export class Compiler implements LowerContext {
     return t;
   }
 
+  /** Places uint8 activation codes shaped like `like` (one byte per element, same channel stride). */
+  placeCodes(name: string, like: PlacedTensor, q: QuantParams): PlacedTensor {
+    const t: PlacedTensor = {
+      rank: like.rank,
+      n: like.n,
+      c: like.c,
+      h: like.h,
+      w: like.w,
+      cs: like.cs,
+      q,
+      st: { offset: 0, refs: 1 },
+    };
+    t.st.offset = this.arena.alloc(tensorBytes(t));
+    this.tensors.set(name, t);
+    return t;
+  }
+
   alias(name: string, from: PlacedTensor, shape: Partial<PlacedTensor>): PlacedTensor {
     from.st.refs++;
     const t: PlacedTensor = { ...from, ...shape, st: from.st };
@@ -160,10 +177,24 @@ export class Compiler implements LowerContext {
     const name = node.input?.[i];
     const t = name ? this.tensors.get(name) : undefined;
     if (!t) unsupported(node, `input ${i} (${name}) is not a computed tensor`);
+    if (t.q) unsupported(node, `input ${i} (${name}) is int8 codes, which only int8 kernels read`);
     if (t.view && node.opType !== 'Flatten' && node.opType !== 'Reshape') {
       unsupported(node, 'a Transpose output may only feed Flatten/Reshape');
     }
     return t;
+  }
+
+  codes(node: NodeProto, i: number): PlacedTensor | undefined {
+    const name = node.input?.[i];
+    const t = name ? this.tensors.get(name) : undefined;
+    return t?.q ? t : undefined;
+  }
+
+  consumersOf(name: string): { nodes: NodeProto[]; graphOutput: boolean } {
+    return {
+      nodes: (this.consumers.get(name) ?? []).map((i) => this.nodes[i]!),
+      graphOutput: this.outputNames.has(name),
+    };
   }
 
   emit(op: string, name: string, make: (base: number) => () => void): void {
@@ -202,6 +233,12 @@ export class Compiler implements LowerContext {
     if (j === undefined) return { act: NO_ACT, out: name };
     const next = this.nodes[j]!;
     if (!FUSABLE_ACTS.has(next.opType ?? '') || next.input?.[0] !== name) return { act: NO_ACT, out: name };
+    // A Clip that only feeds a QuantizeLinear (QDQ saturation) belongs to the quantization pass:
+    // there its bound also tells the int8 kernels that the codes are 7-bit.
+    const q = this.soleConsumer(next.output?.[0] ?? '');
+    if (next.opType === 'Clip' && q !== undefined && this.nodes[q]!.opType === 'QuantizeLinear') {
+      return { act: NO_ACT, out: name };
+    }
     const act = actOf(next, this.consts);
     if (!act) return { act: NO_ACT, out: name };
     group.push(j);

@@ -1,5 +1,5 @@
 /** Constant tensors of a model (initializers and Constant nodes) and activation parameters. */
-import { attrFloat, attrTensor } from '../onnx/attributes.ts';
+import { attrFloat, attrInt, attrTensor } from '../onnx/attributes.ts';
 import {
   type ModelProto,
   type NodeProto,
@@ -14,9 +14,28 @@ export interface ConstTensor {
   dims: number[];
 }
 
+/** A DequantizeLinear of constant int8 codes with zero point 0: symmetric per-channel weights. */
+export interface QuantizedConst {
+  codes: Int8Array;
+  /** One scale per index of `axis` (or a single per-tensor scale). */
+  scales: Float32Array;
+  axis: number;
+  dims: number[];
+}
+
+interface DequantizeSource {
+  x: string;
+  scale: string;
+  zp?: string;
+  axis: number;
+}
+
 export class ModelConstants {
   private readonly protos = new Map<string, TensorProto>();
   private readonly cache = new Map<string, ConstTensor>();
+  /** Outputs of DequantizeLinear nodes whose inputs are all constants (QDQ weights). */
+  private readonly dequantized = new Map<string, DequantizeSource>();
+  private readonly quantizedCache = new Map<string, QuantizedConst | undefined>();
 
   constructor(model: ModelProto) {
     for (const t of model.graph?.initializer ?? []) if (t.name) this.protos.set(t.name, t);
@@ -24,27 +43,101 @@ export class ModelConstants {
       const value = node.opType === 'Constant' ? attrTensor(node, 'value') : undefined;
       const out = node.output?.[0];
       if (value && out) this.protos.set(out, value);
+      const [x, scale, zp] = node.input ?? [];
+      if (
+        node.opType === 'DequantizeLinear' &&
+        !node.domain &&
+        out &&
+        x &&
+        scale &&
+        this.protos.has(x) &&
+        this.protos.has(scale) &&
+        (!zp || this.protos.has(zp))
+      ) {
+        this.dequantized.set(out, { x, scale, zp: zp || undefined, axis: attrInt(node, 'axis', 1) });
+      }
     }
   }
 
   has(name: string | undefined): boolean {
-    return name !== undefined && name !== '' && this.protos.has(name);
+    return name !== undefined && name !== '' && (this.protos.has(name) || this.dequantized.has(name));
   }
 
   isFloat(name: string | undefined): boolean {
+    if (name && this.dequantized.has(name)) return true;
     const t = name ? this.protos.get(name) : undefined;
     return t !== undefined && (t.dataType === TensorDataType.FLOAT || t.dataType === TensorDataType.DOUBLE);
   }
 
+  /** The ONNX element type of a stored constant (a constant DequantizeLinear is FLOAT). */
+  dataType(name: string): number | undefined {
+    return this.dequantized.has(name) ? TensorDataType.FLOAT : (this.protos.get(name)?.dataType ?? undefined);
+  }
+
+  /** The tensor's values as float32 (a constant DequantizeLinear is evaluated). */
   floats(name: string): ConstTensor {
     let c = this.cache.get(name);
     if (!c) {
-      const t = this.protos.get(name);
-      if (!t) throw new Error(`no constant ${name}`);
-      c = { data: readTensorFloat32(t), dims: (t.dims ?? []).map(toNumber) };
+      const dq = this.dequantized.get(name);
+      if (dq) c = this.dequantize(dq);
+      else {
+        const t = this.protos.get(name);
+        if (!t) throw new Error(`no constant ${name}`);
+        c = { data: readTensorFloat32(t), dims: (t.dims ?? []).map(toNumber) };
+      }
       this.cache.set(name, c);
     }
     return c;
+  }
+
+  /** A constant DequantizeLinear of int8 codes with zero point 0 (what int8 kernels take). */
+  quantized(name: string | undefined): QuantizedConst | undefined {
+    if (!name) return undefined;
+    if (this.quantizedCache.has(name)) return this.quantizedCache.get(name);
+    const dq = this.dequantized.get(name);
+    let q: QuantizedConst | undefined;
+    if (
+      dq &&
+      this.protos.get(dq.x)?.dataType === TensorDataType.INT8 &&
+      !(dq.zp && this.ints(dq.zp).some((z) => z !== 0))
+    ) {
+      const x = this.protos.get(dq.x)!;
+      const dims = (x.dims ?? []).map(toNumber);
+      const scales = this.floats(dq.scale).data;
+      const axis = dq.axis < 0 ? dq.axis + dims.length : dq.axis;
+      if (scales.length === 1 || scales.length === dims[axis])
+        q = { codes: this.codes(dq.x), scales, axis, dims };
+    }
+    this.quantizedCache.set(name, q);
+    return q;
+  }
+
+  /** int8/uint8 tensor values: a view of raw_data when it has one (a cold start reads every weight). */
+  private codes(name: string): Int8Array {
+    const t = this.protos.get(name)!;
+    const raw = t.rawData;
+    if (raw && raw.length > 0 && raw.length === (t.dims ?? []).map(toNumber).reduce((a, b) => a * b, 1)) {
+      return new Int8Array(raw.buffer, raw.byteOffset, raw.length);
+    }
+    return Int8Array.from(this.ints(name));
+  }
+
+  private dequantize(dq: DequantizeSource): ConstTensor {
+    const x = this.protos.get(dq.x)!;
+    const dims = (x.dims ?? []).map(toNumber);
+    const codes =
+      this.protos.get(dq.x)?.dataType === TensorDataType.INT8 ? this.codes(dq.x) : this.ints(dq.x);
+    const scales = this.floats(dq.scale).data;
+    const zps = dq.zp ? this.ints(dq.zp) : [0];
+    const axis = dq.axis < 0 ? dq.axis + dims.length : dq.axis;
+    const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const channels = scales.length === 1 ? 1 : dims[axis]!;
+    const data = new Float32Array(codes.length);
+    for (let i = 0; i < codes.length; i++) {
+      const c = channels === 1 ? 0 : Math.floor(i / inner) % channels;
+      data[i] = (codes[i]! - (zps[c] ?? zps[0]!)) * scales[c]!;
+    }
+    return { data, dims };
   }
 
   ints(name: string): number[] {

@@ -110,6 +110,77 @@ export interface AffineArgs {
   act: Act;
 }
 
+/** Per-tensor activation quantization: code = clamp(round(x / scale) + zp, 0, qmax). */
+export interface QuantParams {
+  scale: number;
+  zp: number;
+  /** Largest code: 127 where a Clip keeps codes 7-bit (the int8 kernels need that), else 255. */
+  qmax: number;
+}
+
+export interface QuantizeArgs {
+  /** rows of cs floats, `ss` bytes apart → rows of cs codes, `ds` bytes apart. */
+  src: number;
+  rows: number;
+  cs: number;
+  ss: number;
+  dst: number;
+  ds: number;
+  q: QuantParams;
+  /** A fused Clip before the quantization (±Infinity for none). */
+  lo: number;
+  hi: number;
+}
+
+export interface QGemmArgs {
+  /** A: m rows of kq codes, `lda` bytes apart. */
+  a: number;
+  lda: number;
+  m: number;
+  kq: number;
+  /** B: int8 in 8-column panels (layout.ts packQPanels), n (padded) columns. */
+  b: number;
+  n: number;
+  /** Per column: int32 zero-point correction, f32 scale, f32 bias. */
+  zc: number;
+  scale: number;
+  bias: number;
+  c: number;
+  ldc: number;
+  act: Act;
+  res: number;
+}
+
+export interface QDw3x3Args {
+  /** Codes image (cs bytes per pixel). */
+  input: ImageArg;
+  zp: number;
+  out: number;
+  oh: number;
+  ow: number;
+  stride: number;
+  padTop: number;
+  padLeft: number;
+  /** int8 [9][cs]. */
+  weights: number;
+  scale: number;
+  bias: number;
+  act: Act;
+}
+
+export interface Im2colU8Args {
+  input: ImageArg;
+  cin: number;
+  win: Window2d;
+  ow: number;
+  p0: number;
+  rows: number;
+  dst: number;
+  /** Bytes per output row (kh·kw·cin rounded up to 4). */
+  kq: number;
+  zp: number;
+}
+
 /** The calls the lowerings make; short kernels keep their positional form. */
 export class KernelCalls {
   constructor(readonly raw: KernelExports) {}
@@ -219,6 +290,91 @@ export class KernelCalls {
   affine(f: AffineArgs): void {
     const { act } = f;
     this.raw.affine_c(f.a, f.scale, f.shift, f.out, f.npix, f.cs, act.lo, act.hi, act.hs);
+  }
+
+  quantize(q: QuantizeArgs): void {
+    this.raw.quantize(q.src, q.rows, q.cs, q.ss, q.dst, q.ds, q.q.scale, q.q.zp, q.lo, q.hi, q.q.qmax);
+  }
+
+  dequantize(
+    src: number,
+    rows: number,
+    cs: number,
+    ss: number,
+    dst: number,
+    ds: number,
+    q: QuantParams,
+  ): void {
+    this.raw.dequantize(src, rows, cs, ss, dst, ds, q.scale, q.zp);
+  }
+
+  qgemm(g: QGemmArgs): void {
+    const { act } = g;
+    this.raw.qgemm(
+      g.a,
+      g.lda,
+      g.m,
+      g.kq,
+      g.b,
+      g.n,
+      g.zc,
+      g.scale,
+      g.bias,
+      g.c,
+      g.ldc,
+      act.lo,
+      act.hi,
+      act.hs,
+      g.res,
+    );
+  }
+
+  qdw3x3(d: QDw3x3Args): void {
+    const { input: x, act } = d;
+    this.raw.qdw3x3(
+      x.at,
+      x.h,
+      x.w,
+      x.cs,
+      d.zp,
+      d.out,
+      d.oh,
+      d.ow,
+      d.stride,
+      d.padTop,
+      d.padLeft,
+      d.weights,
+      d.scale,
+      d.bias,
+      act.lo,
+      act.hi,
+      act.hs,
+    );
+  }
+
+  im2colU8(c: Im2colU8Args): void {
+    const { input: x, win: v } = c;
+    this.raw.im2col_u8(
+      x.at,
+      x.h,
+      x.w,
+      x.cs,
+      c.cin,
+      v.kh,
+      v.kw,
+      v.sh,
+      v.sw,
+      v.pt,
+      v.pl,
+      v.dh,
+      v.dw,
+      c.ow,
+      c.p0,
+      c.rows,
+      c.dst,
+      c.kq,
+      c.zp,
+    );
   }
 
   binary(op: 0 | 1 | 2, a: number, b: number, out: number, n: number, act: Act): void {

@@ -131,6 +131,87 @@ export interface KernelExports {
   nchw_to_nhwc(src: number, c: number, hw: number, dst: number, cs: number): void;
   nhwc_to_nchw(src: number, c: number, hw: number, cs: number, dst: number): void;
   copy_rows(src: number, rows: number, c: number, ss: number, dst: number, ds: number): void;
+  // int8 kernels (engine/kernels-int8.wat)
+  quantize(
+    src: number,
+    rows: number,
+    cs: number,
+    ss: number,
+    dst: number,
+    ds: number,
+    scale: number,
+    zp: number,
+    lo: number,
+    hi: number,
+    qmax: number,
+  ): void;
+  dequantize(
+    src: number,
+    rows: number,
+    cs: number,
+    ss: number,
+    dst: number,
+    ds: number,
+    scale: number,
+    zp: number,
+  ): void;
+  qgemm(
+    a: number,
+    lda: number,
+    m: number,
+    kq: number,
+    b: number,
+    n: number,
+    zc: number,
+    sc: number,
+    bias: number,
+    c: number,
+    ldc: number,
+    lo: number,
+    hi: number,
+    hs: number,
+    res: number,
+  ): void;
+  qdw3x3(
+    input: number,
+    h: number,
+    w: number,
+    cs: number,
+    zp: number,
+    out: number,
+    oh: number,
+    ow: number,
+    stride: number,
+    padt: number,
+    padl: number,
+    wt: number,
+    sc: number,
+    bias: number,
+    lo: number,
+    hi: number,
+    hs: number,
+  ): void;
+  im2col_u8(
+    input: number,
+    h: number,
+    w: number,
+    cs: number,
+    cin: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+    dh: number,
+    dw: number,
+    ow: number,
+    p0: number,
+    rows: number,
+    dst: number,
+    kq: number,
+    zp: number,
+  ): void;
 }
 
 export interface Kernels {

@@ -3,6 +3,7 @@
  * floats), the persistent weight region, the steps a plan runs, and the pure helpers the lowering
  * uses to lay weights out for the kernels.
  */
+import type { QuantParams } from './kernel-calls.ts';
 import type { KernelExports } from './kernels.ts';
 import { alignUp } from './memory.ts';
 
@@ -14,7 +15,11 @@ interface Storage {
   refs: number;
 }
 
-/** A tensor as laid out in memory. `view` marks Transpose(0,2,3,1) output: logical NHWC. */
+/**
+ * A tensor as laid out in memory. `view` marks Transpose(0,2,3,1) output: logical NHWC. `q` marks
+ * uint8 activation codes (one byte per element, same NHWC layout and channel stride) that only
+ * the int8 lowerings read.
+ */
 export interface PlacedTensor {
   rank: 2 | 4;
   n: number;
@@ -24,10 +29,11 @@ export interface PlacedTensor {
   cs: number;
   st: Storage;
   view?: boolean;
+  q?: QuantParams;
 }
 
-export function tensorBytes(t: Pick<PlacedTensor, 'n' | 'h' | 'w' | 'cs'>): number {
-  return t.n * t.h * t.w * t.cs * 4;
+export function tensorBytes(t: Pick<PlacedTensor, 'n' | 'h' | 'w' | 'cs' | 'q'>): number {
+  return t.n * t.h * t.w * t.cs * (t.q ? 1 : 4);
 }
 
 /** Where a tensor starts once the arena base is known. */
@@ -60,14 +66,16 @@ export class PersistentRegion {
   }
 
   /** Writes `make()` once under `key` and returns its byte offset. */
-  put(key: string, make: () => Float32Array): number {
+  put(key: string, make: () => Float32Array | Int32Array | Int8Array): number {
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit;
     const data = make();
     const offset = this.end;
     this.end = alignUp(offset + data.byteLength);
     this.ensure(this.end);
-    new Float32Array(this.k.memory.buffer, offset, data.length).set(data);
+    new Uint8Array(this.k.memory.buffer, offset, data.byteLength).set(
+      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    );
     this.cache.set(key, offset);
     return offset;
   }
@@ -107,6 +115,56 @@ export function packPanels(
     for (let kk = 0; kk < k; kk++) out[(panel * ks + kk) * 8 + lane] = src[index(col, kk)]! * scale;
   }
   return out;
+}
+
+/**
+ * Packs int8 weights for qgemm: 8-column panels, each k block of 4 as [2][4 columns][4 k]
+ * (32 bytes), kq (a multiple of 4) k per column, zeros beyond n and k. Also returns Σ_k of each
+ * column's codes (the zero-point correction needs it).
+ */
+export function packQPanels(
+  codes: Int8Array,
+  n: number,
+  k: number,
+  kq: number,
+  ns: number,
+  index: (col: number, k: number) => number,
+): { packed: Int8Array; colSums: Int32Array } {
+  const packed = new Int8Array(ns * kq);
+  const colSums = new Int32Array(ns);
+  for (let col = 0; col < n; col++) {
+    const panel = Math.floor(col / 8);
+    const lane = col % 8;
+    const half = lane >> 2;
+    for (let kk = 0; kk < k; kk++) {
+      const v = codes[index(col, kk)]!;
+      packed[panel * 8 * kq + (kk >> 2) * 32 + half * 16 + (lane & 3) * 4 + (kk & 3)] = v;
+      colSums[col] = colSums[col]! + v;
+    }
+  }
+  return { packed, colSums };
+}
+
+/**
+ * qgemm's weight operands stored once per model under `key`: the packed int8 panels (`:qb`) and
+ * the per-column zero-point correction -zp · Σ_k codes (`:zc`, int32) for activations with
+ * zero point `zp`. Packs at most once, and not at all when both are already stored.
+ */
+export function putQPanels(
+  ctx: { persist: PersistentRegion },
+  key: string,
+  w: { codes: Int8Array; n: number; k: number; kq: number; ns: number; zp: number },
+  index: (col: number, k: number) => number,
+): { b: number; zc: number } {
+  let packed: ReturnType<typeof packQPanels> | undefined;
+  const pack = () => {
+    packed ??= packQPanels(w.codes, w.n, w.k, w.kq, w.ns, index);
+    return packed;
+  };
+  return {
+    b: ctx.persist.put(`${key}:qb`, () => pack().packed),
+    zc: ctx.persist.put(`${key}:zc`, () => Int32Array.from(pack().colSums, (s) => -w.zp * s)),
+  };
 }
 
 /** GEMM row-chunk size: keep a chunk of A (mc x k floats) around 128 KB, a multiple of 4 rows. */

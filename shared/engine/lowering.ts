@@ -7,7 +7,7 @@
 import { EdgetuneError } from '../errors.ts';
 import type { NodeProto } from '../onnx/proto.ts';
 import type { Act, ModelConstants } from './constants.ts';
-import type { KernelCalls } from './kernel-calls.ts';
+import type { KernelCalls, QuantParams } from './kernel-calls.ts';
 import type { Addr, PersistentRegion, PlacedTensor } from './layout.ts';
 
 export function unsupported(node: NodeProto, why: string): never {
@@ -37,6 +37,12 @@ export interface LowerContext {
   input(node: NodeProto, i: number): PlacedTensor;
   tensor(name: string): PlacedTensor | undefined;
   place(name: string, rank: 2 | 4, n: number, c: number, h: number, w: number): PlacedTensor;
+  /** Places uint8 activation codes shaped like `like`. */
+  placeCodes(name: string, like: PlacedTensor, q: QuantParams): PlacedTensor;
+  /** Input `i` of `node` when it is uint8 codes (a quantized activation), else undefined. */
+  codes(node: NodeProto, i: number): PlacedTensor | undefined;
+  /** The nodes that read `name`, and whether it is also a graph output. */
+  consumersOf(name: string): { nodes: NodeProto[]; graphOutput: boolean };
   alias(name: string, from: PlacedTensor, shape: Partial<PlacedTensor>): PlacedTensor;
   addr(t: PlacedTensor): Addr;
   emit(op: string, name: string, make: (base: number) => () => void): void;

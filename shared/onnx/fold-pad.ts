@@ -2,7 +2,8 @@
  * Folds a zero-valued constant Pad that only pads H and W into the Conv(s) that consume it
  * (Keras' ZeroPadding2D before a stride-2 conv becomes the conv's own asymmetric pads). The result
  * computes exactly the same values with one op fewer, and runtimes that have no Pad (the edge
- * engine) can run it. Pads that feed anything other than a Conv are left alone.
+ * engine) can run it — also through the Clip/QuantizeLinear/DequantizeLinear a QDQ graph puts
+ * between them. Pads that feed anything other than a Conv are left alone.
  */
 import { attrFloat, attrString } from './attributes.ts';
 import { AttributeType, type ModelProto, type NodeProto, onnx, toNumber } from './proto.ts';
@@ -36,6 +37,44 @@ function spatialPads(node: NodeProto, model: ModelProto): number[] | null {
   return [t, l, b, r];
 }
 
+/**
+ * Pad → [Clip] → QuantizeLinear → DequantizeLinear → Conv(s), as a QDQ graph quantizes a padded
+ * conv input: with a Clip whose range holds 0 and the same scale and zero point on both sides,
+ * the pair maps 0 to exactly 0 (code = zero point), so padding after it computes the same as
+ * padding before it. Returns the chain's first node and the tensor the convs read.
+ */
+function qdqChain(
+  out: string,
+  consumers: Map<string, NodeProto[]>,
+  outputs: Set<string | null | undefined>,
+  model: ModelProto,
+): { first: NodeProto; convInput: string } | null {
+  let name = out;
+  const next = (op: string): NodeProto | null => {
+    const users = consumers.get(name) ?? [];
+    const n = users.length === 1 && !outputs.has(name) ? users[0]! : undefined;
+    if (!n || n.opType !== op || (n.domain && n.domain !== 'ai.onnx') || n.input?.[0] !== name) return null;
+    name = n.output?.[0] ?? '';
+    return n;
+  };
+  const users = consumers.get(name) ?? [];
+  const clip = users.length === 1 && users[0]!.opType === 'Clip' ? next('Clip') : null;
+  if (clip) {
+    const inits = new Map((model.graph?.initializer ?? []).map((t) => [t.name ?? '', t]));
+    const bound = (i: number, fallback: number) => {
+      const t = inits.get(clip.input?.[i] ?? '');
+      if (clip.input?.[i] && !t) return Number.NaN;
+      return t ? readTensorFloat32(t)[0]! : fallback;
+    };
+    if (!(bound(1, -Infinity) <= 0 && bound(2, Infinity) >= 0)) return null;
+  }
+  const q = next('QuantizeLinear');
+  const dq = q ? next('DequantizeLinear') : null;
+  if (!q || !dq) return null;
+  const same = [1, 2].every((i) => (q.input?.[i] ?? '') === (dq.input?.[i] ?? ''));
+  return same ? { first: clip ?? q, convInput: name } : null;
+}
+
 export function foldPadsIntoConvs(model: ModelProto): ModelProto {
   const graph = model.graph;
   if (!graph?.node?.some((n) => n.opType === 'Pad')) return model;
@@ -49,13 +88,17 @@ export function foldPadsIntoConvs(model: ModelProto): ModelProto {
   for (const pad of graph.node) {
     if (pad.opType !== 'Pad' || (pad.domain && pad.domain !== 'ai.onnx')) continue;
     const out = pad.output?.[0] ?? '';
-    const users = consumers.get(out) ?? [];
     const extra = spatialPads(pad, model);
-    if (!extra || outputs.has(out) || users.length === 0) continue;
+    if (!extra || outputs.has(out)) continue;
+    const direct = (consumers.get(out) ?? []).every((u) => u.opType === 'Conv');
+    const chain = direct ? null : qdqChain(out, consumers, outputs, model);
+    const convInput = chain ? chain.convInput : out;
+    const users = consumers.get(convInput) ?? [];
+    if (users.length === 0 || (!direct && !chain) || (chain && replaced.has(chain.first))) continue;
     const foldable = users.every(
       (u) =>
         u.opType === 'Conv' &&
-        u.input?.[0] === out &&
+        u.input?.[0] === convInput &&
         (attrString(u, 'auto_pad') ?? 'NOTSET') === 'NOTSET' &&
         !replaced.has(u),
     );
@@ -71,9 +114,16 @@ export function foldPadsIntoConvs(model: ModelProto): ModelProto {
         conv,
         onnx.NodeProto.create({
           ...conv,
-          input: [pad.input![0]!, ...(conv.input ?? []).slice(1)],
+          input: [chain ? convInput : pad.input![0]!, ...(conv.input ?? []).slice(1)],
           attribute,
         }),
+      );
+    }
+    if (chain) {
+      const first = chain.first;
+      replaced.set(
+        first,
+        onnx.NodeProto.create({ ...first, input: [pad.input![0]!, ...(first.input ?? []).slice(1)] }),
       );
     }
     dropped.add(pad);

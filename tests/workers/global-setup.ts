@@ -20,6 +20,7 @@ import type { EdgeFixtures } from './fixtures.ts';
 import { provideEngineReference } from './engine-setup.ts';
 import { providePhotoReference } from './photo-setup.ts';
 import { provideFixedBatch } from './fixed-batch-setup.ts';
+import { provideInt8Reference } from './int8-setup.ts';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
@@ -75,4 +76,6 @@ export default async function setup(project: TestProject): Promise<void> {
   await providePhotoReference(project);
   // A torch.onnx graph served with its batch fixed (tests/workers/fixed-batch.test.ts).
   await provideFixedBatch(project);
+  // Engine int8 kernels: onnxruntime-node outputs of the int8 fixture graphs.
+  await provideInt8Reference(project);
 }

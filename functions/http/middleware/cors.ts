@@ -17,7 +17,7 @@ export function apiCors(): MiddlewareHandler<AppEnv> {
       origin: (origin) => (any ? '*' : allowed.includes(origin) ? origin : null),
       allowMethods: ['GET', 'POST', 'OPTIONS'],
       allowHeaders: ['content-type', 'authorization', 'x-user-key', 'x-model-version'],
-      exposeHeaders: ['x-model-version', 'x-model-route', 'x-engine', 'server-timing'],
+      exposeHeaders: ['x-model-version', 'x-model-route', 'x-engine', 'x-model-precision', 'server-timing'],
       maxAge: 600,
     })(c, next);
   };

@@ -8,6 +8,7 @@ import type { NodeProto } from '../../onnx/proto.ts';
 import { type Act, actOf, type ModelConstants } from '../constants.ts';
 import { type PlacedTensor, tensorBytes } from '../layout.ts';
 import { type LowerContext, type OpLowering, unsupported } from '../lowering.ts';
+import { lowerQuantize } from './qdq.ts';
 
 export function bnScaleShift(
   node: NodeProto,
@@ -80,10 +81,19 @@ export const activationLowering: OpLowering = {
     [1, 2].every((i) => !node.input?.[i] || consts.isFloat(node.input?.[i]))
       ? undefined
       : 'bounds must be constants',
-  lower(node, ctx) {
+  lower(node, ctx, group) {
     const x = ctx.input(node, 0);
     const act = actOf(node, ctx.consts);
     if (!act) unsupported(node, 'Clip bounds must be constants');
+    // A Clip read only by a QuantizeLinear (how QDQ graphs saturate at the top code) is clamped
+    // inside the quantization pass.
+    const j = node.opType === 'Clip' ? ctx.soleConsumer(node.output?.[0] ?? '') : undefined;
+    const q = j !== undefined ? ctx.node(j) : undefined;
+    if (q?.opType === 'QuantizeLinear' && !q.domain && q.input?.[0] === node.output?.[0]) {
+      group.push(j!);
+      lowerQuantize(q, ctx, x, act);
+      return;
+    }
     emitAffine(
       ctx,
       node,

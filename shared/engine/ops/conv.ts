@@ -1,7 +1,8 @@
 /**
  * Conv: reads the attributes, folds a following BatchNormalization into the weights and bias,
  * takes the activation (and, for a 1×1 conv, a residual Add) as the epilogue, then hands the
- * prepared conv to the first strategy in conv-strategies.ts that accepts it.
+ * prepared conv to the first strategy in conv-strategies.ts that accepts it — or, when its input
+ * is int8 codes and its weights int8 (a QDQ graph), in qconv-strategies.ts.
  */
 import { attrInt, attrInts } from '../../onnx/attributes.ts';
 import type { NodeProto } from '../../onnx/proto.ts';
@@ -10,15 +11,20 @@ import { type LowerContext, type OpLowering, unsupported } from '../lowering.ts'
 import { bnScaleShift } from './affine.ts';
 import { CONV_STRATEGIES, type PreparedConv } from './conv-strategies.ts';
 import { paddedBias } from './gemm.ts';
+import { type PreparedQConv, QCONV_STRATEGIES } from './qconv-strategies.ts';
 
 function lowerConv(node: NodeProto, ctx: LowerContext, group: number[]): void {
-  const x = ctx.input(node, 0);
+  // Codes from a QuantizeLinear only reach a conv whose weights are int8 (qdq.ts decides that).
+  const codes = ctx.codes(node, 0);
+  const x = codes ?? ctx.input(node, 0);
   if (x.rank !== 4) unsupported(node, 'needs a rank-4 input');
   const wName = node.input?.[1];
   if (!ctx.consts.isFloat(wName)) unsupported(node, 'weights must be a constant');
-  const wt = ctx.consts.floats(wName!);
-  const [cout, cing, kh, kw] = wt.dims as [number, number, number, number];
-  if (wt.dims.length !== 4) unsupported(node, 'only 2-D convolutions');
+  const wq = codes ? ctx.consts.quantized(wName) : undefined;
+  if (codes && !wq) unsupported(node, 'int8 input needs int8 weights');
+  const dims = wq ? wq.dims : ctx.consts.floats(wName!).dims;
+  const [cout, cing, kh, kw] = dims as [number, number, number, number];
+  if (dims.length !== 4) unsupported(node, 'only 2-D convolutions');
   const groups = attrInt(node, 'group', 1);
   if (cing * groups !== x.c) unsupported(node, `weights expect ${cing * groups} input channels, got ${x.c}`);
   const [sh, sw] = (attrInts(node, 'strides') ?? [1, 1]) as [number, number];
@@ -27,17 +33,17 @@ function lowerConv(node: NodeProto, ctx: LowerContext, group: number[]): void {
   const oh = outputSize1d(x.h, kh, sh, dh, [pt, pb]);
   const ow = outputSize1d(x.w, kw, sw, dw, [pl, pr]);
 
-  // BatchNormalization right after the conv folds into its weights and bias.
+  // BatchNormalization right after the conv folds into its weights (fp32) or its per-channel
+  // output scale (int8) and its bias.
   let outName = node.output![0]!;
-  let weights = wt.data;
   const biasName = node.input?.[2];
   let bias = biasName ? Float32Array.from(ctx.consts.floats(biasName).data) : new Float32Array(cout);
+  let bnScale: Float32Array | undefined;
   const next = ctx.soleConsumer(outName);
   const bn = next !== undefined ? ctx.node(next) : undefined;
   if (bn?.opType === 'BatchNormalization' && bn.input?.[0] === outName) {
     const { scale, shift } = bnScaleShift(bn, ctx.consts);
-    const per = cing * kh * kw;
-    weights = Float32Array.from(weights, (v, i) => v * scale[Math.floor(i / per)]!);
+    bnScale = scale;
     bias = Float32Array.from(bias, (v, c) => v * scale[c]! + shift[c]!);
     group.push(next!);
     outName = bn.output![0]!;
@@ -49,13 +55,11 @@ function lowerConv(node: NodeProto, ctx: LowerContext, group: number[]): void {
     : { res: undefined, out: actOut };
   const y = ctx.place(out, 4, x.n, cout, oh, ow);
   const key = `conv:${node.name}:${node.output?.[0]}`;
-  const conv: PreparedConv = {
+  const common = {
     node,
     key,
     x,
     y,
-    weights,
-    bias: paddedBias(ctx, key, bias, y.cs),
     cout,
     cing,
     groups,
@@ -65,6 +69,26 @@ function lowerConv(node: NodeProto, ctx: LowerContext, group: number[]): void {
     res,
     name: node.name ?? out,
   };
+  if (wq) {
+    // y = (Σ codes_x · codes_w - zp · Σ codes_w) · scale_x · scale_w[c] · bn[c] + bias[c]
+    const sx = codes!.q!.scale;
+    const scale = Float32Array.from(
+      { length: cout },
+      (_, c) => sx * wq.scales[wq.scales.length === 1 ? 0 : c]! * (bnScale ? bnScale[c]! : 1),
+    );
+    const conv: PreparedQConv = { ...common, codes: wq.codes, zp: codes!.q!.zp, scale, bias };
+    const strategy = QCONV_STRATEGIES.find((s) => s.accepts(conv));
+    if (!strategy) unsupported(node, 'no int8 conv strategy accepts it');
+    strategy.lower(conv, ctx);
+    return;
+  }
+  let weights = ctx.consts.floats(wName!).data;
+  if (bnScale) {
+    const per = cing * kh * kw;
+    const s = bnScale;
+    weights = Float32Array.from(weights, (v, i) => v * s[Math.floor(i / per)]!);
+  }
+  const conv: PreparedConv = { ...common, weights, bias: paddedBias(ctx, key, bias, y.cs) };
   const strategy = CONV_STRATEGIES.find((s) => s.accepts(conv));
   if (!strategy) unsupported(node, 'no conv strategy accepts it');
   strategy.lower(conv, ctx);

@@ -1,12 +1,13 @@
 /**
  * Gemm and MatMul with a constant B: B is packed once into 8-column panels (alpha folded in),
- * beta·C becomes the bias and a following activation the epilogue. `gemmCall` is the same GEMM
+ * beta·C becomes the bias and a following activation the epilogue. With int8 codes as A and an
+ * int8 B (a QDQ graph) the same is done by the qgemm kernel. `gemmCall` is the same GEMM
  * as the conv strategies use it.
  */
 import { attrFloat, attrInt } from '../../onnx/attributes.ts';
 import type { NodeProto } from '../../onnx/proto.ts';
 import type { Act } from '../constants.ts';
-import { chunkRows, packPanels, roundUp4 } from '../layout.ts';
+import { chunkRows, packPanels, putQPanels, roundUp4 } from '../layout.ts';
 import { type LowerContext, type OpLowering, unsupported } from '../lowering.ts';
 
 export interface GemmCall {
@@ -48,18 +49,22 @@ export function paddedBias(ctx: LowerContext, key: string, bias: Float32Array, c
 }
 
 function lowerGemm(node: NodeProto, ctx: LowerContext, group: number[]): void {
-  const x = ctx.input(node, 0);
+  // Codes from a QuantizeLinear only reach a Gemm/MatMul whose B is int8 (qdq.ts decides that).
+  const codes = ctx.codes(node, 0);
+  const x = codes ?? ctx.input(node, 0);
   if (x.rank !== 2) unsupported(node, 'A must be a [N, K] tensor');
   const bName = node.input?.[1];
   if (!ctx.consts.isFloat(bName)) unsupported(node, 'B must be a constant');
-  const b = ctx.consts.floats(bName!);
-  if (b.dims.length !== 2) unsupported(node, 'B must be 2-D');
+  const bq = codes ? ctx.consts.quantized(bName) : undefined;
+  if (codes && !bq) unsupported(node, 'int8 input needs int8 B');
+  const bDims = bq ? bq.dims : ctx.consts.floats(bName!).dims;
+  if (bDims.length !== 2) unsupported(node, 'B must be 2-D');
   const isGemm = node.opType === 'Gemm';
   if (isGemm && attrInt(node, 'transA', 0) !== 0) unsupported(node, 'transA is not supported');
   const transB = isGemm && attrInt(node, 'transB', 0) === 1;
   const alpha = isGemm ? attrFloat(node, 'alpha', 1) : 1;
   const beta = isGemm ? attrFloat(node, 'beta', 1) : 1;
-  const [r0, r1] = b.dims as [number, number];
+  const [r0, r1] = bDims as [number, number];
   const kdim = transB ? r1 : r0;
   const nout = transB ? r0 : r1;
   if (kdim !== x.c) unsupported(node, `B expects K=${kdim}, input has ${x.c}`);
@@ -75,12 +80,48 @@ function lowerGemm(node: NodeProto, ctx: LowerContext, group: number[]): void {
   const { act, out } = ctx.takeAct(node.output![0]!, group);
   const y = ctx.place(out, 2, x.n, nout, 1, 1);
   const key = `gemm:${node.name}:${node.output?.[0]}`;
-  const packed = ctx.persist.put(`${key}:b`, () =>
-    packPanels(b.data, nout, kdim, x.cs, y.cs, (j, k) => (transB ? j * kdim + k : k * nout + j), alpha),
-  );
   const biasPad = paddedBias(ctx, key, bias, y.cs);
   const a = ctx.addr(x);
   const o = ctx.addr(y);
+  const index = (j: number, k: number) => (transB ? j * kdim + k : k * nout + j);
+  if (bq) {
+    // y = (Σ codes_a · codes_b - zp · Σ codes_b) · alpha · scale_a · scale_b[j] + beta · C[j]
+    const q = codes!.q!;
+    const { b, zc } = putQPanels(
+      ctx,
+      key,
+      { codes: bq.codes, n: nout, k: kdim, kq: x.cs, ns: y.cs, zp: q.zp },
+      index,
+    );
+    const scale = ctx.persist.put(`${key}:qscale`, () => {
+      const p = new Float32Array(y.cs);
+      for (let j = 0; j < nout; j++) p[j] = alpha * q.scale * bq.scales[bq.scales.length === 1 ? 0 : j]!;
+      return p;
+    });
+    ctx.emit(
+      'QGemm',
+      node.name ?? out,
+      (base) => () =>
+        ctx.k.qgemm({
+          a: a(base),
+          lda: x.cs,
+          m: x.n,
+          kq: x.cs,
+          b,
+          n: y.cs,
+          zc,
+          scale,
+          bias: biasPad,
+          c: o(base),
+          ldc: y.cs * 4,
+          act,
+          res: 0,
+        }),
+    );
+    return;
+  }
+  const bData = ctx.consts.floats(bName!).data;
+  const packed = ctx.persist.put(`${key}:b`, () => packPanels(bData, nout, kdim, x.cs, y.cs, index, alpha));
   const gemm = gemmCall(ctx, x.cs, x.n, packed, y.cs, biasPad, act);
   ctx.emit('Gemm', node.name ?? out, (base) => () => gemm.run(base, a(base), x.n, o(base)));
   gemm.free();

@@ -16,6 +16,7 @@ import {
 } from './layout-ops.ts';
 import { lpNormalizationLowering } from './lp-normalization.ts';
 import { globalAveragePoolLowering, windowPoolLowering } from './pool.ts';
+import { qdqLowering } from './qdq.ts';
 import { softmaxLowering } from './softmax.ts';
 
 export const OP_LOWERINGS: readonly OpLowering[] = [
@@ -35,6 +36,7 @@ export const OP_LOWERINGS: readonly OpLowering[] = [
   concatLowering,
   identityLowering,
   constantLowering,
+  qdqLowering,
 ];
 
 const BY_OP = new Map<string, OpLowering>();

@@ -1,0 +1,179 @@
+/**
+ * The int8 ways the engine runs a prepared Conv whose input is uint8 codes and whose weights are
+ * int8 (a QDQ graph), tried in order:
+ *   pointwise  1×1 stride 1 unpadded: qgemm over all pixels (may add a residual in its epilogue)
+ *   depthwise  3×3 per-channel, square stride: the qdw3x3 kernel
+ *   im2col     any other ungrouped conv: im2col on codes in row chunks + the same qgemm
+ * All accumulate exactly in int32 and write fp32 (dequantized, bias, activation fused), so the
+ * next op may be fp32 or quantize again.
+ */
+import type { ImageArg } from '../kernel-calls.ts';
+import { type PlacedTensor, putQPanels, roundUp4 } from '../layout.ts';
+import type { LowerContext } from '../lowering.ts';
+import type { PreparedConv } from './conv-strategies.ts';
+
+/** A conv prepared for the int8 kernels: per-output-channel scale and bias with BN folded in. */
+export interface PreparedQConv extends Omit<PreparedConv, 'weights' | 'bias'> {
+  /** int8 weight codes, ONNX layout [cout][cing][kh][kw]. */
+  codes: Int8Array;
+  /** The input codes' zero point. */
+  zp: number;
+  /** Per output channel: scale_x · scale_w · BN scale. */
+  scale: Float32Array;
+  bias: Float32Array;
+}
+
+export interface QConvStrategy {
+  readonly name: string;
+  accepts(conv: PreparedQConv): boolean;
+  lower(conv: PreparedQConv, ctx: LowerContext): void;
+}
+
+const image = (t: PlacedTensor, at: number): ImageArg => ({ at, h: t.h, w: t.w, cs: t.cs });
+const codeBytes = (t: PlacedTensor) => t.h * t.w * t.cs;
+const floatBytes = (t: PlacedTensor) => t.h * t.w * t.cs * 4;
+
+/** A per-channel vector padded with zeros to `cs`, stored once per model. */
+function padded(ctx: LowerContext, key: string, v: Float32Array, cs: number): number {
+  return ctx.persist.put(key, () => {
+    const p = new Float32Array(cs);
+    p.set(v);
+    return p;
+  });
+}
+
+/** Packed int8 weights, the zero-point correction, scale and bias of one qgemm. */
+function qgemmOperands(
+  ctx: LowerContext,
+  conv: PreparedQConv,
+  k: number,
+  kq: number,
+  index: (col: number, k: number) => number,
+): { b: number; zc: number; scale: number; bias: number } {
+  const { key, codes, cout, y, zp } = conv;
+  return {
+    ...putQPanels(ctx, key, { codes, n: cout, k, kq, ns: y.cs, zp }, index),
+    scale: padded(ctx, `${key}:qscale`, conv.scale, y.cs),
+    bias: padded(ctx, `${key}:qbias`, conv.bias, y.cs),
+  };
+}
+
+const pointwise: QConvStrategy = {
+  name: 'pointwise',
+  accepts: (c) => c.pointwise,
+  lower(conv, ctx) {
+    const { x, y, act, res, name } = conv;
+    const ops = qgemmOperands(ctx, conv, x.c, x.cs, (co, k) => co * x.c + k);
+    const a = ctx.addr(x);
+    const o = ctx.addr(y);
+    const r = res ? ctx.addr(res) : undefined;
+    const m = x.n * x.h * x.w;
+    ctx.emit(
+      'QConv1x1',
+      name,
+      (base) => () =>
+        ctx.k.qgemm({
+          a: a(base),
+          lda: x.cs,
+          m,
+          kq: x.cs,
+          ...ops,
+          n: y.cs,
+          c: o(base),
+          ldc: y.cs * 4,
+          act,
+          res: r ? r(base) : 0,
+        }),
+    );
+  },
+};
+
+const depthwise: QConvStrategy = {
+  name: 'depthwise',
+  accepts: ({ groups, cout, cing, x, win: v }) =>
+    groups === x.c &&
+    cout === x.c &&
+    cing === 1 &&
+    v.kh === 3 &&
+    v.kw === 3 &&
+    v.dh === 1 &&
+    v.dw === 1 &&
+    v.sh === v.sw,
+  lower({ key, x, y, codes, zp, scale, bias, cout, act, win, name }, ctx) {
+    // [9][cs]: one tap's channels contiguous, 8 per vector
+    const weights = ctx.persist.put(`${key}:qdw`, () => {
+      const p = new Int8Array(9 * x.cs);
+      for (let c = 0; c < cout; c++) for (let t = 0; t < 9; t++) p[t * x.cs + c] = codes[c * 9 + t]!;
+      return p;
+    });
+    const sc = padded(ctx, `${key}:qscale`, scale, y.cs);
+    const b = padded(ctx, `${key}:qbias`, bias, y.cs);
+    const a = ctx.addr(x);
+    const o = ctx.addr(y);
+    ctx.emit('QConvDepthwise', name, (base) => () => {
+      for (let n = 0; n < x.n; n++) {
+        ctx.k.qdw3x3({
+          input: image(x, a(base) + n * codeBytes(x)),
+          zp,
+          out: o(base) + n * floatBytes(y),
+          oh: y.h,
+          ow: y.w,
+          stride: win.sh,
+          padTop: win.pt,
+          padLeft: win.pl,
+          weights,
+          scale: sc,
+          bias: b,
+          act,
+        });
+      }
+    });
+  },
+};
+
+const im2col: QConvStrategy = {
+  name: 'im2col',
+  accepts: (c) => c.groups === 1,
+  lower(conv, ctx) {
+    const { x, y, zp, act, win, name } = conv;
+    const { kh, kw } = win;
+    const k = kh * kw * x.c;
+    const kq = roundUp4(k);
+    const ops = qgemmOperands(ctx, conv, k, kq, (co, kk) => {
+      const tap = Math.floor(kk / x.c);
+      const ci = kk % x.c;
+      return ((co * x.c + ci) * kh + Math.floor(tap / kw)) * kw + (tap % kw);
+    });
+    const p = y.h * y.w;
+    const rows = Math.max(4, Math.min(p, Math.floor(65536 / kq) & ~3));
+    const col = ctx.scratch(rows * kq);
+    const a = ctx.addr(x);
+    const o = ctx.addr(y);
+    ctx.emit('QConv', name, (base) => () => {
+      const colAt = base + col;
+      for (let n = 0; n < x.n; n++) {
+        const input = image(x, a(base) + n * codeBytes(x));
+        const dst = o(base) + n * floatBytes(y);
+        for (let p0 = 0; p0 < p; p0 += rows) {
+          const r = Math.min(rows, p - p0);
+          ctx.k.im2colU8({ input, cin: x.c, win, ow: y.w, p0, rows: r, dst: colAt, kq, zp });
+          ctx.k.qgemm({
+            a: colAt,
+            lda: kq,
+            m: r,
+            kq,
+            ...ops,
+            n: y.cs,
+            c: dst + p0 * y.cs * 4,
+            ldc: y.cs * 4,
+            act,
+            res: 0,
+          });
+        }
+      }
+    });
+    ctx.freeScratch(col);
+  },
+};
+
+export const QCONV_STRATEGIES: readonly QConvStrategy[] = [pointwise, depthwise, im2col];
