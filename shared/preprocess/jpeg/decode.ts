@@ -379,7 +379,8 @@ function toPixels(
   const channels = grey && keepGrey ? 1 : 3;
   if (model === 'ycc') {
     // The maps are the identity whenever the IDCT produced every plane at output resolution.
-    const identity = xs.every((m) => m.every((v, x) => v === x));
+    // (floor(x · num / den) = x exactly when num = den.)
+    const identity = frame.components.every((c, i) => c.h * planes[i]!.nx === frame.maxH * base);
     const [py, pb, pr] = planes;
     arena.exports.yccToRgb(
       py!.ptr,
