@@ -23,7 +23,11 @@ export function decodePngImage(bytes: Uint8Array, header: ImageHeader, keepGrey:
       `unsupported PNG: interlaced with ${header.bitDepth}-bit samples; save it without interlacing`,
     );
   }
-  const png = readRawPng(bytes, header);
+  return pngToImage(readRawPng(bytes, header), keepGrey);
+}
+
+/** Unfiltered PNG samples (a whole picture or a band of rows) → 8-bit grey or RGB, alpha on white. */
+export function pngToImage(png: RawPng, keepGrey: boolean): RawImage {
   const { samples, perPixel } = png.palette ? paletteSamples(png, png.palette) : directSamples(png);
   const flat = perPixel === 2 || perPixel === 4 ? compositeOnWhite(samples, perPixel) : samples;
   const channels = perPixel <= 2 ? 1 : 3;
