@@ -1,5 +1,6 @@
 import webpFactory, { type WebPModule } from '@jsquash/webp/codec/dec/webp_dec.js';
 import { EdgetuneError } from '../errors.ts';
+import { installJpegModule } from './jpeg/wasm.ts';
 
 /**
  * The WebAssembly codecs preprocessing uses, supplied by the host as precompiled modules: workerd
@@ -9,6 +10,8 @@ import { EdgetuneError } from '../errors.ts';
 export interface CodecModules {
   /** libwebp's decoder, from @jsquash/webp (codec/dec/webp_dec.wasm). */
   webp: WebAssembly.Module;
+  /** edgetune's JPEG decoder kernels (shared/preprocess/jpeg/jpeg.wasm, built from codecs/jpeg/). */
+  jpeg: WebAssembly.Module;
 }
 
 let webp: WebPModule | undefined;
@@ -20,6 +23,7 @@ let installing: Promise<void> | undefined;
  */
 export function installCodecs(modules: CodecModules): Promise<void> {
   installing ??= (async () => {
+    installJpegModule(modules.jpeg);
     webp = await webpFactory({
       noInitialRun: true,
       // Emscripten's hook for supplying the instance ourselves: never compiles bytes.

@@ -291,14 +291,16 @@ function readSof(b: Uint8Array, offset: number, length: number, marker: number):
  * Refuses an image whose header announces more than the limits allow (413), before any
  * decompression. Pixels are counted as they will be materialised: a JPEG decoded at 1/`scale`
  * (shrink-on-load) costs width × height / scale², so a 48 MP phone photo bound for a 224×224
- * model (scale 8, 0.75 MP decoded) passes where the same picture as a PNG would not. Also checks
- * the encoded size when `maxBytes` is set.
+ * model (scale 8, 0.75 MP decoded) passes. A PNG streamed row by row into the resize
+ * (`streamedWidth` = the resize's output width, png-stream.ts) holds only its horizontally reduced
+ * rows: min(width, streamedWidth) × height. Also checks the encoded size when `maxBytes` is set.
  */
 export function checkImageLimits(
   header: ImageHeader,
   byteLength: number,
   limits: ImageLimits = {},
   scale = 1,
+  streamedWidth?: number,
 ): void {
   const maxPixels = limits.maxPixels ?? DEFAULT_MAX_PIXELS;
   const maxWidth = limits.maxWidth ?? MAX_SIDE;
@@ -310,12 +312,23 @@ export function checkImageLimits(
     );
   }
   const { width, height } = header;
-  const decoded = Math.ceil(width / scale) * Math.ceil(height / scale);
-  if (width > maxWidth || height > maxHeight || decoded > maxPixels) {
-    const how = scale > 1 ? `, ${decoded} pixels once decoded at 1/${scale}` : '';
+  const decoded =
+    streamedWidth === undefined
+      ? Math.ceil(width / scale) * Math.ceil(height / scale)
+      : Math.min(width, streamedWidth) * height;
+  // Streaming bounds memory, not work: every pixel is still inflated and unfiltered.
+  const tooMuchWork = streamedWidth !== undefined && width * height > DEFAULT_MAX_PIXELS;
+  if (width > maxWidth || height > maxHeight || decoded > maxPixels || tooMuchWork) {
+    const how =
+      streamedWidth !== undefined
+        ? `, ${decoded} pixels held at once when streamed into the resize`
+        : scale > 1
+          ? `, ${decoded} pixels once decoded at 1/${scale}`
+          : '';
     throw new EdgetuneError(
       'image_too_large',
-      `image is ${width}×${height} (${width * height} pixels${how}); the limit is ${maxWidth}×${maxHeight} and ${maxPixels} decoded pixels`,
+      `image is ${width}×${height} (${width * height} pixels${how}); the limit is ${maxWidth}×${maxHeight} and ${maxPixels} decoded pixels` +
+        (streamedWidth !== undefined ? ` (${DEFAULT_MAX_PIXELS} pixels in all for a streamed PNG)` : ''),
     );
   }
 }

@@ -6,6 +6,7 @@
  * (tested in both).
  */
 export { type CodecModules, installCodecs } from './codecs.ts';
+export { installJpegModule } from './jpeg/wasm.ts';
 export { type Orientation, readExifOrientation } from './exif.ts';
 export { applyOrientation } from './orient.ts';
 export { resizeTriangle } from './resize-triangle.ts';

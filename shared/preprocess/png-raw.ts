@@ -60,23 +60,53 @@ export function expectedPngDataSize(bytes: Uint8Array, header: ImageHeader): num
  * more is refused as soon as it passes that size (a decompression bomb never materialises), one
  * that inflates to less is a truncated file. The header has been read and checked already.
  */
-export function readRawPng(bytes: Uint8Array, header: ImageHeader): RawPng {
+export function readRawPng(bytes: Uint8Array, header: ImageHeader): RawPng;
+/**
+ * Streaming form (non-interlaced only): hands the unfiltered rows to `onRows` in bands of up to
+ * BAND_ROWS rows, top to bottom, as they inflate (each band a RawPng of its own height with the
+ * palette/tRNS fields), so only a band of the picture is ever in memory. PLTE and tRNS must come
+ * before the image data, as the PNG specification requires.
+ */
+export function readRawPng(bytes: Uint8Array, header: ImageHeader, onRows: (band: RawPng) => void): void;
+export function readRawPng(
+  bytes: Uint8Array,
+  header: ImageHeader,
+  onRows?: (band: RawPng) => void,
+): RawPng | undefined {
   const colourType = bytes[25]!;
   const channels = SAMPLES_PER_PIXEL[colourType];
   if (channels === undefined) throw corrupt(`colour type ${colourType}`);
   const depth = header.bitDepth;
   const expected = expectedPngDataSize(bytes, header);
-  const inflated = new Uint8Array(expected);
+  const { width, height } = header;
+  let palette: number[][] | undefined;
+  let trns: Uint8Array | undefined;
   let produced = 0;
   let tooMuch = false;
+  let inflated: Uint8Array | undefined;
+  let streamed: RowBands | undefined;
+  if (onRows) {
+    if (header.progressive) throw new RangeError('interlaced PNGs cannot be streamed by rows');
+    streamed = new RowBands(width, channels, depth, (n, samples) =>
+      onRows({
+        width,
+        height: n,
+        depth,
+        channels,
+        data: depth === 16 ? bigEndian16(samples) : samples,
+        ...colourFields(colourType, channels, palette, trns),
+      }),
+    );
+  } else {
+    inflated = new Uint8Array(expected);
+  }
   const inflater = new Unzlib((chunk) => {
     if (produced + chunk.length > expected) tooMuch = true;
-    else inflated.set(chunk, produced);
+    else if (streamed) streamed.push(chunk);
+    else inflated!.set(chunk, produced);
     produced += chunk.length;
   });
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let palette: number[][] | undefined;
-  let trns: Uint8Array | undefined;
   let sawEnd = false;
   let offset = 8;
   let step = FIRST_STEP;
@@ -127,26 +157,79 @@ export function readRawPng(bytes: Uint8Array, header: ImageHeader): RawPng {
       `truncated PNG: image data has ${produced} of ${expected} bytes`,
     );
   }
-  const { width, height } = header;
+  if (streamed) {
+    streamed.flush();
+    return undefined;
+  }
   const samples = header.progressive
-    ? deinterlace(inflated, width, height, channels, depth)
-    : unfilter(inflated, 0, width, height, channels, depth);
+    ? deinterlace(inflated!, width, height, channels, depth)
+    : unfilter(inflated!, 0, width, height, channels, depth);
   const data = depth === 16 ? bigEndian16(samples) : samples;
-  const out: RawPng = { width, height, depth, channels, data };
+  return { width, height, depth, channels, data, ...colourFields(colourType, channels, palette, trns) };
+}
+
+/** PLTE (with tRNS alpha) or the tRNS colour key, as RawPng fields. */
+function colourFields(
+  colourType: number,
+  channels: number,
+  palette: number[][] | undefined,
+  trns: Uint8Array | undefined,
+): Pick<RawPng, 'palette' | 'transparency'> {
   if (colourType === 3) {
-    if (!palette) throw corrupt('palette image without PLTE');
-    if (trns) {
-      if (trns.length > palette.length) throw corrupt('tRNS has more entries than the palette');
-      palette = palette.map((c, i) => [...c, i < trns!.length ? trns![i]! : 255]);
-    }
-    out.palette = palette;
-  } else if (trns && (colourType === 0 || colourType === 2)) {
+    if (!palette) throw corrupt('palette image without PLTE before its image data');
+    if (!trns) return { palette };
+    if (trns.length > palette.length) throw corrupt('tRNS has more entries than the palette');
+    return { palette: palette.map((c, i) => [...c, i < trns.length ? trns[i]! : 255]) };
+  }
+  if (trns && (colourType === 0 || colourType === 2)) {
     if (trns.length !== channels * 2) throw corrupt('tRNS size does not match the colour type');
     const key = new Uint16Array(channels);
     for (let s = 0; s < channels; s++) key[s] = (trns[2 * s]! << 8) | trns[2 * s + 1]!;
-    out.transparency = key;
+    return { transparency: key };
   }
-  return out;
+  return {};
+}
+
+/** Rows handed to the streaming reader. Tall enough to amortise the per-band work, small in bytes. */
+export const BAND_ROWS = 16;
+
+/** Collects inflated scanlines into bands of BAND_ROWS and unfilters each against the row above. */
+class RowBands {
+  private readonly stride: number;
+  private readonly pending: Uint8Array;
+  private filled = 0;
+  private prev: Uint8Array | undefined;
+
+  constructor(
+    private readonly width: number,
+    private readonly channels: number,
+    private readonly depth: number,
+    private readonly emit: (rows: number, samples: Uint8Array) => void,
+  ) {
+    this.stride = Math.ceil((width * channels * depth) / 8) + 1;
+    this.pending = new Uint8Array(BAND_ROWS * this.stride);
+  }
+
+  push(chunk: Uint8Array): void {
+    for (let i = 0; i < chunk.length; ) {
+      const take = Math.min(chunk.length - i, this.pending.length - this.filled);
+      this.pending.set(chunk.subarray(i, i + take), this.filled);
+      this.filled += take;
+      i += take;
+      if (this.filled === this.pending.length) this.flush();
+    }
+  }
+
+  /** Emits the whole rows collected so far (the last, shorter band at the end of the data). */
+  flush(): void {
+    const rows = Math.floor(this.filled / this.stride);
+    if (rows === 0) return;
+    const samples = unfilter(this.pending, 0, this.width, rows, this.channels, this.depth, this.prev);
+    const rowBytes = this.stride - 1;
+    this.prev = samples.slice((rows - 1) * rowBytes);
+    this.filled = 0;
+    this.emit(rows, samples);
+  }
 }
 
 function chunkType(bytes: Uint8Array, offset: number): string {
@@ -162,23 +245,27 @@ function corrupt(detail: string): EdgetuneError {
  * is one filter-type byte plus packed samples; the predictors work on bytes, `bpp` bytes back
  * (at least 1 for sub-byte depths).
  */
-function unfilter(
+export function unfilter(
   src: Uint8Array,
   at: number,
   width: number,
   height: number,
   channels: number,
   depth: number,
+  prev?: Uint8Array,
 ): Uint8Array {
   const rowBytes = Math.ceil((width * channels * depth) / 8);
   const bpp = Math.max(1, (channels * depth) >> 3);
-  const out = new Uint8Array(rowBytes * height);
+  // With `prev` (the unfiltered row above, when rows arrive in bands) it is row −1 of the output.
+  const lead = prev ? rowBytes : 0;
+  const out = new Uint8Array(lead + rowBytes * height);
+  if (prev) out.set(prev.subarray(0, rowBytes));
   for (let y = 0; y < height; y++) {
     const s = at + y * (rowBytes + 1);
     const filter = src[s]!;
-    const o = y * rowBytes;
+    const o = lead + y * rowBytes;
     const p = o - rowBytes;
-    const first = y === 0;
+    const first = y === 0 && !prev;
     switch (filter) {
       case 0:
         out.set(src.subarray(s + 1, s + 1 + rowBytes), o);
@@ -211,7 +298,7 @@ function unfilter(
         throw corrupt(`unknown scanline filter ${filter}`);
     }
   }
-  return out;
+  return prev ? out.subarray(lead) : out;
 }
 
 /** Adam7: each pass is a small filtered image of its own; its pixels are scattered into place (depth ≥ 8). */
@@ -242,7 +329,7 @@ function deinterlace(
   return out;
 }
 
-function bigEndian16(bytes: Uint8Array): Uint16Array {
+export function bigEndian16(bytes: Uint8Array): Uint16Array {
   const out = new Uint16Array(bytes.length >> 1);
   for (let i = 0; i < out.length; i++) out[i] = (bytes[2 * i]! << 8) | bytes[2 * i + 1]!;
   return out;

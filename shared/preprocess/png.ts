@@ -23,7 +23,11 @@ export function decodePngImage(bytes: Uint8Array, header: ImageHeader, keepGrey:
       `unsupported PNG: interlaced with ${header.bitDepth}-bit samples; save it without interlacing`,
     );
   }
-  const png = readRawPng(bytes, header);
+  return pngToImage(readRawPng(bytes, header), keepGrey);
+}
+
+/** Unfiltered PNG samples (a whole picture or a band of rows) → 8-bit grey or RGB, alpha on white. */
+export function pngToImage(png: RawPng, keepGrey: boolean): RawImage {
   const { samples, perPixel } = png.palette ? paletteSamples(png, png.palette) : directSamples(png);
   const flat = perPixel === 2 || perPixel === 4 ? compositeOnWhite(samples, perPixel) : samples;
   const channels = perPixel <= 2 ? 1 : 3;
@@ -89,6 +93,7 @@ function unpackBits(data: Uint8Array, width: number, height: number, depth: numb
 }
 
 export function compositeOnWhite(samples: Uint8Array, perPixel: number): Uint8Array {
+  if (perPixel === 4) return rgbaOnWhite(samples);
   const colour = perPixel - 1;
   const pixels = samples.length / perPixel;
   const out = new Uint8Array(pixels * colour);
@@ -103,6 +108,29 @@ export function compositeOnWhite(samples: Uint8Array, perPixel: number): Uint8Ar
       const c = samples[p * perPixel + s]!;
       out[p * colour + s] = Math.floor((c * a + 255 * (255 - a) + 127) / 255);
     }
+  }
+  return out;
+}
+
+/**
+ * compositeOnWhite for RGBA (every WebP, which libwebp returns as RGBA, and RGBA PNGs) unrolled:
+ * the per-sample loop cost ~10 ns per pixel, most of a 1 MP WebP's conversion. Same formula.
+ */
+function rgbaOnWhite(samples: Uint8Array): Uint8Array {
+  const pixels = samples.length >> 2;
+  const out = new Uint8Array(pixels * 3);
+  for (let p = 0, i = 0, o = 0; p < pixels; p++, i += 4, o += 3) {
+    const a = samples[i + 3]!;
+    if (a === 255) {
+      out[o] = samples[i]!;
+      out[o + 1] = samples[i + 1]!;
+      out[o + 2] = samples[i + 2]!;
+      continue;
+    }
+    const bg = 255 * (255 - a) + 127;
+    out[o] = Math.floor((samples[i]! * a + bg) / 255);
+    out[o + 1] = Math.floor((samples[i + 1]! * a + bg) / 255);
+    out[o + 2] = Math.floor((samples[i + 2]! * a + bg) / 255);
   }
   return out;
 }

@@ -1,7 +1,8 @@
 import type { PreprocessSpec } from '../manifest/preprocess.ts';
 import { decodeImage } from './decode.ts';
-import type { ImageHeader } from './header.ts';
-import { imageToTensor, tensorDims } from './tensor.ts';
+import { checkImageLimits, type ImageHeader, readImageHeader } from './header.ts';
+import { decodePngResized, streamsPng } from './png-stream.ts';
+import { imageToTensor, tensorDims, tensorSize, writeSampledTensor } from './tensor.ts';
 import type { ImageLimits } from './types.ts';
 import type { DecodeTarget } from './shrink.ts';
 
@@ -25,6 +26,15 @@ export function preprocessBytes(
   spec: PreprocessSpec,
   limits: ImageLimits = {},
 ): PreprocessedImage {
+  const header = readImageHeader(bytes);
+  if (spec.resize === 'triangle' && streamsPng(header, spec.width, spec.height)) {
+    // Large PNGs stream into the resize: the limit counts what is held at once (png-stream.ts).
+    checkImageLimits(header, bytes.length, limits, 1, spec.width);
+    const resized = decodePngResized(bytes, header, spec.width, spec.height, spec.channels === 1);
+    const data = new Float32Array(tensorSize(spec));
+    writeSampledTensor(resized.data, resized.channels, spec, data, 0);
+    return { data, dims: tensorDims(spec, 1), header };
+  }
   const image = decodeImage(bytes, { ...limits, keepGrey: spec.channels === 1, ...decodeTargetFor(spec) });
   return { data: imageToTensor(image, spec), dims: tensorDims(spec, 1), header: image.header };
 }

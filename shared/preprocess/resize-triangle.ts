@@ -54,20 +54,58 @@ function taps(inSize: number, outSize: number): Taps {
  */
 export function resizeTriangle(src: PixelData, outWidth: number, outHeight: number): Float32Array {
   const { width, height, channels, data } = src;
-  if (!(outWidth >= 1 && outHeight >= 1 && Number.isInteger(outWidth) && Number.isInteger(outHeight))) {
-    throw new RangeError(`resize target must be positive integers, got ${outWidth}×${outHeight}`);
-  }
   if (data.length !== width * height * channels || width < 1 || height < 1) {
     throw new RangeError(`pixel data has ${data.length} values; ${width}×${height}×${channels} expected`);
   }
-  const xs = taps(width, outWidth);
-  const ys = taps(height, outHeight);
-  const mid = new Float64Array(outWidth * height * channels);
-  if (data instanceof Uint8Array && channels === 3) horizontalRgb8(data, width, height, xs, outWidth, mid);
-  else if (data instanceof Uint8Array && channels === 1)
-    horizontalGrey8(data, width, height, xs, outWidth, mid);
-  else horizontalAny(data, width, height, channels, xs, outWidth, mid);
-  return vertical(mid, outWidth * channels, ys, outHeight);
+  const resizer = new TriangleResizer(width, height, channels, outWidth, outHeight);
+  resizer.addRows(data, height);
+  return resizer.finish();
+}
+
+/**
+ * resizeTriangle fed a band of rows at a time (top to bottom): the horizontal pass runs per row as
+ * rows arrive, so a decoder can stream a picture through it without ever holding it whole; only
+ * the horizontally reduced rows (outWidth × height) are kept for the vertical pass. The same
+ * arithmetic as one call with the whole picture.
+ */
+export class TriangleResizer {
+  private readonly xs: Taps;
+  private readonly ys: Taps;
+  private readonly mid: Float64Array;
+  private rows = 0;
+
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    readonly channels: number,
+    readonly outWidth: number,
+    readonly outHeight: number,
+  ) {
+    if (!(outWidth >= 1 && outHeight >= 1 && Number.isInteger(outWidth) && Number.isInteger(outHeight))) {
+      throw new RangeError(`resize target must be positive integers, got ${outWidth}×${outHeight}`);
+    }
+    this.xs = taps(width, outWidth);
+    this.ys = taps(height, outHeight);
+    this.mid = new Float64Array(outWidth * height * channels);
+  }
+
+  /** The next `n` rows, interleaved samples (`n` × width × channels values). */
+  addRows(data: PixelData['data'], n: number): void {
+    const { width, channels, outWidth, xs } = this;
+    if (n < 0 || this.rows + n > this.height || data.length !== n * width * channels) {
+      throw new RangeError(`pixel rows have ${data.length} values; ${n}×${width}×${channels} expected`);
+    }
+    const mid = this.mid.subarray(this.rows * outWidth * channels);
+    if (data instanceof Uint8Array && channels === 3) horizontalRgb8(data, width, n, xs, outWidth, mid);
+    else if (data instanceof Uint8Array && channels === 1) horizontalGrey8(data, width, n, xs, outWidth, mid);
+    else horizontalAny(data, width, n, channels, xs, outWidth, mid);
+    this.rows += n;
+  }
+
+  finish(): Float32Array {
+    if (this.rows !== this.height) throw new RangeError(`${this.rows} of ${this.height} rows were given`);
+    return vertical(this.mid, this.outWidth * this.channels, this.ys, this.outHeight);
+  }
 }
 
 function horizontalRgb8(

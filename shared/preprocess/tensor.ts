@@ -65,21 +65,27 @@ export function writeImageTensor(
       `image data has ${image.data.length} bytes; ${image.width}×${image.height}×${image.channels} expected`,
     );
   }
-  if (offset < 0 || offset + tensorSize(spec) > out.length) {
-    throw new RangeError(
-      `tensor buffer too small: need ${offset + tensorSize(spec)} values, have ${out.length}`,
-    );
-  }
-  const mean = perChannel(spec.mean, channels, 'mean');
-  const std = perChannel(spec.std, channels, 'std');
-  if (std.some((s) => s === 0 || !Number.isFinite(s))) {
-    throw new EdgetuneError('bad_request', 'preprocess.std values must be finite and non-zero');
-  }
+  checkTensorArgs(spec, out, offset);
   const source = channels === 1 ? rgbToGrey(image) : image;
-  const srcChannels = source.channels;
   const resize = spec.resize === 'triangle' ? resizeTriangle : resizeBilinear;
   const sampled =
     source.width === width && source.height === height ? source.data : resize(source, width, height);
+  writeSampledTensor(sampled, source.channels, spec, out, offset);
+}
+
+/**
+ * Steps 3–5 of writeImageTensor for samples already at spec.width × spec.height (grey or RGB
+ * interleaved), e.g. a picture streamed through the resize while it decoded.
+ */
+export function writeSampledTensor(
+  sampled: ArrayLike<number>,
+  srcChannels: number,
+  spec: PreprocessSpec,
+  out: Float32Array,
+  offset: number,
+): void {
+  const { width, height, channels } = spec;
+  const { mean, std } = checkTensorArgs(spec, out, offset);
   const pixels = width * height;
   const planar = spec.layout === 'NCHW';
   const swap = spec.channelOrder === 'bgr' && channels === 3;
@@ -91,6 +97,25 @@ export function writeImageTensor(
       out[offset + (planar ? c * pixels + p : p * channels + c)] = value;
     }
   }
+}
+
+/** Before any work: the buffer fits and the normalisation is usable. */
+function checkTensorArgs(
+  spec: PreprocessSpec,
+  out: Float32Array,
+  offset: number,
+): { mean: number[]; std: number[] } {
+  if (offset < 0 || offset + tensorSize(spec) > out.length) {
+    throw new RangeError(
+      `tensor buffer too small: need ${offset + tensorSize(spec)} values, have ${out.length}`,
+    );
+  }
+  const mean = perChannel(spec.mean, spec.channels, 'mean');
+  const std = perChannel(spec.std, spec.channels, 'std');
+  if (std.some((s) => s === 0 || !Number.isFinite(s))) {
+    throw new EdgetuneError('bad_request', 'preprocess.std values must be finite and non-zero');
+  }
+  return { mean, std };
 }
 
 /** One image → a [1, …] input tensor's data laid out per spec (see writeImageTensor). */

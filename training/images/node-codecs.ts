@@ -10,7 +10,8 @@ const require = createRequire(import.meta.url);
 
 export function nodeCodecModules(): CodecModules {
   const webp = readFileSync(require.resolve('@jsquash/webp/codec/dec/webp_dec.wasm'));
-  return { webp: new WebAssembly.Module(webp) };
+  const jpeg = readFileSync(new URL('../../shared/preprocess/jpeg/jpeg.wasm', import.meta.url));
+  return { webp: new WebAssembly.Module(webp), jpeg: new WebAssembly.Module(jpeg) };
 }
 
 let installed: Promise<void> | undefined;

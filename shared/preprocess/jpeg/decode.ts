@@ -9,11 +9,12 @@ import {
   readHuffmanTables,
   readQuantTables,
   readScanHeader,
+  type Scan,
   segmentLength,
   type Tables,
 } from './frame.ts';
-import { inverseDct } from './idct.ts';
 import { decodeScan } from './scan.ts';
+import { COMPONENT_BYTES, HUFFMAN_SLOT_BYTES, JpegArena, SCAN_ERRORS, writeHuffman } from './wasm.ts';
 
 /** libjpeg's scale_denom: the picture is decoded at 1/denom of its size in the DCT domain. */
 export type JpegScale = 1 | 2 | 4 | 8;
@@ -33,7 +34,9 @@ export interface JpegDecodeResult extends RawImage {
 }
 
 interface Plane {
+  /** A view of the plane in the kernels' memory (at `ptr`). */
   data: Uint8Array;
+  ptr: number;
   stride: number;
   /** IDCT output size per block along each axis. */
   nx: number;
@@ -50,6 +53,33 @@ interface Plane {
  * (Photoshop's convention) and is read as such.
  */
 export function decodeJpeg(bytes: Uint8Array, scale: JpegScale, keepGrey: boolean): JpegDecodeResult {
+  const arena = new JpegArena();
+  try {
+    return decodeInto(arena, bytes, scale, keepGrey);
+  } finally {
+    arena.release();
+  }
+}
+
+/** Where one decode's buffers live in the kernels' memory (see wasm.ts). */
+interface Layout {
+  data: number;
+  huffman: number;
+  components: number;
+  quant: number;
+  used: number;
+  scanList: number;
+  out: number;
+  xs: number;
+  ys: number;
+}
+
+function decodeInto(
+  arena: JpegArena,
+  bytes: Uint8Array,
+  scale: JpegScale,
+  keepGrey: boolean,
+): JpegDecodeResult {
   const tables: Tables = { quant: [], dc: [], ac: [], restartInterval: 0, jfif: false };
   let frame: Frame | undefined;
   let planes: Plane[] = [];
@@ -57,6 +87,19 @@ export function decodeJpeg(bytes: Uint8Array, scale: JpegScale, keepGrey: boolea
   let offset = 2;
   const base = 8 / scale;
   let ended = false;
+  const data = arena.alloc(bytes.length);
+  arena.bytes(data, bytes.length).set(bytes);
+  const layout: Layout = {
+    data,
+    huffman: arena.alloc(8 * HUFFMAN_SLOT_BYTES),
+    components: arena.alloc(4 * COMPONENT_BYTES),
+    quant: arena.alloc(4 * 256),
+    used: arena.alloc(4 * 64),
+    scanList: arena.alloc(16),
+    out: 0,
+    xs: 0,
+    ys: 0,
+  };
   while (offset < bytes.length && !ended) {
     if (bytes[offset] !== 0xff) {
       // Some encoders leave junk between segments; libjpeg skips to the next marker too.
@@ -84,7 +127,7 @@ export function decodeJpeg(bytes: Uint8Array, scale: JpegScale, keepGrey: boolea
         if (frame) throw corrupt('more than one frame');
         if (length < 8) throw corrupt('frame header too short');
         frame = readFrame(bytes, start, marker);
-        planes = allocate(frame, base);
+        planes = allocate(arena, layout, frame, base, scale);
         for (const c of frame.components) markUsed(c, planes[c.index]!);
         break;
       case 0xc4:
@@ -118,23 +161,9 @@ export function decodeJpeg(bytes: Uint8Array, scale: JpegScale, keepGrey: boolea
         if (!frame) throw corrupt('a scan before the frame header');
         const scan = readScanHeader(bytes, start, frame, tables);
         for (const c of scan.components) c.pred = 0;
-        // Resolved per scan: a DQT between scans may redefine a table.
-        const quants = frame.progressive ? [] : frame.components.map((c) => quantFor(tables, c));
-        const sink = (c: Component, row: number, col: number, coef: Int32Array, dcOnly: boolean): void => {
-          const p = planes[c.index]!;
-          inverseDct(
-            coef,
-            0,
-            quants[c.index]!,
-            p.nx,
-            p.ny,
-            p.data,
-            row * p.ny * p.stride + col * p.nx,
-            p.stride,
-            dcOnly,
-          );
-        };
-        offset = decodeScan(bytes, end, frame, scan, tables.restartInterval, sink);
+        offset = frame.progressive
+          ? decodeScan(bytes, end, frame, scan, tables.restartInterval)
+          : sequentialScan(arena, layout, bytes.length, end, frame, scan, tables, planes);
         scans++;
         continue;
       }
@@ -148,23 +177,89 @@ export function decodeJpeg(bytes: Uint8Array, scale: JpegScale, keepGrey: boolea
   if (frame.progressive) {
     for (const [i, c] of frame.components.entries()) {
       const p = planes[i]!;
-      const q = quantFor(tables, c);
-      for (let row = 0; row < c.blocksPerColumn; row++) {
-        for (let col = 0; col < c.blocksPerLine; col++) {
-          const at = (row * c.blocksPerLine + col) * 64;
-          inverseDct(c.coef!, at, q, p.nx, p.ny, p.data, row * p.ny * p.stride + col * p.nx, p.stride);
-        }
-      }
+      writeQuant(arena, layout, i, quantFor(tables, c));
+      arena.exports.idctPlane(
+        c.coefPtr!,
+        layout.quant + i * 256,
+        c.blocksPerLine,
+        c.blocksPerColumn,
+        p.nx,
+        p.ny,
+        p.ptr,
+        p.stride,
+      );
       c.coef = undefined;
     }
   }
   const width = Math.ceil(frame.width / scale);
   const height = Math.ceil(frame.height / scale);
-  const out = toPixels(frame, planes, tables, width, height, base, keepGrey);
+  const out = toPixels(arena, layout, frame, planes, tables, width, height, base, keepGrey);
   const exif = tables.exif
     ? bytes.subarray(tables.exif.offset, tables.exif.offset + tables.exif.length)
     : undefined;
   return { ...out, scale, ...(exif ? { exif } : {}) };
+}
+
+function writeQuant(arena: JpegArena, layout: Layout, i: number, q: Uint16Array): void {
+  new Int32Array(arena.exports.memory.buffer, layout.quant + i * 256, 64).set(q);
+}
+
+/**
+ * A sequential scan in the kernels: tables and component descriptors into their slots (the
+ * quantisation tables are resolved per scan: a DQT between scans may redefine one), then entropy
+ * decoding + IDCT of every block into the planes. Returns the offset of the marker after it.
+ */
+function sequentialScan(
+  arena: JpegArena,
+  layout: Layout,
+  length: number,
+  start: number,
+  frame: Frame,
+  scan: Scan,
+  tables: Tables,
+  planes: Plane[],
+): number {
+  const buf = arena.exports.memory.buffer;
+  const list = new Int32Array(buf, layout.scanList, 4);
+  for (const [n, c] of scan.components.entries()) {
+    const i = c.index;
+    const p = planes[i]!;
+    const dc = layout.huffman + i * HUFFMAN_SLOT_BYTES;
+    const ac = layout.huffman + (4 + i) * HUFFMAN_SLOT_BYTES;
+    writeHuffman(arena, dc, c.dcTable!);
+    writeHuffman(arena, ac, c.acTable!);
+    writeQuant(arena, layout, i, quantFor(tables, c));
+    new Uint8Array(buf, layout.used + i * 64, 64).set(c.used);
+    const at = layout.components + i * COMPONENT_BYTES;
+    new Int32Array(buf, at, 13).set([
+      c.h,
+      c.v,
+      c.blocksWide,
+      c.blocksHigh,
+      p.nx,
+      p.ny,
+      p.ptr,
+      p.stride,
+      dc,
+      ac,
+      layout.quant + i * 256,
+      layout.used + i * 64,
+      0,
+    ]);
+    list[n] = at;
+  }
+  const r = arena.exports.decodeSequential(
+    layout.data,
+    layout.data + length,
+    start,
+    layout.scanList,
+    scan.components.length,
+    tables.restartInterval,
+    frame.mcusPerLine,
+    frame.mcusPerColumn,
+  );
+  if (r < 0) throw corrupt(SCAN_ERRORS[r] ?? `error ${r}`);
+  return r;
 }
 
 /** The coefficients an nx × ny IDCT reads: rows v < ny, columns u < nx (see idct.ts). */
@@ -187,7 +282,12 @@ function blockSize(base: number, max: number, factor: number): number {
   return n === 1 || n === 2 || n === 4 || n === 8 ? n : base;
 }
 
-function allocate(frame: Frame, base: number): Plane[] {
+/**
+ * Every buffer the rest of the decode needs, allocated at once when the frame header is read (a
+ * later allocation could grow the memory and detach the views): planes, progressive
+ * coefficients, the sample maps and the output. All zeroed: the arena reuses memory.
+ */
+function allocate(arena: JpegArena, layout: Layout, frame: Frame, base: number, scale: number): Plane[] {
   if (frame.progressive) {
     let bytes = 0;
     for (const c of frame.components) bytes += c.blocksPerLine * c.blocksPerColumn * 128;
@@ -197,13 +297,31 @@ function allocate(frame: Frame, base: number): Plane[] {
         `progressive JPEG ${frame.width}×${frame.height} needs ${Math.ceil(bytes / 2 ** 20)} MB of coefficients; the limit is ${MAX_PROGRESSIVE_COEFFICIENT_BYTES / 2 ** 20} MB: send a baseline JPEG`,
       );
     }
-    for (const c of frame.components) c.coef = new Int16Array(c.blocksPerLine * c.blocksPerColumn * 64);
+    for (const c of frame.components) c.coefPtr = arena.alloc(c.blocksPerLine * c.blocksPerColumn * 128);
   }
-  return frame.components.map((c) => {
+  const width = Math.ceil(frame.width / scale);
+  const height = Math.ceil(frame.height / scale);
+  layout.out = arena.alloc(width * height * 3);
+  layout.xs = arena.alloc(frame.components.length * width * 4);
+  layout.ys = arena.alloc(frame.components.length * height * 4);
+  const sizes = frame.components.map((c) => {
     const nx = blockSize(base, frame.maxH, c.h);
     const ny = blockSize(base, frame.maxV, c.v);
     const stride = c.blocksPerLine * nx;
-    return { data: new Uint8Array(stride * c.blocksPerColumn * ny), stride, nx, ny };
+    const length = stride * c.blocksPerColumn * ny;
+    return { nx, ny, stride, length, ptr: arena.alloc(length) };
+  });
+  const buf = arena.exports.memory.buffer;
+  if (frame.progressive) {
+    for (const c of frame.components) {
+      c.coef = new Int16Array(buf, c.coefPtr!, c.blocksPerLine * c.blocksPerColumn * 64);
+      c.coef.fill(0);
+    }
+  }
+  return sizes.map(({ nx, ny, stride, length, ptr }) => {
+    const data = new Uint8Array(buf, ptr, length);
+    data.fill(0);
+    return { data, ptr, stride, nx, ny };
   });
 }
 
@@ -230,6 +348,8 @@ function colourModel(frame: Frame, tables: Tables): ColourModel {
  * resolution, pixel replication otherwise. YCbCr → RGB with the JFIF equations (float64, rounded).
  */
 function toPixels(
+  arena: JpegArena,
+  layout: Layout,
   frame: Frame,
   planes: Plane[],
   tables: Tables,
@@ -240,15 +360,16 @@ function toPixels(
 ): RawImage {
   const model = colourModel(frame, tables);
   const n = frame.components.length;
+  const buf = arena.exports.memory.buffer;
   const xs = frame.components.map((c, i) => {
-    const m = new Int32Array(width);
+    const m = new Int32Array(buf, layout.xs + i * width * 4, width);
     const num = c.h * planes[i]!.nx;
     const den = frame.maxH * base;
     for (let x = 0; x < width; x++) m[x] = Math.floor((x * num) / den);
     return m;
   });
   const ys = frame.components.map((c, i) => {
-    const m = new Int32Array(height);
+    const m = new Int32Array(buf, layout.ys + i * height * 4, height);
     const num = c.v * planes[i]!.ny;
     const den = frame.maxV * base;
     for (let y = 0; y < height; y++) m[y] = Math.floor((y * num) / den) * planes[i]!.stride;
@@ -256,11 +377,25 @@ function toPixels(
   });
   const grey = model === 'grey';
   const channels = grey && keepGrey ? 1 : 3;
-  const out = new Uint8Array(width * height * channels);
   if (model === 'ycc') {
-    yccToRgb(planes, xs, ys, width, height, out);
-    return { width, height, channels, data: out };
+    // The maps are the identity whenever the IDCT produced every plane at output resolution.
+    // (floor(x · num / den) = x exactly when num = den.)
+    const identity = frame.components.every((c, i) => c.h * planes[i]!.nx === frame.maxH * base);
+    const [py, pb, pr] = planes;
+    arena.exports.yccToRgb(
+      py!.ptr,
+      pb!.ptr,
+      pr!.ptr,
+      layout.xs,
+      layout.ys,
+      width,
+      height,
+      layout.out,
+      identity ? 1 : 0,
+    );
+    return { width, height, channels, data: arena.bytes(layout.out, width * height * 3).slice() };
   }
+  const out = new Uint8Array(width * height * channels);
   const s = new Float64Array(4);
   let o = 0;
   for (let y = 0; y < height; y++) {
@@ -307,46 +442,4 @@ function toPixels(
     }
   }
   return { width, height, channels, data: out };
-}
-
-/** The JFIF products per 8-bit chroma value, computed once: the same doubles as computing them per pixel. */
-const CR_R = new Float64Array(256);
-const CB_G = new Float64Array(256);
-const CR_G = new Float64Array(256);
-const CB_B = new Float64Array(256);
-for (let i = 0; i < 256; i++) {
-  CR_R[i] = 1.402 * (i - 128);
-  CB_G[i] = 0.344136286 * (i - 128);
-  CR_G[i] = 0.714136286 * (i - 128);
-  CB_B[i] = 1.772 * (i - 128);
-}
-
-/** The common case (JFIF YCbCr) without per-pixel dispatch: same arithmetic as toPixels. */
-function yccToRgb(
-  planes: Plane[],
-  xs: Int32Array[],
-  ys: Int32Array[],
-  width: number,
-  height: number,
-  out: Uint8Array,
-): void {
-  const [py, pb, pr] = [planes[0]!.data, planes[1]!.data, planes[2]!.data];
-  const [xy, xb, xr] = [xs[0]!, xs[1]!, xs[2]!];
-  let o = 0;
-  for (let y = 0; y < height; y++) {
-    const ry = ys[0]![y]!;
-    const rb = ys[1]![y]!;
-    const rr = ys[2]![y]!;
-    for (let x = 0; x < width; x++) {
-      const yy = py[ry + xy[x]!]!;
-      const cb = pb[rb + xb[x]!]!;
-      const cr = pr[rr + xr[x]!]!;
-      const r = Math.floor(yy + CR_R[cr]! + 0.5);
-      const g = Math.floor(yy - CB_G[cb]! - CR_G[cr]! + 0.5);
-      const b = Math.floor(yy + CB_B[cb]! + 0.5);
-      out[o++] = r < 0 ? 0 : Math.min(r, 255);
-      out[o++] = g < 0 ? 0 : Math.min(g, 255);
-      out[o++] = b < 0 ? 0 : Math.min(b, 255);
-    }
-  }
 }

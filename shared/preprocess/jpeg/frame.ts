@@ -23,6 +23,8 @@ export interface Component {
   blocksPerColumn: number;
   /** Progressive only: every block's coefficients, 64 per block, natural order. */
   coef?: Int16Array;
+  /** Progressive only: where `coef` lives in the decoder kernels' memory. */
+  coefPtr?: number;
   /**
    * Per zig-zag position: 1 when the scaled IDCT reads that coefficient. Sequential scans still
    * decode the others' bits (the entropy code has to be walked) but do not store them.

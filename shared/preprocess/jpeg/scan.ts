@@ -1,12 +1,5 @@
-import { BitReader, corrupt, FAST_BITS, type HuffmanTable } from './bits.ts';
+import { BitReader, corrupt } from './bits.ts';
 import { type Component, type Frame, type Scan, ZIGZAG } from './frame.ts';
-
-/**
- * Called for every complete block of a sequential scan; `coef` is reused after it returns and
- * holds only the coefficients `c.used` marks (the rest are zero); `dcOnly`: none of those AC
- * coefficients is non-zero.
- */
-export type BlockSink = (c: Component, row: number, col: number, coef: Int32Array, dcOnly: boolean) => void;
 
 /**
  * Zero bytes a reader may legitimately supply after the last real bits of an interval (its
@@ -15,10 +8,9 @@ export type BlockSink = (c: Component, row: number, col: number, coef: Int32Arra
 const MAX_PADDING = 8;
 
 /**
- * Decodes one scan's entropy-coded data starting at `offset` (T.81 annex F and G). Sequential
- * scans hand every block to `sink` as soon as it is complete (no coefficient buffer: memory stays
- * O(one block)); progressive scans accumulate into each component's `coef`. Returns the offset of
- * the marker after the scan.
+ * Decodes one progressive scan's entropy-coded data starting at `offset` (T.81 annex G) into each
+ * component's `coef`. Returns the offset of the marker after the scan. Sequential scans are
+ * decoded by the WebAssembly kernels (codecs/jpeg/scan.ts), block by block into the planes.
  */
 export function decodeScan(
   data: Uint8Array,
@@ -26,24 +18,10 @@ export function decodeScan(
   frame: Frame,
   scan: Scan,
   restartInterval: number,
-  sink: BlockSink,
 ): number {
   const reader = new BitReader(data, offset);
   const { components, ss, se, ah, al } = scan;
-  const block = new Int32Array(64);
-  // Natural positions written into `block` for the current block, zeroed again after the sink.
-  const written = new Int32Array(64);
   let eobrun = 0;
-
-  const sequential = (c: Component, row: number, col: number): void => {
-    const t = reader.decode(c.dcTable!);
-    c.pred += t === 0 ? 0 : reader.receiveExtend(t);
-    block[0] = c.pred;
-    const ac = c.acTable!;
-    const nw = decodeAc(reader, ac, c.used, block, written);
-    sink(c, row, col, block, nw === 0);
-    for (let i = 0; i < nw; i++) block[written[i]!] = 0;
-  };
 
   const progressive = (c: Component, row: number, col: number): void => {
     const coef = c.coef!;
@@ -126,7 +104,7 @@ export function decodeScan(
     }
   };
 
-  const decodeBlock = frame.progressive ? progressive : sequential;
+  const decodeBlock = progressive;
   const resetInterval = (): void => {
     if (reader.padded > MAX_PADDING)
       throw corrupt('truncated: the compressed data ends before the last block');
@@ -167,84 +145,4 @@ export function decodeScan(
   }
   if (reader.padded > MAX_PADDING) throw corrupt('truncated: the compressed data ends before the last block');
   return reader.end();
-}
-
-/**
- * The AC coefficients of one sequential block into `block` (natural order; only those `used`
- * marks are stored, their positions listed in `written`); returns how many were stored. The bit
- * buffer lives in locals for the block: the common coefficient is one refill check and one
- * fastAc read. Refills follow BitReader.fill exactly (stuffed FF 00, zero bits past a marker).
- */
-function decodeAc(
-  reader: BitReader,
-  ac: HuffmanTable,
-  used: Uint8Array,
-  block: Int32Array,
-  written: Int32Array,
-): number {
-  const d = reader.data;
-  const fastAc = ac.fastAc;
-  let buf = reader.buf;
-  let count = reader.count;
-  let off = reader.offset;
-  let nw = 0;
-  for (let k = 1; k < 64; ) {
-    if (count < 16) {
-      while (count <= 24) {
-        let byte = 0;
-        if (off < d.length && d[off] !== 0xff) {
-          byte = d[off++]!;
-        } else if (off + 1 < d.length && d[off + 1] === 0x00) {
-          byte = 0xff;
-          off += 2;
-        } else {
-          reader.padded++;
-        }
-        buf = (buf << 8) | byte;
-        count += 8;
-      }
-    }
-    const fast = fastAc[(buf >>> (count - FAST_BITS)) & ((1 << FAST_BITS) - 1)]!;
-    if (fast !== 0) {
-      count -= fast & 15;
-      k += (fast >> 4) & 15;
-      if (k > 63) throw corrupt('a block has more than 64 coefficients');
-      if (used[k] === 1) {
-        const z = ZIGZAG[k]!;
-        block[z] = fast >> 8;
-        written[nw++] = z;
-      }
-      k++;
-      continue;
-    }
-    reader.buf = buf;
-    reader.count = count;
-    reader.offset = off;
-    const rs = reader.decode(ac);
-    const s = rs & 15;
-    const r = rs >> 4;
-    if (s === 0) {
-      // End of block: the reader holds the state now.
-      if (r < 15) return nw;
-      k += 16;
-    } else {
-      k += r;
-      if (k > 63) throw corrupt('a block has more than 64 coefficients');
-      if (used[k] === 1) {
-        const z = ZIGZAG[k]!;
-        block[z] = reader.receiveExtend(s);
-        written[nw++] = z;
-      } else {
-        reader.skip(s);
-      }
-      k++;
-    }
-    buf = reader.buf;
-    count = reader.count;
-    off = reader.offset;
-  }
-  reader.buf = buf;
-  reader.count = count;
-  reader.offset = off;
-  return nw;
 }

@@ -3,6 +3,7 @@ import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { PreprocessSpecSchema } from '../../../shared/manifest/preprocess.ts';
 import * as preprocess from '../../../shared/preprocess/index.ts';
+import { nodeCodecModules } from '../../../training/images/node-codecs.ts';
 import { readData, repoRoot } from './fixtures.ts';
 
 /**
@@ -28,7 +29,14 @@ describe('shared/preprocess bundled for a worker, run without Node globals', () 
 
     const context = vm.createContext({ TextDecoder, TextEncoder });
     vm.runInContext(code, context);
-    const { decodeImage, preprocessBytes } = context.edgePreprocess as typeof preprocess;
+    const { decodeImage, preprocessBytes, installJpegModule } = context.edgePreprocess as typeof preprocess;
+    // The JPEG kernels the Worker imports precompiled, compiled inside the context (the bare
+    // context has no fs to find them by itself).
+    const compile = vm.runInContext('(b) => new WebAssembly.Module(b)', context) as (
+      b: Uint8Array,
+    ) => WebAssembly.Module;
+    installJpegModule(compile(readData('shared/preprocess/jpeg/jpeg.wasm')));
+    await preprocess.installCodecs(nodeCodecModules());
     const expose = vm.runInContext('(n) => new Uint8Array(n)', context) as (n: number) => Uint8Array;
     expect(vm.runInContext('typeof Buffer + typeof process + typeof require', context)).toBe(
       'undefinedundefinedundefined',

@@ -1,0 +1,251 @@
+// AssemblyScript. Entropy decoding of a sequential (baseline/extended) Huffman scan, every block
+// inverse-transformed into its component plane as soon as it is complete: the same algorithm,
+// bit reader and error conditions as shared/preprocess/jpeg/scan.ts and bits.ts (see there).
+
+import { inverseDct } from './idct';
+import { BLOCK, WRITTEN, ZIGZAG } from './layout';
+
+// Huffman table slot (written by the host): lookahead u16[256], maxcode i32[18], valoffset i32[17],
+// values u8[256], the number of values, fastAc i32[512].
+const H_MAXCODE = 512;
+const H_VALOFFSET = 584;
+const H_VALUES = 656;
+const H_NVALUES = 912;
+const H_FASTAC = 1024;
+const FAST_BITS = 9;
+
+// Component descriptor (i32 fields, written by the host).
+const C_H = 0;
+const C_V = 4;
+const C_BLOCKS_WIDE = 8;
+const C_BLOCKS_HIGH = 12;
+const C_NX = 16;
+const C_NY = 20;
+const C_PLANE = 24;
+const C_STRIDE = 28;
+const C_DC = 32;
+const C_AC = 36;
+const C_QUANT = 40;
+const C_USED = 44;
+const C_PRED = 48;
+
+export const ERR_HUFFMAN = -1;
+export const ERR_TOO_MANY = -2;
+export const ERR_TRUNCATED = -3;
+
+/** Zero bytes a reader may supply after the last real bits of an interval (its lookahead). */
+const MAX_PADDING = 8;
+
+let buf: i32 = 0;
+let count: i32 = 0;
+let off: usize = 0;
+let end: usize = 0;
+let padded: i32 = 0;
+let err: i32 = 0;
+
+/** The byte after `p`, or −1 past the end (a value that is neither 0x00 nor a marker code). */
+function next(p: usize): i32 {
+  return p + 1 < end ? <i32>load<u8>(p + 1) : -1;
+}
+
+function fill(): void {
+  while (count <= 24) {
+    let byte: i32 = 0;
+    if (off < end && load<u8>(off) !== 0xff) {
+      byte = load<u8>(off);
+      off++;
+    } else if (off + 1 < end && load<u8>(off + 1) === 0) {
+      byte = 0xff;
+      off += 2;
+    } else {
+      padded++;
+    }
+    buf = (buf << 8) | byte;
+    count += 8;
+  }
+}
+
+function bits(n: i32): i32 {
+  if (n === 0) return 0;
+  if (count < n) fill();
+  count -= n;
+  return (buf >>> count) & ((1 << n) - 1);
+}
+
+function receiveExtend(n: i32): i32 {
+  if (n === 0) return 0;
+  const v = bits(n);
+  return v < 1 << (n - 1) ? v - (1 << n) + 1 : v;
+}
+
+function decode(t: usize): i32 {
+  if (count < 16) fill();
+  const peek = (buf >>> (count - 8)) & 0xff;
+  const hit = <i32>load<u16>(t + (peek << 1));
+  if (hit !== 0) {
+    count -= hit >> 8;
+    return hit & 0xff;
+  }
+  let len = 9;
+  let code = (buf >>> (count - 9)) & 0x1ff;
+  while (code > load<i32>(t + H_MAXCODE + (len << 2))) {
+    len++;
+    if (len > 16) {
+      err = ERR_HUFFMAN;
+      return 0;
+    }
+    code = (buf >>> (count - len)) & ((1 << len) - 1);
+  }
+  count -= len;
+  const index = code + load<i32>(t + H_VALOFFSET + (len << 2));
+  if (index < 0 || index >= load<i32>(t + H_NVALUES)) {
+    err = ERR_HUFFMAN;
+    return 0;
+  }
+  return load<u8>(t + H_VALUES + index);
+}
+
+function restart(): void {
+  buf = 0;
+  count = 0;
+  while (off < end && !(load<u8>(off) === 0xff && next(off) !== 0)) off++;
+  while (off < end && load<u8>(off) === 0xff && next(off) === 0xff) off++;
+  const m = next(off);
+  if (off + 1 < end && m >= 0xd0 && m <= 0xd7) off += 2;
+}
+
+function scanEnd(): usize {
+  let o = off;
+  while (o < end) {
+    const m = next(o);
+    if (load<u8>(o) === 0xff && m !== 0 && !(m >= 0xd0 && m <= 0xd7)) break;
+    o++;
+  }
+  return o;
+}
+
+/** AC coefficients of one block into BLOCK (those `used` marks); returns how many were stored. */
+function decodeAc(ac: usize, used: usize): i32 {
+  const fastAc = ac + H_FASTAC;
+  let nw = 0;
+  for (let k = 1; k < 64; ) {
+    if (count < 16) fill();
+    const fast = load<i32>(fastAc + (((buf >>> (count - FAST_BITS)) & ((1 << FAST_BITS) - 1)) << 2));
+    if (fast !== 0) {
+      count -= fast & 15;
+      k += (fast >> 4) & 15;
+      if (k > 63) {
+        err = ERR_TOO_MANY;
+        return nw;
+      }
+      if (load<u8>(used + k) === 1) {
+        const z = <i32>load<u8>(ZIGZAG + k);
+        store<i32>(BLOCK + (z << 2), fast >> 8);
+        store<i32>(WRITTEN + (nw << 2), z);
+        nw++;
+      }
+      k++;
+      continue;
+    }
+    const rs = decode(ac);
+    if (err !== 0) return nw;
+    const s = rs & 15;
+    const r = rs >> 4;
+    if (s === 0) {
+      if (r < 15) return nw;
+      k += 16;
+    } else {
+      k += r;
+      if (k > 63) {
+        err = ERR_TOO_MANY;
+        return nw;
+      }
+      if (load<u8>(used + k) === 1) {
+        const z = <i32>load<u8>(ZIGZAG + k);
+        store<i32>(BLOCK + (z << 2), receiveExtend(s));
+        store<i32>(WRITTEN + (nw << 2), z);
+        nw++;
+      } else {
+        bits(s);
+      }
+      k++;
+    }
+  }
+  return nw;
+}
+
+function decodeBlock(c: usize, row: i32, col: i32): void {
+  const t = decode(load<i32>(c + C_DC));
+  if (err !== 0) return;
+  const pred = load<i32>(c + C_PRED) + (t === 0 ? 0 : receiveExtend(t));
+  store<i32>(c + C_PRED, pred);
+  store<i32>(BLOCK, pred);
+  const nw = decodeAc(load<i32>(c + C_AC), load<i32>(c + C_USED));
+  if (err === 0) {
+    const nx = load<i32>(c + C_NX);
+    const ny = load<i32>(c + C_NY);
+    const stride = load<i32>(c + C_STRIDE);
+    const out = <usize>load<i32>(c + C_PLANE) + <usize>(row * ny * stride + col * nx);
+    inverseDct(BLOCK, load<i32>(c + C_QUANT), nx, ny, out, stride, nw === 0);
+  }
+  for (let i = 0; i < nw; i++) store<i32>(BLOCK + (load<i32>(WRITTEN + (i << 2)) << 2), 0);
+  store<i32>(BLOCK, 0);
+}
+
+/**
+ * Decodes one sequential scan whose entropy-coded data starts at `start` (file bytes at
+ * data..dataEnd); `comps` holds `ncomp` descriptor addresses in scan order. Returns the offset of
+ * the marker after the scan (relative to data), or ERR_*.
+ */
+export function decodeSequential(
+  data: usize,
+  dataEnd: usize,
+  start: usize,
+  comps: usize,
+  ncomp: i32,
+  restartInterval: i32,
+  mcusPerLine: i32,
+  mcusPerColumn: i32,
+): i32 {
+  buf = 0;
+  count = 0;
+  off = data + start;
+  end = dataEnd;
+  padded = 0;
+  err = 0;
+  for (let i = 0; i < ncomp; i++) store<i32>(load<i32>(comps + (i << 2)) + C_PRED, 0);
+  let mcu = 0;
+  const c0 = <usize>load<i32>(comps);
+  const single = ncomp === 1;
+  const rows = single ? load<i32>(c0 + C_BLOCKS_HIGH) : mcusPerColumn;
+  const cols = single ? load<i32>(c0 + C_BLOCKS_WIDE) : mcusPerLine;
+  for (let my = 0; my < rows; my++) {
+    for (let mx = 0; mx < cols; mx++) {
+      if (restartInterval > 0 && mcu > 0 && mcu % restartInterval === 0) {
+        if (padded > MAX_PADDING) return ERR_TRUNCATED;
+        for (let i = 0; i < ncomp; i++) store<i32>(load<i32>(comps + (i << 2)) + C_PRED, 0);
+        restart();
+        padded = 0;
+      }
+      mcu++;
+      if (single) {
+        decodeBlock(c0, my, mx);
+      } else {
+        for (let i = 0; i < ncomp; i++) {
+          const c = <usize>load<i32>(comps + (i << 2));
+          const h = load<i32>(c + C_H);
+          const v = load<i32>(c + C_V);
+          for (let y = 0; y < v; y++) {
+            for (let x = 0; x < h; x++) {
+              decodeBlock(c, my * v + y, mx * h + x);
+              if (err !== 0) return err;
+            }
+          }
+        }
+      }
+      if (err !== 0) return err;
+    }
+  }
+  if (padded > MAX_PADDING) return ERR_TRUNCATED;
+  return <i32>(scanEnd() - data);
+}
