@@ -46,6 +46,7 @@ export async function startLocalEdge(store: ObjectStore, options: LocalEdgeOptio
       copiedToStore: 0,
       deleted: 0,
       conflicts: 0,
+      deferred: 0,
     });
     const sync = (): Promise<MirrorStats> => {
       running = running.catch(() => undefined).then(() => mirror.syncOnce());
