@@ -17,6 +17,7 @@ import {
 import { lpNormalizationLowering } from './lp-normalization.ts';
 import { globalAveragePoolLowering, windowPoolLowering } from './pool.ts';
 import { softmaxLowering } from './softmax.ts';
+import { sqrtLowering } from './sqrt.ts';
 
 export const OP_LOWERINGS: readonly OpLowering[] = [
   convLowering,
@@ -32,6 +33,7 @@ export const OP_LOWERINGS: readonly OpLowering[] = [
   transposeLowering,
   softmaxLowering,
   lpNormalizationLowering,
+  sqrtLowering,
   concatLowering,
   identityLowering,
   constantLowering,
