@@ -12,7 +12,9 @@ import path from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishVersion } from '../../../shared/registry/publish.ts';
-import { rollout } from '../../../shared/routing/operations.ts';
+import { readRouting, rollout, routedVersions } from '../../../shared/routing/operations.ts';
+import { sha256Hex } from '../../../shared/store/digest.ts';
+import { keys } from '../../../shared/store/keys.ts';
 import { type LocalEdge, startLocalEdge } from '../../../training/serve/local-edge.ts';
 import { FileStore } from '../../../shared/store/node/file.ts';
 import { EDGE_LABELS, EDGE_SEEDS, edgeExport, edgeImages } from '../../../bench/edge-models.ts';
@@ -75,6 +77,7 @@ describe('the try-a-model page in headless Chromium', () => {
 
   let dir: string;
   let edge: LocalEdge | undefined;
+  let store: FileStore;
   let context: BrowserContext | undefined;
   let page: Page;
   const timings: Record<string, number> = {};
@@ -134,7 +137,7 @@ describe('the try-a-model page in headless Chromium', () => {
       );
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-page-'));
-    const store = new FileStore(path.join(dir, 'store'));
+    store = new FileStore(path.join(dir, 'store'));
     let t = performance.now();
     // v1 (stable) and v2 (a 50 % candidate): real ONNX exports through the registry's publish.
     for (const seed of EDGE_SEEDS.slice(0, 2)) {
@@ -382,6 +385,21 @@ describe('the try-a-model page in headless Chromium', () => {
     expect(
       await page.evaluate(() => localStorage.length + sessionStorage.length + document.cookie.length),
     ).toBe(0);
+
+    // edgetune serve's mirror: the version made at the edge reaches the store (files verified
+    // against its manifest), the store's routing names only what the store holds, and the
+    // version still serves at the edge after the pass.
+    const stats = await edge!.sync();
+    expect(stats.deferred).toBe(0);
+    const manifest = JSON.parse(
+      new TextDecoder().decode((await store.get(keys.manifest(TAUGHT, 'v1')))!.body),
+    ) as { model: { file: string; sha256: string } };
+    const modelBytes = (await store.get(keys.versionFile(TAUGHT, 'v1', manifest.model.file)))!.body;
+    expect(await sha256Hex(modelBytes)).toBe(manifest.model.sha256);
+    const routingDoc = await readRouting(store, TAUGHT);
+    for (const v of routedVersions(routingDoc!.doc))
+      expect(await store.head(keys.manifest(TAUGHT, v))).not.toBeNull();
+    expect(routingDoc!.doc.stable).toBe('v1');
 
     // See it answer: a held-out crop classified with v1 pinned, as a direct pinned call answers.
     const heldOut = path.join(dir, 'held-out-cat.png');
