@@ -74,8 +74,8 @@ export function renderPage(nonce: string): string {
 </section>
 ${TEACH_HTML}
 </main>
-<script nonce="${nonce}">${CLIENT_SCRIPT}</script>
-<script nonce="${nonce}">${TEACH_SCRIPT}</script>
+<script nonce="${nonce}">${CLIENT_SCRIPT}
+${TEACH_SCRIPT}</script>
 </body>
 </html>
 `;
