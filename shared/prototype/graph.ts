@@ -1,8 +1,8 @@
 /**
  * A prototype head as ONNX, appended to the parent version's graph at its embedding, so the new
  * version is one ordinary ONNX file with the same input, the same embedding output and new
- * probabilities. Ops: LpNormalization → MatMul (class means / temperature) → Softmax, which
- * onnxruntime and the edgetune engine both run.
+ * probabilities. Ops: [Relu → Sqrt] → [Sub (the centre)] → LpNormalization → MatMul (class means
+ * / temperature) → Softmax, which onnxruntime and the edgetune engine both run.
  */
 import type { ModelProto } from '../onnx/proto.ts';
 import { GraphBuilder, int } from '../onnx/builder.ts';
@@ -28,8 +28,21 @@ export function appendPrototypeHead(
       weights[d * classes + c] = head.prototypes[c * head.dim + d]! / head.temperature;
   let probabilities = '';
   const model = appendSubgraph(parent, embedding, (g, input) => {
+    let x = input;
+    if (head.power) {
+      const relu = g.unique('prototype_relu');
+      g.node('Relu', [x], [relu]);
+      x = g.unique('prototype_sqrt');
+      g.node('Sqrt', [relu], [x]);
+    }
+    if (head.centre) {
+      const centre = g.initializer(g.unique('prototype_centre'), head.centre, [head.dim]);
+      const centred = g.unique('prototype_centred');
+      g.node('Sub', [x, centre], [centred]);
+      x = centred;
+    }
     const normed = g.unique('prototype_unit_embedding');
-    g.node('LpNormalization', [input], [normed], { axis: int(-1), p: int(2) });
+    g.node('LpNormalization', [x], [normed], { axis: int(-1), p: int(2) });
     const w = g.initializer(g.unique('prototype_weights'), weights, [head.dim, classes]);
     const logits = g.unique('prototype_logits');
     g.node('MatMul', [normed, w], [logits]);

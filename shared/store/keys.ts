@@ -232,12 +232,19 @@ export function parseManifestKey(key: string): { name: string; version: string }
   return m ? { name: m[1]!, version: m[2]! } : null;
 }
 
+/** The model name and version of any key inside a version folder, or null when `key` is not one. */
+export function parseVersionKey(key: string): { name: string; version: string } | null {
+  const m = /^models\/([^/]+)\/versions\/([^/]+)\/[^/]+$/.exec(key);
+  return m ? { name: m[1]!, version: m[2]! } : null;
+}
+
 /**
  * What the edge writes, as opposed to what the training side owns. A local edge (`edgetune
  * serve`) mirrors these both ways between the store and its R2 bucket; everything else
- * (versions and their manifests, backbones, policies, training data) only ever flows from the
- * store to the edge, so an edge can never write into a store what the store's owner did not put
- * there. One list, so a new edge-written prefix is added here and nowhere else.
+ * (versions and their manifests, backbones, policies, training data) flows from the store to the
+ * edge, so an edge never changes what the store's owner put there. The one thing it adds is a
+ * whole new version made through the admin API (a prototype version), which the owner asked for.
+ * One list, so a new edge-written prefix is added here and nowhere else.
  */
 export const EDGE_OWNED_KEYS: readonly { what: string; pattern: RegExp }[] = [
   { what: 'routing changed through the admin API', pattern: /^models\/[^/]+\/routing\.json$/ },

@@ -55,6 +55,16 @@ describe('GET / (the try-a-model page)', () => {
     const labelled = new Set(els.filter((e) => e.tag === 'label').map((e) => e.attrs.for));
     for (const id of ['model', 'version', 'user-key', 'top-k', 'image'])
       expect(labelled.has(id), id).toBe(true);
+    // The teach panel: its fixed controls are labelled too, and the token is a password field
+    // that the browser must not offer to remember.
+    for (const id of ['teach-from', 'teach-name', 'teach-activate', 'teach-token'])
+      expect(labelled.has(id), id).toBe(true);
+    expect(byId.get('teach-token')).toMatchObject({
+      tag: 'input',
+      attrs: { type: 'password', autocomplete: 'off' },
+    });
+    expect(byId.get('teach-create')).toMatchObject({ tag: 'button', attrs: { type: 'submit' } });
+    expect(byId.get('teach-error')?.attrs.role).toBe('alert');
     expect(els.find((e) => e.tag === 'html')?.attrs.lang).toBe('en');
   });
 

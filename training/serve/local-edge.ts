@@ -25,7 +25,8 @@ export interface LocalEdgeOptions extends EdgeServerOptions {
  * caller passes one), so two servers never mix stores, and it starts empty: the first mirror pass
  * copies the store in (files, then manifests, then routing) before the server is returned, so it
  * is ready when its URL is known. Training-owned objects flow store → edge only; what the edge
- * writes (routing changes, feedback, shadow counters, metrics, jobs) flows back to the store.
+ * writes (routing changes, feedback, shadow counters, metrics, jobs, and whole new versions made
+ * through its admin API) flows back to the store (see StoreMirror).
  */
 export async function startLocalEdge(store: ObjectStore, options: LocalEdgeOptions = {}): Promise<LocalEdge> {
   const server = await startEdgeServer(options);
@@ -46,6 +47,7 @@ export async function startLocalEdge(store: ObjectStore, options: LocalEdgeOptio
       copiedToStore: 0,
       deleted: 0,
       conflicts: 0,
+      deferred: 0,
     });
     const sync = (): Promise<MirrorStats> => {
       running = running.catch(() => undefined).then(() => mirror.syncOnce());

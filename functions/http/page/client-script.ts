@@ -36,6 +36,7 @@ export const CLIENT_SCRIPT = `
     client: $('answer-latency'),
   };
   let models = [];
+  const modelListeners = [];
   let file = null;
   let previewUrl = null;
 
@@ -97,6 +98,7 @@ export const CLIENT_SCRIPT = `
         ...models.map((m) => new Option(m.name, m.name)),
       );
       modelSelect.disabled = models.length === 0;
+      for (const listener of modelListeners) listener(models);
       setStatus(models.length === 0 ? 'No models are published yet.' : models.length + ' model(s) available.');
       fillVersions();
     } catch (e) {
@@ -206,6 +208,23 @@ export const CLIENT_SCRIPT = `
     try { fileInput.files = e.dataTransfer.files; } catch { /* older browsers: keep our own reference */ }
     chooseFile(f);
   });
+  // For the teach panel (teach-script.ts), which runs after this script.
+  window.edgetunePage = {
+    readJson,
+    onModels(listener) {
+      modelListeners.push(listener);
+      if (models.length > 0) listener(models);
+    },
+    /** Reloads the models and pins \`version\` of \`name\` in the form; answers at once if a picture is chosen. */
+    async showVersion(name, version) {
+      await loadModels();
+      modelSelect.value = name;
+      fillVersions();
+      versionSelect.value = version;
+      results.hidden = true;
+      classify();
+    },
+  };
   loadModels();
 })();
 `;

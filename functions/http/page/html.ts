@@ -1,5 +1,7 @@
 import { CLIENT_SCRIPT } from './client-script.ts';
 import { PAGE_CSS } from './styles.ts';
+import { TEACH_HTML } from './teach-html.ts';
+import { TEACH_SCRIPT } from './teach-script.ts';
 
 /**
  * The try-a-model page. The markup is static: models, versions and predictions are filled in by
@@ -70,8 +72,10 @@ export function renderPage(nonce: string): string {
     <dt>Latency (measured here)</dt><dd id="answer-latency"></dd>
   </dl>
 </section>
+${TEACH_HTML}
 </main>
-<script nonce="${nonce}">${CLIENT_SCRIPT}</script>
+<script nonce="${nonce}">${CLIENT_SCRIPT}
+${TEACH_SCRIPT}</script>
 </body>
 </html>
 `;

@@ -12,7 +12,7 @@ form { display: grid; gap: .9rem; grid-template-columns: minmax(0, 1fr); }
 .fields > div { min-width: 0; }
 select { max-width: 100%; text-overflow: ellipsis; }
 label { display: block; font-weight: 600; font-size: .9rem; margin-bottom: .25rem; }
-select, input[type=text], input[type=number], button { font: inherit; width: 100%; padding: .45rem .55rem;
+select, input[type=text], input[type=number], input[type=password], button { font: inherit; width: 100%; padding: .45rem .55rem;
   border: 1px solid var(--border); border-radius: .4rem; background: Canvas; color: CanvasText; }
 .hint { color: var(--muted); font-size: .8rem; margin: .2rem 0 0; }
 :focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
@@ -38,5 +38,15 @@ ol#predictions meter { width: 100%; height: 1.1rem; }
 ol#predictions .score { text-align: right; font-variant-numeric: tabular-nums; }
 dl.facts { display: grid; grid-template-columns: minmax(0, max-content) minmax(0, 1fr); gap: .2rem 1rem; margin: 1rem 0 0; }
 dl.facts dt { color: var(--muted); }
+#teach { margin-top: 2.5rem; border-top: 1px solid var(--border); padding-top: .5rem; }
+fieldset { border: 1px solid var(--border); border-radius: .6rem; padding: .6rem .9rem 1rem; min-width: 0; }
+legend { font-weight: 600; font-size: .9rem; padding: 0 .3rem; }
+ol#teach-classes { list-style: none; padding: 0; margin: 0 0 .8rem; display: grid; gap: .8rem; }
+li.teach-class { border: 2px dashed var(--border); border-radius: .6rem; padding: .7rem; display: grid; gap: .3rem; min-width: 0; }
+li.teach-class.over { border-color: var(--accent); }
+button.secondary { background: transparent; color: var(--accent); border: 1px solid var(--accent); justify-self: start; }
+#teach-status { min-height: 1.5em; color: var(--muted); overflow-wrap: anywhere; }
+#teach-error { color: #b91c1c; font-weight: 600; }
+#teach-error:empty { display: none; }
 dl.facts dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
 `;

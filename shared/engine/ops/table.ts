@@ -18,6 +18,7 @@ import { lpNormalizationLowering } from './lp-normalization.ts';
 import { globalAveragePoolLowering, windowPoolLowering } from './pool.ts';
 import { qdqLowering } from './qdq.ts';
 import { softmaxLowering } from './softmax.ts';
+import { sqrtLowering } from './sqrt.ts';
 
 export const OP_LOWERINGS: readonly OpLowering[] = [
   convLowering,
@@ -33,6 +34,7 @@ export const OP_LOWERINGS: readonly OpLowering[] = [
   transposeLowering,
   softmaxLowering,
   lpNormalizationLowering,
+  sqrtLowering,
   concatLowering,
   identityLowering,
   constantLowering,

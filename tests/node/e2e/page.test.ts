@@ -12,10 +12,13 @@ import path from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishVersion } from '../../../shared/registry/publish.ts';
-import { rollout } from '../../../shared/routing/operations.ts';
+import { readRouting, rollout, routedVersions } from '../../../shared/routing/operations.ts';
+import { sha256Hex } from '../../../shared/store/digest.ts';
+import { keys } from '../../../shared/store/keys.ts';
 import { type LocalEdge, startLocalEdge } from '../../../training/serve/local-edge.ts';
 import { FileStore } from '../../../shared/store/node/file.ts';
 import { EDGE_LABELS, EDGE_SEEDS, edgeExport, edgeImages } from '../../../bench/edge-models.ts';
+import { photoCrop } from '../../../bench/prototype-fixtures.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -31,6 +34,8 @@ const MODEL = 'pets';
 const LABELS = EDGE_LABELS.map((l, i) =>
   i === 0 ? `${l} <img src=x onerror="document.title='pwned'">` : i === 1 ? `${l} & "quotes" <b>` : l,
 );
+/** Typed into the teach panel; the edge is started with it. */
+const ADMIN_TOKEN = 'page-test-admin-token';
 /** The key and a version pinned in the page; found below so that the three cases disagree. */
 const USER_KEY = 'page-test-user';
 
@@ -72,6 +77,7 @@ describe('the try-a-model page in headless Chromium', () => {
 
   let dir: string;
   let edge: LocalEdge | undefined;
+  let store: FileStore;
   let context: BrowserContext | undefined;
   let page: Page;
   const timings: Record<string, number> = {};
@@ -131,7 +137,7 @@ describe('the try-a-model page in headless Chromium', () => {
       );
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-page-'));
-    const store = new FileStore(path.join(dir, 'store'));
+    store = new FileStore(path.join(dir, 'store'));
     let t = performance.now();
     // v1 (stable) and v2 (a 50 % candidate): real ONNX exports through the registry's publish.
     for (const seed of EDGE_SEEDS.slice(0, 2)) {
@@ -145,7 +151,12 @@ describe('the try-a-model page in headless Chromium', () => {
     timings.publishMs = performance.now() - t;
 
     t = performance.now();
-    edge = await startLocalEdge(store, { port: 0, persistDir: path.join(dir, 'r2'), syncIntervalMs: 0 });
+    edge = await startLocalEdge(store, {
+      port: 0,
+      persistDir: path.join(dir, 'r2'),
+      syncIntervalMs: 0,
+      adminToken: ADMIN_TOKEN,
+    });
     timings.edgeStartMs = performance.now() - t;
 
     t = performance.now();
@@ -306,5 +317,124 @@ describe('the try-a-model page in headless Chromium', () => {
 
     // No CSP violations or script errors along the way (a blocked inline script would show here).
     expect(consoleErrors.filter((e) => !e.includes('Failed to load resource'))).toEqual([]);
+  });
+  it('teaches a version in the teach panel: token from the page, created, pinned, answers like the API', async () => {
+    const TAUGHT = 'taught';
+    const crop = (cls: 'cat' | 'coffee', i: number) => ({
+      name: `${cls}-${i}.png`,
+      mimeType: 'image/png',
+      buffer: Buffer.from(photoCrop(cls, i)),
+    });
+    const consoleErrors: string[] = [];
+    page.on('pageerror', (e) => consoleErrors.push(String(e)));
+    const adminCalls: { url: string; auth: string | undefined }[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/admin/')) adminCalls.push({ url: r.url(), auth: r.headers().authorization });
+    });
+    await page.goto(edge!.url.href);
+    const from = page.getByLabel('Start from');
+    await expect
+      .poll(() => from.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)))
+      .toEqual(['', `${MODEL}@v2`, `${MODEL}@v1`]);
+    await from.selectOption(`${MODEL}@v1`);
+    // Choosing the parent proposes its model's name; a new name starts a new model.
+    expect(await page.getByLabel('Name to save it under').inputValue()).toBe(MODEL);
+    await page.getByLabel('Name to save it under').fill(TAUGHT);
+    await page.getByLabel('Class 1 name').fill('cat');
+    await page.getByLabel('Class 2 name').fill('coffee');
+    await page.getByLabel('Class 1 images').setInputFiles([0, 1, 2, 3].map((i) => crop('cat', i)));
+    await page.getByLabel('Class 2 images').setInputFiles([0, 1].map((i) => crop('coffee', i)));
+    const createButton = page.getByRole('button', { name: 'Create version' });
+
+    // Checked in the page before anything is sent: a missing token, then too few images.
+    await createButton.click();
+    await expect.poll(() => page.locator('#teach-error').textContent()).toBe('Enter the admin token.');
+    await page.getByLabel('Admin token').fill('not-the-token');
+    await createButton.click();
+    await expect
+      .poll(() => page.locator('#teach-error').textContent())
+      .toBe('Class "coffee" has 2 image(s); give it 3 to 10.');
+    expect(adminCalls).toEqual([]);
+
+    // A wrong token: the edge's 403 is shown and no model appears.
+    await page.getByLabel('Class 2 images').setInputFiles([0, 1, 2, 3].map((i) => crop('coffee', i)));
+    await createButton.click();
+    await expect
+      .poll(() => page.locator('#teach-error').textContent())
+      .toBe('forbidden: invalid admin token');
+    expect(adminCalls).toHaveLength(1);
+    const listed = (await (await fetch(new URL('/v1/models', edge!.url))).json()) as {
+      models: { name: string }[];
+    };
+    expect(listed.models.map((m) => m.name)).toEqual([MODEL]);
+
+    // The right token: a version of a new model, shown pinned in the classify form.
+    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await createButton.click();
+    await expect
+      .poll(() => page.locator('#teach-status').textContent(), { timeout: 60_000 })
+      .toMatch(new RegExp(`^Created ${TAUGHT} v1 \\(cat, coffee; leave-one-out \\d+%\\)`));
+    expect(adminCalls).toHaveLength(2);
+    expect(adminCalls[1]).toEqual({
+      url: new URL(`/admin/models/${TAUGHT}/prototypes`, edge!.url).href,
+      auth: `Bearer ${ADMIN_TOKEN}`,
+    });
+    expect(await page.getByLabel('Model').inputValue()).toBe(TAUGHT);
+    expect(await page.getByLabel('Version').inputValue()).toBe('v1');
+    // The token lives in the field only: nothing stored by the page.
+    expect(
+      await page.evaluate(() => localStorage.length + sessionStorage.length + document.cookie.length),
+    ).toBe(0);
+
+    // edgetune serve's mirror: the version made at the edge reaches the store (files verified
+    // against its manifest), the store's routing names only what the store holds, and the
+    // version still serves at the edge after the pass.
+    const stats = await edge!.sync();
+    expect(stats.deferred).toBe(0);
+    const manifest = JSON.parse(
+      new TextDecoder().decode((await store.get(keys.manifest(TAUGHT, 'v1')))!.body),
+    ) as { model: { file: string; sha256: string } };
+    const modelBytes = (await store.get(keys.versionFile(TAUGHT, 'v1', manifest.model.file)))!.body;
+    expect(await sha256Hex(modelBytes)).toBe(manifest.model.sha256);
+    const routingDoc = await readRouting(store, TAUGHT);
+    for (const v of routedVersions(routingDoc!.doc))
+      expect(await store.head(keys.manifest(TAUGHT, v))).not.toBeNull();
+    expect(routingDoc!.doc.stable).toBe('v1');
+
+    // See it answer: a held-out crop classified with v1 pinned, as a direct pinned call answers.
+    const heldOut = path.join(dir, 'held-out-cat.png');
+    fs.writeFileSync(heldOut, photoCrop('cat', 7));
+    await page.getByLabel(/Image/).setInputFiles(heldOut);
+    const shown = await rendered('v1');
+    const direct = await fetch(new URL(`/v1/models/${TAUGHT}/classify?top_k=5`, edge!.url), {
+      method: 'POST',
+      headers: { 'content-type': 'image/png', 'x-model-version': 'v1' },
+      body: Buffer.from(photoCrop('cat', 7)),
+    });
+    const body = (await direct.json()) as { version: string; predictions: Classified['predictions'] };
+    expect(direct.status).toBe(200);
+    expect(shown.route).toBe('pinned');
+    expect(shown.predictions.map((p) => p.label)).toEqual(body.predictions.map((p) => p.label));
+    expect([...shown.predictions.map((p) => p.label)].sort()).toEqual(['cat', 'coffee']);
+    for (const [i, p] of shown.predictions.entries())
+      expect(p.score).toBeCloseTo(body.predictions[i]!.score, 6);
+
+    // At 390 px, with the teach panel filled in and an answer shown: no sideways scrolling.
+    await page.setViewportSize({ width: 390, height: 844 });
+    const widths = await page.evaluate(() => ({
+      scroll: document.documentElement.scrollWidth,
+      inner: window.innerWidth,
+      wider: [...document.querySelectorAll('body *')]
+        .filter((e) => e.getBoundingClientRect().right > window.innerWidth)
+        .map(
+          (e) => `${e.tagName.toLowerCase()}#${e.id} right=${Math.round(e.getBoundingClientRect().right)}`,
+        ),
+    }));
+    expect(widths.inner).toBe(390);
+    expect(widths.scroll, JSON.stringify(widths)).toBeLessThanOrEqual(widths.inner);
+    fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT.replace('page.png', 'page-teach-390.png'), fullPage: true });
+    await page.setViewportSize({ width: 900, height: 1000 });
+    expect(consoleErrors).toEqual([]);
   });
 });

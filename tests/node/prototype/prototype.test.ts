@@ -9,7 +9,7 @@ import { ModelManifestSchema } from '../../../shared/manifest/manifest.ts';
 import { decodeModel, encodeModel } from '../../../shared/onnx/proto.ts';
 import { mobileNetV2WithHead, seededInput } from '../../../shared/onnx/zoo/mobilenetv2.ts';
 import { decodeEmbeddings, EXAMPLES_FILE } from '../../../shared/prototype/examples.ts';
-import { appendPrototypeHead } from '../../../shared/prototype/graph.ts';
+import { appendPrototypeHead, prototypeHeadGraph } from '../../../shared/prototype/graph.ts';
 import { fitPrototypeHead, prototypeProbabilities } from '../../../shared/prototype/head.ts';
 import { buildPrototypeVersion } from '../../../shared/prototype/version.ts';
 import { createRng, gaussian } from '../../../shared/random.ts';
@@ -73,6 +73,36 @@ describe('fitPrototypeHead', () => {
   });
 });
 
+describe('normalisation before the class means', () => {
+  it('square root only for embeddings that are never negative; centring on the examples mean', () => {
+    const signed = fitPrototypeHead(clusters(2, 4, 8, 0.3, 5));
+    expect(signed.power).toBe(false);
+    const mean = new Float32Array(8);
+    for (const e of clusters(2, 4, 8, 0.3, 5)) for (let d = 0; d < 8; d++) mean[d]! += e.embedding[d]! / 8;
+    expect(maxAbsDiff(signed.centre!, mean)).toBeLessThan(1e-6);
+    const plain = fitPrototypeHead(clusters(2, 4, 8, 0.3, 5), undefined, { power: false, centre: 'none' });
+    expect(plain.centre).toBeUndefined();
+  });
+
+  it('a signed embedding: the head alone runs on onnxruntime-node and the engine like the reference', async () => {
+    const examples = clusters(3, 4, 24, 0.5, 6);
+    const head = fitPrototypeHead(examples);
+    const graph = prototypeHeadGraph(head);
+    expect(graph.graph!.node!.map((n) => n.opType)).toEqual(['Sub', 'LpNormalization', 'MatMul', 'Softmax']);
+    const data = Float32Array.from(examples.flatMap((e) => Array.from(e.embedding)));
+    const dims = [examples.length, 24];
+    const expected = examples.flatMap((e) => Array.from(prototypeProbabilities(head, e.embedding)));
+    const out = graph.graph!.output![1]!.name!;
+    const viaOrt = await ortRun(graph, { embedding: { data, dims } });
+    expect(maxAbsDiff(viaOrt[out]!.data, expected)).toBeLessThan(1e-5);
+    const session = await createEngineSession(graph, kernels);
+    expect(maxAbsDiff(session.runSync({ embedding: { data, dims } })[out]!.data, expected)).toBeLessThan(
+      1e-4,
+    );
+    session.release();
+  });
+});
+
 describe('prototype head graph', () => {
   const parent = mobileNetV2WithHead({ seed: 31, width: 0.5, resolution: 96, batch: 'N' });
   const inputs = seededInput(32, 6 * 3 * 96 * 96);
@@ -87,7 +117,12 @@ describe('prototype head graph', () => {
       embedding: feats.slice(i * dim, (i + 1) * dim),
     }));
     const head = fitPrototypeHead(examples);
+    // Pooled ReLU6 features: the square root applies, and the examples' mean is subtracted.
+    expect(head.power).toBe(true);
+    expect(head.centre).toHaveLength(dim);
     const { model, probabilities } = appendPrototypeHead(parent, 'features', head);
+    const ops = model.graph!.node!.map((n) => n.opType).slice(-6);
+    expect(ops).toEqual(['Relu', 'Sqrt', 'Sub', 'LpNormalization', 'MatMul', 'Softmax']);
     expect(supports(model).ok).toBe(true);
     const expected = examples.flatMap((e) => Array.from(prototypeProbabilities(head, e.embedding)));
     const viaOrt = await ortRun(model, { input: { data: inputs, dims } });

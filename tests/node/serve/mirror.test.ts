@@ -77,9 +77,9 @@ describe('StoreMirror', () => {
     const mirror = new StoreMirror(store, edge);
     expect((await mirror.syncOnce()).copiedToEdge).toBe(4);
 
-    // Something at the edge overwrites a model file and adds a version of its own.
+    // Something at the edge overwrites a model file and adds a file to the store's version.
     await edge.put('models/a/versions/v1/model.onnx', 'OTHER-model');
-    await edge.put('models/b/versions/v1/manifest.json', 'OTHER-manifest');
+    await edge.put('models/a/versions/v1/extra.bin', 'OTHER-file');
     const stats = await mirror.syncOnce();
     expect(stats.copiedToStore).toBe(0);
     expect(await snapshot(store)).toEqual({
@@ -143,7 +143,13 @@ describe('StoreMirror', () => {
     expect(new TextDecoder().decode((await edge.get('models/a/routing.json'))!.body)).toBe(kept);
     expect(new TextDecoder().decode((await store.get('models/a/routing.json'))!.body)).toBe(kept);
     // Settled: the next pass has nothing to do.
-    expect(await mirror.syncOnce()).toEqual({ copiedToEdge: 0, copiedToStore: 0, deleted: 0, conflicts: 0 });
+    expect(await mirror.syncOnce()).toEqual({
+      copiedToEdge: 0,
+      copiedToStore: 0,
+      deleted: 0,
+      conflicts: 0,
+      deferred: 0,
+    });
   });
 
   it('lets a reader at the edge see files before manifests and manifests before routing', async () => {
@@ -174,6 +180,90 @@ describe('StoreMirror', () => {
     await new StoreMirror(store, edge, { concurrency: 4 }).syncOnce();
     expect(violations).toEqual([]);
     expect(Object.keys(await snapshot(rawEdge))).toHaveLength(models.length * 7);
+  });
+
+  it('copies a version made at the edge to the store: files, then its manifest, then the routing naming it', async () => {
+    const { store: rawStore, edge } = pair();
+    await rawStore.put('models/a/versions/v1/model.onnx', 'A1');
+    await rawStore.put('models/a/versions/v1/manifest.json', '{}');
+    await rawStore.put('models/a/routing.json', routing('v1'));
+    const violations: string[] = [];
+    const store = new Observed(rawStore, async (key) => {
+      if (key === 'models/a/versions/v2/manifest.json') {
+        for (const f of ['model.onnx', 'prototype-examples.f32'])
+          if (!(await rawStore.head(`models/a/versions/v2/${f}`))) violations.push(`manifest before ${f}`);
+      }
+      if (key === 'models/a/routing.json' && !(await rawStore.head('models/a/versions/v2/manifest.json')))
+        violations.push('routing before the manifest it names');
+    });
+    const mirror = new StoreMirror(store, edge, { concurrency: 4 });
+    await mirror.syncOnce();
+
+    // The edge's admin API writes a prototype version (files, manifest last) and routes 30 % to it.
+    await edge.put('models/a/versions/v2/model.onnx', 'A2');
+    await edge.put('models/a/versions/v2/prototype-examples.f32', 'E2');
+    await mirror.syncOnce();
+    // Half-written (no manifest yet): left alone on both sides.
+    expect(await rawStore.head('models/a/versions/v2/model.onnx')).toBeNull();
+    expect(await edge.head('models/a/versions/v2/model.onnx')).not.toBeNull();
+    await edge.put('models/a/versions/v2/manifest.json', '{"v":2}');
+    await edge.put('models/a/routing.json', routing('v1', [{ version: 'v2', weight: 30 }]));
+    const stats = await mirror.syncOnce();
+    expect(violations).toEqual([]);
+    expect(stats.copiedToStore).toBe(4);
+    expect(await snapshot(rawStore)).toEqual(await snapshot(edge));
+
+    // From then on it is the store's like any other version: deleting it there reaches the edge.
+    await rawStore.put('models/a/routing.json', routing('v1'));
+    await rawStore.delete('models/a/versions/v2/manifest.json');
+    await mirror.syncOnce();
+    expect(await edge.head('models/a/versions/v2/manifest.json')).toBeNull();
+    expect(await edge.head('models/a/routing.json')).not.toBeNull();
+  });
+
+  it('never copies to the store a routing document naming a version the store does not have', async () => {
+    const { store, edge } = pair();
+    await store.put('models/a/versions/v1/manifest.json', '{}');
+    await store.put('models/a/routing.json', routing('v1'));
+    const mirror = new StoreMirror(store, edge);
+    await mirror.syncOnce();
+    const before = new TextDecoder().decode((await store.get('models/a/routing.json'))!.body);
+    await edge.put('models/a/routing.json', routing('v1', [{ version: 'v9', weight: 50 }]));
+    for (let pass = 0; pass < 2; pass++) {
+      const stats = await mirror.syncOnce();
+      expect(stats.deferred).toBe(1);
+      expect(stats.copiedToStore).toBe(0);
+      expect(new TextDecoder().decode((await store.get('models/a/routing.json'))!.body)).toBe(before);
+    }
+    // Once the store has v9 (published by its owner), the edge's routing goes through.
+    await store.put('models/a/versions/v9/manifest.json', '{}');
+    const stats = await mirror.syncOnce();
+    expect(stats.deferred).toBe(0);
+    expect(new TextDecoder().decode((await store.get('models/a/routing.json'))!.body)).toBe(
+      routing('v1', [{ version: 'v9', weight: 50 }]),
+    );
+  });
+
+  it("keeps the store's own version when it publishes the same version id while the edge makes one", async () => {
+    const { store: rawStore, edge } = pair();
+    const conflicts: MirrorConflict[] = [];
+    // The store's owner publishes b@v1 between the mirror's listing and its copy.
+    const store = new Observed(rawStore, async (key) => {
+      if (key === 'models/b/versions/v1/model.onnx' && !(await rawStore.head(key)))
+        await rawStore.put(key, 'STORE-model');
+    });
+    const mirror = new StoreMirror(store, edge, { onConflict: (c) => conflicts.push(c) });
+    await edge.put('models/b/versions/v1/model.onnx', 'EDGE-model');
+    await edge.put('models/b/versions/v1/manifest.json', '{}');
+    await expect(mirror.syncOnce()).resolves.toMatchObject({ conflicts: 1 });
+    expect(conflicts.map((c) => c.key)).toEqual(['models/b/versions/v1/model.onnx']);
+    expect(new TextDecoder().decode((await rawStore.get('models/b/versions/v1/model.onnx'))!.body)).toBe(
+      'STORE-model',
+    );
+    // Its manifest never reached the store; the edge now follows the store's version.
+    expect(await rawStore.head('models/b/versions/v1/manifest.json')).toBeNull();
+    await mirror.syncOnce();
+    expect(await snapshot(edge)).toEqual(await snapshot(rawStore));
   });
 
   it('copies 150 feedback uploads in one pass, with bounded parallelism', async () => {
