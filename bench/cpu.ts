@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ENGINE_IDS } from '../shared/inference/engines.ts';
 import { readImageHeader } from '../shared/preprocess/header.ts';
-import { projectRoot } from '../training/serve/bundle.ts';
+import { projectRoot } from '../local-edge/bundle.ts';
 import { classify, type EdgeSetup, engineRow, type HttpRow, httpRows } from './edge.ts';
 import type { BenchModel } from './models.ts';
 import { median, percentile, round } from './stats.ts';

@@ -6,12 +6,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { localBucketStore } from '../training/serve/miniflare.ts';
+import { localBucketStore } from '../local-edge/miniflare.ts';
 import type { ModelManifest } from '../shared/manifest/manifest.ts';
 import { GraphBuilder } from '../shared/onnx/builder.ts';
 import { publishVersion } from '../shared/registry/publish.ts';
 import { ENGINE_IDS, ENGINES, type EngineName } from '../shared/inference/engines.ts';
-import { projectRoot, type WorkerBuild } from '../training/serve/bundle.ts';
+import { projectRoot, type WorkerBuild } from '../local-edge/bundle.ts';
 import { BENCH_DIR, type BenchModel } from './models.ts';
 import { RUNS, VARIANTS, type Variant, variantBytes, WARMUP } from './node-runtimes.ts';
 import { median, round, type Timing, timeRuns, timing } from './stats.ts';

@@ -27,7 +27,7 @@ import { resolveBackbone } from '../training/train/backbone.ts';
 import { cachedPretrainedBackbone } from '../training/train/cached-backbone.ts';
 import { planFreeze } from '../training/train/plan.ts';
 import { runTraining } from '../training/train/run.ts';
-import { projectRoot } from '../training/serve/bundle.ts';
+import { projectRoot } from '../local-edge/bundle.ts';
 import { type PhotoClass, photoExamples } from './prototype-fixtures.ts';
 import { round } from './stats.ts';
 

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { projectRoot } from '../training/serve/bundle.ts';
+import { projectRoot } from '../local-edge/bundle.ts';
 import { int8AccuracyBench } from './int8-accuracy.ts';
 import { digitsModel, referenceModel } from './models.ts';
 

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { projectRoot } from '../training/serve/bundle.ts';
+import { projectRoot } from '../local-edge/bundle.ts';
 import { inIsolateEngine, setupEdge } from './edge.ts';
 import { int8Bench, int8Markdown } from './int8.ts';
 import { referenceModel } from './models.ts';

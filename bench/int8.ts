@@ -17,7 +17,7 @@ import { loadDataset } from '../training/datasets/index.ts';
 import { calibrate } from '../training/quantize/calibrate.ts';
 import { quantizableOps, toQdq } from '../training/quantize/qdq.ts';
 import { INT8_FILE, quantizeInt8 } from '../training/quantize/variant.ts';
-import { localBucketStore } from '../training/serve/miniflare.ts';
+import { localBucketStore } from '../local-edge/miniflare.ts';
 import { coldHttp, type EdgeSetup, type EngineIsolateResult, type HttpRow, inIsolateEngine } from './edge.ts';
 import { BENCH_DIR, type BenchModel } from './models.ts';
 import { round } from './stats.ts';

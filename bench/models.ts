@@ -17,7 +17,7 @@ import { resizeBilinear } from '../shared/preprocess/resize.ts';
 import type { RawImage } from '../shared/preprocess/types.ts';
 import { loadDataset } from '../training/datasets/index.ts';
 import { type OptimizedGraph, optimizeForEdge } from '../training/optimize/optimize.ts';
-import { projectRoot } from '../training/serve/bundle.ts';
+import { projectRoot } from '../local-edge/bundle.ts';
 import type { TrainResult } from '../training/train/options.ts';
 import { runPretrain } from '../training/train/pretrain.ts';
 import { runTraining } from '../training/train/run.ts';

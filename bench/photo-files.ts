@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { projectRoot } from '../training/serve/bundle.ts';
+import { projectRoot } from '../local-edge/bundle.ts';
 
 export interface PhotoFile {
   label: string;

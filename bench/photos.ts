@@ -11,7 +11,7 @@ import path from 'node:path';
 import { PreprocessSpecSchema } from '../shared/manifest/preprocess.ts';
 import { preprocessBytes } from '../shared/preprocess/index.ts';
 import { installNodeCodecs } from '../training/images/node-codecs.ts';
-import { projectRoot } from '../training/serve/bundle.ts';
+import { projectRoot } from '../local-edge/bundle.ts';
 import { setupEdge } from './edge.ts';
 import { referenceModel } from './models.ts';
 import { photoEdgeTable, renderPhotoTable } from './photo-edge.ts';

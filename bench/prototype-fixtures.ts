@@ -19,7 +19,7 @@ import { sha256Hex } from '../shared/store/digest.ts';
 import { loadKernelModules } from '../kernels/node-kernels.ts';
 import { nsfwjsLabels, nsfwjsOnnx, nsfwjsSource } from '../training/backbones/nsfwjs.ts';
 import { cropImage, encodePng, mirrorImage } from '../training/images/edit.ts';
-import { projectRoot } from '../training/serve/bundle.ts';
+import { projectRoot } from '../local-edge/bundle.ts';
 
 /** Class name → source image under data/. */
 export const PHOTO_CLASSES = {

@@ -1,7 +1,7 @@
 /** Prints the markdown tables of the last `npm run bench` again from bench/results.json. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { projectRoot } from '../training/serve/bundle.ts';
+import { projectRoot } from '../local-edge/bundle.ts';
 import { type BenchSummary, renderMarkdown } from './report.ts';
 
 const results = JSON.parse(

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { projectRoot } from '../training/serve/bundle.ts';
+import { projectRoot } from '../local-edge/bundle.ts';
 import { ENGINE_IDS, ENGINES } from '../shared/inference/engines.ts';
 import {
   clockCheck,

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { runWrangler, type WorkerBuild, wranglerEnv } from '../training/serve/bundle.ts';
+import { runWrangler, type WorkerBuild, wranglerEnv } from '../local-edge/bundle.ts';
 import { median, round } from './stats.ts';
 
 const CpuProfile = z.object({

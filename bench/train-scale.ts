@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { projectRoot } from '../training/serve/bundle.ts';
+import { projectRoot } from '../local-edge/bundle.ts';
 import type { Throughput } from '../training/train/throughput.ts';
 import { round } from './stats.ts';
 

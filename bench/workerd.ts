@@ -6,8 +6,8 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import type { Miniflare } from 'miniflare';
-import { bundleWorker, type WorkerBuild, type WorkerBundle } from '../training/serve/bundle.ts';
-import { createMiniflare } from '../training/serve/miniflare.ts';
+import { bundleWorker, type WorkerBuild, type WorkerBundle } from '../local-edge/bundle.ts';
+import { createMiniflare } from '../local-edge/miniflare.ts';
 
 export type Bundle = WorkerBundle;
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ENGINES } from '../../shared/inference/engines.ts';
 import type { ModelStats } from '../../shared/metrics/summary.ts';
 import { createRng } from '../../shared/random.ts';
-import { startLocalEdge } from '../../training/serve/local-edge.ts';
+import { startLocalEdge } from '../../local-edge/local-edge.ts';
 import { FileStore } from '../../shared/store/node/file.ts';
 import { percentile, round } from '../stats.ts';
 import { type HeapReading, IsolateInspector } from './inspector.ts';

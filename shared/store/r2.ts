@@ -13,7 +13,7 @@ export interface R2ObjectLike {
 
 /**
  * The part of the R2 binding R2Store uses. A Workers `R2Bucket` satisfies it; so does the local
- * edge's bridge to its workerd bucket (training/serve/r2-bridge.ts).
+ * edge's bridge to its workerd bucket (local-edge/r2-bridge.ts).
  */
 export interface R2BucketLike {
   get(key: string): Promise<(R2ObjectLike & { arrayBuffer(): Promise<ArrayBuffer> }) | null>;

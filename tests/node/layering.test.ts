@@ -9,6 +9,8 @@
  *   `functions/runtime/` (models, sessions, backends, services, cron) never imports
  *   `functions/http/` (routes, middleware, request parsing, the page), and only the Worker's entry
  *   points sit at `functions/`' top level;
+ * - `local-edge/` (`edgetune serve`: the Worker in workerd on this machine, mirroring a store) is
+ *   Node-side and apart from training: it imports neither `training/` nor `bench/`;
  * - `kernels/` (the kernel source, its build and the Node host of the kernel modules) is Node-side:
  *   neither `shared/` nor `functions/` imports it (workerd imports the built .wasm files);
  * - nothing outside `tests/` imports test code.
@@ -51,7 +53,7 @@ function importsOf(file: string): Import[] {
   });
 }
 
-const TOP = ['shared', 'functions', 'training', 'bench', 'bin', 'kernels', 'infra', 'tests'];
+const TOP = ['shared', 'functions', 'training', 'local-edge', 'bench', 'bin', 'kernels', 'infra', 'tests'];
 const all = TOP.flatMap((d) => {
   try {
     return sourceFiles(d);
@@ -81,7 +83,7 @@ describe('layering', () => {
       (i) =>
         (!isNodeAdapter(i.file) &&
           (i.specifier.startsWith('node:') || builtinModules.includes(i.specifier.split('/')[0]!))) ||
-        ['training', 'functions', 'bench', 'tests', 'bin'].includes(i.layer ?? ''),
+        ['training', 'local-edge', 'functions', 'bench', 'tests', 'bin'].includes(i.layer ?? ''),
     );
     expect(show(bad)).toEqual([]);
   });
@@ -126,7 +128,15 @@ describe('layering', () => {
   });
 
   it('functions/ never imports training/ or bench/', () => {
-    const bad = inLayer('functions').filter((i) => ['training', 'bench', 'tests'].includes(i.layer ?? ''));
+    const bad = inLayer('functions').filter((i) =>
+      ['training', 'local-edge', 'bench', 'tests'].includes(i.layer ?? ''),
+    );
+    expect(show(bad)).toEqual([]);
+  });
+
+  it('local-edge/ imports neither training/ nor bench/', () => {
+    expect(inLayer('local-edge').length).toBeGreaterThan(5);
+    const bad = inLayer('local-edge').filter((i) => ['training', 'bench', 'tests'].includes(i.layer ?? ''));
     expect(show(bad)).toEqual([]);
   });
 

@@ -11,7 +11,7 @@ import { resizeImage } from '../../shared/preprocess/resize.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import { loadDataset } from '../datasets/index.ts';
 import { cropImage, encodePng, mirrorImage } from '../images/edit.ts';
-import { projectRoot } from '../serve/bundle.ts';
+import { projectRoot } from '../../local-edge/bundle.ts';
 import type { ImageFile } from './edge-client.ts';
 
 export interface LabelledFile extends ImageFile {

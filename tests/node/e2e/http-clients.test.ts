@@ -15,8 +15,8 @@ import path from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishVersion } from '../../../shared/registry/publish.ts';
-import { type LocalEdge, startLocalEdge } from '../../../training/serve/local-edge.ts';
-import { localBucketStore } from '../../../training/serve/miniflare.ts';
+import { type LocalEdge, startLocalEdge } from '../../../local-edge/local-edge.ts';
+import { localBucketStore } from '../../../local-edge/miniflare.ts';
 import { FileStore } from '../../../shared/store/node/file.ts';
 import { EDGE_SEEDS, edgeExport, edgeImages } from '../../../bench/edge-models.ts';
 

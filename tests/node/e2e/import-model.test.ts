@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelManifestSchema } from '../../../shared/manifest/manifest.ts';
 import { preprocessBytes } from '../../../shared/preprocess/preprocess.ts';
-import { type LocalEdge, startLocalEdge } from '../../../training/serve/local-edge.ts';
+import { type LocalEdge, startLocalEdge } from '../../../local-edge/local-edge.ts';
 import { FileStore } from '../../../shared/store/node/file.ts';
 import { REPO_ROOT, runCli } from '../cli-helper.ts';
 

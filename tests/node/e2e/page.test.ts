@@ -15,7 +15,7 @@ import { publishVersion } from '../../../shared/registry/publish.ts';
 import { readRouting, rollout, routedVersions } from '../../../shared/routing/operations.ts';
 import { sha256Hex } from '../../../shared/store/digest.ts';
 import { keys } from '../../../shared/store/keys.ts';
-import { type LocalEdge, startLocalEdge } from '../../../training/serve/local-edge.ts';
+import { type LocalEdge, startLocalEdge } from '../../../local-edge/local-edge.ts';
 import { FileStore } from '../../../shared/store/node/file.ts';
 import { EDGE_LABELS, EDGE_SEEDS, edgeExport, edgeImages } from '../../../bench/edge-models.ts';
 import { photoCrop } from '../../../bench/prototype-fixtures.ts';

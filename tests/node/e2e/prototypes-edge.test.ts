@@ -14,8 +14,8 @@ import { ModelManifestSchema } from '../../../shared/manifest/manifest.ts';
 import { EXAMPLES_FILE } from '../../../shared/prototype/examples.ts';
 import { publishVersion } from '../../../shared/registry/publish.ts';
 import type { ObjectStore } from '../../../shared/store/types.ts';
-import { type LocalEdge, startLocalEdge } from '../../../training/serve/local-edge.ts';
-import { localBucketStore } from '../../../training/serve/miniflare.ts';
+import { type LocalEdge, startLocalEdge } from '../../../local-edge/local-edge.ts';
+import { localBucketStore } from '../../../local-edge/miniflare.ts';
 import { openStore } from '../../../shared/store/node/open.ts';
 import { tmpDir } from '../train/fixtures.ts';
 

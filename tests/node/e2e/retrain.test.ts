@@ -32,7 +32,7 @@ import { createRng, shuffled } from '../../../shared/random.ts';
 import { loadDataset } from '../../../training/datasets/load.ts';
 import type { Dataset } from '../../../training/datasets/types.ts';
 import { defaultFeatureCacheDir } from '../../../training/features/cache.ts';
-import { type LocalEdge, startLocalEdge } from '../../../training/serve/local-edge.ts';
+import { type LocalEdge, startLocalEdge } from '../../../local-edge/local-edge.ts';
 import { FileStore } from '../../../shared/store/node/file.ts';
 import { readRecipe } from '../../../training/train/recipe.ts';
 import { runTraining } from '../../../training/train/run.ts';

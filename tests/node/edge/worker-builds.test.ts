@@ -16,9 +16,9 @@ import {
   projectRoot,
   type WorkerBuild,
   type WorkerBundle,
-} from '../../../training/serve/bundle.ts';
-import { readWranglerVars } from '../../../training/serve/edge-server.ts';
-import { createMiniflare, localBucketStore } from '../../../training/serve/miniflare.ts';
+} from '../../../local-edge/bundle.ts';
+import { readWranglerVars } from '../../../local-edge/edge-server.ts';
+import { createMiniflare, localBucketStore } from '../../../local-edge/miniflare.ts';
 import { EDGE_SEEDS, edgeExport, edgeImages, edgeOrtOnlyExport } from '../../../bench/edge-models.ts';
 
 const MB = 1_000_000;

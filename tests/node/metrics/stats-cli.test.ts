@@ -12,7 +12,7 @@ import { LATENCY_BOUNDS_MS } from '../../../shared/metrics/histogram.ts';
 import type { ModelStats } from '../../../shared/metrics/summary.ts';
 import { publishVersion } from '../../../shared/registry/publish.ts';
 import { rollout } from '../../../shared/routing/operations.ts';
-import { type LocalEdge, startLocalEdge } from '../../../training/serve/local-edge.ts';
+import { type LocalEdge, startLocalEdge } from '../../../local-edge/local-edge.ts';
 import { FileStore } from '../../../shared/store/node/file.ts';
 import { EDGE_SEEDS, edgeExport, edgeImages } from '../../../bench/edge-models.ts';
 import { runCli } from '../cli-helper.ts';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseManifestKey } from '../../../shared/store/keys.ts';
 import type { ObjectStore, PutOptions } from '../../../shared/store/types.ts';
-import { type MirrorConflict, StoreMirror } from '../../../training/serve/mirror.ts';
+import { type MirrorConflict, StoreMirror } from '../../../local-edge/mirror.ts';
 import { FileStore } from '../../../shared/store/node/file.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-mirror-'));

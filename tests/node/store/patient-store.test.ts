@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ObjectStore } from '../../../shared/store/types.ts';
 import { FileStore } from '../../../shared/store/node/file.ts';
-import { PatientStore } from '../../../training/serve/patient-store.ts';
+import { PatientStore } from '../../../local-edge/patient-store.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-patient-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ModelManifestSchema } from '../../../shared/manifest/manifest.ts';
 import { preprocessBytes } from '../../../shared/preprocess/preprocess.ts';
-import { startLocalEdge } from '../../../training/serve/local-edge.ts';
+import { startLocalEdge } from '../../../local-edge/local-edge.ts';
 import { openStore } from '../../../shared/store/node/open.ts';
 import { initTf } from '../../../training/tf/backend.ts';
 import { runTraining } from '../../../training/train/run.ts';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { EdgetuneError } from '../../../shared/errors.ts';
 import { runDemo } from '../../demo/run-demo.ts';
-import { WORKER_BUILDS } from '../../serve/bundle.ts';
+import { WORKER_BUILDS } from '../../../local-edge/bundle.ts';
 import { DEFAULT_STORE_URL } from '../../../shared/store/node/open.ts';
 import { streamProgress } from '../../train/progress.ts';
 

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { EdgetuneError, errorMessage } from '../../../shared/errors.ts';
-import { WORKER_BUILDS, type WorkerBuild } from '../../serve/bundle.ts';
-import { type LocalEdge, startLocalEdge } from '../../serve/local-edge.ts';
+import { WORKER_BUILDS, type WorkerBuild } from '../../../local-edge/bundle.ts';
+import { type LocalEdge, startLocalEdge } from '../../../local-edge/local-edge.ts';
 import { DEFAULT_STORE_URL, openStore } from '../../../shared/store/node/open.ts';
 import { log, printResult } from '../output.ts';
 import { numberFlag } from './store-options.ts';

@@ -1,5 +1,5 @@
-import { EdgetuneError } from '../../shared/errors.ts';
-import type { R2BucketLike, R2ObjectLike } from '../../shared/store/r2.ts';
+import { EdgetuneError } from '../shared/errors.ts';
+import type { R2BucketLike, R2ObjectLike } from '../shared/store/r2.ts';
 
 /** Miniflare's handle on a Worker: only its asynchronous `fetch` is used. */
 export interface WorkerFetcher {

@@ -1,7 +1,7 @@
-import { errorMessage } from '../../shared/errors.ts';
-import { routedVersions } from '../../shared/routing/operations.ts';
-import { RoutingDocSchema } from '../../shared/routing/schema.ts';
-import { isPreconditionFailed } from '../../shared/store/cas.ts';
+import { errorMessage } from '../shared/errors.ts';
+import { routedVersions } from '../shared/routing/operations.ts';
+import { RoutingDocSchema } from '../shared/routing/schema.ts';
+import { isPreconditionFailed } from '../shared/store/cas.ts';
 import {
   isEdgeOwnedKey,
   isRoutingKey,
@@ -9,8 +9,8 @@ import {
   keys,
   MANIFEST_FILE,
   parseVersionKey,
-} from '../../shared/store/keys.ts';
-import type { ObjectStore } from '../../shared/store/types.ts';
+} from '../shared/store/keys.ts';
+import type { ObjectStore } from '../shared/store/types.ts';
 
 /** Each side's ETag when the mirror last left the key in step (null: absent on that side). */
 interface Seen {

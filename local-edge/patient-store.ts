@@ -1,11 +1,5 @@
-import { EdgetuneError } from '../../shared/errors.ts';
-import type {
-  ListResult,
-  ObjectInfo,
-  ObjectStore,
-  PutOptions,
-  StoredObject,
-} from '../../shared/store/types.ts';
+import { EdgetuneError } from '../shared/errors.ts';
+import type { ListResult, ObjectInfo, ObjectStore, PutOptions, StoredObject } from '../shared/store/types.ts';
 
 export interface PatienceOptions {
   /** Abandon one call after this long (default 20 s). */

@@ -1,5 +1,5 @@
-import { errorMessage } from '../../shared/errors.ts';
-import type { ObjectStore } from '../../shared/store/types.ts';
+import { errorMessage } from '../shared/errors.ts';
+import type { ObjectStore } from '../shared/store/types.ts';
 import { type EdgeServer, type EdgeServerOptions, startEdgeServer } from './edge-server.ts';
 import { localBucketStore } from './miniflare.ts';
 import { type MirrorConflict, type MirrorStats, StoreMirror } from './mirror.ts';

@@ -2,8 +2,8 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Miniflare } from 'miniflare';
-import { R2Store } from '../../shared/store/r2.ts';
-import type { ObjectStore } from '../../shared/store/types.ts';
+import { R2Store } from '../shared/store/r2.ts';
+import type { ObjectStore } from '../shared/store/types.ts';
 import type { WorkerBundle } from './bundle.ts';
 import { bridgeBucket, R2_BRIDGE_WORKER, type WorkerFetcher } from './r2-bridge.ts';
 
