@@ -65,11 +65,13 @@ describe('Worker bundle sizes (wrangler deploy --dry-run)', () => {
 
   it('only the full build carries onnxruntime-web', () => {
     expect(wasmNames(bundles.engine).sort()).toEqual([
+      'jpeg.wasm',
       'kernels-relaxed.wasm',
       'kernels-simd.wasm',
       'webp_dec.wasm',
     ]);
     expect(wasmNames(bundles.full).sort()).toEqual([
+      'jpeg.wasm',
       'kernels-relaxed.wasm',
       'kernels-simd.wasm',
       'ort-wasm-simd-threaded.wasm',
