@@ -4,7 +4,7 @@
  * any configuration in the same search. Prints the README table; results also go to a JSON file
  * (appended as each run finishes, so a long run can be resumed task by task).
  *
- *   EDGETUNE_CACHE_DIR=... nice node --import tsx bench/select/tasks.ts [--tasks digits,negative] [--seeds 1,2,3] [--out f.json]
+ *   EDGETUNE_CACHE_DIR=... nice node --import tsx bench/select/tasks.ts [--tasks digits,negative] [--seeds 1,2,3] [--out f.json] [--budget s]
  *   node --import tsx bench/select/tasks.ts --render a.json,b.json     (one table from several runs)
  *
  * CPU-heavy (the scratch CNN is cross-validated too, and every configuration gets a hindsight
@@ -103,6 +103,9 @@ async function main(): Promise<void> {
   const chosen = arg('--tasks', Object.keys(all).join(',')).split(',');
   const seeds = arg('--seeds', '1,2,3').split(',').map(Number);
   const out = arg('--out', path.join(os.tmpdir(), 'edgetune-select-tasks.json'));
+  // `--budget <seconds>`: overrides every task's search budget (what the budget skips is then
+  // outside "the best configuration in the search").
+  const budget = arg('--budget', '');
   const results: TaskResult[] = fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, 'utf8')) : [];
   await initTf({ backend: 'wasm' });
   for (const name of chosen) {
@@ -118,7 +121,7 @@ async function main(): Promise<void> {
         name: `select-${name}`,
         seed,
         select: 'auto',
-        searchBudget: task.budget,
+        searchBudget: budget ? Number(budget) : task.budget,
         out: fs.mkdtempSync(path.join(os.tmpdir(), `edgetune-select-${name}-`)),
         progress: { log: (m) => process.stderr.write(`${m}\n`), task: () => ({ tick() {}, done() {} }) },
       });
