@@ -273,10 +273,10 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       }
     }
     for (const row of rows) {
+      row.seconds = Number(row.seconds.toFixed(3));
       if (row.folds.length === 0) continue;
       row.mean = mean(row.folds);
       row.sd = sd(row.folds);
-      row.seconds = Number(row.seconds.toFixed(3));
     }
 
     const choice = choosePaired(
