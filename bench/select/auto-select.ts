@@ -6,7 +6,7 @@
  * is listed per configuration. The breakdown says where the time goes: activations, heads on
  * cached features, fine-tuning depths, the scratch CNN.
  *
- *   node --import tsx bench/select/auto-select.ts      (also part of `npm run bench`)
+ *   node --import tsx bench/select/auto-select.ts [--budget <seconds>]      (also part of `npm run bench`)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -27,11 +27,22 @@ export interface AutoSelectBench {
   backbone: string;
   budget_seconds: number;
   winner: string;
-  configurations: { id: string; seconds: number; cv_mean: number | null; skipped: string | null }[];
+  configurations: {
+    id: string;
+    seconds: number;
+    splits: number;
+    cv_mean: number | null;
+    skipped: string | null;
+  }[];
+  /** Lines for configurations stopped by racing or by the budget. */
+  notes: string[];
   seconds_by_kind: { heads_on_cached_features: number; fine_tuning: number; scratch: number };
 }
 
-export async function autoSelectBench(log: (m: string) => void = () => {}): Promise<AutoSelectBench> {
+export async function autoSelectBench(
+  log: (m: string) => void = () => {},
+  budgetSeconds = BENCH_BUDGET_SECONDS,
+): Promise<AutoSelectBench> {
   await initTf({ backend: 'wasm' });
   const data = 'opencv-digits:per-class=10';
   const backbone = await resolveBackbone('nsfwjs:MobileNetV2', log);
@@ -51,7 +62,7 @@ export async function autoSelectBench(log: (m: string) => void = () => {}): Prom
       seed: 1,
       valFraction: 0.2,
       hyper: {},
-      budgetSeconds: BENCH_BUDGET_SECONDS,
+      budgetSeconds,
       scratch: true,
       scratchShape: { side: 224, channels: 3 },
       cacheDir,
@@ -74,9 +85,11 @@ export async function autoSelectBench(log: (m: string) => void = () => {}): Prom
       configurations: s.rows.map((r) => ({
         id: r.id,
         seconds: r.seconds,
+        splits: r.folds.length,
         cv_mean: r.mean,
         skipped: r.skipped,
       })),
+      notes: s.skipped,
       seconds_by_kind: {
         heads_on_cached_features: sum((r) => r.kind === 'transfer' && r.trainable === 0),
         fine_tuning: sum((r) => r.trainable > 0),
@@ -89,6 +102,8 @@ export async function autoSelectBench(log: (m: string) => void = () => {}): Prom
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const r = await autoSelectBench((m) => console.error(m));
+  // `--budget <seconds>`: let the whole plan run, to see where its time goes on a loaded machine.
+  const i = process.argv.indexOf('--budget');
+  const r = await autoSelectBench((m) => console.error(m), i >= 0 ? Number(process.argv[i + 1]) : undefined);
   console.log(JSON.stringify(r, null, 2));
 }

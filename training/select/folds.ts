@@ -70,3 +70,39 @@ export function innerSplit(
   }
   return { train, val };
 }
+
+/** One train/predict split of the search: the held-out fold and the inner split of the rest. */
+export interface Split {
+  /** Which shuffle of the labelled images (0 = the first). */
+  repeat: number;
+  fold: number;
+  held: number[];
+  train: number[];
+  val: number[];
+}
+
+/**
+ * Repeated stratified k-fold: `repeats` independent shuffles, each cut into k folds, listed
+ * shuffle by shuffle. Every configuration that is scored on a split is scored on the same one,
+ * so two configurations can be compared split by split (paired), which removes the luck of which
+ * images landed in which fold from their difference.
+ */
+export function splitPlan(
+  y: Int32Array,
+  k: number,
+  repeats: number,
+  seed: number,
+  valFraction: number,
+): Split[] {
+  const out: Split[] = [];
+  for (let r = 0; r < repeats; r++) {
+    // Repeat 0 is the plain k-fold of `seed`, so a single repeat reproduces it.
+    const folds = stratifiedFolds(y, k, r === 0 ? seed : seed + 7919 * r);
+    folds.forEach((held, f) => {
+      const rest = folds.flatMap((fold, j) => (j === f ? [] : fold));
+      const inner = innerSplit(y, rest, valFraction, seed + f + 1009 * r);
+      out.push({ repeat: r, fold: f, held, ...inner });
+    });
+  }
+  return out;
+}

@@ -1,11 +1,15 @@
 /**
- * `--select auto`: stratified k-fold cross-validation on the labelled images over the cut point,
- * the head, the fine-tuning depth and the scratch baseline, then the one-standard-error pick.
+ * `--select auto`: repeated stratified k-fold cross-validation on the labelled images over the cut
+ * point, the head, the fine-tuning depth and the scratch baseline, then the paired
+ * one-standard-error pick (choose.ts).
  *
- * Cheap by construction: activations of every candidate layer are computed once per image and
- * cached; heads on them train in milliseconds; the expensive configurations (re-trained backbone
- * layers, the scratch CNN) come last and run only while the budget lasts — training stops at the
- * end of the epoch in which the budget runs out, and the result says what was skipped.
+ * The time goes where it decides something: heads on cached activations (a fraction of a second
+ * each) are scored on every split of the first shuffle; re-trained backbone layers and the scratch
+ * CNN (seconds to minutes per split) on at most EXPENSIVE_SPLITS of them, and stopped as soon as
+ * they are clearly worse than the leader split by split (racing); the heads still in contention
+ * then get more shuffles. Every configuration is scored on a prefix of one split plan, so any two
+ * can be compared on the splits they share. Training stops at the end of the epoch in which the
+ * budget runs out, and the result says what was skipped or stopped.
  */
 import { EdgetuneError } from '../../shared/errors.ts';
 import type { Sample } from '../datasets/types.ts';
@@ -15,9 +19,9 @@ import { type HyperOptions, transferHyper } from '../train/hyper.ts';
 import { type Progress, silentProgress } from '../train/progress.ts';
 import type { Device } from '../features/session.ts';
 import { earlierCutPoints } from './candidates.ts';
-import { chooseOneStandardError, mean, sd } from './choose.ts';
+import { choosePaired, clearlyWorse, mean, sd } from './choose.ts';
 import { BudgetSpent, fitScratch, fitTransfer, type Rows, type TransferInput } from './fit.ts';
-import { foldCount, innerSplit, stratifiedFolds } from './folds.ts';
+import { foldCount, splitPlan } from './folds.ts';
 import { depthInput, layerInput, sharedKeras } from './inputs.ts';
 import { buildSpace, type Configuration } from './space.ts';
 
@@ -25,6 +29,15 @@ import { buildSpace, type Configuration } from './space.ts';
 export const DEFAULT_SEARCH_BUDGET_SECONDS = 600;
 /** Fine-tuning depths tried where the backbone can be re-trained. */
 export const SEARCH_DEPTHS = [1, 2];
+/** Folds: up to 5 (k = the smallest class below that), as before: every split costs a fit of every configuration. */
+export const MAX_FOLDS = 5;
+/** Shuffles of the labelled images the heads on cached activations may be scored on. */
+export const HEAD_REPEATS = 2;
+/** Splits an expensive configuration (re-trained layers, scratch CNN) is scored on at most. */
+export const EXPENSIVE_SPLITS = 5;
+/** Fewest splits a configuration needs to compete, and to be stopped as clearly worse. */
+export const MIN_SPLITS = 2;
+export const RACE_MIN_SPLITS = 3;
 
 export interface SearchOptions {
   backbone: TrainBackbone;
@@ -49,11 +62,16 @@ export interface SearchOptions {
 }
 
 export interface SelectionRow extends Configuration {
-  /** Accuracy on each held-out fold (fewer than k when the configuration was stopped). */
+  /** Accuracy on each split of the plan it was scored on (a prefix of the plan). */
   folds: number[];
   mean: number | null;
   sd: number | null;
+  /** Paired estimate of its mean accuracy over all splits (what the pick compares). */
+  estimate: number | null;
+  /** Seconds of cross-validation (activations included the first time a layer is used). */
   seconds: number;
+  /** Seconds of its hindsight test-set fit (not part of the search time). */
+  testSeconds?: number;
   /** Trained on the run's training split, accuracy on --test-data (hindsight, not used to pick). */
   testAccuracy: number | null;
   /** Why it has no CV score. */
@@ -62,13 +80,15 @@ export interface SelectionRow extends Configuration {
 
 export interface Selection {
   k: number;
-  rule: 'one-standard-error';
+  /** Shuffles of the labelled images (k splits each) in the plan. */
+  repeats: number;
+  rule: 'paired-one-standard-error';
   rows: SelectionRow[];
   winner: Configuration;
-  /** The configuration with the best mean CV accuracy. */
+  /** The configuration with the best paired estimate. */
   best: string;
-  /** Best mean minus its standard error: the bar the winner cleared. */
-  threshold: number;
+  /** The configuration scored on the most splits, against which the others are paired. */
+  reference: string;
   budgetSeconds: number;
   seconds: number;
   /** One line per configuration that was not (fully) cross-validated. */
@@ -89,8 +109,9 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
   const labelled = [...o.train, ...o.val];
   const y = Int32Array.from(labelled, (s) => s.label);
   const n = labelled.length;
-  const k = foldCount(y, o.classes);
-  const folds = stratifiedFolds(y, k, o.seed);
+  const k = foldCount(y, o.classes, MAX_FOLDS);
+  const repeats = HEAD_REPEATS;
+  const plan = splitPlan(y, k, repeats, o.seed, o.valFraction);
   const all = [...labelled, ...(o.test?.samples ?? [])];
   const yAll = Int32Array.from([...y, ...(o.test?.y ?? [])]);
   const testRows = o.test ? Array.from({ length: o.test.samples.length }, (_, i) => n + i) : [];
@@ -119,7 +140,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
     const depths = o.backbone.loadKeras ? SEARCH_DEPTHS : [];
     const space = buildSpace({ layers, depths, scratch: o.scratch });
     progress.log(
-      `--select auto: ${space.length} configurations, stratified ${k}-fold CV on ${n} labelled images, ` +
+      `--select auto: ${space.length} configurations, stratified ${k}-fold CV (up to ${repeats} shuffles) on ${n} labelled images, ` +
         `budget ${o.budgetSeconds}s`,
     );
 
@@ -137,86 +158,173 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       return inputs.get(key)!;
     };
 
-    const rows: SelectionRow[] = [];
+    const cheap = (c: Configuration) => c.kind === 'transfer' && c.trainable === 0;
+    const rows: SelectionRow[] = space.map((c) => ({
+      ...c,
+      folds: [],
+      mean: null,
+      sd: null,
+      estimate: null,
+      seconds: 0,
+      testAccuracy: null,
+      skipped: null,
+    }));
     const notes: string[] = [];
-    for (const c of space) {
-      const row: SelectionRow = {
-        ...c,
-        folds: [],
-        mean: null,
-        sd: null,
-        seconds: 0,
-        testAccuracy: null,
-        skipped: null,
-      };
-      rows.push(row);
-      if (rows.length > 1 && elapsed() >= o.budgetSeconds) {
-        row.skipped = `not started: the ${o.budgetSeconds}s search budget was spent`;
-        continue;
+    const stopped = new Set<SelectionRow>();
+    const leader = (): SelectionRow | undefined => {
+      const c = choosePaired(
+        rows.filter((r) => r.folds.length >= MIN_SPLITS),
+        MIN_SPLITS,
+      );
+      return c ? rows.find((r) => r.id === c.best) : undefined;
+    };
+
+    /**
+     * Scores `row` on splits [from, to) of the plan, racing the leader when asked. False when the
+     * budget ran out (the row keeps the splits it finished).
+     */
+    const score = async (row: SelectionRow, from: number, to: number, race: boolean): Promise<boolean> => {
+      const first = rows.indexOf(row) === 0 && from === 0;
+      if (!first && elapsed() >= o.budgetSeconds) {
+        if (row.folds.length === 0)
+          row.skipped = `not started: the ${o.budgetSeconds}s search budget was spent`;
+        return false;
       }
       const t0 = performance.now();
-      const input = c.kind === 'transfer' ? await inputFor(c) : null;
-      if (c.kind === 'transfer' && !input) {
-        row.skipped = `the backbone has no cut point with ${c.trainable} conv layers to re-train`;
-        continue;
-      }
-      const hyper = transferHyper(o.hyper, c.trainable);
-      // The first (cheapest) configuration always finishes, so there is always a pick; the others
-      // stop at the end of the epoch during which the budget runs out.
-      const deadline = rows.length > 1 ? started + o.budgetSeconds * 1000 : undefined;
-      const trainAndPredict = (r: Rows, seed: number) =>
-        c.kind === 'scratch'
-          ? fitScratch(
-              all.map((s) => s.image),
-              yAll,
-              o.classes,
-              r,
-              seed,
-              { ...o.scratchShape, batchSize: hyper.batchSize },
-              deadline,
-            )
-          : fitTransfer(c, input!, yAll, o.classes, r, seed, hyper, deadline);
       try {
-        for (let f = 0; f < k; f++) {
-          const held = folds[f]!;
-          const rest = folds.flatMap((fold, j) => (j === f ? [] : fold));
-          const inner = innerSplit(y, rest, o.valFraction, o.seed + f);
-          const probs = await trainAndPredict({ ...inner, predict: held }, o.seed);
-          row.folds.push(accuracy(probs, y, held));
+        const input = row.kind === 'transfer' ? await inputFor(row) : null;
+        if (row.kind === 'transfer' && !input) {
+          row.skipped = `the backbone has no cut point with ${row.trainable} conv layers to re-train`;
+          stopped.add(row);
+          return true;
         }
-        row.mean = mean(row.folds);
-        row.sd = sd(row.folds);
-        if (o.test) row.testAccuracy = accuracy(await trainAndPredict(runSplit, o.seed), yAll, testRows);
+        const hyper = transferHyper(o.hyper, row.trainable);
+        // The first (cheapest) configuration always finishes its first k splits, so there is
+        // always a pick; the rest stop at the end of the epoch during which the budget runs out.
+        const deadline = first ? undefined : started + o.budgetSeconds * 1000;
+        const trainAndPredict = (r: Rows, seed: number) =>
+          row.kind === 'scratch'
+            ? fitScratch(
+                all.map((s) => s.image),
+                yAll,
+                o.classes,
+                r,
+                seed,
+                { ...o.scratchShape, batchSize: hyper.batchSize },
+                deadline,
+              )
+            : fitTransfer(row, input!, yAll, o.classes, r, seed, hyper, deadline);
+        for (let i = from; i < to; i++) {
+          const split = plan[i]!;
+          const probs = await trainAndPredict(
+            { train: split.train, val: split.val, predict: split.held },
+            o.seed,
+          );
+          row.folds.push(accuracy(probs, y, split.held));
+          const lead = race ? leader() : undefined;
+          if (lead && lead !== row && clearlyWorse(row.folds, lead.folds, RACE_MIN_SPLITS)) {
+            stopped.add(row);
+            notes.push(
+              `${row.id}: stopped after ${row.folds.length} splits, clearly worse than ${lead.id} split by split`,
+            );
+            break;
+          }
+        }
+        return true;
       } catch (e) {
         if (!(e instanceof BudgetSpent)) throw e;
-        const spent = ((performance.now() - t0) / 1000).toFixed(1);
-        if (row.mean === null) {
-          row.skipped = `stopped after ${row.folds.length} of ${k} folds (${spent}s): the ${o.budgetSeconds}s search budget was spent`;
+        const n = row.folds.length;
+        if (n < MIN_SPLITS) {
+          row.skipped = `stopped after ${n} splits: the ${o.budgetSeconds}s search budget was spent`;
         } else {
-          // Scored on every fold: it competes; only the hindsight test figure is missing.
-          notes.push(`${c.id}: the search budget was spent before its test-set fit`);
+          notes.push(`${row.id}: scored on ${n} splits when the ${o.budgetSeconds}s search budget was spent`);
         }
+        return false;
+      } finally {
+        row.seconds += (performance.now() - t0) / 1000;
       }
-      row.seconds = Number(((performance.now() - t0) / 1000).toFixed(3));
+    };
+
+    const log = (row: SelectionRow) =>
       progress.log(
-        `  ${c.id}: ${row.mean === null ? row.skipped : `CV ${(row.mean * 100).toFixed(1)} ± ${(row.sd! * 100).toFixed(1)}%`}` +
-          `${row.testAccuracy === null ? '' : `, test ${(row.testAccuracy * 100).toFixed(1)}%`} (${row.seconds.toFixed(1)}s)`,
+        `  ${row.id}: ${row.folds.length === 0 ? row.skipped : `CV ${(mean(row.folds) * 100).toFixed(1)}% on ${row.folds.length} splits`}` +
+          ` (${row.seconds.toFixed(1)}s)`,
       );
+    // 1. Every configuration on heads over cached activations: the first k splits.
+    for (const row of rows.filter((r) => cheap(r))) {
+      await score(row, 0, k, false);
+      log(row);
     }
-    const choice = chooseOneStandardError(
-      rows.filter((r) => r.mean !== null),
-      k,
+    // 2. Re-trained layers and the scratch CNN: racing on the first splits, cheapest first.
+    for (const row of rows.filter((r) => !cheap(r))) {
+      await score(row, 0, Math.min(k, EXPENSIVE_SPLITS), true);
+      log(row);
+    }
+    // 3. More shuffles for the heads still in contention, while the budget lasts: they are what
+    //    the noise of a 1–2-image fold confuses most, and each costs a fraction of a second.
+    for (let i = k; i < plan.length; i += k) {
+      for (const row of rows.filter((r) => cheap(r) && !stopped.has(r) && r.folds.length === i)) {
+        const lead = leader();
+        if (lead && lead !== row && clearlyWorse(row.folds, lead.folds, RACE_MIN_SPLITS)) {
+          stopped.add(row);
+          continue;
+        }
+        await score(row, i, i + k, false);
+      }
+    }
+    for (const row of rows) {
+      row.seconds = Number(row.seconds.toFixed(3));
+      if (row.folds.length === 0) continue;
+      row.mean = mean(row.folds);
+      row.sd = sd(row.folds);
+    }
+
+    const choice = choosePaired(
+      rows.filter((r) => r.folds.length >= MIN_SPLITS),
+      MIN_SPLITS,
     );
     if (!choice) {
       throw new EdgetuneError(
         'bad_request',
-        `--select auto: no configuration finished ${k}-fold cross-validation within the ${o.budgetSeconds}s search budget; raise --search-budget`,
+        `--select auto: no configuration finished ${MIN_SPLITS} cross-validation splits within the ${o.budgetSeconds}s search budget; raise --search-budget`,
       );
+    }
+    for (const e of choice.estimates) rows.find((r) => r.id === e.id)!.estimate = e.estimate;
+    const seconds = Number(elapsed().toFixed(3));
+
+    // Hindsight, only with --test-data (it plays no part in the pick, and its time is not the
+    // search's): every scored configuration trained on the run's split and tested.
+    if (o.test) {
+      for (const row of rows.filter((r) => r.folds.length > 0)) {
+        const t0 = performance.now();
+        const input = row.kind === 'transfer' ? await inputFor(row) : null;
+        const hyper = transferHyper(o.hyper, row.trainable);
+        const probs =
+          row.kind === 'scratch'
+            ? await fitScratch(
+                all.map((s) => s.image),
+                yAll,
+                o.classes,
+                runSplit,
+                o.seed,
+                {
+                  ...o.scratchShape,
+                  batchSize: hyper.batchSize,
+                },
+              )
+            : await fitTransfer(row, input!, yAll, o.classes, runSplit, o.seed, hyper);
+        row.testAccuracy = accuracy(probs, yAll, testRows);
+        row.testSeconds = Number(((performance.now() - t0) / 1000).toFixed(3));
+        progress.log(
+          `  ${row.id}: estimate ${row.estimate === null ? '—' : (row.estimate * 100).toFixed(1)}%, test ${(row.testAccuracy * 100).toFixed(1)}%`,
+        );
+      }
     }
     const winner = rows.find((r) => r.id === choice.winner)!;
     return {
       k,
-      rule: 'one-standard-error',
+      repeats,
+      rule: 'paired-one-standard-error',
       rows,
       winner: {
         id: winner.id,
@@ -227,9 +335,9 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
         complexity: winner.complexity,
       },
       best: choice.best,
-      threshold: choice.threshold,
+      reference: choice.reference,
       budgetSeconds: o.budgetSeconds,
-      seconds: Number(elapsed().toFixed(3)),
+      seconds,
       skipped: [...rows.filter((r) => r.skipped).map((r) => `${r.id}: ${r.skipped}`), ...notes],
     };
   } finally {

@@ -15,7 +15,8 @@ export function selectionJson(s: Selected): Record<string, unknown> {
           rule: search.rule,
           folds: search.k,
           best: search.best,
-          threshold: search.threshold,
+          repeats: search.repeats,
+          reference: search.reference,
           budgetSeconds: search.budgetSeconds,
           seconds: search.seconds,
           skipped: search.skipped,
@@ -27,6 +28,7 @@ export function selectionJson(s: Selected): Record<string, unknown> {
             head: r.kind === 'scratch' ? null : r.head,
             cvMean: r.mean,
             cvSd: r.sd,
+            estimate: r.estimate,
             folds: r.folds,
             seconds: r.seconds,
             testAccuracy: r.testAccuracy,
@@ -43,10 +45,13 @@ export function selectionLines(s: Selected): string[] {
   const width = Math.max(...search.rows.map((r) => r.id.length));
   const hasTest = search.rows.some((r) => r.testAccuracy !== null);
   return [
-    `--select auto: ${search.k}-fold CV, one-standard-error rule → ${s.winner.id} (best mean: ${search.best}); ${search.seconds.toFixed(1)}s of ${search.budgetSeconds}s`,
+    `--select auto: ${search.k}-fold CV × up to ${search.repeats} shuffles, paired one-standard-error rule → ${s.winner.id} (best estimate: ${search.best}); ${search.seconds.toFixed(1)}s of ${search.budgetSeconds}s`,
     ...search.rows.map((r) => {
       const mark = r.id === s.winner.id ? '*' : ' ';
-      const cv = r.mean === null ? `skipped: ${r.skipped}` : `${pct(r.mean)} ± ${pct(r.sd)}`;
+      const cv =
+        r.mean === null
+          ? `skipped: ${r.skipped}`
+          : `${pct(r.mean)} ± ${pct(r.sd)} on ${r.folds.length} splits, estimate ${pct(r.estimate)}`;
       const test = hasTest ? `  test ${pct(r.testAccuracy)}` : '';
       return ` ${mark} ${r.id.padEnd(width)}  ${cv}${r.mean === null ? '' : test}  ${r.seconds.toFixed(1)}s`;
     }),

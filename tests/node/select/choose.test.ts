@@ -1,12 +1,13 @@
 /**
  * The pieces of `--select auto` that need no backbone: stratified folds, the inner validation
- * split, the one-standard-error rule, and the prototype head as a dense layer.
+ * split, the repeated split plan, the paired one-standard-error rule and racing, and the prototype
+ * head as a dense layer.
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { classMeanWeights, setClassMeanHead } from '../../../training/fit/class-means.ts';
-import { chooseOneStandardError, mean, sd } from '../../../training/select/choose.ts';
-import { foldCount, innerSplit, stratifiedFolds } from '../../../training/select/folds.ts';
+import { choosePaired, clearlyWorse, mean, pairedDifference, sd } from '../../../training/select/choose.ts';
+import { foldCount, innerSplit, splitPlan, stratifiedFolds } from '../../../training/select/folds.ts';
 import { createRng } from '../../../shared/random.ts';
 import { initTf } from '../../../training/tf/backend.ts';
 
@@ -43,31 +44,100 @@ describe('stratified folds', () => {
   });
 });
 
-describe('one-standard-error rule', () => {
-  it('takes the simplest configuration within one standard error of the best mean', () => {
-    const scored = [
-      { id: 'linear', complexity: 1, folds: [0.9, 0.85, 0.95, 0.9, 0.9] },
-      { id: 'mlp', complexity: 2, folds: [0.95, 0.9, 1, 0.9, 0.95] },
-      { id: 'prototype', complexity: 0, folds: [0.7, 0.75, 0.7, 0.7, 0.8] },
-    ];
-    const best = scored[1]!;
-    const c = chooseOneStandardError(scored, 5)!;
-    expect(c.best).toBe('mlp');
-    expect(c.threshold).toBeCloseTo(mean(best.folds) - sd(best.folds) / Math.sqrt(5), 12);
-    // 0.90 ≥ 0.94 − 0.0187? No: the linear head is more than one SE below, so the MLP wins.
-    expect(c.winner).toBe('mlp');
-    const noisy = scored.map((s) => (s.id === 'mlp' ? { ...s, folds: [1, 0.8, 1, 0.85, 1] } : s));
-    // Best mean 0.93 with SE 0.044: the linear head (0.90) is within it and simpler.
-    expect(chooseOneStandardError(noisy, 5)!.winner).toBe('linear');
+describe('repeated split plan', () => {
+  it('is k stratified folds per shuffle, the first shuffle being the plain k-fold, with inner splits inside the training folds', () => {
+    const y = labels([10, 10, 10]);
+    const plan = splitPlan(y, 5, 3, 11, 0.2);
+    expect(plan).toHaveLength(15);
+    expect(plan.slice(0, 5).map((s) => s.held)).toEqual(stratifiedFolds(y, 5, 11));
+    for (let r = 0; r < 3; r++) {
+      const shuffle = plan.filter((s) => s.repeat === r);
+      expect(shuffle.map((s) => s.fold)).toEqual([0, 1, 2, 3, 4]);
+      expect(shuffle.flatMap((s) => s.held).sort((a, b) => a - b)).toEqual(Array.from(y.keys()));
+      for (const s of shuffle) {
+        const inside = [...s.train, ...s.val].sort((a, b) => a - b);
+        expect(inside).toEqual(Array.from(y.keys()).filter((i) => !s.held.includes(i)));
+        for (let c = 0; c < 3; c++) expect(s.held.filter((i) => y[i] === c)).toHaveLength(2);
+      }
+    }
+    // Different shuffles hold out different images together.
+    expect(plan[5]!.held).not.toEqual(plan[0]!.held);
+    expect(splitPlan(y, 5, 3, 11, 0.2)).toEqual(plan);
+  });
+});
+
+describe('paired comparison', () => {
+  it('separates configurations by their per-split differences where their means alone do not', () => {
+    // Fold difficulty swings every configuration by ±20 points; "b" is 3 points better on every
+    // split. Unpaired, its mean is well inside one standard error of "a"'s; paired, it is clearly better.
+    const swing = [0.2, -0.2, 0.1, -0.1, 0, 0.16, -0.16, 0.04, -0.04, 0];
+    const a = swing.map((d) => 0.7 + d);
+    const b = swing.map((d) => 0.73 + d);
+    expect(mean(b) - mean(a)).toBeLessThan(sd(b) / Math.sqrt(10));
+    const d = pairedDifference(b, a);
+    expect(d.mean).toBeCloseTo(0.03, 12);
+    expect(d.se).toBeCloseTo(0, 12);
+    const c = choosePaired(
+      [
+        { id: 'a', complexity: 0, folds: a },
+        { id: 'b', complexity: 1, folds: b },
+      ],
+      2,
+    )!;
+    expect(c.best).toBe('b');
+    expect(c.winner).toBe('b');
   });
 
-  it('ignores configurations stopped before all folds, and has no pick without any', () => {
+  it('takes the simplest configuration within one paired standard error of the best', () => {
+    const base = [0.8, 0.6, 0.9, 0.7, 0.8, 0.6];
+    // "mlp" beats "linear" by 5 points on half the splits and ties on the rest: mean 2.5, SE 1.1.
+    const linear = base;
+    const mlp = base.map((x, i) => x + (i % 2 === 0 ? 0.05 : 0));
+    const proto = base.map((x) => x - 0.1);
     const scored = [
-      { id: 'a', complexity: 5, folds: [0.8, 0.8, 0.8] },
-      { id: 'b', complexity: 0, folds: [1] },
+      { id: 'prototype', complexity: 0, folds: proto },
+      { id: 'linear', complexity: 1, folds: linear },
+      { id: 'mlp', complexity: 2, folds: mlp },
     ];
-    expect(chooseOneStandardError(scored, 3)!.winner).toBe('a');
-    expect(chooseOneStandardError([{ id: 'b', complexity: 0, folds: [1] }], 3)).toBeNull();
+    const c = choosePaired(scored, 2)!;
+    expect(c.best).toBe('mlp');
+    expect(c.winner).toBe('mlp');
+    const e = c.estimates.find((x) => x.id === 'linear')!;
+    expect(e.vsBest).toBeCloseTo(-0.025, 12);
+    expect(e.vsBestSe).toBeCloseTo(sd([-0.05, 0, -0.05, 0, -0.05, 0]) / Math.sqrt(6), 12);
+    // Noisier differences (SE larger than the mean gap): the simpler linear head is taken.
+    const noisy = base.map((x, i) => x + [0.1, -0.05, 0.1, -0.05, 0.05, 0][i]!);
+    const c2 = choosePaired([scored[0]!, scored[1]!, { id: 'mlp', complexity: 2, folds: noisy }], 2)!;
+    expect(c2.best).toBe('mlp');
+    expect(c2.winner).toBe('linear');
+  });
+
+  it('fills in a configuration scored on fewer splits from the reference, and ignores one with too few', () => {
+    const ref = [0.7, 0.9, 0.8, 0.6, 0.7, 0.9, 0.8, 0.6];
+    // Scored on the first 4 splits only, 10 points above the reference on each.
+    const partial = ref.slice(0, 4).map((x) => x + 0.1);
+    const c = choosePaired(
+      [
+        { id: 'ref', complexity: 0, folds: ref },
+        { id: 'partial', complexity: 5, folds: partial },
+        { id: 'one', complexity: 1, folds: [1] },
+      ],
+      2,
+    )!;
+    expect(c.reference).toBe('ref');
+    expect(c.estimates.map((e) => e.id)).toEqual(['ref', 'partial']);
+    expect(c.estimates[1]!.estimate).toBeCloseTo(mean(ref) + 0.1, 12);
+    expect(c.winner).toBe('partial');
+    expect(choosePaired([{ id: 'one', complexity: 0, folds: [1] }], 2)).toBeNull();
+  });
+
+  it('racing stops a configuration only when it is clearly worse after enough splits', () => {
+    const leader = [0.8, 0.7, 0.9, 0.8, 0.6];
+    const worse = leader.map((x) => x - 0.2);
+    expect(clearlyWorse(worse.slice(0, 2), leader, 3)).toBe(false);
+    expect(clearlyWorse(worse.slice(0, 3), leader, 3)).toBe(true);
+    // Worse on average but not consistently: keeps running.
+    expect(clearlyWorse([0.6, 0.8, 0.7], [0.8, 0.7, 0.8], 3)).toBe(false);
   });
 });
 
