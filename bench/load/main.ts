@@ -32,7 +32,7 @@ function table(header: string[], rows: string[][]): string {
 export function formatReport(r: LoadReport, cpu: string): string {
   const o = r.options;
   const out = [
-    `${r.completed} requests (${o.clients} clients, admin change every ${o.adminEveryMs / 1000} s, corrupt ${'load-a@v3'} after ${Math.round(o.corruptAfter * 100)} %) in ${r.seconds} s: ${r.throughput} req/s on ${cpu}`,
+    `${r.completed} requests (${o.clients} clients, admin change every ${o.adminEveryMs !== undefined ? `${o.adminEveryMs / 1000} s` : `${o.adminEveryRequests} requests`}, corrupt ${'load-a@v3'} after ${Math.round(o.corruptAfter * 100)} %) in ${r.seconds} s: ${r.throughput} req/s on ${cpu}`,
     '',
     table(
       [

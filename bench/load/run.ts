@@ -28,8 +28,14 @@ import {
 export interface LoadOptions {
   requests: number;
   clients: number;
-  /** Milliseconds between admin changes (each alternates models). */
-  adminEveryMs: number;
+  /** Milliseconds between admin changes (each alternates models): the soak's operator. */
+  adminEveryMs?: number;
+  /**
+   * Instead of a timer: the client that claims request index k·n (k ≥ 1) makes the k-th admin
+   * change before sending it, while the other clients keep going. The number of changes is then
+   * fixed by the request count, whatever the machine's speed (what a test can assert on).
+   */
+  adminEveryRequests?: number;
   /** Fraction of the requests after which the corrupt version is published. */
   corruptAfter: number;
   /** Hard wall-clock limit: clients stop starting requests after it. */
@@ -266,17 +272,23 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       else admin.failed[String(res.status)] = (admin.failed[String(res.status)] ?? 0) + 1;
     };
 
+    let adminChanges = 0;
+    const adminChange = async () => {
+      const n = adminChanges++;
+      const model = MODELS[n % MODELS.length]!;
+      const { path: p, body } = adminStep(model, Math.floor(n / MODELS.length));
+      await adminCall(p, body);
+    };
+    const everyMs = options.adminEveryMs;
     const adminLoop = (async () => {
-      let n = 0;
+      if (everyMs === undefined) return;
       while (running) {
-        await new Promise((r) => setTimeout(r, options.adminEveryMs));
+        await new Promise((r) => setTimeout(r, everyMs));
         if (!running) break;
-        const model = MODELS[n % MODELS.length]!;
-        const { path: p, body } = adminStep(model, Math.floor(n / MODELS.length));
-        await adminCall(p, body);
-        n++;
+        await adminChange();
       }
     })();
+    const everyRequests = options.adminEveryRequests;
 
     const started = performance.now();
     const client = async () => {
@@ -285,6 +297,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         if (i >= options.requests) return;
         if (corruptState === 'pending' && i >= options.requests * options.corruptAfter)
           await publishCorruptNow();
+        if (everyRequests !== undefined && i > 0 && i % everyRequests === 0) await adminChange();
         outcomes.push(await send(planRequest(i, rng, pinnable)));
         if (outcomes.length % 2000 === 0) say(`${outcomes.length} / ${options.requests}`);
       }
