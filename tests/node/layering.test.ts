@@ -11,8 +11,9 @@
  *   points sit at `functions/`' top level;
  * - `local-edge/` (`edgetune serve`: the Worker in workerd on this machine, mirroring a store) is
  *   Node-side and apart from training: it imports neither `training/` nor `bench/`;
- * - `kernels/` (the kernel source, its build and the Node host of the kernel modules) is Node-side:
- *   neither `shared/` nor `functions/` imports it (workerd imports the built .wasm files);
+ * - `kernels/` (the kernel source, its build and the Node host of the kernel modules) and `codecs/`
+ *   (AssemblyScript sources of the codecs' WebAssembly and their builds) are Node-side: neither
+ *   `shared/` nor `functions/` imports them (both runtimes load the committed .wasm files);
  * - nothing outside `tests/` imports test code.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -53,7 +54,18 @@ function importsOf(file: string): Import[] {
   });
 }
 
-const TOP = ['shared', 'functions', 'training', 'local-edge', 'bench', 'bin', 'kernels', 'infra', 'tests'];
+const TOP = [
+  'shared',
+  'functions',
+  'training',
+  'local-edge',
+  'bench',
+  'bin',
+  'kernels',
+  'codecs',
+  'infra',
+  'tests',
+];
 const all = TOP.flatMap((d) => {
   try {
     return sourceFiles(d);
@@ -158,9 +170,12 @@ describe('layering', () => {
     expect(top).toEqual(['full.ts', 'index.ts', 'worker.ts']);
   });
 
-  it('neither shared/ nor functions/ imports kernels/ (Node-side build and host)', () => {
+  it('neither shared/ nor functions/ imports kernels/ or codecs/ (wasm sources and their builds)', () => {
     expect(inLayer('kernels').length).toBeGreaterThan(0);
-    const bad = [...inLayer('shared'), ...inLayer('functions')].filter((i) => i.layer === 'kernels');
+    expect(inLayer('codecs').length).toBeGreaterThan(0);
+    const bad = [...inLayer('shared'), ...inLayer('functions')].filter(
+      (i) => i.layer === 'kernels' || i.layer === 'codecs',
+    );
     expect(show(bad)).toEqual([]);
   });
 
