@@ -25,6 +25,7 @@ import { loadDataset } from '../training/datasets/index.ts';
 import { extractFeatures } from '../training/features/extract.ts';
 import { resolveBackbone } from '../training/train/backbone.ts';
 import { cachedPretrainedBackbone } from '../training/train/cached-backbone.ts';
+import { QUICK } from '../training/demo/profile.ts';
 import { planFreeze } from '../training/train/plan.ts';
 import { runTraining } from '../training/train/run.ts';
 import { projectRoot } from '../local-edge/bundle.ts';
@@ -167,15 +168,7 @@ interface Result {
 async function main(): Promise<void> {
   const work = tmp('methods');
   const cacheDir = path.join(work, 'features');
-  const digits = (
-    await cachedPretrainedBackbone({
-      data: 'mnist:per-class=200',
-      epochs: 2,
-      seed: 1,
-      arch: 'small-cnn',
-      backend: 'wasm',
-    })
-  ).path;
+  const digits = (await cachedPretrainedBackbone({ ...QUICK.pretrain, backend: 'wasm' })).path;
   const cases: Case[] = [
     {
       data: 'OpenCV digits sheet',

@@ -18,6 +18,7 @@ import { projectRoot } from '../local-edge/bundle.ts';
 import { openStore } from '../shared/store/node/open.ts';
 import { runPrototypeTraining } from '../training/prototype/run.ts';
 import { cachedPretrainedBackbone } from '../training/train/cached-backbone.ts';
+import { QUICK } from '../training/demo/profile.ts';
 import { type PhotoClass, nsfwjsPhotoExport, photoExamples } from './prototype-fixtures.ts';
 import { median, round } from './stats.ts';
 
@@ -136,15 +137,7 @@ async function accuracies(): Promise<AccuracyRow[]> {
   const rows: AccuracyRow[] = [];
   const digitsBackbone =
     // The quick demo's backbone (cached by `npm run demo -- --quick`, else pretrained here once).
-    (
-      await cachedPretrainedBackbone({
-        data: 'mnist:per-class=200',
-        epochs: 2,
-        seed: 1,
-        arch: 'small-cnn',
-        backend: 'wasm',
-      })
-    ).path;
+    (await cachedPretrainedBackbone({ ...QUICK.pretrain, backend: 'wasm' })).path;
   for (const shots of [5, 10]) {
     const photos = tmp(`photos-${shots}`);
     const cases = [
