@@ -52,6 +52,20 @@ interface Candidate {
   bytes: Uint8Array<ArrayBuffer>;
 }
 
+/** At a phone's width (390 CSS px) the page must not scroll sideways; what sticks out is named. */
+async function expectNoSidewaysScroll(page: Page): Promise<void> {
+  await page.setViewportSize({ width: 390, height: 844 });
+  const widths = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    inner: window.innerWidth,
+    wider: [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > window.innerWidth)
+      .map((e) => `${e.tagName.toLowerCase()}#${e.id} right=${Math.round(e.getBoundingClientRect().right)}`),
+  }));
+  expect(widths.inner).toBe(390);
+  expect(widths.scroll, JSON.stringify(widths)).toBeLessThanOrEqual(widths.inner);
+}
+
 function candidates(): Candidate[] {
   const photos = fs.readdirSync(path.join(ROOT, 'data', 'photos')).filter((f) => /\.(png|jpe?g)$/.test(f));
   return [
@@ -259,19 +273,7 @@ describe('the try-a-model page in headless Chromium', () => {
     expect(shownKeyed.engine).toBe(keyed.engine ?? 'not reported');
 
     // At a phone's width (390 CSS px) with a file chosen and an answer shown: no sideways scrolling.
-    await page.setViewportSize({ width: 390, height: 844 });
-    const widths = await page.evaluate(() => ({
-      scroll: document.documentElement.scrollWidth,
-      inner: window.innerWidth,
-      // Named in the failure message: what sticks out.
-      wider: [...document.querySelectorAll('body *')]
-        .filter((e) => e.getBoundingClientRect().right > window.innerWidth)
-        .map(
-          (e) => `${e.tagName.toLowerCase()}#${e.id} right=${Math.round(e.getBoundingClientRect().right)}`,
-        ),
-    }));
-    expect(widths.inner).toBe(390);
-    expect(widths.scroll, JSON.stringify(widths)).toBeLessThanOrEqual(widths.inner);
+    await expectNoSidewaysScroll(page);
     await page.setViewportSize({ width: 900, height: 1000 });
 
     // 2. Pinning the other version re-runs at once: the answer follows the pin.
@@ -420,18 +422,7 @@ describe('the try-a-model page in headless Chromium', () => {
       expect(p.score).toBeCloseTo(body.predictions[i]!.score, 6);
 
     // At 390 px, with the teach panel filled in and an answer shown: no sideways scrolling.
-    await page.setViewportSize({ width: 390, height: 844 });
-    const widths = await page.evaluate(() => ({
-      scroll: document.documentElement.scrollWidth,
-      inner: window.innerWidth,
-      wider: [...document.querySelectorAll('body *')]
-        .filter((e) => e.getBoundingClientRect().right > window.innerWidth)
-        .map(
-          (e) => `${e.tagName.toLowerCase()}#${e.id} right=${Math.round(e.getBoundingClientRect().right)}`,
-        ),
-    }));
-    expect(widths.inner).toBe(390);
-    expect(widths.scroll, JSON.stringify(widths)).toBeLessThanOrEqual(widths.inner);
+    await expectNoSidewaysScroll(page);
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT.replace('page.png', 'page-teach-390.png'), fullPage: true });
     await page.setViewportSize({ width: 900, height: 1000 });
