@@ -5,6 +5,7 @@
  * wall-clock limit; everything it starts is stopped and its temporary folder removed.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { ENGINES } from '../../shared/inference/engines.ts';
@@ -223,10 +224,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const publishCorruptNow = async () => {
       corruptState = 'publishing';
       say(`${outcomes.length} requests done: publishing corrupt ${CORRUPT.model}@${CORRUPT.version}`);
-      await publishCorrupt(store, new FileStore(path.join(dir, 'scratch')));
-      await edge!.sync();
-      // Routed traffic too: the canary weight sends some requests to it, which must fall back.
-      await adminCall(`/admin/models/${CORRUPT.model}/rollout`, { version: CORRUPT.version, weight: 20 });
+      await serially(async () => {
+        await publishCorrupt(store, new FileStore(path.join(dir, 'scratch')));
+        await edge!.sync();
+        // Routed traffic too: the canary weight sends some requests to it, which must fall back.
+        await adminCall(`/admin/models/${CORRUPT.model}/rollout`, { version: CORRUPT.version, weight: 20 });
+      });
       const wait = Date.now() + 30_000;
       while (Date.now() < wait) {
         const r = await fetch(new URL(`/v2/models/${CORRUPT.model}/versions/${CORRUPT.version}`, base));
@@ -253,32 +256,35 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     };
 
     const adminCall = async (p: string, body: unknown) => {
-      let res: Response;
+      let status: number;
       try {
-        res = await fetch(new URL(p, base), {
-          method: 'POST',
-          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-          signal: AbortSignal.timeout(60_000),
-        });
-        await res.arrayBuffer();
+        status = await postOnFreshConnection(new URL(p, base), ADMIN_TOKEN, body);
       } catch (e) {
         // Not retried: a routing change may have been applied before the connection dropped.
-        const why = isClosedConnection(e) ? 'no answer (connection closed)' : 'no answer';
+        const why = e instanceof Error && 'code' in e ? `no answer (${String(e.code)})` : 'no answer';
         admin.failed[why] = (admin.failed[why] ?? 0) + 1;
         return;
       }
-      if (res.ok) admin.ok++;
-      else admin.failed[String(res.status)] = (admin.failed[String(res.status)] ?? 0) + 1;
+      if (status >= 200 && status < 300) admin.ok++;
+      else admin.failed[String(status)] = (admin.failed[String(status)] ?? 0) + 1;
+    };
+    // One operator: routing changes (and the corrupt publish, which writes beside them) run one at
+    // a time, so the routing compare-and-swap never sees two of ours at once.
+    let adminQueue: Promise<unknown> = Promise.resolve();
+    const serially = <T>(f: () => Promise<T>): Promise<T> => {
+      const run = adminQueue.then(f);
+      adminQueue = run.catch(() => undefined);
+      return run;
     };
 
     let adminChanges = 0;
-    const adminChange = async () => {
-      const n = adminChanges++;
-      const model = MODELS[n % MODELS.length]!;
-      const { path: p, body } = adminStep(model, Math.floor(n / MODELS.length));
-      await adminCall(p, body);
-    };
+    const adminChange = () =>
+      serially(async () => {
+        const n = adminChanges++;
+        const model = MODELS[n % MODELS.length]!;
+        const { path: p, body } = adminStep(model, Math.floor(n / MODELS.length));
+        await adminCall(p, body);
+      });
     const everyMs = options.adminEveryMs;
     const adminLoop = (async () => {
       if (everyMs === undefined) return;
@@ -351,6 +357,41 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     await edge?.dispose();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * POSTs JSON on a connection of its own (no keep-alive pool) and returns the status. A pooled
+ * connection the server closes just as it is reused drops the request unanswered, and an admin
+ * change cannot simply be sent again (it may have been applied): a fresh connection per change
+ * makes a lost answer a real failure.
+ */
+function postOnFreshConnection(url: URL, token: string, body: unknown): Promise<number> {
+  const data = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent: false,
+        timeout: 60_000,
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(data),
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () =>
+      req.destroy(Object.assign(new Error('admin call timed out'), { code: 'TIMEOUT' })),
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
 }
 
 function isClosedConnection(e: unknown): boolean {
