@@ -16,6 +16,15 @@ export interface EngineTensor {
   dims: readonly number[];
 }
 
+/** Options of `createEngineSession`. */
+export interface CreateOptions {
+  /**
+   * When given, milliseconds per start-up phase are added to it (`prepare`, `supports`,
+   * `instantiate`, `constants`, `plan`): what the cold-start bench reports phase by phase.
+   */
+  phases?: Map<string, number>;
+}
+
 export interface RunOptions {
   /** When given, milliseconds per op type are added to it (performance.now around each step). */
   timings?: Map<string, number>;
@@ -61,19 +70,32 @@ function readOut(mem: ArrayBuffer, base: number, t: PlacedTensor): EngineTensor 
 export async function createEngineSession(
   modelOrBytes: ModelProto | Uint8Array,
   kernels: KernelModules,
+  options: CreateOptions = {},
 ): Promise<EngineSession> {
+  const phases = options.phases;
+  let mark = performance.now();
+  const phase = (name: string) => {
+    if (!phases) return;
+    const now = performance.now();
+    phases.set(name, (phases.get(name) ?? 0) + now - mark);
+    mark = now;
+  };
   // Exporters' constant plumbing (Constant/Identity weights, shape arithmetic) is folded and zero
   // Pads before convs (Keras ZeroPadding2D) become the convs' own pads, once; the support check
   // then looks at that same graph.
   const model = prepareForEngine(
     modelOrBytes instanceof Uint8Array ? decodeModel(modelOrBytes) : modelOrBytes,
   );
+  phase('prepare');
   const report = supportsPrepared(model);
   if (!report.ok) {
     throw new EdgetuneError('unsupported', `engine cannot run this model: ${describeUnsupported(report)}`);
   }
+  phase('supports');
   const { variant, exports: k } = await instantiateKernels(kernels);
+  phase('instantiate');
   const consts = new ModelConstants(model);
+  phase('constants');
   const persist = new PersistentRegion(k);
   const inputNames = (model.graph?.input ?? []).map((i) => i.name ?? '').filter((n) => !consts.has(n));
   const outputNames = (model.graph?.output ?? []).map((o) => o.name ?? '');
@@ -104,6 +126,7 @@ export async function createEngineSession(
     );
   }
   planFor(declared);
+  phase('plan');
 
   const runSync = (feeds: Readonly<Record<string, EngineTensor>>, options?: RunOptions) => {
     const dims = new Map<string, readonly number[]>();
