@@ -8,7 +8,7 @@ import { decodeModel, type ModelProto, toNumber } from '../onnx/proto.ts';
 import { Compiler } from './compile.ts';
 import { PersistentRegion, type Plan, type PlacedTensor } from './layout.ts';
 import { ModelConstants } from './constants.ts';
-import { instantiateKernels, type KernelModules, type KernelVariant } from './kernels.ts';
+import { instantiateKernels, type KernelModules, type Kernels, type KernelVariant } from './kernels.ts';
 import { describeUnsupported, prepareForEngine, supportsPrepared } from './supports.ts';
 
 export interface EngineTensor {
@@ -20,7 +20,7 @@ export interface EngineTensor {
 export interface CreateOptions {
   /**
    * When given, milliseconds per start-up phase are added to it (`prepare`, `supports`,
-   * `instantiate`, `constants`, `plan`): what the cold-start bench reports phase by phase.
+   * `constants`, `plan`): what the cold-start bench reports phase by phase.
    */
   phases?: Map<string, number>;
 }
@@ -72,6 +72,18 @@ export async function createEngineSession(
   kernels: KernelModules,
   options: CreateOptions = {},
 ): Promise<EngineSession> {
+  return openEngineSession(modelOrBytes, await instantiateKernels(kernels), options);
+}
+
+/**
+ * `createEngineSession` on kernels already instantiated, synchronously: what the Worker's global
+ * scope can call (it cannot wait for promises to settle), see warmup.ts.
+ */
+export function openEngineSession(
+  modelOrBytes: ModelProto | Uint8Array,
+  kernels: Kernels,
+  options: CreateOptions = {},
+): EngineSession {
   const phases = options.phases;
   let mark = performance.now();
   const phase = (name: string) => {
@@ -92,8 +104,7 @@ export async function createEngineSession(
     throw new EdgetuneError('unsupported', `engine cannot run this model: ${describeUnsupported(report)}`);
   }
   phase('supports');
-  const { variant, exports: k } = await instantiateKernels(kernels);
-  phase('instantiate');
+  const { variant, exports: k } = kernels;
   const consts = new ModelConstants(model);
   phase('constants');
   const persist = new PersistentRegion(k);
