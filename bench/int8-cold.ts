@@ -12,6 +12,7 @@
  * Training + quantizing the reference model takes minutes; INT8_COLD_REUSE=1 reuses the models
  * the previous run left in .edgetune/bench/int8-cold/ (for iterating on the loading path).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,6 +42,23 @@ interface Models {
 }
 
 const file = (f: string) => path.join(DIR, 'models', f);
+
+/**
+ * INT8_COLD_BASELINE=<git revision>: that revision's production Worker is measured too, in the
+ * same samples (interleaved), so a change is compared on one machine under one load.
+ */
+const BASELINE = process.env.INT8_COLD_BASELINE;
+
+async function baselineBundle(rev: string) {
+  const src = path.join(DIR, 'baseline-src');
+  fs.rmSync(src, { recursive: true, force: true });
+  fs.mkdirSync(src, { recursive: true });
+  const tar = execFileSync('git', ['archive', '--format=tar', rev], { cwd: projectRoot, maxBuffer: 1 << 30 });
+  execFileSync('tar', ['-x', '-C', src], { input: tar });
+  fs.symlinkSync(path.join(projectRoot, 'node_modules'), path.join(src, 'node_modules'));
+  log(`baseline: production Worker of ${rev}`);
+  return bundle(path.join(src, 'wrangler.toml'), path.join(DIR, 'baseline-build'), 'engine');
+}
 
 /** The reference model and its published int8 variant (trained now, or the last run's). */
 async function models(): Promise<Models> {
@@ -76,9 +94,10 @@ const m = await models();
 const r2Dir = path.join(DIR, 'r2');
 fs.rmSync(r2Dir, { recursive: true, force: true });
 const config = path.join(projectRoot, 'wrangler.toml');
-const [prod, bench] = await Promise.all([
+const [prod, bench, baseline] = await Promise.all([
   bundle(config, path.join(DIR, 'prod-build'), 'engine'),
   bundle(path.join(projectRoot, 'bench', 'worker', 'wrangler.toml'), path.join(DIR, 'bench-build')),
+  BASELINE ? baselineBundle(BASELINE) : undefined,
 ]);
 const NAME = 'photos-int8';
 const KEYS = {
@@ -108,14 +127,21 @@ const KEYS = {
 }
 
 type Precision = 'int8' | 'fp32';
-const rows: Record<Precision, { http: Record<string, number>[]; phases: Record<string, number>[] }> = {
-  int8: { http: [], phases: [] },
-  fp32: { http: [], phases: [] },
+type Samples = Record<string, number>[];
+interface Rows {
+  http: Samples;
+  baseline: Samples;
+  phases: Samples;
+  phasesWarm: Samples;
+}
+const rows: Record<Precision, Rows> = {
+  int8: { http: [], baseline: [], phases: [], phasesWarm: [] },
+  fp32: { http: [], baseline: [], phases: [], phasesWarm: [] },
 };
 
-async function httpSample(precision: Precision): Promise<Record<string, number>> {
+async function httpSample(precision: Precision, worker = prod): Promise<Record<string, number>> {
   const t0 = performance.now();
-  const inst = await startInstance(prod, r2Dir, precision === 'fp32' ? { PRECISION: 'fp32' } : {});
+  const inst = await startInstance(worker, r2Dir, precision === 'fp32' ? { PRECISION: 'fp32' } : {});
   const startup = performance.now() - t0;
   try {
     const row: HttpRow = {
@@ -142,19 +168,41 @@ async function httpSample(precision: Precision): Promise<Record<string, number>>
   }
 }
 
-async function phaseSample(precision: Precision): Promise<Record<string, number>> {
+async function phaseSample(precision: Precision, warmup: boolean): Promise<Record<string, number>> {
   const inst = await startInstance(bench, r2Dir);
   try {
-    const q = new URLSearchParams({ key: KEYS[precision], image: KEYS.image, spec: KEYS.spec });
+    const q = new URLSearchParams({
+      key: KEYS[precision],
+      image: KEYS.image,
+      spec: KEYS.spec,
+      warmup: warmup ? '1' : '0',
+    });
     const t = performance.now();
-    const r = await call<{ phases: Record<string, number>; engine: Record<string, number> }>(
-      inst.url,
-      `/cold?${q}`,
-    );
-    return { client: performance.now() - t, ...r.phases, ...prefix('engine_', r.engine) };
+    type Reply = { phases: Record<string, number>; engine: Record<string, number> };
+    const r = await call<Reply>(inst.url, `/cold?${q}`);
+    const client = performance.now() - t;
+    // The same again in this isolate (a new session; code compiled and optimised by now): what
+    // is left of the start-up once nothing is cold but the model's own data.
+    const again = await call<Reply>(inst.url, `/cold?${q}`);
+    return {
+      client,
+      ...r.phases,
+      ...prefix('engine_', r.engine),
+      ...prefix('warm_isolate_', { ...again.phases, ...prefix('engine_', again.engine) }),
+    };
   } finally {
     await inst.dispose();
   }
+}
+
+/** Medians per column: the production Worker over HTTP, then the bench Worker's phases. */
+function summary(r: Rows) {
+  return {
+    http: medians(r.http),
+    ...(r.baseline.length ? { baseline_http: medians(r.baseline) } : {}),
+    phases_cold_isolate: medians(r.phases),
+    phases_after_warmup: medians(r.phasesWarm),
+  };
 }
 
 function prefix(p: string, o: Record<string, number>): Record<string, number> {
@@ -171,7 +219,9 @@ for (let s = 0; s < SAMPLES; s++) {
   loads.push(os.loadavg()[0]!);
   for (const p of ['int8', 'fp32'] as const) {
     rows[p].http.push(await httpSample(p));
-    rows[p].phases.push(await phaseSample(p));
+    if (baseline) rows[p].baseline.push(await httpSample(p, baseline));
+    rows[p].phases.push(await phaseSample(p, false));
+    rows[p].phasesWarm.push(await phaseSample(p, true));
   }
   log(
     `sample ${s + 1}/${SAMPLES}: int8 ${round(rows.int8.http.at(-1)!.first_response!)} ms, fp32 ${round(rows.fp32.http.at(-1)!.first_response!)} ms`,
@@ -186,11 +236,28 @@ console.log(
       bytes: { int8: m.int8.byteLength, fp32: m.fp32.byteLength },
       int8_cold_first_response_ms: round(median(rows.int8.http.map((r) => r.first_response!))),
       fp32_cold_first_response_ms: round(median(rows.fp32.http.map((r) => r.first_response!))),
-      int8: { http: medians(rows.int8.http), phases: medians(rows.int8.phases) },
-      fp32: { http: medians(rows.fp32.http), phases: medians(rows.fp32.phases) },
+      ...(BASELINE
+        ? {
+            baseline: BASELINE,
+            baseline_int8_cold_first_response_ms: round(
+              median(rows.int8.baseline.map((r) => r.first_response!)),
+            ),
+            baseline_fp32_cold_first_response_ms: round(
+              median(rows.fp32.baseline.map((r) => r.first_response!)),
+            ),
+          }
+        : {}),
+      int8: summary(rows.int8),
+      fp32: summary(rows.fp32),
       first_response_samples_ms: {
         int8: rows.int8.http.map((r) => round(r.first_response!)),
         fp32: rows.fp32.http.map((r) => round(r.first_response!)),
+        ...(BASELINE
+          ? {
+              baseline_int8: rows.int8.baseline.map((r) => round(r.first_response!)),
+              baseline_fp32: rows.fp32.baseline.map((r) => round(r.first_response!)),
+            }
+          : {}),
       },
       seconds: Math.round((performance.now() - started) / 1000),
     },

@@ -9,6 +9,7 @@ import { codecModules } from '../../functions/runtime/codecs.ts';
 import { kernelModules } from '../../functions/runtime/backends.ts';
 import { itemShape } from '../../functions/runtime/inference.ts';
 import { createEngineSession } from '../../shared/engine/index.ts';
+import { warmUpEngine } from '../../shared/engine/warmup.ts';
 import { PreprocessSpecSchema } from '../../shared/manifest/preprocess.ts';
 import { decodeModel } from '../../shared/onnx/proto.ts';
 import { installCodecs } from '../../shared/preprocess/codecs.ts';
@@ -38,6 +39,9 @@ export async function coldPhases(url: URL, env: Env): Promise<Response> {
     JSON.parse(new TextDecoder().decode(await object(env, url.searchParams.get('spec') ?? ''))),
   );
   mark = performance.now();
+  // warmup=1: the production Worker's global-scope warm-up first (functions/runtime/warmup.ts).
+  if (url.searchParams.get('warmup') === '1') warmUpEngine(kernelModules());
+  phase('warmup');
   await installCodecs(codecModules());
   phase('codecs_instantiate');
   const bytes = await object(env, url.searchParams.get('key') ?? '');
