@@ -6,7 +6,11 @@
  *     classify request (client-side, with the Worker's server-timing), int8 and PRECISION=fp32;
  *   - the bench Worker's /cold (bench/worker/cold.ts): the same start-up phase by phase inside
  *     the isolate (R2 read, sha256, ONNX decode, the engine's own phases, codecs, preprocess,
- *     first/second/third run).
+ *     first/second/third run), once in a cold isolate and once after the engine warm-up the
+ *     production Worker runs at global scope (its own cost is the `warmup` phase); each then
+ *     repeated in the same isolate (`warm_isolate_*`: what is left when no code is cold).
+ * workerd evaluates the global scope before it listens, so the first response excludes the
+ * warm-up; in production it is part of the isolate's start (Workers allow 1 s of it).
  * Prints one JSON object (medians and samples); reports, asserts nothing.
  *
  * Training + quantizing the reference model takes minutes; INT8_COLD_REUSE=1 reuses the models
