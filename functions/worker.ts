@@ -7,9 +7,12 @@ import type { Backends } from './runtime/backends.ts';
 import type { Env } from './runtime/env.ts';
 import { createApp } from './http/routes/index.ts';
 import { scheduled } from './runtime/scheduled.ts';
+import { warmUpAtStartup } from './runtime/warmup.ts';
 
 export function createWorker(backends: Backends) {
   const app = createApp(backends);
+  // Runs where the entry calls this: at global scope, i.e. while the isolate starts.
+  warmUpAtStartup();
   return {
     fetch: (request, env, ctx) => app.fetch(request, env, ctx),
     scheduled,

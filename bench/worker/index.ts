@@ -13,6 +13,7 @@
  *   POST /run?id=I&n=30&dims=...&group=G&profile=0|1
  *                                                 n samples of G runs each, ms per run (engine,
  *                                                 profile=1: ms per op type)
+ *   POST /cold?key=K&image=I&spec=S               a cold request's start-up phase by phase (cold.ts)
  *   POST /release?id=I                            release a session
  *   GET  /heap                                    wasm heap bytes
  */
@@ -20,6 +21,7 @@ import { kernelModules } from '../../functions/runtime/backends.ts';
 import { getOrt, type OrtSession } from '../../functions/runtime/ort.ts';
 import { createEngineSession, type EngineSession } from '../../shared/engine/index.ts';
 import { decodeModel } from '../../shared/onnx/proto.ts';
+import { coldPhases } from './cold.ts';
 
 interface Env {
   MODELS: R2Bucket;
@@ -217,6 +219,8 @@ export default {
           return clock(url);
         case '/load':
           return await load(url, env);
+        case '/cold':
+          return await coldPhases(url, env);
         case '/run':
           return await run(url);
         case '/release': {

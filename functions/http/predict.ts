@@ -11,6 +11,7 @@ import { argmax, type ItemOutputs, runItems } from '../runtime/inference.ts';
 import type { RouteReason } from '../runtime/serve.ts';
 import type { ModelSession } from '../runtime/session.ts';
 import { getServices, type Services } from '../runtime/services.ts';
+import { requestedPrecision } from './routes/params.ts';
 
 /** Encoded images (preprocessed per version) or ready tensors (checked per version). */
 export type ModelInput =
@@ -51,6 +52,9 @@ function prepare(services: Services, session: ModelSession, input: ModelInput): 
 // there; they are meaningful in local runs and tests. Measure latency at the client.
 export async function predict(c: Context<AppEnv>, req: PredictRequest): Promise<Prediction> {
   const services = getServices(c);
+  // One request may ask for the fp32 export (`x-model-precision: fp32`), read here so every
+  // inference endpoint honours it; the shadow mirror keeps the isolate's default precision.
+  const precision = requestedPrecision(c);
   const started = Date.now();
   let loadMs = 0;
   let preprocessMs = 0;
@@ -58,7 +62,7 @@ export async function predict(c: Context<AppEnv>, req: PredictRequest): Promise<
   // The codecs are instantiated before routing so that their one-time cost never lands in
   // preprocess timing, and only on isolates that actually receive images.
   if (req.input.kind !== 'tensors') await ensureCodecs();
-  const served = await services.server.serve(req, async (session) => {
+  const served = await services.server.serve({ ...req, precision }, async (session) => {
     const t0 = Date.now();
     // Routing + manifest + session load (a cold request's start-up; ~0 when warm).
     loadMs = t0 - started;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Env } from './env.ts';
 import type { EngineMode } from './models.ts';
-import type { PrecisionMode } from './precision.ts';
+import { PRECISION_MODES, type PrecisionMode } from './precision.ts';
 
 /**
  * Edge settings from wrangler.toml `[vars]`, parsed once per isolate. Vars arrive as strings;
@@ -48,7 +48,7 @@ const EnvConfigSchema = z.object({
   MAX_IMAGE_PIXELS: num(4_194_304, 1, 16_777_216),
   MAX_IMAGE_SIDE: num(4096, 1, 16384),
   ENGINE: z.enum(['auto', 'onnxruntime']).catch('auto'),
-  PRECISION: z.enum(['auto', 'fp32']).catch('auto'),
+  PRECISION: z.enum(PRECISION_MODES).catch('auto'),
   METRICS_FLUSH_SECONDS: num(5, 0, 25),
   REQUEST_LOG: z.enum(['json', 'off']).catch('json'),
 });

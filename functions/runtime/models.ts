@@ -138,16 +138,22 @@ export class ModelCache {
 
   /**
    * Runs `fn` with the session for name@version, loading it if needed. The session is not
-   * released while `fn` runs, even if the cache evicts it meanwhile.
+   * released while `fn` runs, even if the cache evicts it meanwhile. `precision` 'fp32' asks for
+   * the version's fp32 export where its int8 variant is served by default (one request's choice).
    */
-  async use<T>(name: string, version: string, fn: (session: ModelSession) => Promise<T>): Promise<T> {
-    const key = `${name}@${version}`;
+  async use<T>(
+    name: string,
+    version: string,
+    fn: (session: ModelSession) => Promise<T>,
+    precision?: PrecisionMode,
+  ): Promise<T> {
+    const { key, mode } = await this.sessionKey(name, version, precision);
     let entry = this.entries.get(key);
     if (!entry) {
-      await this.load(name, version);
+      await this.loadKey(key, name, version, mode);
       entry = this.entries.get(key);
       // Evicted between load and use (tiny budget, many versions): load again just for this call.
-      if (!entry) return this.useDetached(name, version, fn);
+      if (!entry) return this.useDetached(name, version, mode, fn);
     }
     entry.leases++;
     entry.lastUsed = ++this.tick;
@@ -161,18 +167,41 @@ export class ModelCache {
   }
 
   /** Loads (or waits for) name@version; throws 'not_found', 'corrupt' or 'checksum_mismatch'. */
-  load(name: string, version: string): Promise<ModelSession> {
+  async load(name: string, version: string, precision?: PrecisionMode): Promise<ModelSession> {
+    const { key, mode } = await this.sessionKey(name, version, precision);
+    return this.loadKey(key, name, version, mode);
+  }
+
+  /**
+   * Which cached session a request for name@version gets. A request forcing fp32 shares the
+   * version's usual session unless that one runs the int8 variant: only then is the fp32 export
+   * loaded beside it, under its own key (so both precisions can be compared in one isolate).
+   */
+  private async sessionKey(
+    name: string,
+    version: string,
+    precision: PrecisionMode | undefined,
+  ): Promise<{ key: string; mode: PrecisionMode }> {
     const key = `${name}@${version}`;
+    const mode = this.options.precision ?? 'auto';
+    if (precision !== 'fp32' || mode === 'fp32') return { key, mode };
+    const manifest = await this.manifest(name, version);
+    const int8 = this.engineMode === 'auto' && listsEngine(manifest) ? int8Choice(manifest, mode) : undefined;
+    if (!int8 || this.fallbacks.has(`${key} ${int8.file}`)) return { key, mode };
+    return { key: `${key}#fp32`, mode: 'fp32' };
+  }
+
+  private loadKey(key: string, name: string, version: string, mode: PrecisionMode): Promise<ModelSession> {
     const entry = this.entries.get(key);
     if (entry) return Promise.resolve(entry.session);
     const refusal = this.refused.get(key);
     if (refusal && refusal.until > this.now()) return Promise.reject(refusal.error);
     let pending = this.loading.get(key);
     if (!pending) {
-      pending = this.loadUncached(name, version).then(
+      pending = this.loadUncached(name, version, mode).then(
         (session) => {
           this.loading.delete(key);
-          this.insert(session);
+          this.insert(key, session);
           return session;
         },
         (e: unknown) => {
@@ -262,7 +291,7 @@ export class ModelCache {
     return { doc, etag: routing?.etag ?? null, newest };
   }
 
-  private async loadUncached(name: string, version: string): Promise<ModelSession> {
+  private async loadUncached(name: string, version: string, mode: PrecisionMode): Promise<ModelSession> {
     const key = `${name}@${version}`;
     const manifest = await this.manifest(name, version);
     const listed = this.engineMode === 'auto' && listsEngine(manifest);
@@ -279,7 +308,7 @@ export class ModelCache {
     const knownFallback = this.fallbacks.get(key);
     if (!hasOrt && knownFallback !== undefined)
       throw needsFullBuild(key, `the engine refused it: ${knownFallback}`);
-    const int8 = listed ? int8Choice(manifest, this.options.precision ?? 'auto') : undefined;
+    const int8 = listed ? int8Choice(manifest, mode) : undefined;
     if (int8) {
       // The published int8 variant on the engine's int8 kernels; anything wrong with it (a bad
       // checksum, a graph the engine refuses) leaves the fp32 export to serve the version.
@@ -341,9 +370,9 @@ export class ModelCache {
     return verifyVersionFile(name, version, expected, bytes);
   }
 
-  private insert(session: ModelSession): void {
-    this.entries.set(session.key, { session, lastUsed: ++this.tick, leases: 0, evicted: false });
-    this.evict(session.key);
+  private insert(key: string, session: ModelSession): void {
+    this.entries.set(key, { session, lastUsed: ++this.tick, leases: 0, evicted: false });
+    this.evict(key);
   }
 
   /** Drops least-recently-used sessions until the budget holds; `keep` (just loaded) stays. */
@@ -362,9 +391,10 @@ export class ModelCache {
   private async useDetached<T>(
     name: string,
     version: string,
+    mode: PrecisionMode,
     fn: (session: ModelSession) => Promise<T>,
   ): Promise<T> {
-    const session = await this.loadUncached(name, version);
+    const session = await this.loadUncached(name, version, mode);
     try {
       return await fn(session);
     } finally {

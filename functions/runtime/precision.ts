@@ -3,12 +3,14 @@
  * training job published it (it passed its accuracy gate, so it is in the manifest with a file and
  * checksum) and the version runs on the edgetune engine — whose int8 kernels are what make int8
  * worth serving; onnxruntime-web runs QDQ graphs slower than fp32 — else the fp32 export.
- * `PRECISION=fp32` forces the fp32 export everywhere (an operator's switch, e.g. while comparing).
+ * `PRECISION=fp32` forces the fp32 export everywhere (an operator's switch, e.g. while comparing);
+ * a request's `x-model-precision: fp32` header does the same for that request only.
  */
 import type { ModelManifest } from '../../shared/manifest/manifest.ts';
 
 /** `auto`: int8 where a published variant exists; `fp32`: always the fp32 export. */
-export type PrecisionMode = 'auto' | 'fp32';
+export const PRECISION_MODES = ['auto', 'fp32'] as const;
+export type PrecisionMode = (typeof PRECISION_MODES)[number];
 
 export type Precision = 'fp32' | 'int8';
 

@@ -8,6 +8,7 @@
 import { EdgetuneError } from '../../shared/errors.ts';
 import { chooseVersion, shadowVersion } from '../../shared/routing/choose.ts';
 import type { ModelCache, RoutingView } from './models.ts';
+import type { PrecisionMode } from './precision.ts';
 import type { ModelSession } from './session.ts';
 
 /** pinned / sticky / weighted come from the shared choice; newest = no routing document yet. */
@@ -17,6 +18,8 @@ export interface ServeRequest {
   name: string;
   explicit?: string;
   userKey?: string;
+  /** 'fp32': this request is served from the fp32 export even where int8 is the default. */
+  precision?: PrecisionMode;
 }
 
 export interface Served<T> {
@@ -41,10 +44,10 @@ export class Server {
   ) {}
 
   async serve<T>(req: ServeRequest, fn: (session: ModelSession) => Promise<T>): Promise<Served<T>> {
-    const { name, explicit } = req;
+    const { name, explicit, precision } = req;
     if (explicit) {
       await this.cache.manifest(name, explicit); // 404 before anything is downloaded
-      const result = await this.cache.use(name, explicit, fn);
+      const result = await this.cache.use(name, explicit, fn, precision);
       // Routing only decides the shadow here; a pinned request is served even if it is unreadable.
       const view = await this.cache.routing(name).catch(() => null);
       return {
@@ -63,7 +66,7 @@ export class Server {
       if (tried.includes(version)) continue;
       tried.push(version);
       try {
-        await this.cache.load(name, version);
+        await this.cache.load(name, version, precision);
       } catch (e) {
         if (e instanceof EdgetuneError && LOAD_FAILURES.has(e.code)) {
           firstError ??= e;
@@ -71,7 +74,7 @@ export class Server {
         }
         throw e;
       }
-      const result = await this.cache.use(name, version, fn);
+      const result = await this.cache.use(name, version, fn, precision);
       if (reason !== 'fallback') this.lastGood.set(name, version);
       return { version, reason, result, shadow: this.shadowFor(view, version) };
     }

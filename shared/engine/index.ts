@@ -1,4 +1,10 @@
 // Public API of the edge CNN engine: import from 'shared/engine/index.ts'.
 export type { KernelModules, KernelVariant } from './kernels.ts';
-export { createEngineSession, type EngineSession, type EngineTensor, type RunOptions } from './session.ts';
+export {
+  type CreateOptions,
+  createEngineSession,
+  type EngineSession,
+  type EngineTensor,
+  type RunOptions,
+} from './session.ts';
 export { describeUnsupported, ENGINE_OPS, type SupportReport, supports } from './supports.ts';

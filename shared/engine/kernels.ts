@@ -224,14 +224,22 @@ export interface Kernels {
  * it compiled), otherwise the SIMD128 fallback. Each session gets its own instance and memory.
  */
 export async function instantiateKernels(modules: KernelModules): Promise<Kernels> {
+  return instantiateKernelsSync(modules);
+}
+
+/**
+ * The same, synchronously: instantiating an already compiled module generates no code, so it is
+ * allowed anywhere, the Worker's global scope included.
+ */
+export function instantiateKernelsSync(modules: KernelModules): Kernels {
   if (modules.relaxed) {
     try {
-      const instance = await WebAssembly.instantiate(modules.relaxed, {});
+      const instance = new WebAssembly.Instance(modules.relaxed, {});
       return { variant: 'relaxed', exports: instance.exports as unknown as KernelExports };
     } catch {
       // fall through to the portable module
     }
   }
-  const instance = await WebAssembly.instantiate(modules.simd, {});
+  const instance = new WebAssembly.Instance(modules.simd, {});
   return { variant: 'simd', exports: instance.exports as unknown as KernelExports };
 }

@@ -8,12 +8,21 @@ import { decodeModel, type ModelProto, toNumber } from '../onnx/proto.ts';
 import { Compiler } from './compile.ts';
 import { PersistentRegion, type Plan, type PlacedTensor } from './layout.ts';
 import { ModelConstants } from './constants.ts';
-import { instantiateKernels, type KernelModules, type KernelVariant } from './kernels.ts';
+import { instantiateKernels, type KernelModules, type Kernels, type KernelVariant } from './kernels.ts';
 import { describeUnsupported, prepareForEngine, supportsPrepared } from './supports.ts';
 
 export interface EngineTensor {
   data: Float32Array;
   dims: readonly number[];
+}
+
+/** Options of `createEngineSession`. */
+export interface CreateOptions {
+  /**
+   * When given, milliseconds per start-up phase are added to it (`prepare`, `supports`,
+   * `constants`, `plan`): what the cold-start bench reports phase by phase.
+   */
+  phases?: Map<string, number>;
 }
 
 export interface RunOptions {
@@ -61,19 +70,43 @@ function readOut(mem: ArrayBuffer, base: number, t: PlacedTensor): EngineTensor 
 export async function createEngineSession(
   modelOrBytes: ModelProto | Uint8Array,
   kernels: KernelModules,
+  options: CreateOptions = {},
 ): Promise<EngineSession> {
+  return openEngineSession(modelOrBytes, await instantiateKernels(kernels), options);
+}
+
+/**
+ * `createEngineSession` on kernels already instantiated, synchronously: what the Worker's global
+ * scope can call (it cannot wait for promises to settle), see warmup.ts.
+ */
+export function openEngineSession(
+  modelOrBytes: ModelProto | Uint8Array,
+  kernels: Kernels,
+  options: CreateOptions = {},
+): EngineSession {
+  const phases = options.phases;
+  let mark = performance.now();
+  const phase = (name: string) => {
+    if (!phases) return;
+    const now = performance.now();
+    phases.set(name, (phases.get(name) ?? 0) + now - mark);
+    mark = now;
+  };
   // Exporters' constant plumbing (Constant/Identity weights, shape arithmetic) is folded and zero
   // Pads before convs (Keras ZeroPadding2D) become the convs' own pads, once; the support check
   // then looks at that same graph.
   const model = prepareForEngine(
     modelOrBytes instanceof Uint8Array ? decodeModel(modelOrBytes) : modelOrBytes,
   );
+  phase('prepare');
   const report = supportsPrepared(model);
   if (!report.ok) {
     throw new EdgetuneError('unsupported', `engine cannot run this model: ${describeUnsupported(report)}`);
   }
-  const { variant, exports: k } = await instantiateKernels(kernels);
+  phase('supports');
+  const { variant, exports: k } = kernels;
   const consts = new ModelConstants(model);
+  phase('constants');
   const persist = new PersistentRegion(k);
   const inputNames = (model.graph?.input ?? []).map((i) => i.name ?? '').filter((n) => !consts.has(n));
   const outputNames = (model.graph?.output ?? []).map((o) => o.name ?? '');
@@ -104,6 +137,7 @@ export async function createEngineSession(
     );
   }
   planFor(declared);
+  phase('plan');
 
   const runSync = (feeds: Readonly<Record<string, EngineTensor>>, options?: RunOptions) => {
     const dims = new Map<string, readonly number[]>();

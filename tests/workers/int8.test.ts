@@ -180,6 +180,58 @@ describe('the edge serves a published int8 variant', () => {
     expect(forced.headers.get('x-engine')).toBe('edgetune-wasm');
   });
 
+  it('x-model-precision: fp32 serves one request from the fp32 export, beside the int8 session; a bad value is a 400', async () => {
+    const path = `/v1/models/${MODEL}/versions/v2/classify?top_k=10`;
+    const image = fixtureImage(IMAGE);
+    const post = (precision?: string) =>
+      call(path, {
+        method: 'POST',
+        headers: {
+          'content-type': image.contentType,
+          ...(precision === undefined ? {} : { 'x-model-precision': precision }),
+        },
+        body: image.bytes,
+      });
+    const scores = async (res: Response) =>
+      ((await res.json()) as { predictions: { label: string; score: number }[] }).predictions;
+    const forced = await post('fp32');
+    expect(forced.status).toBe(200);
+    expect(forced.headers.get('x-model-precision')).toBe('fp32');
+    expect(forced.headers.get('x-engine')).toBe('edgetune-wasm');
+    // The same scores as v1, which serves the very same fp32 export (it has no int8 variant).
+    const v1 = await classify(`/v1/models/${MODEL}/versions/v1/classify?top_k=10`);
+    const fp32Scores = await scores(v1);
+    for (const [i, p] of (await scores(forced)).entries()) {
+      expect(p.label).toBe(fp32Scores[i]!.label);
+      expect(p.score).toBeCloseTo(fp32Scores[i]!.score, 6);
+    }
+    // Both sessions of v2 stay cached: the next plain request is int8 again, then fp32 again.
+    const plain = await post();
+    expect(plain.headers.get('x-model-precision')).toBe('int8');
+    const int8Scores = await scores(plain);
+    expect(int8Scores.some((p, i) => Math.abs(p.score - fp32Scores[i]!.score) > 1e-6)).toBe(true);
+    const cache = await call('/admin/cache', { headers: { authorization: `Bearer ${TOKEN}` } });
+    const { sessions } = (await cache.json()) as {
+      sessions: { key: string; precision: string; file: string }[];
+    };
+    const v2 = sessions.filter((x) => x.key === `${MODEL}@v2`).map((x) => `${x.precision} ${x.file}`);
+    expect(v2.sort()).toEqual(['fp32 model.onnx', 'int8 model.int8.onnx']);
+    expect((await post('auto')).headers.get('x-model-precision')).toBe('int8');
+    expect((await post(' FP32 ')).headers.get('x-model-precision')).toBe('fp32');
+    const bad = await post('int4');
+    expect(bad.status).toBe(400);
+    const body = (await bad.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('bad_request');
+    expect(body.error.message).toMatch(/x-model-precision must be auto or fp32/);
+    // PRECISION=fp32 (the operator's switch) cannot be turned back to int8 by a request.
+    const off = await callWithVars({ PRECISION: 'fp32' }, path, {
+      method: 'POST',
+      headers: { 'content-type': image.contentType, 'x-model-precision': 'auto' },
+      body: image.bytes,
+    });
+    expect(off.headers.get('x-model-precision')).toBe('fp32');
+  });
+
   it('an int8 version shadowed against fp32 stable: answers from v1, agreement counters recorded', async () => {
     expect(
       (await admin('PUT', '/routing', { stable: 'v1', candidates: [], shadow: { version: 'v2', sample: 1 } }))

@@ -16,7 +16,7 @@ export function apiCors(): MiddlewareHandler<AppEnv> {
     return cors({
       origin: (origin) => (any ? '*' : allowed.includes(origin) ? origin : null),
       allowMethods: ['GET', 'POST', 'OPTIONS'],
-      allowHeaders: ['content-type', 'authorization', 'x-user-key', 'x-model-version'],
+      allowHeaders: ['content-type', 'authorization', 'x-user-key', 'x-model-version', 'x-model-precision'],
       exposeHeaders: ['x-model-version', 'x-model-route', 'x-engine', 'x-model-precision', 'server-timing'],
       maxAge: 600,
     })(c, next);

@@ -1,0 +1,271 @@
+/**
+ * `npm run bench:int8-cold`: where an int8 version's cold first response goes, and the fp32
+ * export's beside it, for the bench's reference model (nsfwjs MobileNetV2 + trained head,
+ * quantized by the training job's own step). Per sample, fresh workerd processes:
+ *   - the production Worker (engine-only build): start-up until it listens, then the first
+ *     classify request (client-side, with the Worker's server-timing), int8 and PRECISION=fp32;
+ *   - the bench Worker's /cold (bench/worker/cold.ts): the same start-up phase by phase inside
+ *     the isolate (R2 read, sha256, ONNX decode, the engine's own phases, codecs, preprocess,
+ *     first/second/third run), once in a cold isolate and once after the engine warm-up the
+ *     production Worker runs at global scope (its own cost is the `warmup` phase); each then
+ *     repeated in the same isolate (`warm_isolate_*`: what is left when no code is cold).
+ * workerd evaluates the global scope before it listens, so the first response excludes the
+ * warm-up; in production it is part of the isolate's start (Workers allow 1 s of it).
+ * Prints one JSON object (medians and samples); reports, asserts nothing.
+ *
+ * Training + quantizing the reference model takes minutes; INT8_COLD_REUSE=1 reuses the models
+ * the previous run left in .edgetune/bench/int8-cold/ (for iterating on the loading path).
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { projectRoot } from '../local-edge/bundle.ts';
+import { localBucketStore } from '../local-edge/miniflare.ts';
+import { ENGINES } from '../shared/inference/engines.ts';
+import { type ModelManifest, ModelManifestSchema } from '../shared/manifest/manifest.ts';
+import { publishVersion } from '../shared/registry/publish.ts';
+import { loadDataset } from '../training/datasets/index.ts';
+import { INT8_FILE, quantizeInt8 } from '../training/quantize/variant.ts';
+import { classify, type HttpRow } from './edge.ts';
+import { BENCH_DIR, referenceModel } from './models.ts';
+import { median, round } from './stats.ts';
+import { bundle, call, startInstance } from './workerd.ts';
+
+const SAMPLES = Number(process.env.COLD_SAMPLES ?? 5);
+const DIR = path.join(BENCH_DIR, 'int8-cold');
+const started = performance.now();
+const log = (m: string) =>
+  console.error(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}`);
+
+interface Models {
+  fp32: Uint8Array;
+  int8: Uint8Array;
+  manifest: ModelManifest;
+  requestPng: Uint8Array;
+}
+
+const file = (f: string) => path.join(DIR, 'models', f);
+
+/**
+ * INT8_COLD_BASELINE=<git revision>: that revision's production Worker is measured too, in the
+ * same samples (interleaved), so a change is compared on one machine under one load.
+ */
+const BASELINE = process.env.INT8_COLD_BASELINE;
+
+async function baselineBundle(rev: string) {
+  const src = path.join(DIR, 'baseline-src');
+  fs.rmSync(src, { recursive: true, force: true });
+  fs.mkdirSync(src, { recursive: true });
+  const tar = execFileSync('git', ['archive', '--format=tar', rev], { cwd: projectRoot, maxBuffer: 1 << 30 });
+  execFileSync('tar', ['-x', '-C', src], { input: tar });
+  fs.symlinkSync(path.join(projectRoot, 'node_modules'), path.join(src, 'node_modules'));
+  log(`baseline: production Worker of ${rev}`);
+  return bundle(path.join(src, 'wrangler.toml'), path.join(DIR, 'baseline-build'), 'engine');
+}
+
+/** The reference model and its published int8 variant (trained now, or the last run's). */
+async function models(): Promise<Models> {
+  if (process.env.INT8_COLD_REUSE === '1' && fs.existsSync(file('manifest.json'))) {
+    log(`reusing the models in ${path.relative(projectRoot, file(''))}`);
+    return {
+      fp32: new Uint8Array(fs.readFileSync(file('model.onnx'))),
+      int8: new Uint8Array(fs.readFileSync(file(INT8_FILE))),
+      manifest: ModelManifestSchema.parse(JSON.parse(fs.readFileSync(file('manifest.json'), 'utf8'))),
+      requestPng: new Uint8Array(fs.readFileSync(file('request.png'))),
+    };
+  }
+  const m = await referenceModel(log);
+  const train = await loadDataset(`folder:${path.join(BENCH_DIR, 'photos', 'train')}`, { seed: 1 });
+  const outcome = await quantizeInt8(m.fp32, {
+    calibration: train.samples.map((s) => s.image),
+    heldOut: { images: m.test.images, labels: Int32Array.from(m.test.labels) },
+    preprocess: m.manifest.preprocess,
+    log,
+  });
+  if (!outcome.bytes) throw new Error(`the int8 variant failed its gate: ${outcome.variant.reason}`);
+  const { optimized: _exported, ...base } = m.manifest;
+  const manifest: ModelManifest = { ...base, variants: [outcome.variant] };
+  fs.mkdirSync(file(''), { recursive: true });
+  fs.writeFileSync(file('model.onnx'), m.fp32);
+  fs.writeFileSync(file(INT8_FILE), outcome.bytes);
+  fs.writeFileSync(file('manifest.json'), JSON.stringify(manifest));
+  fs.writeFileSync(file('request.png'), m.requestPng);
+  return { fp32: m.fp32, int8: outcome.bytes, manifest, requestPng: m.requestPng };
+}
+
+const m = await models();
+const r2Dir = path.join(DIR, 'r2');
+fs.rmSync(r2Dir, { recursive: true, force: true });
+const config = path.join(projectRoot, 'wrangler.toml');
+const [prod, bench, baseline] = await Promise.all([
+  bundle(config, path.join(DIR, 'prod-build'), 'engine'),
+  bundle(path.join(projectRoot, 'bench', 'worker', 'wrangler.toml'), path.join(DIR, 'bench-build')),
+  BASELINE ? baselineBundle(BASELINE) : undefined,
+]);
+const NAME = 'photos-int8';
+const KEYS = {
+  int8: 'cold/model.int8.onnx',
+  fp32: 'cold/model.onnx',
+  image: 'cold/request.png',
+  spec: 'cold/spec.json',
+};
+{
+  const inst = await startInstance(bench, r2Dir);
+  try {
+    const store = await localBucketStore(inst.mf);
+    await store.put(KEYS.int8, m.int8);
+    await store.put(KEYS.fp32, m.fp32);
+    await store.put(KEYS.image, m.requestPng);
+    await store.put(KEYS.spec, JSON.stringify(m.manifest.preprocess));
+    const r = await publishVersion(store, NAME, {
+      manifest: { ...m.manifest, name: NAME },
+      files: { 'model.onnx': m.fp32, [INT8_FILE]: m.int8 },
+    });
+    log(
+      `published ${NAME}@${r.version} with its int8 variant (${m.int8.byteLength} vs ${m.fp32.byteLength} bytes)`,
+    );
+  } finally {
+    await inst.dispose();
+  }
+}
+
+type Precision = 'int8' | 'fp32';
+type Samples = Record<string, number>[];
+interface Rows {
+  http: Samples;
+  baseline: Samples;
+  phases: Samples;
+  phasesWarm: Samples;
+}
+const rows: Record<Precision, Rows> = {
+  int8: { http: [], baseline: [], phases: [], phasesWarm: [] },
+  fp32: { http: [], baseline: [], phases: [], phasesWarm: [] },
+};
+
+async function httpSample(precision: Precision, worker = prod): Promise<Record<string, number>> {
+  const t0 = performance.now();
+  const inst = await startInstance(worker, r2Dir, precision === 'fp32' ? { PRECISION: 'fp32' } : {});
+  const startup = performance.now() - t0;
+  try {
+    const row: HttpRow = {
+      key: precision,
+      name: NAME,
+      build: 'engine',
+      bindings: {},
+      engine: ENGINES.wasm,
+      precision,
+    };
+    const t = performance.now();
+    const timing = await classify(inst.url, row, m.requestPng);
+    const first = performance.now() - t;
+    const t2 = performance.now();
+    await classify(inst.url, row, m.requestPng);
+    return {
+      workerd_ready: startup,
+      first_response: first,
+      second_response: performance.now() - t2,
+      ...prefix('server_', timing),
+    };
+  } finally {
+    await inst.dispose();
+  }
+}
+
+async function phaseSample(precision: Precision, warmup: boolean): Promise<Record<string, number>> {
+  const inst = await startInstance(bench, r2Dir);
+  try {
+    const q = new URLSearchParams({
+      key: KEYS[precision],
+      image: KEYS.image,
+      spec: KEYS.spec,
+      warmup: warmup ? '1' : '0',
+    });
+    const t = performance.now();
+    type Reply = { phases: Record<string, number>; engine: Record<string, number> };
+    const r = await call<Reply>(inst.url, `/cold?${q}`);
+    const client = performance.now() - t;
+    // The same again in this isolate (a new session; code compiled and optimised by now): what
+    // is left of the start-up once nothing is cold but the model's own data.
+    const again = await call<Reply>(inst.url, `/cold?${q}`);
+    return {
+      client,
+      ...r.phases,
+      ...prefix('engine_', r.engine),
+      ...prefix('warm_isolate_', { ...again.phases, ...prefix('engine_', again.engine) }),
+    };
+  } finally {
+    await inst.dispose();
+  }
+}
+
+/** Medians per column: the production Worker over HTTP, then the bench Worker's phases. */
+function summary(r: Rows) {
+  return {
+    http: medians(r.http),
+    ...(r.baseline.length ? { baseline_http: medians(r.baseline) } : {}),
+    phases_cold_isolate: medians(r.phases),
+    phases_after_warmup: medians(r.phasesWarm),
+  };
+}
+
+function prefix(p: string, o: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [`${p}${k}`, v]));
+}
+
+function medians(samples: Record<string, number>[]): Record<string, number> {
+  const keys = Object.keys(samples[0] ?? {});
+  return Object.fromEntries(keys.map((k) => [k, round(median(samples.map((s) => s[k] ?? Number.NaN)), 1)]));
+}
+
+const loads: number[] = [];
+for (let s = 0; s < SAMPLES; s++) {
+  loads.push(os.loadavg()[0]!);
+  for (const p of ['int8', 'fp32'] as const) {
+    rows[p].http.push(await httpSample(p));
+    if (baseline) rows[p].baseline.push(await httpSample(p, baseline));
+    rows[p].phases.push(await phaseSample(p, false));
+    rows[p].phasesWarm.push(await phaseSample(p, true));
+  }
+  log(
+    `sample ${s + 1}/${SAMPLES}: int8 ${round(rows.int8.http.at(-1)!.first_response!)} ms, fp32 ${round(rows.fp32.http.at(-1)!.first_response!)} ms`,
+  );
+}
+console.log(
+  JSON.stringify(
+    {
+      cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
+      load_average_1m: loads.map((l) => round(l, 2)),
+      samples: SAMPLES,
+      bytes: { int8: m.int8.byteLength, fp32: m.fp32.byteLength },
+      int8_cold_first_response_ms: round(median(rows.int8.http.map((r) => r.first_response!))),
+      fp32_cold_first_response_ms: round(median(rows.fp32.http.map((r) => r.first_response!))),
+      ...(BASELINE
+        ? {
+            baseline: BASELINE,
+            baseline_int8_cold_first_response_ms: round(
+              median(rows.int8.baseline.map((r) => r.first_response!)),
+            ),
+            baseline_fp32_cold_first_response_ms: round(
+              median(rows.fp32.baseline.map((r) => r.first_response!)),
+            ),
+          }
+        : {}),
+      int8: summary(rows.int8),
+      fp32: summary(rows.fp32),
+      first_response_samples_ms: {
+        int8: rows.int8.http.map((r) => round(r.first_response!)),
+        fp32: rows.fp32.http.map((r) => round(r.first_response!)),
+        ...(BASELINE
+          ? {
+              baseline_int8: rows.int8.baseline.map((r) => round(r.first_response!)),
+              baseline_fp32: rows.fp32.baseline.map((r) => round(r.first_response!)),
+            }
+          : {}),
+      },
+      seconds: Math.round((performance.now() - started) / 1000),
+    },
+    null,
+    2,
+  ),
+);

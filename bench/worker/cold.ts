@@ -1,0 +1,74 @@
+/**
+ * `POST /cold?key=K&image=I&spec=S` on the bench Worker: a cold request's start-up in a fresh
+ * isolate, phase by phase, with the production pieces the edge uses (the R2 read, the manifest
+ * checksum, the ONNX decode, the engine's own phases, the codecs, preprocessing, the runs).
+ * Every phase is timed once, in the order a cold classify request meets it; the second and third
+ * runs show what the first run pays for unoptimised code (V8 tiers wasm and JS up while it runs).
+ */
+import { codecModules } from '../../functions/runtime/codecs.ts';
+import { kernelModules } from '../../functions/runtime/backends.ts';
+import { itemShape } from '../../functions/runtime/inference.ts';
+import { createEngineSession } from '../../shared/engine/index.ts';
+import { warmUpEngine } from '../../shared/engine/warmup.ts';
+import { PreprocessSpecSchema } from '../../shared/manifest/preprocess.ts';
+import { decodeModel } from '../../shared/onnx/proto.ts';
+import { installCodecs } from '../../shared/preprocess/codecs.ts';
+import { preprocessBytes } from '../../shared/preprocess/preprocess.ts';
+import { sha256Hex } from '../../shared/store/digest.ts';
+
+interface Env {
+  MODELS: R2Bucket;
+}
+
+async function object(env: Env, key: string): Promise<Uint8Array> {
+  const obj = await env.MODELS.get(key);
+  if (!obj) throw new Error(`no ${key} in R2`);
+  return new Uint8Array(await obj.arrayBuffer());
+}
+
+export async function coldPhases(url: URL, env: Env): Promise<Response> {
+  const phases = new Map<string, number>();
+  let mark = performance.now();
+  const phase = (name: string) => {
+    const now = performance.now();
+    phases.set(name, now - mark);
+    mark = now;
+  };
+  const image = await object(env, url.searchParams.get('image') ?? '');
+  const spec = PreprocessSpecSchema.parse(
+    JSON.parse(new TextDecoder().decode(await object(env, url.searchParams.get('spec') ?? ''))),
+  );
+  mark = performance.now();
+  // warmup=1: the production Worker's global-scope warm-up first (functions/runtime/warmup.ts).
+  if (url.searchParams.get('warmup') === '1') warmUpEngine(kernelModules());
+  phase('warmup');
+  await installCodecs(codecModules());
+  phase('codecs_instantiate');
+  const bytes = await object(env, url.searchParams.get('key') ?? '');
+  phase('r2_read');
+  await sha256Hex(bytes);
+  phase('sha256');
+  const model = decodeModel(bytes);
+  phase('onnx_decode');
+  const engine = new Map<string, number>();
+  const session = await createEngineSession(model, kernelModules(), { phases: engine });
+  phase('engine_create');
+  const input = preprocessBytes(image, spec);
+  phase('preprocess_first');
+  const dims = [1, ...itemShape(spec)];
+  const feeds = { [session.inputNames[0]!]: { data: input.data, dims } };
+  session.runSync(feeds);
+  phase('run_first');
+  preprocessBytes(image, spec);
+  phase('preprocess_second');
+  session.runSync(feeds);
+  phase('run_second');
+  session.runSync(feeds);
+  phase('run_third');
+  return Response.json({
+    variant: session.variant,
+    bytes: bytes.byteLength,
+    phases: Object.fromEntries(phases),
+    engine: Object.fromEntries(engine),
+  });
+}
