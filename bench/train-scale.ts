@@ -12,6 +12,10 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { projectRoot } from '../local-edge/bundle.ts';
+import { frozenPrefix } from '../training/features/prefix.ts';
+import { createOrtNodeRunner } from '../training/inference/ort-node-runner.ts';
+import { resolveBackbone } from '../training/train/backbone.ts';
+import { planFreeze } from '../training/train/plan.ts';
 import type { Throughput } from '../training/train/throughput.ts';
 import { round } from './stats.ts';
 
@@ -38,10 +42,20 @@ export interface TrainScaleRow {
   peak_rss_mb: number;
 }
 
+/** CPU time (all threads) per image of the MobileNetV2 prefix on all cores, batches of 8. */
+export interface PrefixCpu {
+  threads: number;
+  /** onnxruntime's default: idle intra-op threads spin-wait for the next operator. */
+  spinning_cpu_ms_per_image: number;
+  /** As the streamed trainer runs it, beside the decode workers. */
+  not_spinning_cpu_ms_per_image: number;
+}
+
 export interface TrainScaleResult {
   backbone: string;
   image: string;
   decode_workers: number;
+  prefix_cpu?: PrefixCpu;
   rows: TrainScaleRow[];
   train_images_per_s_2mp: number;
   train_peak_rss_mb_400: number;
@@ -114,6 +128,46 @@ function trainChild(data: string, cacheDir: string, out: string): Promise<TrainJ
   });
 }
 
+/**
+ * What spin-waiting costs: the prefix alone, 96 random images in batches of 8, CPU time of the
+ * whole process (every onnxruntime thread) per image, spinning and not, alternated twice.
+ */
+export async function prefixCpu(): Promise<PrefixCpu> {
+  const backbone = await resolveBackbone('nsfwjs:MobileNetV2');
+  const plan = await planFreeze(backbone, undefined, 0);
+  const prefix = frozenPrefix(backbone, plan);
+  const bytes = prefix.bytes();
+  const { channels, height, width } = prefix.preprocess;
+  const batch = 8;
+  const data = new Float32Array(batch * channels * height * width).map((_, i) => ((i * 7919) % 256) / 255);
+  const dims = [batch, channels, height, width];
+  const measure = async (spinning: boolean): Promise<number> => {
+    const runner = await createOrtNodeRunner(bytes, { device: 'cpu', spinning });
+    try {
+      const input = runner.inputNames[0]!;
+      await runner.run(input, data, dims);
+      const before = process.cpuUsage();
+      for (let i = 0; i < 12; i++) await runner.run(input, data, dims);
+      const used = process.cpuUsage(before);
+      return (used.user + used.system) / 1000 / (12 * batch);
+    } finally {
+      await runner.release();
+    }
+  };
+  const spin: number[] = [];
+  const still: number[] = [];
+  for (let k = 0; k < 2; k++) {
+    spin.push(await measure(true));
+    still.push(await measure(false));
+  }
+  const mean = (xs: number[]) => round(xs.reduce((a, b) => a + b, 0) / xs.length, 1);
+  return {
+    threads: Math.max(1, os.availableParallelism()),
+    spinning_cpu_ms_per_image: mean(spin),
+    not_spinning_cpu_ms_per_image: mean(still),
+  };
+}
+
 export async function trainAtScale(log: (m: string) => void): Promise<TrainScaleResult> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-bench-scale-'));
   // Converted backbones come from the usual cache (built once); features start empty every run.
@@ -123,6 +177,8 @@ export async function trainAtScale(log: (m: string) => void): Promise<TrainScale
   );
   fs.mkdirSync(backbones, { recursive: true });
   const workers = Math.max(1, os.availableParallelism());
+  log('training at scale: prefix CPU per image, spinning and not');
+  const cpu = await prefixCpu();
   const rows: TrainScaleRow[] = [];
   try {
     for (const n of TRAIN_SCALE_SIZES) {
@@ -164,6 +220,7 @@ export async function trainAtScale(log: (m: string) => void): Promise<TrainScale
     backbone: 'nsfwjs:MobileNetV2 (224×224, frozen, 1280-d)',
     image: `${WIDTH}×${HEIGHT} JPEG q90`,
     decode_workers: workers,
+    prefix_cpu: cpu,
     rows,
     train_images_per_s_2mp: largest.end_to_end_images_per_s,
     train_peak_rss_mb_400: largest.peak_rss_mb,
@@ -183,13 +240,24 @@ export function trainScaleMarkdown(r: TrainScaleResult): string {
         `| ${x.images} | ${x.dataset_mb} | ${x.list_s} | ${x.decode_ms_per_image} | ${x.decode_images_per_s} | ${x.features_s} | ${x.features_images_per_s} | ${x.fit_s} | ${x.end_to_end_images_per_s} | ${x.whole_run_s} | ${x.peak_rss_mb} |`,
     ),
     '',
+    ...(r.prefix_cpu
+      ? [
+          `Prefix alone (${r.prefix_cpu.threads} onnxruntime threads, batches of 8): ` +
+            `${r.prefix_cpu.spinning_cpu_ms_per_image} CPU-ms per image with spin-waiting threads, ` +
+            `${r.prefix_cpu.not_spinning_cpu_ms_per_image} without (the trainer's setting beside the decoders)`,
+          '',
+        ]
+      : []),
     `train_images_per_s_2mp ${r.train_images_per_s_2mp} (goal ≥ ${r.goals.train_images_per_s_2mp}), ` +
       `train_peak_rss_mb_400 ${r.train_peak_rss_mb_400} (goal ≤ ${r.goals.train_peak_rss_mb})`,
   ];
   return lines.join('\n');
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.url === `file://${process.argv[1]}` && process.argv[2] === '--prefix-cpu') {
+  console.log(`CPU: ${os.cpus()[0]?.model.trim() ?? 'unknown'}, ${os.cpus().length} cores`);
+  console.log(JSON.stringify(await prefixCpu()));
+} else if (import.meta.url === `file://${process.argv[1]}`) {
   const started = performance.now();
   const result = await trainAtScale((m) =>
     console.error(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}`),

@@ -1,8 +1,11 @@
 /**
  * A bounded pool of worker threads that turn image files into model input tensors, so decoding
  * uses every core while onnxruntime-node runs the frozen prefix on the main thread's batches.
- * One file in flight per worker: the caller decides how many batches are outstanding, which is
- * what bounds memory.
+ * onnxruntime-node's `run` is synchronous on the main thread: while a batch runs, no message from
+ * a worker is handled and nothing new can be handed out. So each worker is given up to
+ * IN_FLIGHT_PER_WORKER files at once and keeps decoding its queue meanwhile (with one file each,
+ * the workers sat idle for the length of every run). The caller decides how many batches are
+ * outstanding, which is what bounds memory.
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -17,6 +20,9 @@ export interface DecodedTensor {
   ms: number;
 }
 
+/** Files handed to one worker at once: enough to outlast one batch's onnxruntime run. */
+const IN_FLIGHT_PER_WORKER = 16;
+
 interface Job {
   path: string;
   resolve: (d: DecodedTensor) => void;
@@ -25,11 +31,11 @@ interface Job {
 
 export class DecodePool {
   readonly size: number;
-  private readonly idle: Worker[] = [];
   private readonly workers: Worker[] = [];
   private readonly queue: Job[] = [];
   private readonly running = new Map<number, Job>();
-  private readonly assigned = new Map<Worker, number>();
+  /** Files handed to each worker and not yet answered. */
+  private readonly load = new Map<Worker, number>();
   private seq = 0;
   private failed: Error | undefined;
   private closing = false;
@@ -44,7 +50,7 @@ export class DecodePool {
         if (code !== 0 && !this.closing) this.crash(new Error(`decode worker exited with code ${code}`));
       });
       this.workers.push(w);
-      this.idle.push(w);
+      this.load.set(w, 0);
     }
   }
 
@@ -56,13 +62,16 @@ export class DecodePool {
     });
   }
 
+  /** Hands queued files to the least loaded workers, up to IN_FLIGHT_PER_WORKER each. */
   private pump(): void {
-    while (this.idle.length > 0 && this.queue.length > 0) {
-      const w = this.idle.pop()!;
+    while (this.queue.length > 0) {
+      let w = this.workers[0]!;
+      for (const x of this.workers) if (this.load.get(x)! < this.load.get(w)!) w = x;
+      if (this.load.get(w)! >= IN_FLIGHT_PER_WORKER) return;
       const job = this.queue.shift()!;
       const seq = ++this.seq;
       this.running.set(seq, job);
-      this.assigned.set(w, seq);
+      this.load.set(w, this.load.get(w)! + 1);
       const req: DecodeRequest = { seq, path: job.path };
       w.postMessage(req);
     }
@@ -71,8 +80,7 @@ export class DecodePool {
   private finish(w: Worker, res: DecodeResponse): void {
     const job = this.running.get(res.seq);
     this.running.delete(res.seq);
-    this.assigned.delete(w);
-    this.idle.push(w);
+    this.load.set(w, Math.max(0, this.load.get(w)! - 1));
     if (job) {
       if (res.error) job.reject(new EdgetuneError(res.error.code, res.error.message));
       else

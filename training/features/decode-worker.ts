@@ -12,11 +12,11 @@ import { installNodeCodecs } from '../images/node-codecs.ts';
 import type { DecodeRequest, DecodeResponse, DecodeWorkerInit } from './decode-protocol.ts';
 
 const init = workerData as DecodeWorkerInit;
+if (!parentPort) throw new Error('decode-worker.ts runs only as a worker thread');
 const port = parentPort;
-if (!port) throw new Error('decode-worker.ts runs only as a worker thread');
 const itemSize = init.spec.channels * init.spec.height * init.spec.width;
 
-port.on('message', async (req: DecodeRequest) => {
+async function handle(req: DecodeRequest): Promise<void> {
   const started = performance.now();
   try {
     const bytes = new Uint8Array(await readFile(req.path));
@@ -42,4 +42,11 @@ port.on('message', async (req: DecodeRequest) => {
     const res: DecodeResponse = { seq: req.seq, error: { code, message } };
     port.postMessage(res);
   }
+}
+
+// The pool hands over several files at once; they are decoded one after another, so each reply's
+// `ms` is that file's own time and only one decoded picture exists at a time.
+let queue = Promise.resolve();
+port.on('message', (req: DecodeRequest) => {
+  queue = queue.then(() => handle(req));
 });

@@ -10,10 +10,10 @@ import { type Progress, silentProgress } from '../train/progress.ts';
 import type { ObjectStore } from '../../shared/store/types.ts';
 import type { ImageShape } from '../datasets/shape-warnings.ts';
 import { FeatureCache } from './cache.ts';
-import { createOrtNodeRunner } from '../inference/ort-node-runner.ts';
-import type { Device } from './session.ts';
+import { createOrtNodeRunner, type OrtNodeRunner } from '../inference/ort-node-runner.ts';
+import { type Device, fixedBatchOf } from './session.ts';
 import { fetchStoredFeatures } from './store-cache.ts';
-import { runStreamedPrefix } from './stream.ts';
+import { runStreamedPrefix, streamDecodePool } from './stream.ts';
 
 export interface FeatureStats {
   /** Images whose activations came from the cache. */
@@ -125,9 +125,13 @@ export async function extractFeatures(
   };
   let provider: Extracted['provider'];
   if (missing.length > 0) {
-    const runner = await createOrtNodeRunner(prefix.bytes(), { device: options.device, log: progress.log });
-    featureCounters.sessions++;
-    provider = runner.variant;
+    // Image files are decoded in worker threads while the prefix runs; pictures already in
+    // memory (feedback a retraining job merged with a listed base) go straight to the prefix.
+    const fileRows = missing.filter((i) => samples[i]!.file !== undefined);
+    const pixelRows = missing.filter((i) => samples[i]!.file === undefined);
+    // The workers start first: they boot and decode the first batches while the main thread
+    // builds the prefix graph and onnxruntime loads it (both synchronous on the main thread).
+    const pool = fileRows.length > 0 ? streamDecodePool(prefix.preprocess) : undefined;
     const task = progress.task(options.label ?? 'features', missing.length);
     // A batch's activations, row by row, into memory (when kept there) and the cache.
     const keepRows = (rows: readonly number[]) => (start: number, n: number, values: Float32Array) => {
@@ -140,40 +144,53 @@ export async function extractFeatures(
       stats.prefixRuns++;
       featureCounters.prefixRuns++;
     };
-    const batchSize = options.batchSize ?? 32;
     const onBatch = (n: number) => task.tick(n);
+    let runner: Promise<OrtNodeRunner> | undefined;
     try {
-      // Image files are decoded in worker threads while the prefix runs; pictures already in
-      // memory (feedback a retraining job merged with a listed base) go straight to the prefix.
-      const fileRows = missing.filter((i) => samples[i]!.file !== undefined);
-      const pixelRows = missing.filter((i) => samples[i]!.file === undefined);
-      if (fileRows.length > 0) {
+      const bytes = prefix.bytes();
+      // Decoders share the cores with onnxruntime: its idle threads must not spin.
+      runner = createOrtNodeRunner(bytes, { device: options.device, log: progress.log, spinning: !pool });
+      runner.catch(() => {}); // observed below, by whichever step awaits it first
+      if (pool) {
         const run = await runStreamedPrefix(
           runner,
+          pool,
           fileRows.map((i) => samples[i]!.file!.path),
           prefix.preprocess,
           prefix.boundary,
           keepRows(fileRows),
-          { batchSize, onBatch },
+          { batchSize: options.batchSize, fixedBatch: fixedBatchOf(bytes), onBatch },
         );
         stats.decoded = run.decoded;
         stats.decodeSeconds = Number(run.decodeSeconds.toFixed(3));
         stats.prefixSeconds = Number(run.prefixSeconds.toFixed(3));
         stats.shapes = run.shapes;
       }
+      const session = await runner;
+      featureCounters.sessions++;
+      provider = session.variant;
       if (pixelRows.length > 0) {
         const keep = keepRows(pixelRows);
         await runImages(
-          runner,
+          session,
           pixelRows.length,
           (k) => samples[pixelRows[k]!]!.image,
           prefix.preprocess,
           (start, n, outputs) => keep(start, n, outputs[prefix.boundary]!),
-          { batchSize, fixedBatch: runner.fixedBatch, outputs: [prefix.boundary], onBatch },
+          {
+            batchSize: options.batchSize ?? 32,
+            fixedBatch: session.fixedBatch,
+            outputs: [prefix.boundary],
+            onBatch,
+          },
         );
       }
     } finally {
-      await runner.release();
+      await pool?.close();
+      await runner?.then(
+        (r) => r.release(),
+        () => {},
+      );
     }
     task.done(`(${stats.cacheHits} from cache)`);
   } else if (samples.length > 0) {

@@ -3,10 +3,10 @@
  *   stable version + its training recipe (training.json) → base dataset + ALL accepted feedback
  *   (a fixed slice of TRUSTED feedback images held out) → the poisoned-feedback check on the new
  *   untrusted feedback (agreement with the stable's and live canary's predictions) → runTraining
- *   on the merged in-memory dataset (same backbone, options and seed; frozen-prefix features come
- *   from the shared cache) → publish the candidate UNROUTED → evaluate candidate, stable and live
- *   canary from the store with onnxruntime-node on the same holdout (base test set + held-out
- *   trusted feedback).
+ *   on the merged dataset (same backbone, options and seed; frozen-prefix features come from the
+ *   local cache, else from the store's feature shards, else are computed) → publish the
+ *   candidate UNROUTED → evaluate candidate, stable and live canary from the store with
+ *   onnxruntime-node on the same holdout (base test set + held-out trusted feedback).
  * The worker gates on the returned metrics (shared/jobs/gate.ts); nothing here touches routing.
  */
 import fs from 'node:fs';
@@ -175,6 +175,8 @@ async function retrain(
       cwd,
       out: path.join(workDir, 'export'),
       cacheDir: options.cacheDir ?? defaultFeatureCacheDir(),
+      // Activations `edgetune features --shard` uploaded for the base: fetched, not recomputed.
+      featureStore: store,
       device: ctx.device.device,
       backend: options.backend,
       parent: stable,

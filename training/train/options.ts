@@ -1,6 +1,7 @@
 /** Options and result of `runTraining` (the library form of `edgetune train`). */
 import type { QuantizedVariant } from '../../shared/manifest/manifest.ts';
 import type { onnx } from '../../shared/onnx/proto.ts';
+import type { ObjectStore } from '../../shared/store/types.ts';
 import type { InputOptions } from '../backbones/input-options.ts';
 import type { Dataset } from '../datasets/types.ts';
 import type { Evaluation } from '../evaluate/metrics.ts';
@@ -67,6 +68,11 @@ export interface TrainOptions {
   out?: string;
   /** Publish to this store URL after the parity gate passes. */
   store?: string;
+  /**
+   * A store whose feature shards (`edgetune features --store`) are read before running the
+   * prefix, without publishing there: the retraining worker's own store. `store` implies it.
+   */
+  featureStore?: ObjectStore;
   /** Also produce an int8 variant (model.int8.onnx), kept only if it passes its accuracy gate. */
   quantize?: 'int8';
   /** The int8 gate's largest accepted held-out accuracy drop, in points (default 0.5). */

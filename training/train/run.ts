@@ -40,7 +40,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
   const disposables: { dispose(): void }[] = [];
   const own = (d: { dispose(): void }) => disposables.push(d);
   try {
-    const features = await extractStageFeatures(ctx, inputs, store);
+    const features = await extractStageFeatures(ctx, inputs, store ?? options.featureStore);
     const transfer = await fitTransfer(ctx, inputs, features, own);
     const rate = throughput({
       images: features.images,

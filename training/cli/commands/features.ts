@@ -52,7 +52,7 @@ export function register(program: Command): void {
       .option('--feature-layer <tensor>', 'as for train')
       .option('--trainable <N|tensor>', 'as for train (the boundary moves with it)', '0')
       .option('--seed <n>', 'as for train (selection with per-class=)', '1')
-      .option('--batch-size <n>', 'images per prefix run', '32')
+      .option('--batch-size <n>', 'images per prefix run (default 8 for image files, 32 for in-memory sets)')
       .option('--device <device>', 'frozen prefix on auto | cpu | cuda', 'auto'),
   ).action(async (raw: Record<string, unknown>) => {
     const input = inputOptionsFromFlags(raw);
