@@ -66,7 +66,7 @@ export class PersistentRegion {
   }
 
   /** Writes `make()` once under `key` and returns its byte offset. */
-  put(key: string, make: () => Float32Array | Int32Array | Int8Array): number {
+  put(key: string, make: () => Float32Array | Int32Array | Int16Array | Int8Array): number {
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit;
     const data = make();
