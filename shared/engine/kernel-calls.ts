@@ -168,6 +168,9 @@ export interface QGemmArgs {
   act: Act;
   res: number;
   codes?: CodesOut;
+  /** Rows per chunk (layout.ts qchunkRows) and scratch for one chunk's packed rows (mc·kq bytes). */
+  mc: number;
+  pack: number;
 }
 
 export interface QDw3x3Args {
@@ -353,6 +356,8 @@ export class KernelCalls {
       g.codes ? g.codes.at : -1,
       g.codes ? g.codes.ld : 0,
       ...requant(g.codes),
+      g.mc,
+      g.pack,
     );
   }
 

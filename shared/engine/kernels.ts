@@ -176,7 +176,7 @@ export interface KernelExports {
     res: number,
     q: number,
     ldq: number,
-    ...requant: Requant
+    ...rest: [...Requant, mc: number, pack: number]
   ): void;
   qdw3x3(
     input: number,

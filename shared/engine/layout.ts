@@ -171,3 +171,8 @@ export function putQPanels(
 export function chunkRows(k: number): number {
   return Math.max(4, Math.floor(131072 / (k * 4)) & ~3);
 }
+
+/** Rows of int8 codes (kq bytes each) per qgemm chunk, at most `maxRows` rounded up to 4. */
+export function qchunkRows(kq: number, maxRows: number): number {
+  return Math.min(Math.max(4, Math.floor(65536 / kq) & ~3), roundUp4(maxRows));
+}

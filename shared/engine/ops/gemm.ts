@@ -7,7 +7,7 @@
 import { attrFloat, attrInt } from '../../onnx/attributes.ts';
 import type { NodeProto } from '../../onnx/proto.ts';
 import type { Act } from '../constants.ts';
-import { chunkRows, packPanels, putQPanels, roundUp4 } from '../layout.ts';
+import { chunkRows, packPanels, putQPanels, qchunkRows, roundUp4 } from '../layout.ts';
 import { type LowerContext, type OpLowering, unsupported } from '../lowering.ts';
 import { takeRequant } from './qdq.ts';
 
@@ -103,11 +103,15 @@ function lowerGemm(node: NodeProto, ctx: LowerContext, group: number[]): void {
       for (let j = 0; j < nout; j++) p[j] = alpha * q.scale * bq.scales[bq.scales.length === 1 ? 0 : j]!;
       return p;
     });
+    const mc = qchunkRows(x.cs, x.n);
+    const pack = ctx.scratch(mc * x.cs);
     ctx.emit(
       'QGemm',
       node.name ?? out,
       (base) => () =>
         ctx.k.qgemm({
+          mc,
+          pack: base + pack,
           a: a(base),
           lda: x.cs,
           m: x.n,
@@ -130,6 +134,7 @@ function lowerGemm(node: NodeProto, ctx: LowerContext, group: number[]): void {
           },
         }),
     );
+    ctx.freeScratch(pack);
     return;
   }
   const bData = ctx.consts.floats(bName!).data;

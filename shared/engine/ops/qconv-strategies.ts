@@ -9,7 +9,7 @@
  * takeRequant), so no separate quantize pass runs between int8 convs.
  */
 import type { CodesOut, ImageArg } from '../kernel-calls.ts';
-import { type Addr, type PlacedTensor, putQPanels, roundUp4 } from '../layout.ts';
+import { type Addr, type PlacedTensor, putQPanels, qchunkRows, roundUp4 } from '../layout.ts';
 import type { LowerContext } from '../lowering.ts';
 import type { PreparedConv } from './conv-strategies.ts';
 import type { Requantized } from './qdq.ts';
@@ -89,11 +89,15 @@ const pointwise: QConvStrategy = {
     const out = outputs(ctx, conv);
     const r = res ? ctx.addr(res) : undefined;
     const m = x.n * x.h * x.w;
+    const mc = qchunkRows(x.cs, m);
+    const pack = ctx.scratch(mc * x.cs);
     ctx.emit(
       'QConv1x1',
       name,
       (base) => () =>
         ctx.k.qgemm({
+          mc,
+          pack: base + pack,
           a: a(base),
           lda: x.cs,
           m,
@@ -106,6 +110,7 @@ const pointwise: QConvStrategy = {
           res: r ? r(base) : 0,
         }),
     );
+    ctx.freeScratch(pack);
   },
 };
 
@@ -182,6 +187,8 @@ const im2col: QConvStrategy = {
     const p = y.h * y.w;
     const rows = Math.max(4, Math.min(p, Math.floor(65536 / kq) & ~3));
     const col = ctx.scratch(rows * kq);
+    const mc = qchunkRows(kq, rows);
+    const pack = ctx.scratch(mc * kq);
     const a = ctx.addr(x);
     const out = outputs(ctx, conv);
     ctx.emit('QConv', name, (base) => () => {
@@ -192,6 +199,8 @@ const im2col: QConvStrategy = {
           const r = Math.min(rows, p - p0);
           ctx.k.im2colU8({ input, cin: x.c, win, ow: y.w, p0, rows: r, dst: colAt, kq, zp });
           ctx.k.qgemm({
+            mc,
+            pack: base + pack,
             a: colAt,
             lda: kq,
             m: r,
@@ -206,6 +215,7 @@ const im2col: QConvStrategy = {
         }
       }
     });
+    ctx.freeScratch(pack);
     ctx.freeScratch(col);
   },
 };
