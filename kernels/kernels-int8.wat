@@ -14,48 +14,20 @@
 ;;
 ;; Epilogues convert once to f32: y = float(acc + zc) * scale + bias, clamp, HardSwish. They use
 ;; a separate multiply and add (never the FMA macro) so both variants produce the same bits.
-;; An epilogue may also requantize y for the next int8 op ($qcode8, the same arithmetic as the
+;; An epilogue may also requantize y for the next int8 op (the same arithmetic as the
 ;; quantize pass, so fusing it changes no code), writing fp32, codes or both: an address of -1
 ;; means that output is not written.
 
-  (func $qepi (param $acc v128) (param $zc v128) (param $sc v128) (param $b v128)
-    (param $lo v128) (param $hi v128) (param $hs i32) (result v128)
-    (local $v v128)
-    (local.set $v (f32x4.add
-      (f32x4.mul (f32x4.convert_i32x4_s (i32x4.add (local.get $acc) (local.get $zc))) (local.get $sc))
-      (local.get $b)))
-    (local.set $v (f32x4.pmin (f32x4.pmax (local.get $v) (local.get $lo)) (local.get $hi)))
-    (if (local.get $hs)
-      (then
-        (local.set $v (f32x4.mul (local.get $v)
-          (f32x4.pmin
-            (f32x4.pmax
-              (f32x4.add
-                (f32x4.mul (local.get $v) (v128.const f32x4 0.16666667 0.16666667 0.16666667 0.16666667))
-                (v128.const f32x4 0.5 0.5 0.5 0.5))
-              (v128.const f32x4 0 0 0 0))
-            (v128.const f32x4 1 1 1 1))))))
-    (local.get $v))
-
-;; y (8 lanes in two vectors) to 8 uint8 codes at $at exactly as "quantize" does: clamp to
-;; [qlo, qhi], divide by the scale, round half to even, add the zero point, clamp to 0..qmax.
-  (func $qcode8 (param $v0 v128) (param $v1 v128) (param $at i32) (param $qs v128) (param $qz v128)
-    (param $qlo v128) (param $qhi v128) (param $qmax v128)
-    (local $i0 v128) (local $i1 v128)
-    (local.set $v0 (f32x4.div (f32x4.pmin (f32x4.pmax (local.get $v0) (local.get $qlo)) (local.get $qhi)) (local.get $qs)))
-    (local.set $v1 (f32x4.div (f32x4.pmin (f32x4.pmax (local.get $v1) (local.get $qlo)) (local.get $qhi)) (local.get $qs)))
-    (local.set $v0 (f32x4.nearest (f32x4.pmin (f32x4.pmax (local.get $v0) (v128.const f32x4 -512 -512 -512 -512))
-      (v128.const f32x4 512 512 512 512))))
-    (local.set $v1 (f32x4.nearest (f32x4.pmin (f32x4.pmax (local.get $v1) (v128.const f32x4 -512 -512 -512 -512))
-      (v128.const f32x4 512 512 512 512))))
-    (local.set $i0 (i32x4.min_s
-      (i32x4.max_s (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $v0)) (local.get $qz)) (v128.const i32x4 0 0 0 0))
-      (local.get $qmax)))
-    (local.set $i1 (i32x4.min_s
-      (i32x4.max_s (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $v1)) (local.get $qz)) (v128.const i32x4 0 0 0 0))
-      (local.get $qmax)))
-    (local.set $i0 (i16x8.narrow_i32x4_s (local.get $i0) (local.get $i1)))
-    (v128.store64_lane 0 (local.get $at) (i8x16.narrow_i16x8_u (local.get $i0) (local.get $i0))))
+  ;; HardSwish after the clamp: y * clamp(y/6 + 1/2, 0, 1), multiply then add (no FMA).
+  (func $qhswish (param $v v128) (result v128)
+    (f32x4.mul (local.get $v)
+      (f32x4.pmin
+        (f32x4.pmax
+          (f32x4.add
+            (f32x4.mul (local.get $v) (v128.const f32x4 0.16666667 0.16666667 0.16666667 0.16666667))
+            (v128.const f32x4 0.5 0.5 0.5 0.5))
+          (v128.const f32x4 0 0 0 0))
+        (v128.const f32x4 1 1 1 1))))
 
   ;; QuantizeLinear (with an optional Clip before it): rows of cs floats ($ss bytes apart) become
   ;; rows of cs codes ($ds bytes apart), clamped to 0..$qmax.
@@ -124,29 +96,55 @@
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $row))))
 
-  ;; One row of a qgemm tile, 8 columns: y = epi(float(acc) * scale + bias) [+ R at $rp when != 0],
-  ;; written as 8 floats at $cp and/or requantized to 8 codes at $qp (-1: not written). The
-  ;; zero-point correction is already in acc (the accumulators start from it).
-  (func $qrow (param $s0 v128) (param $s1 v128) (param $sc0 v128) (param $sc1 v128) (param $b0 v128)
-    (param $b1 v128) (param $lo v128) (param $hi v128) (param $hs i32) (param $rp i32) (param $cp i32)
-    (param $qp i32) (param $qs v128) (param $qz v128) (param $qlo v128) (param $qhi v128) (param $qmax v128)
-    
-    (local.set $s0 (call $qepi (local.get $s0) (v128.const i32x4 0 0 0 0) (local.get $sc0) (local.get $b0)
-      (local.get $lo) (local.get $hi) (local.get $hs)))
-    (local.set $s1 (call $qepi (local.get $s1) (v128.const i32x4 0 0 0 0) (local.get $sc1) (local.get $b1)
-      (local.get $lo) (local.get $hi) (local.get $hs)))
-    (if (local.get $rp)
-      (then
-        (local.set $s0 (f32x4.add (local.get $s0) (v128.load (local.get $rp))))
-        (local.set $s1 (f32x4.add (local.get $s1) (v128.load offset=16 (local.get $rp))))))
-    (if (i32.ge_s (local.get $cp) (i32.const 0))
-      (then
-        (v128.store (local.get $cp) (local.get $s0))
-        (v128.store offset=16 (local.get $cp) (local.get $s1))))
-    (if (i32.ge_s (local.get $qp) (i32.const 0))
-      (then
-        (call $qcode8 (local.get $s0) (local.get $s1) (local.get $qp)
-          (local.get $qs) (local.get $qz) (local.get $qlo) (local.get $qhi) (local.get $qmax)))))
+  ;; The epilogue of one qgemm tile, $nr rows x 8 columns from row $row, column $j: the int32 sums
+  ;; (zero-point correction included) were spilled to $acc as [row][8]. y = epi(float(acc) *
+  ;; scale + bias) [+ R], written as floats to C and/or requantized to codes at $q. One call per
+  ;; tile, not per vector: Node 20's V8 does not inline wasm calls, and calls with many v128
+  ;; arguments cost more than the arithmetic.
+  (func $qtile (param $acc i32) (param $nr i32) (param $row i32) (param $j i32) (param $sc i32) (param $bias i32)
+    (param $c i32) (param $ldc i32) (param $res i32) (param $q i32) (param $ldq i32)
+    (param $vlo v128) (param $vhi v128) (param $hs i32)
+    (param $qs v128) (param $qz v128) (param $qlo v128) (param $qhi v128) (param $qmax v128)
+    (local $r i32) (local $off i32) (local $sc0 v128) (local $sc1 v128) (local $b0 v128) (local $b1 v128)
+    (local $e0 v128) (local $e1 v128)
+    (local.set $sc0 (v128.load (i32.add (local.get $sc) (i32.shl (local.get $j) (i32.const 2)))))
+    (local.set $sc1 (v128.load offset=16 (i32.add (local.get $sc) (i32.shl (local.get $j) (i32.const 2)))))
+    (local.set $b0 (v128.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2)))))
+    (local.set $b1 (v128.load offset=16 (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2)))))
+    (block $done (loop $rows
+      (br_if $done (i32.ge_s (local.get $r) (local.get $nr)))
+      (local.set $off (i32.add (i32.mul (i32.add (local.get $row) (local.get $r)) (local.get $ldc))
+        (i32.shl (local.get $j) (i32.const 2))))
+      (local.set $e0 (f32x4.pmin (f32x4.pmax (f32x4.add (f32x4.mul (f32x4.convert_i32x4_s (v128.load (i32.add (local.get $acc) (i32.shl (local.get $r) (i32.const 5))))) (local.get $sc0)) (local.get $b0))
+        (local.get $vlo)) (local.get $vhi)))
+      (local.set $e1 (f32x4.pmin (f32x4.pmax (f32x4.add (f32x4.mul (f32x4.convert_i32x4_s (v128.load offset=16 (i32.add (local.get $acc) (i32.shl (local.get $r) (i32.const 5))))) (local.get $sc1)) (local.get $b1))
+        (local.get $vlo)) (local.get $vhi)))
+      (if (local.get $hs)
+        (then (local.set $e0 (call $qhswish (local.get $e0))) (local.set $e1 (call $qhswish (local.get $e1)))))
+      (if (local.get $res)
+        (then
+          (local.set $e0 (f32x4.add (local.get $e0) (v128.load (i32.add (local.get $res) (local.get $off)))))
+          (local.set $e1 (f32x4.add (local.get $e1) (v128.load offset=16 (i32.add (local.get $res) (local.get $off)))))))
+      (if (i32.ge_s (local.get $c) (i32.const 0))
+        (then (v128.store (i32.add (local.get $c) (local.get $off)) (local.get $e0)) (v128.store offset=16 (i32.add (local.get $c) (local.get $off)) (local.get $e1))))
+      (if (i32.ge_s (local.get $q) (i32.const 0))
+        (then
+          ;; requantize as "quantize" does: clamp to [qlo, qhi], divide by the scale, round half to even,
+          ;; add the zero point, clamp to 0..qmax
+          (local.set $e0 (f32x4.nearest (f32x4.pmin (f32x4.pmax
+            (f32x4.div (f32x4.pmin (f32x4.pmax (local.get $e0) (local.get $qlo)) (local.get $qhi)) (local.get $qs))
+            (v128.const f32x4 -512 -512 -512 -512)) (v128.const f32x4 512 512 512 512))))
+          (local.set $e1 (f32x4.nearest (f32x4.pmin (f32x4.pmax
+            (f32x4.div (f32x4.pmin (f32x4.pmax (local.get $e1) (local.get $qlo)) (local.get $qhi)) (local.get $qs))
+            (v128.const f32x4 -512 -512 -512 -512)) (v128.const f32x4 512 512 512 512))))
+          (local.set $e0 (i16x8.narrow_i32x4_s
+            (i32x4.min_s (i32x4.max_s (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e0)) (local.get $qz))
+              (v128.const i32x4 0 0 0 0)) (local.get $qmax))
+            (i32x4.min_s (i32x4.max_s (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e1)) (local.get $qz))
+              (v128.const i32x4 0 0 0 0)) (local.get $qmax))))
+          (v128.store64_lane 0 (i32.add (local.get $q) (i32.add (i32.mul (i32.add (local.get $row) (local.get $r)) (local.get $ldq)) (local.get $j))) (i8x16.narrow_i16x8_u (local.get $e0) (local.get $e0)))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rows))))
 
   ;; C[m][n] floats and/or codes = epi((A · B + zc) * scale + bias) [+ R]. A: m rows of $kq codes
   ;; (0..127, $kq a multiple of 4), $lda bytes apart. B: int8, panels of 8 columns
@@ -167,12 +165,12 @@
     (local $i i32) (local $j i32) (local $kb i32) (local $bp i32) (local $wb i32) (local $t i32) (local $tiles i32)
     (local $m0 i32) (local $mend i32) (local $pa i32) (local $paend i32) (local $tile i32) (local $k16 i32)
     (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32)
-    (local $cp i32) (local $rp i32) (local $qp i32)
+    (local $spill i32)
     (local $vlo v128) (local $vhi v128) (local $w0 v128) (local $w1 v128)
     (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128) (local $v v128)
     (local $s00 v128) (local $s01 v128) (local $s10 v128) (local $s11 v128)
     (local $s20 v128) (local $s21 v128) (local $s30 v128) (local $s31 v128)
-    (local $z0 v128) (local $z1 v128) (local $sc0 v128) (local $sc1 v128) (local $b0 v128) (local $b1 v128)
+    (local $z0 v128) (local $z1 v128)
     (local $qs v128) (local $qz v128) (local $qlo v128) (local $qhi v128) (local $qmax v128)
     (local.set $vlo (f32x4.splat (local.get $lo)))
     (local.set $vhi (f32x4.splat (local.get $hi)))
@@ -182,6 +180,9 @@
     (local.set $qhi (f32x4.splat (local.get $qhif)))
     (local.set $qmax (i32x4.splat (local.get $qmaxi)))
     (local.set $tile (i32.shl (local.get $kq) (i32.const 2)))
+    ;; $pack starts with 128 bytes where a tile's accumulators are spilled for its epilogue
+    (local.set $spill (local.get $pack))
+    (local.set $pack (i32.add (local.get $pack) (i32.const 128)))
     (local.set $k16 (i32.and (local.get $kq) (i32.const -16)))
     (block $done (loop $chunks
       (br_if $done (i32.ge_s (local.get $m0) (local.get $m)))
@@ -232,10 +233,6 @@
         (local.set $wb (i32.add (local.get $b) (i32.mul (local.get $j) (local.get $kq))))
         (local.set $z0 (v128.load (i32.add (local.get $zc) (i32.shl (local.get $j) (i32.const 2)))))
         (local.set $z1 (v128.load offset=16 (i32.add (local.get $zc) (i32.shl (local.get $j) (i32.const 2)))))
-        (local.set $sc0 (v128.load (i32.add (local.get $sc) (i32.shl (local.get $j) (i32.const 2)))))
-        (local.set $sc1 (v128.load offset=16 (i32.add (local.get $sc) (i32.shl (local.get $j) (i32.const 2)))))
-        (local.set $b0 (v128.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2)))))
-        (local.set $b1 (v128.load offset=16 (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2)))))
         (local.set $t (i32.const 0))
         (block $r4done (loop $r4
           (br_if $r4done (i32.ge_s (local.get $t) (local.get $tiles)))
@@ -267,53 +264,12 @@
             (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
             (br $ks)))
           (local.set $i (i32.add (local.get $m0) (i32.shl (local.get $t) (i32.const 2))))
-          (call $qrow (local.get $s00) (local.get $s01) (local.get $sc0) (local.get $sc1) (local.get $b0) (local.get $b1)
-            (local.get $vlo) (local.get $vhi) (local.get $hs)
-            (if (result i32) (local.get $res)
-              (then (i32.add (local.get $res) (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.shl (local.get $j) (i32.const 2)))))
-              (else (i32.const 0)))
-            (if (result i32) (i32.ge_s (local.get $c) (i32.const 0))
-              (then (i32.add (local.get $c) (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.shl (local.get $j) (i32.const 2)))))
-              (else (i32.const -1)))
-            (if (result i32) (i32.ge_s (local.get $q) (i32.const 0))
-              (then (i32.add (local.get $q) (i32.add (i32.mul (local.get $i) (local.get $ldq)) (local.get $j))))
-              (else (i32.const -1)))
-            (local.get $qs) (local.get $qz) (local.get $qlo) (local.get $qhi) (local.get $qmax))
-          (call $qrow (local.get $s10) (local.get $s11) (local.get $sc0) (local.get $sc1) (local.get $b0) (local.get $b1)
-            (local.get $vlo) (local.get $vhi) (local.get $hs)
-            (if (result i32) (local.get $res)
-              (then (i32.add (local.get $res) (i32.add (i32.mul (i32.add (local.get $i) (i32.const 1)) (local.get $ldc)) (i32.shl (local.get $j) (i32.const 2)))))
-              (else (i32.const 0)))
-            (if (result i32) (i32.ge_s (local.get $c) (i32.const 0))
-              (then (i32.add (local.get $c) (i32.add (i32.mul (i32.add (local.get $i) (i32.const 1)) (local.get $ldc)) (i32.shl (local.get $j) (i32.const 2)))))
-              (else (i32.const -1)))
-            (if (result i32) (i32.ge_s (local.get $q) (i32.const 0))
-              (then (i32.add (local.get $q) (i32.add (i32.mul (i32.add (local.get $i) (i32.const 1)) (local.get $ldq)) (local.get $j))))
-              (else (i32.const -1)))
-            (local.get $qs) (local.get $qz) (local.get $qlo) (local.get $qhi) (local.get $qmax))
-          (call $qrow (local.get $s20) (local.get $s21) (local.get $sc0) (local.get $sc1) (local.get $b0) (local.get $b1)
-            (local.get $vlo) (local.get $vhi) (local.get $hs)
-            (if (result i32) (local.get $res)
-              (then (i32.add (local.get $res) (i32.add (i32.mul (i32.add (local.get $i) (i32.const 2)) (local.get $ldc)) (i32.shl (local.get $j) (i32.const 2)))))
-              (else (i32.const 0)))
-            (if (result i32) (i32.ge_s (local.get $c) (i32.const 0))
-              (then (i32.add (local.get $c) (i32.add (i32.mul (i32.add (local.get $i) (i32.const 2)) (local.get $ldc)) (i32.shl (local.get $j) (i32.const 2)))))
-              (else (i32.const -1)))
-            (if (result i32) (i32.ge_s (local.get $q) (i32.const 0))
-              (then (i32.add (local.get $q) (i32.add (i32.mul (i32.add (local.get $i) (i32.const 2)) (local.get $ldq)) (local.get $j))))
-              (else (i32.const -1)))
-            (local.get $qs) (local.get $qz) (local.get $qlo) (local.get $qhi) (local.get $qmax))
-          (call $qrow (local.get $s30) (local.get $s31) (local.get $sc0) (local.get $sc1) (local.get $b0) (local.get $b1)
-            (local.get $vlo) (local.get $vhi) (local.get $hs)
-            (if (result i32) (local.get $res)
-              (then (i32.add (local.get $res) (i32.add (i32.mul (i32.add (local.get $i) (i32.const 3)) (local.get $ldc)) (i32.shl (local.get $j) (i32.const 2)))))
-              (else (i32.const 0)))
-            (if (result i32) (i32.ge_s (local.get $c) (i32.const 0))
-              (then (i32.add (local.get $c) (i32.add (i32.mul (i32.add (local.get $i) (i32.const 3)) (local.get $ldc)) (i32.shl (local.get $j) (i32.const 2)))))
-              (else (i32.const -1)))
-            (if (result i32) (i32.ge_s (local.get $q) (i32.const 0))
-              (then (i32.add (local.get $q) (i32.add (i32.mul (i32.add (local.get $i) (i32.const 3)) (local.get $ldq)) (local.get $j))))
-              (else (i32.const -1)))
+          (v128.store (local.get $spill) (local.get $s00)) (v128.store offset=16 (local.get $spill) (local.get $s01))
+          (v128.store offset=32 (local.get $spill) (local.get $s10)) (v128.store offset=48 (local.get $spill) (local.get $s11))
+          (v128.store offset=64 (local.get $spill) (local.get $s20)) (v128.store offset=80 (local.get $spill) (local.get $s21))
+          (v128.store offset=96 (local.get $spill) (local.get $s30)) (v128.store offset=112 (local.get $spill) (local.get $s31))
+          (call $qtile (local.get $spill) (i32.const 4) (local.get $i) (local.get $j) (local.get $sc) (local.get $bias) (local.get $c) (local.get $ldc)
+            (local.get $res) (local.get $q) (local.get $ldq) (local.get $vlo) (local.get $vhi) (local.get $hs)
             (local.get $qs) (local.get $qz) (local.get $qlo) (local.get $qhi) (local.get $qmax))
           (local.set $t (i32.add (local.get $t) (i32.const 1)))
           (br $r4)))
@@ -335,17 +291,9 @@
             (local.set $bp (i32.add (local.get $bp) (i32.const 32)))
             (local.set $kb (i32.add (local.get $kb) (i32.const 4)))
             (br $ks1)))
-          (call $qrow (local.get $s00) (local.get $s01) (local.get $sc0) (local.get $sc1) (local.get $b0) (local.get $b1)
-            (local.get $vlo) (local.get $vhi) (local.get $hs)
-            (if (result i32) (local.get $res)
-              (then (i32.add (local.get $res) (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.shl (local.get $j) (i32.const 2)))))
-              (else (i32.const 0)))
-            (if (result i32) (i32.ge_s (local.get $c) (i32.const 0))
-              (then (i32.add (local.get $c) (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.shl (local.get $j) (i32.const 2)))))
-              (else (i32.const -1)))
-            (if (result i32) (i32.ge_s (local.get $q) (i32.const 0))
-              (then (i32.add (local.get $q) (i32.add (i32.mul (local.get $i) (local.get $ldq)) (local.get $j))))
-              (else (i32.const -1)))
+          (v128.store (local.get $spill) (local.get $s00)) (v128.store offset=16 (local.get $spill) (local.get $s01))
+          (call $qtile (local.get $spill) (i32.const 1) (local.get $i) (local.get $j) (local.get $sc) (local.get $bias) (local.get $c) (local.get $ldc)
+            (local.get $res) (local.get $q) (local.get $ldq) (local.get $vlo) (local.get $vhi) (local.get $hs)
             (local.get $qs) (local.get $qz) (local.get $qlo) (local.get $qhi) (local.get $qmax))
           (local.set $i (i32.add (local.get $i) (i32.const 1)))
           (br $r1)))
@@ -369,7 +317,7 @@
     (local $o i32) (local $q i32) (local $row i32) (local $tap i32) (local $inside i32) (local $yin i32)
     (local $p i32) (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $wp i32) (local $ts i32)
     (local $cs2 i32) (local $rs i32)
-    (local $acc0 v128) (local $acc1 v128) (local $x v128) (local $wv v128)
+    (local $acc0 v128) (local $acc1 v128) (local $x v128) (local $wv v128) (local $e0 v128) (local $e1 v128)
     (local $vz v128) (local $vlo v128) (local $vhi v128)
     (local $qs v128) (local $qz v128) (local $qlo v128) (local $qhi v128) (local $qmax v128)
     (local.set $vz (i16x8.splat (local.get $zp)))
@@ -481,9 +429,30 @@
                       (br $kxs)))))
                 (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
                 (br $kys)))))
-          (call $dwout (local.get $acc0) (local.get $acc1) (local.get $c) (local.get $o) (local.get $q)
-            (local.get $sc) (local.get $bias) (local.get $vlo) (local.get $vhi) (local.get $hs)
-            (local.get $qs) (local.get $qz) (local.get $qlo) (local.get $qhi) (local.get $qmax))
+          (local.set $e0 (f32x4.pmin (f32x4.pmax (f32x4.add (f32x4.mul (f32x4.convert_i32x4_s (local.get $acc0)) (v128.load (i32.add (local.get $sc) (i32.shl (local.get $c) (i32.const 2))))) (v128.load (i32.add (local.get $bias) (i32.shl (local.get $c) (i32.const 2)))))
+            (local.get $vlo)) (local.get $vhi)))
+          (local.set $e1 (f32x4.pmin (f32x4.pmax (f32x4.add (f32x4.mul (f32x4.convert_i32x4_s (local.get $acc1)) (v128.load offset=16 (i32.add (local.get $sc) (i32.shl (local.get $c) (i32.const 2))))) (v128.load offset=16 (i32.add (local.get $bias) (i32.shl (local.get $c) (i32.const 2)))))
+            (local.get $vlo)) (local.get $vhi)))
+          (if (local.get $hs)
+            (then (local.set $e0 (call $qhswish (local.get $e0))) (local.set $e1 (call $qhswish (local.get $e1)))))
+          (if (i32.ge_s (local.get $out) (i32.const 0))
+            (then (v128.store (i32.add (local.get $o) (i32.shl (local.get $c) (i32.const 2))) (local.get $e0)) (v128.store offset=16 (i32.add (local.get $o) (i32.shl (local.get $c) (i32.const 2))) (local.get $e1))))
+          (if (i32.ge_s (local.get $qo) (i32.const 0))
+            (then
+              ;; requantize as "quantize" does: clamp to [qlo, qhi], divide by the scale, round half to even,
+              ;; add the zero point, clamp to 0..qmax
+              (local.set $e0 (f32x4.nearest (f32x4.pmin (f32x4.pmax
+                (f32x4.div (f32x4.pmin (f32x4.pmax (local.get $e0) (local.get $qlo)) (local.get $qhi)) (local.get $qs))
+                (v128.const f32x4 -512 -512 -512 -512)) (v128.const f32x4 512 512 512 512))))
+              (local.set $e1 (f32x4.nearest (f32x4.pmin (f32x4.pmax
+                (f32x4.div (f32x4.pmin (f32x4.pmax (local.get $e1) (local.get $qlo)) (local.get $qhi)) (local.get $qs))
+                (v128.const f32x4 -512 -512 -512 -512)) (v128.const f32x4 512 512 512 512))))
+              (local.set $e0 (i16x8.narrow_i32x4_s
+                (i32x4.min_s (i32x4.max_s (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e0)) (local.get $qz))
+                  (v128.const i32x4 0 0 0 0)) (local.get $qmax))
+                (i32x4.min_s (i32x4.max_s (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e1)) (local.get $qz))
+                  (v128.const i32x4 0 0 0 0)) (local.get $qmax))))
+              (v128.store64_lane 0 (i32.add (local.get $q) (local.get $c)) (i8x16.narrow_i16x8_u (local.get $e0) (local.get $e0)))))
           (local.set $c (i32.add (local.get $c) (i32.const 8)))
           (br $cl)))
         (if (i32.ge_s (local.get $out) (i32.const 0))
@@ -494,29 +463,6 @@
         (br $xs)))
       (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
       (br $ys))))
-
-  ;; The epilogue of 8 depthwise channels: floats at $o + 4c and/or codes at $q + c (-1: none).
-  (func $dwout (param $acc0 v128) (param $acc1 v128) (param $c i32) (param $o i32) (param $q i32)
-    (param $sc i32) (param $bias i32) (param $vlo v128) (param $vhi v128) (param $hs i32)
-    (param $qs v128) (param $qz v128) (param $qlo v128) (param $qhi v128) (param $qmax v128)
-    (local $v0 v128) (local $v1 v128) (local $at i32)
-    (local.set $at (i32.shl (local.get $c) (i32.const 2)))
-    (local.set $v0 (call $qepi (local.get $acc0) (v128.const i32x4 0 0 0 0)
-      (v128.load (i32.add (local.get $sc) (local.get $at)))
-      (v128.load (i32.add (local.get $bias) (local.get $at)))
-      (local.get $vlo) (local.get $vhi) (local.get $hs)))
-    (local.set $v1 (call $qepi (local.get $acc1) (v128.const i32x4 0 0 0 0)
-      (v128.load offset=16 (i32.add (local.get $sc) (local.get $at)))
-      (v128.load offset=16 (i32.add (local.get $bias) (local.get $at)))
-      (local.get $vlo) (local.get $vhi) (local.get $hs)))
-    (if (i32.ge_s (local.get $o) (i32.const 0))
-      (then
-        (v128.store (i32.add (local.get $o) (local.get $at)) (local.get $v0))
-        (v128.store offset=16 (i32.add (local.get $o) (local.get $at)) (local.get $v1))))
-    (if (i32.ge_s (local.get $q) (i32.const 0))
-      (then
-        (call $qcode8 (local.get $v0) (local.get $v1) (i32.add (local.get $q) (local.get $c))
-          (local.get $qs) (local.get $qz) (local.get $qlo) (local.get $qhi) (local.get $qmax)))))
 
   ;; im2col on codes: output pixels p0 .. p0+rows-1 become rows of $kq bytes: kh·kw taps of $cin
   ;; codes each (tap-major, as the packed weights), zp for padding taps and for the tail up to $kq.

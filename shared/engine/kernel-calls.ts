@@ -168,7 +168,7 @@ export interface QGemmArgs {
   act: Act;
   res: number;
   codes?: CodesOut;
-  /** Rows per chunk (layout.ts qchunkRows) and scratch for one chunk's packed rows (mc·kq bytes). */
+  /** Rows per chunk (layout.ts qchunkRows) and its scratch (qpackBytes). */
   mc: number;
   pack: number;
 }

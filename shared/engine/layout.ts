@@ -176,3 +176,6 @@ export function chunkRows(k: number): number {
 export function qchunkRows(kq: number, maxRows: number): number {
   return Math.min(Math.max(4, Math.floor(65536 / kq) & ~3), roundUp4(maxRows));
 }
+
+/** qgemm's scratch: one tile's spilled accumulators (128 bytes), then `mc` packed rows. */
+export const qpackBytes = (mc: number, kq: number): number => 128 + mc * kq;

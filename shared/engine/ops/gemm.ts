@@ -7,7 +7,7 @@
 import { attrFloat, attrInt } from '../../onnx/attributes.ts';
 import type { NodeProto } from '../../onnx/proto.ts';
 import type { Act } from '../constants.ts';
-import { chunkRows, packPanels, putQPanels, qchunkRows, roundUp4 } from '../layout.ts';
+import { chunkRows, packPanels, putQPanels, qchunkRows, qpackBytes, roundUp4 } from '../layout.ts';
 import { type LowerContext, type OpLowering, unsupported } from '../lowering.ts';
 import { takeRequant } from './qdq.ts';
 
@@ -104,7 +104,7 @@ function lowerGemm(node: NodeProto, ctx: LowerContext, group: number[]): void {
       return p;
     });
     const mc = qchunkRows(x.cs, x.n);
-    const pack = ctx.scratch(mc * x.cs);
+    const pack = ctx.scratch(qpackBytes(mc, x.cs));
     ctx.emit(
       'QGemm',
       node.name ?? out,

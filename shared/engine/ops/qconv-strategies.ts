@@ -9,7 +9,7 @@
  * takeRequant), so no separate quantize pass runs between int8 convs.
  */
 import type { CodesOut, ImageArg } from '../kernel-calls.ts';
-import { type Addr, type PlacedTensor, putQPanels, qchunkRows, roundUp4 } from '../layout.ts';
+import { type Addr, type PlacedTensor, putQPanels, qchunkRows, qpackBytes, roundUp4 } from '../layout.ts';
 import type { LowerContext } from '../lowering.ts';
 import type { PreparedConv } from './conv-strategies.ts';
 import type { Requantized } from './qdq.ts';
@@ -90,7 +90,7 @@ const pointwise: QConvStrategy = {
     const r = res ? ctx.addr(res) : undefined;
     const m = x.n * x.h * x.w;
     const mc = qchunkRows(x.cs, m);
-    const pack = ctx.scratch(mc * x.cs);
+    const pack = ctx.scratch(qpackBytes(mc, x.cs));
     ctx.emit(
       'QConv1x1',
       name,
@@ -188,7 +188,7 @@ const im2col: QConvStrategy = {
     const rows = Math.max(4, Math.min(p, Math.floor(65536 / kq) & ~3));
     const col = ctx.scratch(rows * kq);
     const mc = qchunkRows(kq, rows);
-    const pack = ctx.scratch(mc * kq);
+    const pack = ctx.scratch(qpackBytes(mc, kq));
     const a = ctx.addr(x);
     const out = outputs(ctx, conv);
     ctx.emit('QConv', name, (base) => () => {
