@@ -191,6 +191,7 @@ export interface KernelExports {
     padt: number,
     padl: number,
     wt: number,
+    wt2: number,
     zc: number,
     sc: number,
     bias: number,

@@ -133,6 +133,15 @@ const depthwise: QConvStrategy = {
       for (let c = 0; c < cout; c++) for (let t = 0; t < 9; t++) p[t * x.cs + c] = codes[c * 9 + t]!;
       return p;
     });
+    // int8 tap pairs [5][cs][2] (taps 0+1, 2+3, 4+5, 6+7, and 8 with a zero partner): what the
+    // pairwise dot product of two taps' interleaved codes reads
+    const pairs = ctx.persist.put(`${key}:qdwpairs`, () => {
+      const p = new Int8Array(10 * x.cs);
+      for (let c = 0; c < cout; c++) {
+        for (let t = 0; t < 9; t++) p[(t >> 1) * 2 * x.cs + c * 2 + (t & 1)] = codes[c * 9 + t]!;
+      }
+      return p;
+    });
     // -zp · Σ_taps w per channel: what the unrolled interior taps take out of Σ x · w at once
     const zc = ctx.persist.put(`${key}:qdwzc`, () => {
       const p = new Int32Array(x.cs);
@@ -160,6 +169,7 @@ const depthwise: QConvStrategy = {
           padTop: win.pt,
           padLeft: win.pl,
           weights,
+          pairs,
           zc,
           scale: sc,
           bias: b,
