@@ -545,7 +545,9 @@
     (param $dh i32) (param $dw i32) (param $ow i32) (param $p0 i32) (param $rows i32) (param $dst i32)
     (param $kq i32) (param $zp i32)
     (local $r i32) (local $p i32) (local $oy i32) (local $ox i32) (local $ky i32) (local $kx i32)
-    (local $iy i32) (local $ix i32) (local $d i32) (local $e i32)
+    (local $iy i32) (local $ix i32) (local $d i32) (local $e i32) (local $src i32) (local $short i32)
+    (local $zp8 i64)
+    (local.set $zp8 (i64.mul (i64.extend_i32_u (i32.and (local.get $zp) (i32.const 255))) (i64.const 0x0101010101010101)))
     (block $rdone (loop $rl
       (br_if $rdone (i32.ge_s (local.get $r) (local.get $rows)))
       (local.set $p (i32.add (local.get $p0) (local.get $r)))
@@ -563,11 +565,23 @@
           (br_if $kxdone (i32.ge_s (local.get $kx) (local.get $kw)))
           (local.set $ix (i32.add (i32.sub (i32.mul (local.get $ox) (local.get $sw)) (local.get $pl))
             (i32.mul (local.get $kx) (local.get $dw))))
+          (local.set $short (i32.and (i32.le_u (local.get $cin) (i32.const 8))
+            (i32.le_u (i32.add (local.get $d) (i32.const 8)) (local.get $e))))
+          ;; A tap of at most 8 codes (the first conv's 3 channels) is one 8-byte load and store: its
+          ;; pixel holds cs >= 8 bytes, and the bytes written past the tap belong to the next tap or
+          ;; to the row's tail, both written after it; only a tap ending within 8 bytes of the row's
+          ;; end takes memory.copy/fill, which cost a call each.
           (if (i32.and (i32.lt_u (local.get $iy) (local.get $h)) (i32.lt_u (local.get $ix) (local.get $w)))
-            (then (memory.copy (local.get $d)
-              (i32.add (local.get $in) (i32.mul (i32.add (i32.mul (local.get $iy) (local.get $w)) (local.get $ix)) (local.get $cs)))
-              (local.get $cin)))
-            (else (memory.fill (local.get $d) (local.get $zp) (local.get $cin))))
+            (then
+              (local.set $src
+                (i32.add (local.get $in) (i32.mul (i32.add (i32.mul (local.get $iy) (local.get $w)) (local.get $ix)) (local.get $cs))))
+              (if (local.get $short)
+                (then (i64.store (local.get $d) (i64.load (local.get $src))))
+                (else (memory.copy (local.get $d) (local.get $src) (local.get $cin)))))
+            (else
+              (if (local.get $short)
+                (then (i64.store (local.get $d) (local.get $zp8)))
+                (else (memory.fill (local.get $d) (local.get $zp) (local.get $cin))))))
           (local.set $d (i32.add (local.get $d) (local.get $cin)))
           (local.set $kx (i32.add (local.get $kx) (i32.const 1)))
           (br $kxs)))
