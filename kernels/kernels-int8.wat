@@ -98,9 +98,10 @@
 
   ;; The epilogue of one qgemm tile, $nr rows x 8 columns from row $row, column $j: the int32 sums
   ;; (zero-point correction included) were spilled to $acc as [row][8]. y = epi(float(acc) *
-  ;; scale + bias) [+ R], written as floats to C and/or requantized to codes at $q. One call per
-  ;; tile, not per vector: Node 20's V8 does not inline wasm calls, and calls with many v128
-  ;; arguments cost more than the arithmetic.
+  ;; scale + bias) [+ R], written as floats to C and/or requantized to codes at $q. The leftover
+  ;; rows' epilogue; qgemm's 4-row tiles have the same code written out in place (Node 20's V8
+  ;; does not inline wasm calls, and a call with many v128 arguments per tile cost more than the
+  ;; arithmetic where K is small).
   (func $qtile (param $acc i32) (param $nr i32) (param $row i32) (param $j i32) (param $sc i32) (param $bias i32)
     (param $c i32) (param $ldc i32) (param $res i32) (param $q i32) (param $ldq i32)
     (param $vlo v128) (param $vhi v128) (param $hs i32)
@@ -170,7 +171,8 @@
     (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128) (local $v v128)
     (local $s00 v128) (local $s01 v128) (local $s10 v128) (local $s11 v128)
     (local $s20 v128) (local $s21 v128) (local $s30 v128) (local $s31 v128)
-    (local $z0 v128) (local $z1 v128)
+    (local $z0 v128) (local $z1 v128) (local $sc0 v128) (local $sc1 v128) (local $b0 v128) (local $b1 v128)
+    (local $e0 v128) (local $e1 v128) (local $r i32) (local $off i32)
     (local $qs v128) (local $qz v128) (local $qlo v128) (local $qhi v128) (local $qmax v128)
     (local.set $vlo (f32x4.splat (local.get $lo)))
     (local.set $vhi (f32x4.splat (local.get $hi)))
@@ -233,6 +235,10 @@
         (local.set $wb (i32.add (local.get $b) (i32.mul (local.get $j) (local.get $kq))))
         (local.set $z0 (v128.load (i32.add (local.get $zc) (i32.shl (local.get $j) (i32.const 2)))))
         (local.set $z1 (v128.load offset=16 (i32.add (local.get $zc) (i32.shl (local.get $j) (i32.const 2)))))
+        (local.set $sc0 (v128.load (i32.add (local.get $sc) (i32.shl (local.get $j) (i32.const 2)))))
+        (local.set $sc1 (v128.load offset=16 (i32.add (local.get $sc) (i32.shl (local.get $j) (i32.const 2)))))
+        (local.set $b0 (v128.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2)))))
+        (local.set $b1 (v128.load offset=16 (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2)))))
         (local.set $t (i32.const 0))
         (block $r4done (loop $r4
           (br_if $r4done (i32.ge_s (local.get $t) (local.get $tiles)))
@@ -268,9 +274,42 @@
           (v128.store offset=32 (local.get $spill) (local.get $s10)) (v128.store offset=48 (local.get $spill) (local.get $s11))
           (v128.store offset=64 (local.get $spill) (local.get $s20)) (v128.store offset=80 (local.get $spill) (local.get $s21))
           (v128.store offset=96 (local.get $spill) (local.get $s30)) (v128.store offset=112 (local.get $spill) (local.get $s31))
-          (call $qtile (local.get $spill) (i32.const 4) (local.get $i) (local.get $j) (local.get $sc) (local.get $bias) (local.get $c) (local.get $ldc)
-            (local.get $res) (local.get $q) (local.get $ldq) (local.get $vlo) (local.get $vhi) (local.get $hs)
-            (local.get $qs) (local.get $qz) (local.get $qlo) (local.get $qhi) (local.get $qmax))
+          ;; the tile's epilogue, written out here (the hot path); leftover rows call $qtile
+          (local.set $r (i32.const 0))
+          (block $qdone (loop $qrows
+            (br_if $qdone (i32.ge_s (local.get $r) (i32.const 4)))
+            (local.set $off (i32.add (i32.mul (i32.add (local.get $i) (local.get $r)) (local.get $ldc))
+              (i32.shl (local.get $j) (i32.const 2))))
+            (local.set $e0 (f32x4.pmin (f32x4.pmax (f32x4.add (f32x4.mul (f32x4.convert_i32x4_s (v128.load (i32.add (local.get $spill) (i32.shl (local.get $r) (i32.const 5))))) (local.get $sc0)) (local.get $b0))
+              (local.get $vlo)) (local.get $vhi)))
+            (local.set $e1 (f32x4.pmin (f32x4.pmax (f32x4.add (f32x4.mul (f32x4.convert_i32x4_s (v128.load offset=16 (i32.add (local.get $spill) (i32.shl (local.get $r) (i32.const 5))))) (local.get $sc1)) (local.get $b1))
+              (local.get $vlo)) (local.get $vhi)))
+            (if (local.get $hs)
+              (then (local.set $e0 (call $qhswish (local.get $e0))) (local.set $e1 (call $qhswish (local.get $e1)))))
+            (if (local.get $res)
+              (then
+                (local.set $e0 (f32x4.add (local.get $e0) (v128.load (i32.add (local.get $res) (local.get $off)))))
+                (local.set $e1 (f32x4.add (local.get $e1) (v128.load offset=16 (i32.add (local.get $res) (local.get $off)))))))
+            (if (i32.ge_s (local.get $c) (i32.const 0))
+              (then (v128.store (i32.add (local.get $c) (local.get $off)) (local.get $e0)) (v128.store offset=16 (i32.add (local.get $c) (local.get $off)) (local.get $e1))))
+            (if (i32.ge_s (local.get $q) (i32.const 0))
+              (then
+                ;; requantize as "quantize" does: clamp to [qlo, qhi], divide by the scale, round half to even,
+                ;; add the zero point, clamp to 0..qmax
+                (local.set $e0 (f32x4.nearest (f32x4.pmin (f32x4.pmax
+                  (f32x4.div (f32x4.pmin (f32x4.pmax (local.get $e0) (local.get $qlo)) (local.get $qhi)) (local.get $qs))
+                  (v128.const f32x4 -512 -512 -512 -512)) (v128.const f32x4 512 512 512 512))))
+                (local.set $e1 (f32x4.nearest (f32x4.pmin (f32x4.pmax
+                  (f32x4.div (f32x4.pmin (f32x4.pmax (local.get $e1) (local.get $qlo)) (local.get $qhi)) (local.get $qs))
+                  (v128.const f32x4 -512 -512 -512 -512)) (v128.const f32x4 512 512 512 512))))
+                (local.set $e0 (i16x8.narrow_i32x4_s
+                  (i32x4.min_s (i32x4.max_s (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e0)) (local.get $qz))
+                    (v128.const i32x4 0 0 0 0)) (local.get $qmax))
+                  (i32x4.min_s (i32x4.max_s (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e1)) (local.get $qz))
+                    (v128.const i32x4 0 0 0 0)) (local.get $qmax))))
+                (v128.store64_lane 0 (i32.add (local.get $q) (i32.add (i32.mul (i32.add (local.get $i) (local.get $r)) (local.get $ldq)) (local.get $j))) (i8x16.narrow_i16x8_u (local.get $e0) (local.get $e0)))))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br $qrows)))
           (local.set $t (i32.add (local.get $t) (i32.const 1)))
           (br $r4)))
         ;; leftover rows of the chunk (fewer than 4), straight from A
