@@ -60,7 +60,8 @@ try {
   const t = { f: [] as number[], q: [] as number[], n: [] as number[] };
   for (let r = 0; r < rounds; r++) {
     for (const id of ['f', 'q'] as const) {
-      const res = await call<{ times: number[] }>(inst.url, `/run?${q({ id, n: 3, dims })}`);
+      // each sample the mean of 3 runs: workerd's clock ticks in whole milliseconds
+      const res = await call<{ times: number[] }>(inst.url, `/run?${q({ id, n: 3, dims, group: 3 })}`);
       t[id].push(...res.times);
     }
     for (let i = 0; i < 3; i++) {
@@ -79,7 +80,7 @@ try {
   }
   const [f, i8, n] = [median(t.f), median(t.q), median(t.n)];
   console.log(
-    `${os.cpus()[0]?.model.trim()}, ${os.cpus().length} cores, load ${load0.toFixed(2)} → ${os.loadavg()[0]!.toFixed(2)}; ${rounds} rounds × 3 runs each, interleaved`,
+    `${os.cpus()[0]?.model.trim()}, ${os.cpus().length} cores, load ${load0.toFixed(2)} → ${os.loadavg()[0]!.toFixed(2)}; ${rounds} rounds × 3 samples of 3 runs each, interleaved`,
   );
   console.log('| runtime | median ms | × onnxruntime-node fp32 |');
   console.log('|---|---|---|');
