@@ -24,7 +24,7 @@ export type Variant = keyof typeof VARIANTS;
 export const variantBytes = (m: BenchModel, v: Variant): Uint8Array =>
   v === 'fp32' ? m.fp32 : m.optimized.bytes;
 
-function inputData(dims: number[]): Float32Array {
+export function inputData(dims: number[]): Float32Array {
   const n = dims.reduce((a, b) => a * b, 1);
   return Float32Array.from({ length: n }, (_, i) => ((i * 2654435761) >>> 0) / 4294967296);
 }

@@ -43,26 +43,30 @@ function skipExpr(src: string, i: number): number {
  * Expands every `(NAME a b c)` macro of three arguments (which may contain macros themselves)
  * with `render(a, b, c)`.
  */
-function expandMacro(src: string, name: string, render: (a: string, b: string, c: string) => string): string {
+function expandMacro(
+  src: string,
+  name: string,
+  arity: number,
+  render: (...args: string[]) => string,
+): string {
   const open = `(${name} `;
   const at = src.indexOf(open);
   if (at < 0) return src;
   const args: string[] = [];
   let i = at + open.length;
-  for (let n = 0; n < 3; n++) {
+  for (let n = 0; n < arity; n++) {
     const end = skipExpr(src, i);
-    args.push(expandMacro(src.slice(i, end).trim(), name, render));
+    args.push(expandMacro(src.slice(i, end).trim(), name, arity, render));
     i = end;
   }
   while (/\s/.test(src[i] ?? '')) i++;
-  if (src[i] !== ')') throw new Error(`${name} at ${at} does not take exactly 3 arguments`);
-  const [a, b, c] = args as [string, string, string];
-  return src.slice(0, at) + render(a, b, c) + expandMacro(src.slice(i + 1), name, render);
+  if (src[i] !== ')') throw new Error(`${name} at ${at} does not take exactly ${arity} arguments`);
+  return src.slice(0, at) + render(...args) + expandMacro(src.slice(i + 1), name, arity, render);
 }
 
 /** Expands every `(FMA a b c)` (a*b + c) for one variant; arguments may contain FMAs themselves. */
 export function expandFma(src: string, variant: KernelVariant): string {
-  return expandMacro(src, 'FMA', (a, b, c) =>
+  return expandMacro(src, 'FMA', 3, (a, b, c) =>
     variant === 'relaxed' ? `(f32x4.relaxed_madd ${a} ${b} ${c})` : `(f32x4.add (f32x4.mul ${a} ${b}) ${c})`,
   );
 }
@@ -79,7 +83,7 @@ export function expandFma(src: string, variant: KernelVariant): string {
  * Without AVX-VNNI x64 lowers the fused op to the same pmaddubsw + pmaddwd + paddd anyway.
  */
 export function expandDot(src: string, variant: KernelVariant): string {
-  return expandMacro(src, 'DOT', (w, x, acc) => {
+  return expandMacro(src, 'DOT', 3, (w, x, acc) => {
     if (variant === 'relaxed')
       return `(i32x4.add ${acc} (i32x4.extadd_pairwise_i16x8_s (i16x8.relaxed_dot_i8x16_i7x16_s ${w} ${x})))`;
     const half = (side: 'low' | 'high') =>
@@ -89,6 +93,23 @@ export function expandDot(src: string, variant: KernelVariant): string {
     const even = `(i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 ${lo} ${hi})`;
     const odd = `(i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 ${lo} ${hi})`;
     return `(i32x4.add ${acc} (i32x4.add ${even} ${odd}))`;
+  });
+}
+
+/**
+ * Expands every `(PAIRDOT w x)`: i16x8 lane i = w[2i]·x[2i] + w[2i+1]·x[2i+1] (w i8, x 0..127), exact
+ * in i16 (|sum| ≤ 2·127·127). The relaxed form is one i16x8.relaxed_dot_i8x16_i7x16_s; the SIMD128
+ * form multiplies both halves exactly (extmul) and adds even to odd products, the same integers.
+ * Its arguments appear twice, so they must be side-effect free.
+ */
+export function expandPairDot(src: string, variant: KernelVariant): string {
+  return expandMacro(src, 'PAIRDOT', 2, (w, x) => {
+    if (variant === 'relaxed') return `(i16x8.relaxed_dot_i8x16_i7x16_s ${w} ${x})`;
+    const lo = `(i16x8.extmul_low_i8x16_s ${w} ${x})`;
+    const hi = `(i16x8.extmul_high_i8x16_s ${w} ${x})`;
+    const even = `(i8x16.shuffle 0 1 4 5 8 9 12 13 16 17 20 21 24 25 28 29 ${lo} ${hi})`;
+    const odd = `(i8x16.shuffle 2 3 6 7 10 11 14 15 18 19 22 23 26 27 30 31 ${lo} ${hi})`;
+    return `(i16x8.add ${even} ${odd})`;
   });
 }
 
@@ -105,11 +126,15 @@ export async function buildKernels(): Promise<Record<KernelVariant, Uint8Array<A
   const source = kernelSource();
   const out = {} as Record<KernelVariant, Uint8Array<ArrayBuffer>>;
   for (const variant of Object.keys(KERNEL_OUTPUTS) as KernelVariant[]) {
-    const mod = wabt.parseWat(`kernels-${variant}.wat`, expandDot(expandFma(source, variant), variant), {
-      simd: true,
-      relaxed_simd: variant === 'relaxed',
-      bulk_memory: true,
-    });
+    const mod = wabt.parseWat(
+      `kernels-${variant}.wat`,
+      expandPairDot(expandDot(expandFma(source, variant), variant), variant),
+      {
+        simd: true,
+        relaxed_simd: variant === 'relaxed',
+        bulk_memory: true,
+      },
+    );
     try {
       mod.validate();
       out[variant] = Uint8Array.from(mod.toBinary({ log: false, write_debug_names: true }).buffer);

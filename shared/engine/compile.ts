@@ -235,14 +235,17 @@ export class Compiler implements LowerContext {
     if (!FUSABLE_ACTS.has(next.opType ?? '') || next.input?.[0] !== name) return { act: NO_ACT, out: name };
     // A Clip that only feeds a QuantizeLinear (QDQ saturation) belongs to the quantization pass:
     // there its bound also tells the int8 kernels that the codes are 7-bit.
-    const q = this.soleConsumer(next.output?.[0] ?? '');
-    if (next.opType === 'Clip' && q !== undefined && this.nodes[q]!.opType === 'QuantizeLinear') {
-      return { act: NO_ACT, out: name };
-    }
+    if (next.opType === 'Clip' && this.feedsQuantize(next)) return { act: NO_ACT, out: name };
     const act = actOf(next, this.consts);
     if (!act) return { act: NO_ACT, out: name };
     group.push(j);
     return { act, out: next.output![0]! };
+  }
+
+  /** Whether `node`'s output is read only by a QuantizeLinear. */
+  private feedsQuantize(node: NodeProto): boolean {
+    const q = this.soleConsumer(node.output?.[0] ?? '');
+    return q !== undefined && this.nodes[q]!.opType === 'QuantizeLinear';
   }
 
   /**
@@ -262,8 +265,12 @@ export class Compiler implements LowerContext {
     const same = t?.rank === 4 && t.n === shape.n && t.c === shape.c && t.h === shape.h && t.w === shape.w;
     if (!t || !same) return { out: name };
     const out = add.output![0]!;
+    // (an activation after the Add cannot join the epilogue, which adds last; a QDQ saturation
+    // Clip can: the requantization after the sum applies it)
     const after = this.soleConsumer(out);
-    if (after !== undefined && FUSABLE_ACTS.has(this.nodes[after]!.opType ?? '')) return { out: name };
+    const next = after !== undefined ? this.nodes[after]! : undefined;
+    const qdqClip = next?.opType === 'Clip' && this.feedsQuantize(next);
+    if (next && FUSABLE_ACTS.has(next.opType ?? '') && !qdqClip) return { out: name };
     group.push(j);
     return { res: t, out };
   }

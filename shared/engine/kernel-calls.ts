@@ -5,7 +5,7 @@
  * offsets into the kernel memory.
  */
 import type { Act } from './constants.ts';
-import type { KernelExports } from './kernels.ts';
+import type { KernelExports, Requant } from './kernels.ts';
 
 /** An NHWC image in kernel memory: `cs` is the padded channel stride in floats. */
 export interface ImageArg {
@@ -132,6 +132,23 @@ export interface QuantizeArgs {
   hi: number;
 }
 
+/**
+ * An epilogue's requantization for the next int8 op: codes written `ld` bytes per row at `at`,
+ * clamped to [lo, hi] (a fused Clip) first, exactly as the quantize pass would.
+ */
+export interface CodesOut {
+  at: number;
+  ld: number;
+  q: QuantParams;
+  lo: number;
+  hi: number;
+}
+
+/** A kernel's requantizing-epilogue arguments (unused when it writes no codes). */
+function requant(o: CodesOut | undefined): Requant {
+  return o ? [o.q.scale, o.q.zp, o.lo, o.hi, o.q.qmax] : [1, 0, 0, 0, 0];
+}
+
 export interface QGemmArgs {
   /** A: m rows of kq codes, `lda` bytes apart. */
   a: number;
@@ -145,27 +162,39 @@ export interface QGemmArgs {
   zc: number;
   scale: number;
   bias: number;
+  /** Float output (-1: none, when only `codes` are wanted). */
   c: number;
   ldc: number;
   act: Act;
   res: number;
+  codes?: CodesOut;
+  /** Rows per chunk (layout.ts qchunkRows) and its scratch (qpackBytes). */
+  mc: number;
+  pack: number;
 }
 
 export interface QDw3x3Args {
   /** Codes image (cs bytes per pixel). */
   input: ImageArg;
   zp: number;
+  /** Float output (-1: none, when only `codes` are wanted). */
   out: number;
   oh: number;
   ow: number;
   stride: number;
   padTop: number;
   padLeft: number;
-  /** int8 [9][cs]. */
+  /** int16 [9][cs]. */
   weights: number;
+  /** int8 tap pairs [5][cs][2]: taps 0+1, 2+3, 4+5, 6+7, 8 with a zero partner. */
+  pairs: number;
+  /** int32 [cs]: -zp · Σ_taps weights. */
+  zc: number;
   scale: number;
   bias: number;
   act: Act;
+  /** Codes with the same pixel stride (cs bytes). */
+  codes?: CodesOut;
 }
 
 export interface Im2colU8Args {
@@ -326,6 +355,11 @@ export class KernelCalls {
       act.hi,
       act.hs,
       g.res,
+      g.codes ? g.codes.at : -1,
+      g.codes ? g.codes.ld : 0,
+      ...requant(g.codes),
+      g.mc,
+      g.pack,
     );
   }
 
@@ -344,11 +378,15 @@ export class KernelCalls {
       d.padTop,
       d.padLeft,
       d.weights,
+      d.pairs,
+      d.zc,
       d.scale,
       d.bias,
       act.lo,
       act.hi,
       act.hs,
+      d.codes ? d.codes.at : -1,
+      ...requant(d.codes),
     );
   }
 

@@ -13,6 +13,9 @@ export interface KernelModules {
 export type KernelVariant = 'relaxed' | 'simd';
 
 /** Signatures of kernels/kernels.wat (pointers and strides are byte offsets). */
+/** A requantizing epilogue's scale, zero point, Clip bounds and largest code. */
+export type Requant = [scale: number, zp: number, lo: number, hi: number, qmax: number];
+
 export interface KernelExports {
   memory: WebAssembly.Memory;
   gemm(
@@ -171,6 +174,9 @@ export interface KernelExports {
     hi: number,
     hs: number,
     res: number,
+    q: number,
+    ldq: number,
+    ...rest: [...Requant, mc: number, pack: number]
   ): void;
   qdw3x3(
     input: number,
@@ -185,11 +191,15 @@ export interface KernelExports {
     padt: number,
     padl: number,
     wt: number,
+    wt2: number,
+    zc: number,
     sc: number,
     bias: number,
     lo: number,
     hi: number,
     hs: number,
+    q: number,
+    ...requant: Requant
   ): void;
   im2col_u8(
     input: number,

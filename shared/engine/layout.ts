@@ -66,7 +66,7 @@ export class PersistentRegion {
   }
 
   /** Writes `make()` once under `key` and returns its byte offset. */
-  put(key: string, make: () => Float32Array | Int32Array | Int8Array): number {
+  put(key: string, make: () => Float32Array | Int32Array | Int16Array | Int8Array): number {
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit;
     const data = make();
@@ -171,3 +171,11 @@ export function putQPanels(
 export function chunkRows(k: number): number {
   return Math.max(4, Math.floor(131072 / (k * 4)) & ~3);
 }
+
+/** Rows of int8 codes (kq bytes each) per qgemm chunk, at most `maxRows` rounded up to 4. */
+export function qchunkRows(kq: number, maxRows: number): number {
+  return Math.min(Math.max(4, Math.floor(65536 / kq) & ~3), roundUp4(maxRows));
+}
+
+/** qgemm's scratch: one tile's spilled accumulators (128 bytes), then `mc` packed rows. */
+export const qpackBytes = (mc: number, kq: number): number => 128 + mc * kq;

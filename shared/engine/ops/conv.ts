@@ -12,6 +12,7 @@ import { bnScaleShift } from './affine.ts';
 import { CONV_STRATEGIES, type PreparedConv } from './conv-strategies.ts';
 import { paddedBias } from './gemm.ts';
 import { type PreparedQConv, QCONV_STRATEGIES } from './qconv-strategies.ts';
+import { takeRequant } from './qdq.ts';
 
 function lowerConv(node: NodeProto, ctx: LowerContext, group: number[]): void {
   // Codes from a QuantizeLinear only reach a conv whose weights are int8 (qdq.ts decides that).
@@ -53,7 +54,9 @@ function lowerConv(node: NodeProto, ctx: LowerContext, group: number[]): void {
   const { res, out } = pointwise
     ? ctx.takeResidual(actOut, { n: x.n, c: cout, h: oh, w: ow }, group)
     : { res: undefined, out: actOut };
-  const y = ctx.place(out, 4, x.n, cout, oh, ow);
+  // An int8 conv whose output is quantized again right after writes the codes in its epilogue.
+  const requant = wq ? takeRequant(ctx, out, { rank: 4, n: x.n, c: cout, h: oh, w: ow }, group) : undefined;
+  const y = requant && !requant.keepFloat ? requant.codes : ctx.place(out, 4, x.n, cout, oh, ow);
   const key = `conv:${node.name}:${node.output?.[0]}`;
   const common = {
     node,
@@ -76,7 +79,15 @@ function lowerConv(node: NodeProto, ctx: LowerContext, group: number[]): void {
       { length: cout },
       (_, c) => sx * wq.scales[wq.scales.length === 1 ? 0 : c]! * (bnScale ? bnScale[c]! : 1),
     );
-    const conv: PreparedQConv = { ...common, codes: wq.codes, zp: codes!.q!.zp, scale, bias };
+    const conv: PreparedQConv = {
+      ...common,
+      codes: wq.codes,
+      zp: codes!.q!.zp,
+      scale,
+      bias,
+      float: !requant || requant.keepFloat,
+      requant,
+    };
     const strategy = QCONV_STRATEGIES.find((s) => s.accepts(conv));
     if (!strategy) unsupported(node, 'no int8 conv strategy accepts it');
     strategy.lower(conv, ctx);

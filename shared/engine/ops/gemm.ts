@@ -7,8 +7,9 @@
 import { attrFloat, attrInt } from '../../onnx/attributes.ts';
 import type { NodeProto } from '../../onnx/proto.ts';
 import type { Act } from '../constants.ts';
-import { chunkRows, packPanels, putQPanels, roundUp4 } from '../layout.ts';
+import { chunkRows, packPanels, putQPanels, qchunkRows, qpackBytes, roundUp4 } from '../layout.ts';
 import { type LowerContext, type OpLowering, unsupported } from '../lowering.ts';
+import { takeRequant } from './qdq.ts';
 
 export interface GemmCall {
   /** C (m rows at `c`) = act(A (m rows of k floats at `a`) · B + bias) [+ res]. */
@@ -78,11 +79,15 @@ function lowerGemm(node: NodeProto, ctx: LowerContext, group: number[]): void {
     bias = Float32Array.from({ length: nout }, (_, j) => beta * c.data[count === 1 ? 0 : j]!);
   }
   const { act, out } = ctx.takeAct(node.output![0]!, group);
-  const y = ctx.place(out, 2, x.n, nout, 1, 1);
+  // An int8 Gemm whose output is quantized again right after writes the codes in its epilogue.
+  const requant = bq ? takeRequant(ctx, out, { rank: 2, n: x.n, c: nout, h: 1, w: 1 }, group) : undefined;
+  const float = !requant || requant.keepFloat;
+  const y = float ? ctx.place(out, 2, x.n, nout, 1, 1) : requant.codes;
   const key = `gemm:${node.name}:${node.output?.[0]}`;
   const biasPad = paddedBias(ctx, key, bias, y.cs);
   const a = ctx.addr(x);
   const o = ctx.addr(y);
+  const qa = requant ? ctx.addr(requant.codes) : undefined;
   const index = (j: number, k: number) => (transB ? j * kdim + k : k * nout + j);
   if (bq) {
     // y = (Σ codes_a · codes_b - zp · Σ codes_b) · alpha · scale_a · scale_b[j] + beta · C[j]
@@ -98,11 +103,15 @@ function lowerGemm(node: NodeProto, ctx: LowerContext, group: number[]): void {
       for (let j = 0; j < nout; j++) p[j] = alpha * q.scale * bq.scales[bq.scales.length === 1 ? 0 : j]!;
       return p;
     });
+    const mc = qchunkRows(x.cs, x.n);
+    const pack = ctx.scratch(qpackBytes(mc, x.cs));
     ctx.emit(
       'QGemm',
       node.name ?? out,
       (base) => () =>
         ctx.k.qgemm({
+          mc,
+          pack: base + pack,
           a: a(base),
           lda: x.cs,
           m: x.n,
@@ -112,12 +121,20 @@ function lowerGemm(node: NodeProto, ctx: LowerContext, group: number[]): void {
           zc,
           scale,
           bias: biasPad,
-          c: o(base),
+          c: float ? o(base) : -1,
           ldc: y.cs * 4,
           act,
           res: 0,
+          codes: requant && {
+            at: qa!(base),
+            ld: y.cs,
+            q: requant.codes.q!,
+            lo: requant.lo,
+            hi: requant.hi,
+          },
         }),
     );
+    ctx.freeScratch(pack);
     return;
   }
   const bData = ctx.consts.floats(bName!).data;

@@ -4,13 +4,15 @@
  *   pointwise  1×1 stride 1 unpadded: qgemm over all pixels (may add a residual in its epilogue)
  *   depthwise  3×3 per-channel, square stride: the qdw3x3 kernel
  *   im2col     any other ungrouped conv: im2col on codes in row chunks + the same qgemm
- * All accumulate exactly in int32 and write fp32 (dequantized, bias, activation fused), so the
- * next op may be fp32 or quantize again.
+ * All accumulate exactly in int32 and write through one epilogue (dequantized, bias, activation
+ * fused) fp32 for an fp32 reader and/or the next int8 op's codes (requantized there, qdq.ts
+ * takeRequant), so no separate quantize pass runs between int8 convs.
  */
-import type { ImageArg } from '../kernel-calls.ts';
-import { type PlacedTensor, putQPanels, roundUp4 } from '../layout.ts';
+import type { CodesOut, ImageArg } from '../kernel-calls.ts';
+import { type Addr, type PlacedTensor, putQPanels, qchunkRows, qpackBytes, roundUp4 } from '../layout.ts';
 import type { LowerContext } from '../lowering.ts';
 import type { PreparedConv } from './conv-strategies.ts';
+import type { Requantized } from './qdq.ts';
 
 /** A conv prepared for the int8 kernels: per-output-channel scale and bias with BN folded in. */
 export interface PreparedQConv extends Omit<PreparedConv, 'weights' | 'bias'> {
@@ -21,6 +23,9 @@ export interface PreparedQConv extends Omit<PreparedConv, 'weights' | 'bias'> {
   /** Per output channel: scale_x · scale_w · BN scale. */
   scale: Float32Array;
   bias: Float32Array;
+  /** Whether the fp32 output `y` is written (else `y` is the requantized codes). */
+  float: boolean;
+  requant?: Requantized;
 }
 
 export interface QConvStrategy {
@@ -31,7 +36,23 @@ export interface QConvStrategy {
 
 const image = (t: PlacedTensor, at: number): ImageArg => ({ at, h: t.h, w: t.w, cs: t.cs });
 const codeBytes = (t: PlacedTensor) => t.h * t.w * t.cs;
-const floatBytes = (t: PlacedTensor) => t.h * t.w * t.cs * 4;
+
+/** Where a step writes: fp32 (-1: not written) and codes, rows of `y.cs` each from `pixel`. */
+function outputs(
+  ctx: LowerContext,
+  conv: PreparedQConv,
+): (base: number, pixel: number) => { c: number; codes?: CodesOut } {
+  const { y, requant } = conv;
+  const o: Addr | undefined = conv.float ? ctx.addr(y) : undefined;
+  const q: Addr | undefined = requant ? ctx.addr(requant.codes) : undefined;
+  return (base, pixel) => ({
+    c: o ? o(base) + pixel * y.cs * 4 : -1,
+    codes:
+      q && requant
+        ? { at: q(base) + pixel * y.cs, ld: y.cs, q: requant.codes.q!, lo: requant.lo, hi: requant.hi }
+        : undefined,
+  });
+}
 
 /** A per-channel vector padded with zeros to `cs`, stored once per model. */
 function padded(ctx: LowerContext, key: string, v: Float32Array, cs: number): number {
@@ -65,26 +86,31 @@ const pointwise: QConvStrategy = {
     const { x, y, act, res, name } = conv;
     const ops = qgemmOperands(ctx, conv, x.c, x.cs, (co, k) => co * x.c + k);
     const a = ctx.addr(x);
-    const o = ctx.addr(y);
+    const out = outputs(ctx, conv);
     const r = res ? ctx.addr(res) : undefined;
     const m = x.n * x.h * x.w;
+    const mc = qchunkRows(x.cs, m);
+    const pack = ctx.scratch(qpackBytes(mc, x.cs));
     ctx.emit(
       'QConv1x1',
       name,
       (base) => () =>
         ctx.k.qgemm({
+          mc,
+          pack: base + pack,
           a: a(base),
           lda: x.cs,
           m,
           kq: x.cs,
           ...ops,
           n: y.cs,
-          c: o(base),
+          ...out(base, 0),
           ldc: y.cs * 4,
           act,
           res: r ? r(base) : 0,
         }),
     );
+    ctx.freeScratch(pack);
   },
 };
 
@@ -99,32 +125,56 @@ const depthwise: QConvStrategy = {
     v.dh === 1 &&
     v.dw === 1 &&
     v.sh === v.sw,
-  lower({ key, x, y, codes, zp, scale, bias, cout, act, win, name }, ctx) {
-    // [9][cs]: one tap's channels contiguous, 8 per vector
-    const weights = ctx.persist.put(`${key}:qdw`, () => {
-      const p = new Int8Array(9 * x.cs);
+  lower(conv, ctx) {
+    const { key, x, y, codes, zp, scale, bias, cout, act, win, name } = conv;
+    // int16 [9][cs]: one tap's channels contiguous, 8 per vector, widened once here
+    const weights = ctx.persist.put(`${key}:qdw16`, () => {
+      const p = new Int16Array(9 * x.cs);
       for (let c = 0; c < cout; c++) for (let t = 0; t < 9; t++) p[t * x.cs + c] = codes[c * 9 + t]!;
+      return p;
+    });
+    // int8 tap pairs [5][cs][2] (taps 0+1, 2+3, 4+5, 6+7, and 8 with a zero partner): what the
+    // pairwise dot product of two taps' interleaved codes reads
+    const pairs = ctx.persist.put(`${key}:qdwpairs`, () => {
+      const p = new Int8Array(10 * x.cs);
+      for (let c = 0; c < cout; c++) {
+        for (let t = 0; t < 9; t++) p[(t >> 1) * 2 * x.cs + c * 2 + (t & 1)] = codes[c * 9 + t]!;
+      }
+      return p;
+    });
+    // -zp · Σ_taps w per channel: what the unrolled interior taps take out of Σ x · w at once
+    const zc = ctx.persist.put(`${key}:qdwzc`, () => {
+      const p = new Int32Array(x.cs);
+      for (let c = 0; c < cout; c++) {
+        let sum = 0;
+        for (let t = 0; t < 9; t++) sum += codes[c * 9 + t]!;
+        p[c] = -zp * sum;
+      }
       return p;
     });
     const sc = padded(ctx, `${key}:qscale`, scale, y.cs);
     const b = padded(ctx, `${key}:qbias`, bias, y.cs);
     const a = ctx.addr(x);
-    const o = ctx.addr(y);
+    const out = outputs(ctx, conv);
     ctx.emit('QConvDepthwise', name, (base) => () => {
       for (let n = 0; n < x.n; n++) {
+        const { c, codes: q } = out(base, n * y.h * y.w);
         ctx.k.qdw3x3({
           input: image(x, a(base) + n * codeBytes(x)),
           zp,
-          out: o(base) + n * floatBytes(y),
+          out: c,
           oh: y.h,
           ow: y.w,
           stride: win.sh,
           padTop: win.pt,
           padLeft: win.pl,
           weights,
+          pairs,
+          zc,
           scale: sc,
           bias: b,
           act,
+          codes: q,
         });
       }
     });
@@ -147,24 +197,27 @@ const im2col: QConvStrategy = {
     const p = y.h * y.w;
     const rows = Math.max(4, Math.min(p, Math.floor(65536 / kq) & ~3));
     const col = ctx.scratch(rows * kq);
+    const mc = qchunkRows(kq, rows);
+    const pack = ctx.scratch(qpackBytes(mc, kq));
     const a = ctx.addr(x);
-    const o = ctx.addr(y);
+    const out = outputs(ctx, conv);
     ctx.emit('QConv', name, (base) => () => {
       const colAt = base + col;
       for (let n = 0; n < x.n; n++) {
         const input = image(x, a(base) + n * codeBytes(x));
-        const dst = o(base) + n * floatBytes(y);
         for (let p0 = 0; p0 < p; p0 += rows) {
           const r = Math.min(rows, p - p0);
           ctx.k.im2colU8({ input, cin: x.c, win, ow: y.w, p0, rows: r, dst: colAt, kq, zp });
           ctx.k.qgemm({
+            mc,
+            pack: base + pack,
             a: colAt,
             lda: kq,
             m: r,
             kq,
             ...ops,
             n: y.cs,
-            c: dst + p0 * y.cs * 4,
+            ...out(base, n * p + p0),
             ldc: y.cs * 4,
             act,
             res: 0,
@@ -172,6 +225,7 @@ const im2col: QConvStrategy = {
         }
       }
     });
+    ctx.freeScratch(pack);
     ctx.freeScratch(col);
   },
 };

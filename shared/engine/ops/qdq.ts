@@ -3,17 +3,24 @@
  * - DequantizeLinear of constant int8 weights is a constant (ModelConstants evaluates it, and the
  *   int8 conv/Gemm lowerings read its codes): no step;
  * - QuantizeLinear of an activation, with the Clip before it fused in, is one pass writing uint8
- *   codes;
+ *   codes — or no pass at all when an int8 conv produces the activation: its epilogue writes the
+ *   codes (`takeRequant`), and the fp32 tensor only exists if something else reads it;
  * - DequantizeLinear of those codes is free when every reader is an int8 Conv/Gemm/MatMul that
  *   takes the codes as they are (and they are 7-bit, what the relaxed dot product needs);
  *   otherwise it is a pass back to fp32, so a graph with any mix of int8 and fp32 ops runs.
  */
 import { attrInt, attrInts } from '../../onnx/attributes.ts';
 import { type NodeProto, TensorDataType } from '../../onnx/proto.ts';
-import type { ModelConstants } from '../constants.ts';
+import { actOf, type ModelConstants } from '../constants.ts';
 import type { QuantParams } from '../kernel-calls.ts';
-import type { PlacedTensor } from '../layout.ts';
-import { type CheckContext, type LowerContext, type OpLowering, unsupported } from '../lowering.ts';
+import { type PlacedTensor, roundUp8 } from '../layout.ts';
+import {
+  type CheckContext,
+  type LowerContext,
+  type OpLowering,
+  type TensorShape,
+  unsupported,
+} from '../lowering.ts';
 
 /** Largest activation code the int8 kernels take (the i7 operand of the relaxed dot product). */
 export const INT8_MAX_CODE = 127;
@@ -39,6 +46,60 @@ function params(node: NodeProto, ctx: LowerContext): { scale: number; zp: number
   return p;
 }
 
+/** Codes parameters of QuantizeLinear `q` after a Clip to [lo, hi] (±Infinity: none). */
+function codeParams(q: NodeProto, ctx: LowerContext, clip: { lo: number; hi: number }): QuantParams {
+  const { scale, zp } = params(q, ctx);
+  const top = Number.isFinite(clip.hi) ? Math.round(clip.hi / scale) + zp : 255;
+  return { scale, zp, qmax: Math.max(0, Math.min(255, top)) };
+}
+
+/** Codes an int8 kernel's epilogue writes in place of a separate quantize pass. */
+export interface Requantized {
+  /** The codes tensor (named after the QuantizeLinear's output). */
+  codes: PlacedTensor;
+  /** The fused Clip's bounds (±Infinity: none). */
+  lo: number;
+  hi: number;
+  /** Whether the fp32 tensor is still needed (another reader, or a graph output). */
+  keepFloat: boolean;
+}
+
+/**
+ * When fp32 tensor `name` (shaped `shape`) is read by a QuantizeLinear — through the saturating
+ * Clip the QDQ writer puts before it — that comes right after the producer's group, the producer
+ * writes the codes itself: the Clip and QuantizeLinear join the group. Only adjacent nodes, so
+ * that no node between them needs a tensor the group releases.
+ */
+export function takeRequant(
+  ctx: LowerContext,
+  name: string,
+  shape: TensorShape & { rank: 2 | 4 },
+  group: number[],
+): Requantized | undefined {
+  const at = (i: number): NodeProto | undefined => ctx.node(i) as NodeProto | undefined;
+  let i = Math.max(...group) + 1;
+  let clip = { lo: Number.NEGATIVE_INFINITY, hi: Number.POSITIVE_INFINITY };
+  let qIn = name;
+  const fused = [i];
+  const first = at(i);
+  if (first?.opType === 'Clip' && !first.domain && first.input?.[0] === name) {
+    const act = actOf(first, ctx.consts);
+    qIn = first.output?.[0] ?? '';
+    if (!act || ctx.soleConsumer(qIn) !== i + 1) return undefined;
+    clip = { lo: act.lo, hi: act.hi };
+    i++;
+    fused.push(i);
+  }
+  const q = at(i);
+  if (q?.opType !== 'QuantizeLinear' || q.domain || q.input?.[0] !== qIn) return undefined;
+  if (typeof tensorParams(q, ctx.consts) === 'string') return undefined;
+  const readers = ctx.consumersOf(name);
+  const like: PlacedTensor = { ...shape, cs: roundUp8(shape.c), st: { offset: 0, refs: 0 } };
+  const codes = ctx.placeCodes(q.output?.[0] ?? '', like, codeParams(q, ctx, clip));
+  group.push(...fused);
+  return { codes, ...clip, keepFloat: readers.graphOutput || readers.nodes.length > 1 };
+}
+
 /**
  * Quantizes `x` (fp32) into codes named after `q`'s output; `clip` is a Clip fused in before it
  * (its bounds also decide the largest code, hence whether the codes are 7-bit).
@@ -49,9 +110,7 @@ export function lowerQuantize(
   x: PlacedTensor,
   clip: { lo: number; hi: number },
 ): void {
-  const { scale, zp } = params(q, ctx);
-  const top = Number.isFinite(clip.hi) ? Math.round(clip.hi / scale) + zp : 255;
-  const qp: QuantParams = { scale, zp, qmax: Math.max(0, Math.min(255, top)) };
+  const qp = codeParams(q, ctx, clip);
   const out = q.output?.[0] ?? '';
   const y = ctx.placeCodes(out, x, qp);
   const a = ctx.addr(x);

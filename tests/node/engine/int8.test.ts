@@ -67,6 +67,8 @@ describe('engine int8 kernels vs onnxruntime-node on QDQ graphs', () => {
         expect(relaxed.steps[c.name], c.name).toContain(step);
       }
       for (const step of c.absentSteps ?? []) expect(simd.steps[c.name], c.name).not.toContain(step);
+      expect(simd.quantizePasses[c.name], `${c.name}: Quantize passes`).toBe(c.quantizePasses ?? 1);
+      expect(relaxed.quantizePasses[c.name], `${c.name}: Quantize passes`).toBe(c.quantizePasses ?? 1);
       for (const batch of INT8_BATCHES) {
         const ref = reference[c.name]![batch]!;
         expect(Object.keys(simd.outputs[c.name]![batch]!).sort()).toEqual(Object.keys(ref).sort());
