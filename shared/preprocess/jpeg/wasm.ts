@@ -72,6 +72,8 @@ let current: { exports: Exports; arena: number } | undefined;
 
 /** The precompiled module (workerd: the imported `.wasm`; Node: the same file compiled). */
 export function installJpegModule(m: WebAssembly.Module): void {
+  // A different module (a profiling variant) gets its own instance at the next decode.
+  if (m !== module) current = undefined;
   module = m;
 }
 
