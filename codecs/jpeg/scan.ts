@@ -2,17 +2,19 @@
 // inverse-transformed into its component plane as soon as it is complete: the same algorithm,
 // bit reader and error conditions as shared/preprocess/jpeg/scan.ts and bits.ts (see there).
 
-import { inverseDct } from './idct';
+import { flatBlock, inverseDct } from './idct';
 import { BLOCK, WRITTEN, ZIGZAG } from './layout';
 
 // Huffman table slot (written by the host): lookahead u16[256], maxcode i32[18], valoffset i32[17],
-// values u8[256], the number of values, fastAc i32[512].
+// values u8[256], the number of values, fastAc i32[1 << FAST_BITS].
 const H_MAXCODE = 512;
 const H_VALOFFSET = 584;
 const H_VALUES = 656;
 const H_NVALUES = 912;
 const H_FASTAC = 1024;
-const FAST_BITS = 9;
+// The host's table (shared/preprocess/jpeg/bits.ts) is indexed by the same number of bits: 11 covers
+// most coefficients of a q90 photo (an 8-bit code with 3 magnitude bits, a 5-bit one with 6).
+const FAST_BITS = 11;
 
 // Component descriptor (i32 fields, written by the host).
 const C_H = 0;
@@ -28,6 +30,7 @@ const C_AC = 36;
 const C_QUANT = 40;
 const C_USED = 44;
 const C_PRED = 48;
+const C_LAST = 52; // the last zigzag index `used` marks (0: none), past which AC values are only skipped
 
 export const ERR_HUFFMAN = -1;
 export const ERR_TOO_MANY = -2;
@@ -172,7 +175,7 @@ function scanEnd(): usize {
  * The bit buffer lives in locals here (the hot loop) and goes back to the globals around the
  * rare calls that use them.
  */
-function decodeAc(ac: usize, used: usize): i32 {
+function decodeAc(ac: usize, used: usize, last: i32): i32 {
   const fastAc = ac + H_FASTAC;
   let nw = 0;
   let b = buf;
@@ -193,7 +196,7 @@ function decodeAc(ac: usize, used: usize): i32 {
         err = ERR_TOO_MANY;
         break;
       }
-      if (load<u8>(used + k) === 1) {
+      if (k <= last && load<u8>(used + k) === 1) {
         const z = <i32>load<u8>(ZIGZAG + k);
         store<i32>(BLOCK + (z << 2), fast >> 8);
         store<i32>(WRITTEN + (nw << 2), z);
@@ -226,7 +229,7 @@ function decodeAc(ac: usize, used: usize): i32 {
         break;
       }
       n -= s;
-      if (load<u8>(used + k) === 1) {
+      if (k <= last && load<u8>(used + k) === 1) {
         const z = <i32>load<u8>(ZIGZAG + k);
         store<i32>(BLOCK + (z << 2), extend(<i32>(b >> <u64>n) & ((1 << s) - 1), s));
         store<i32>(WRITTEN + (nw << 2), z);
@@ -251,13 +254,20 @@ function decodeBlock(c: usize, row: i32, col: i32): void {
   const pred = load<i32>(c + C_PRED) + (t === 0 ? 0 : receiveExtend(t));
   store<i32>(c + C_PRED, pred);
   store<i32>(BLOCK, pred);
-  const nw = decodeAc(load<i32>(c + C_AC), load<i32>(c + C_USED));
+  const nw = decodeAc(load<i32>(c + C_AC), load<i32>(c + C_USED), load<i32>(c + C_LAST));
   if (err === 0) {
     const nx = load<i32>(c + C_NX);
     const ny = load<i32>(c + C_NY);
     const stride = load<i32>(c + C_STRIDE);
     const out = <usize>load<i32>(c + C_PLANE) + <usize>(row * ny * stride + col * nx);
-    inverseDct(BLOCK, load<i32>(c + C_QUANT), nx, ny, out, stride, nw === 0);
+    const quant = <usize>load<i32>(c + C_QUANT);
+    if (nw === 0) {
+      // The common flat block (all of it at 1/8; most luma blocks at 1/4): no IDCT call, no clean-up.
+      flatBlock(pred, load<i32>(quant), nx, ny, out, stride);
+      store<i32>(BLOCK, 0);
+      return;
+    }
+    inverseDct(BLOCK, quant, nx, ny, out, stride, false);
   }
   for (let i = 0; i < nw; i++) store<i32>(BLOCK + (load<i32>(WRITTEN + (i << 2)) << 2), 0);
   store<i32>(BLOCK, 0);
