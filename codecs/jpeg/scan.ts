@@ -182,11 +182,21 @@ function decodeAc(ac: usize, used: usize, last: i32): i32 {
   let n = count;
   for (let k = 1; k < 64; ) {
     if (n < REFILL_BELOW) {
-      buf = b;
-      count = n;
-      fill();
-      b = buf;
-      n = count;
+      // fill()'s fast path written out on the locals (the call and the spills cost more than it).
+      const x = off + 8 <= end ? bswap<u64>(load<u64>(off)) : HIGHS;
+      if (off + 8 <= end && ((~x - ONES) & x & HIGHS) === 0) {
+        const bytes = (63 - n) >> 3;
+        const nbits = <u64>(bytes << 3);
+        b = (b << nbits) | (x >> (64 - nbits));
+        off += <usize>bytes;
+        n += bytes << 3;
+      } else {
+        buf = b;
+        count = n;
+        fillSlow();
+        b = buf;
+        n = count;
+      }
     }
     const fast = load<i32>(fastAc + ((<i32>(b >> <u64>(n - FAST_BITS)) & ((1 << FAST_BITS) - 1)) << 2));
     if (fast !== 0) {
