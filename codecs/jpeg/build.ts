@@ -18,14 +18,21 @@ export const JPEG_KERNEL_OUTPUT = join(root, 'shared', 'preprocess', 'jpeg', 'jp
 /** The compiler flags: optimised, no garbage-collected runtime (the host owns all memory), SIMD. */
 const FLAGS = ['-O3', '--runtime', 'stub', '--noAssert', '--use', 'abort=', '--enable', 'simd'];
 
-/** Compiles the kernels (deterministic: same sources and compiler, same bytes). */
-export async function buildJpegKernels(): Promise<Uint8Array> {
+/**
+ * Compiles the kernels (deterministic: same sources and compiler, same bytes). `transform` may
+ * rewrite a source file before compiling (bench/photo-profile.ts builds variants that skip a
+ * stage, to split the kernels' time by subtraction).
+ */
+export async function buildJpegKernels(
+  transform?: (file: string, source: string) => string,
+): Promise<Uint8Array> {
   let binary: Uint8Array | undefined;
   const errors: string[] = [];
   const { error, stderr } = await asc.main([relative(root, JPEG_KERNEL_ENTRY), ...FLAGS, '-o', 'jpeg.wasm'], {
     readFile: (name: string, baseDir: string) => {
       try {
-        return readFileSync(join(root, baseDir, name), 'utf8');
+        const source = readFileSync(join(root, baseDir, name), 'utf8');
+        return transform ? transform(name, source) : source;
       } catch {
         return null;
       }

@@ -36,6 +36,27 @@ export function isDcOnly(coef: usize, nx: i32, ny: i32): bool {
 }
 
 /**
+ * A flat block: plain stores of 1, 2, 4 or 8 bytes per row (memory.fill with a size only known at
+ * run time is a call out of the compiled code, dearer than the few bytes it writes here).
+ */
+function fillBlock(out: usize, stride: i32, nx: i32, ny: i32, value: u8): void {
+  const v = <u64>value * (((<u64>0x01010101) << 32) | 0x01010101);
+  for (let y = 0; y < ny; y++) {
+    const o = out + <usize>(y * stride);
+    if (nx === 8) store<u64>(o, v);
+    else if (nx === 4) store<u32>(o, <u32>v);
+    else if (nx === 2) store<u16>(o, <u16>v);
+    else store<u8>(o, value);
+  }
+}
+
+/** The IDCT of a block with no AC coefficient (within nx × ny): DC · q / 8, level-shifted. */
+export function flatBlock(dc: i32, q: i32, nx: i32, ny: i32, out: usize, stride: i32): void {
+  const p = Math.floor((<f64>dc * <f64>q) / 8 + 128.5);
+  fillBlock(out, stride, nx, ny, <u8>(p < 0 ? 0 : p > 255 ? 255 : <i32>p));
+}
+
+/**
  * coef: 64 i32 in natural order; quant: 64 i32; writes ny rows of nx samples at out (row stride).
  */
 export function inverseDct(
@@ -48,9 +69,7 @@ export function inverseDct(
   dcOnly: bool,
 ): void {
   if (dcOnly) {
-    const p = Math.floor((<f64>load<i32>(coef) * <f64>load<i32>(quant)) / 8 + 128.5);
-    const value = <u8>(p < 0 ? 0 : p > 255 ? 255 : <i32>p);
-    for (let y = 0; y < ny; y++) memory.fill(out + y * stride, value, nx);
+    flatBlock(load<i32>(coef), load<i32>(quant), nx, ny, out, stride);
     return;
   }
   if (nx === 2 && ny === 2) {

@@ -13,7 +13,7 @@ export interface HuffmanTable {
   valoffset: Int32Array;
   values: Uint8Array;
   /**
-   * AC fast path (libjpeg-turbo's "lookahead with value"): index = next 9 bits; when a code and
+   * AC fast path (libjpeg-turbo's "lookahead with value"): index = next FAST_BITS bits; when a code and
    * its magnitude bits both fit in them, the entry is (value << 8) | (run << 4) | bits consumed,
    * so the common small coefficient costs one table read. 0 = take the normal path (EOB, ZRL,
    * longer codes, large values).
@@ -21,7 +21,8 @@ export interface HuffmanTable {
   fastAc: Int32Array;
 }
 
-export const FAST_BITS = 9;
+/** Kept equal to FAST_BITS in codecs/jpeg/scan.ts (the kernels read the table built here). */
+export const FAST_BITS = 11;
 
 export function buildHuffmanTable(counts: Uint8Array, values: Uint8Array): HuffmanTable {
   const maxcode = new Int32Array(18).fill(-1);

@@ -231,7 +231,7 @@ function sequentialScan(
     writeQuant(arena, layout, i, quantFor(tables, c));
     new Uint8Array(buf, layout.used + i * 64, 64).set(c.used);
     const at = layout.components + i * COMPONENT_BYTES;
-    new Int32Array(buf, at, 13).set([
+    new Int32Array(buf, at, 14).set([
       c.h,
       c.v,
       c.blocksWide,
@@ -245,6 +245,7 @@ function sequentialScan(
       layout.quant + i * 256,
       layout.used + i * 64,
       0,
+      Math.max(0, c.used.lastIndexOf(1)),
     ]);
     list[n] = at;
   }

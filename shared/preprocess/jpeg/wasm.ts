@@ -1,5 +1,5 @@
 import { EdgetuneError } from '../../errors.ts';
-import type { HuffmanTable } from './bits.ts';
+import { FAST_BITS, type HuffmanTable } from './bits.ts';
 import { ZIGZAG } from './frame.ts';
 import { basis } from './idct.ts';
 
@@ -55,8 +55,8 @@ export const SCAN_ERRORS: Record<number, string> = {
 };
 
 /** Huffman table slot layout (codecs/jpeg/scan.ts). */
-export const HUFFMAN_SLOT_BYTES = 3072;
-/** Component descriptor layout (codecs/jpeg/scan.ts): 13 i32 fields. */
+export const HUFFMAN_SLOT_BYTES = 1024 + 4 * (1 << FAST_BITS);
+/** Component descriptor layout (codecs/jpeg/scan.ts): 14 i32 fields. */
 export const COMPONENT_BYTES = 64;
 
 /**
@@ -72,6 +72,8 @@ let current: { exports: Exports; arena: number } | undefined;
 
 /** The precompiled module (workerd: the imported `.wasm`; Node: the same file compiled). */
 export function installJpegModule(m: WebAssembly.Module): void {
+  // A different module (a profiling variant) gets its own instance at the next decode.
+  if (m !== module) current = undefined;
   module = m;
 }
 
@@ -168,5 +170,5 @@ export function writeHuffman(arena: JpegArena, at: number, t: HuffmanTable): voi
   new Int32Array(buf, at + 584, 17).set(t.valoffset);
   new Uint8Array(buf, at + 656, 256).set(t.values.subarray(0, 256));
   new Int32Array(buf, at + 912, 1)[0] = Math.min(t.values.length, 256);
-  new Int32Array(buf, at + 1024, 512).set(t.fastAc);
+  new Int32Array(buf, at + 1024, t.fastAc.length).set(t.fastAc);
 }
