@@ -3,9 +3,9 @@
  * the head, the fine-tuning depth and the scratch baseline, then the pick: the best paired estimate
  * (choose.ts). The one-standard-error step toward a simpler configuration is computed too (and
  * replayed by bench/select/tasks.ts) but not taken: with 10 folds a held-out fold has one image
- * per class, the paired standard errors are wide, and the step then lands on the simplest head
- * nearly always — on the negative-transfer task it passed over the scratch CNN that CV, trained
- * on 7 images per class, now ranks first.
+ * per class, the paired standard errors are wide, and the step then lands on a prototype head
+ * nearly always — on the negative-transfer task it passed over what CV ranked first, the scratch
+ * CNN among them.
  *
  * The time goes where it decides something: the activations of every candidate layer come from
  * one pass of the backbone; every configuration is scored on the plan's first FIRST_SPLITS splits
@@ -294,12 +294,12 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       log(row);
     }
     // 2. Re-trained layers and the scratch CNN, cheapest first, racing the leader — unless a head
-    //    already scored 100% on every split: a more complex configuration could at best tie it,
-    //    and a tie goes to the simpler one, so it cannot change the pick.
+    //    already scored 100% on every split: on the splits they would be scored on, they could at
+    //    best tie it.
     for (const row of rows.filter((r) => !cheap(r))) {
       const lead = leader();
       if (lead?.folds.every((a) => a === 1)) {
-        row.skipped = `not run: ${lead.id} scored 100% on every split, which it cannot beat`;
+        row.skipped = `not run: ${lead.id} scored 100% on every split, which it could at best tie`;
         stopped.add(row);
       } else {
         await score(row, 0, firstSplits, true);
