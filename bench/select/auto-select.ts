@@ -3,8 +3,8 @@
  * MobileNetV2 (the OpenCV digits sheet, upscaled to 224 px: the content does not matter for the
  * time), from a cold feature cache. The search gets twice the goal as its budget (the default 10
  * minutes would make `npm run bench` ten minutes longer and only say "over"); what the budget cut
- * is listed per configuration. The breakdown says where the time goes: activations, heads on
- * cached features, fine-tuning depths, the scratch CNN.
+ * is listed per configuration. The breakdown says where the time goes: the one backbone pass for
+ * every candidate's activations, heads on cached features, fine-tuning depths, the scratch CNN.
  *
  *   node --import tsx bench/select/auto-select.ts [--budget <seconds>]      (also part of `npm run bench`)
  */
@@ -36,7 +36,12 @@ export interface AutoSelectBench {
   }[];
   /** Lines for configurations stopped by racing or by the budget. */
   notes: string[];
-  seconds_by_kind: { heads_on_cached_features: number; fine_tuning: number; scratch: number };
+  seconds_by_kind: {
+    activations: number;
+    heads_on_cached_features: number;
+    fine_tuning: number;
+    scratch: number;
+  };
 }
 
 export async function autoSelectBench(
@@ -91,6 +96,7 @@ export async function autoSelectBench(
       })),
       notes: s.skipped,
       seconds_by_kind: {
+        activations: s.activationSeconds,
         heads_on_cached_features: sum((r) => r.kind === 'transfer' && r.trainable === 0),
         fine_tuning: sum((r) => r.trainable > 0),
         scratch: sum((r) => r.kind === 'scratch'),

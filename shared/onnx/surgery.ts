@@ -61,15 +61,17 @@ function outputInfos(model: ModelProto, names: readonly string[]) {
 }
 
 /**
- * Keep only the nodes, initializers and inputs needed to compute `tensor`, and make it the only
- * output (e.g. cut a classifier at its pooled embedding).
+ * Keep only the nodes, initializers and inputs needed to compute `tensor` (or every tensor of a
+ * list, so one run yields them all), and make those the only outputs (e.g. cut a classifier at
+ * its pooled embedding).
  */
-export function cutAt(model: ModelProto, tensor: string): onnx.ModelProto {
+export function cutAt(model: ModelProto, tensor: string | readonly string[]): onnx.ModelProto {
   const g = graphOf(model);
-  requireTensor(g, tensor);
-  const pruned = prune(g, [tensor], true);
+  const tensors = typeof tensor === 'string' ? [tensor] : [...new Set(tensor)];
+  for (const t of tensors) requireTensor(g, t);
+  const pruned = prune(g, tensors, true);
   const cut = withGraph(model, { ...pruned, output: [] });
-  return withGraph(cut, { output: outputInfos(cut, [tensor]) });
+  return withGraph(cut, { output: outputInfos(cut, tensors) });
 }
 
 /** Declare existing tensors as additional graph outputs (already-declared ones are skipped). */

@@ -24,7 +24,7 @@ export function selectionSection(s: Selected | undefined): string {
     })
     .join('\n');
   return `<h2>Configuration search (--select auto)</h2>
-<p>Stratified ${search.k}-fold cross-validation on the labelled images (up to ${search.repeats} shuffles; every configuration scored on the same splits); the winner is the simplest configuration whose paired difference to the best (${esc(search.best)}) is within one standard error of zero. Search time ${search.seconds.toFixed(1)} s of a ${search.budgetSeconds} s budget.${hasTest ? ' Test accuracy: each configuration trained on the training split and scored on the test set, in hindsight — it played no part in the choice.' : ''}</p>
+<p>Stratified ${search.k}-fold cross-validation on the labelled images (up to ${search.repeats} shuffles; every configuration scored on the same splits); the winner is the configuration with the best paired estimate (its mean paired difference to the reference added to the reference's mean). Search time ${search.seconds.toFixed(1)} s of a ${search.budgetSeconds} s budget.${hasTest ? ' Test accuracy: each configuration trained on the training split and scored on the test set, in hindsight — it played no part in the choice.' : ''}</p>
 <table><tr><th>configuration</th><th>CV mean ± sd</th><th>per split</th>${hasTest ? '<th>test accuracy</th>' : ''}<th>time</th></tr>
 ${rows}</table>
 `;

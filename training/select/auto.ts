@@ -105,13 +105,8 @@ export async function planAuto(o: AutoOptions, ctx: AutoContext): Promise<AutoPl
       progress: ctx.progress,
     });
     winner = selection.winner;
-    const best = selection.rows.find((r) => r.id === selection!.best)!;
     ctx.progress.log(
-      `--select auto picked ${winner.id}` +
-        (winner.id === best.id
-          ? ' (best mean CV accuracy)'
-          : ` (within one standard error of the best, ${best.id}, and simpler)`) +
-        `; search ${selection.seconds.toFixed(1)}s`,
+      `--select auto picked ${winner.id} (best paired CV estimate); search ${selection.seconds.toFixed(1)}s`,
     );
     for (const s of selection.skipped) ctx.progress.log(`  skipped ${s}`);
   }

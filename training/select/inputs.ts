@@ -1,9 +1,9 @@
 /**
  * The cached activations every candidate trains on: for each candidate feature layer the pooled
- * vector, and for each fine-tuning depth the activations at its freeze boundary — each computed
- * once per image by the frozen prefix in onnxruntime-node and kept in the feature cache (keyed by
- * backbone and boundary), so a second search, and the final training of the winner, read them
- * back instead of running the backbone again.
+ * vector, and for each fine-tuning depth the activations at its freeze boundary — all computed in
+ * one onnxruntime-node pass per image (one session with an output per boundary) and kept in the
+ * feature cache (keyed by backbone and boundary), so a second search, and the final training of
+ * the winner, read them back instead of running the backbone again.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { vectorFeature } from '../../shared/onnx/backbone-graph.ts';
@@ -11,8 +11,8 @@ import { encodeModel } from '../../shared/onnx/proto.ts';
 import { inferShapes } from '../../shared/onnx/shapes.ts';
 import { cutAt } from '../../shared/onnx/surgery.ts';
 import type { Sample } from '../datasets/types.ts';
-import { extractFeatures } from '../features/extract.ts';
 import { channelsLastShape, chwToHwc } from '../features/layout.ts';
+import { extractPrefixOutputs } from '../features/multi-prefix.ts';
 import type { Device } from '../features/session.ts';
 import type { TrainBackbone } from '../train/backbone.ts';
 import { planFreeze } from '../train/plan.ts';
@@ -27,57 +27,74 @@ export interface InputContext {
   progress: Progress;
 }
 
-export async function layerInput(ctx: InputContext, tensor: string): Promise<TransferInput> {
-  const vector = vectorFeature(ctx.backbone.model, tensor);
-  const dims = inferShapes(vector.model).get(vector.tensor)!.shape!.slice(1) as number[];
-  const extracted = await extractFeatures(
-    {
-      bytes: () => encodeModel(cutAt(vector.model, vector.tensor)),
-      backboneSha256: ctx.backbone.sha256,
-      boundary: vector.tensor,
-      itemDims: dims,
-      preprocess: ctx.backbone.preprocess,
-    },
-    ctx.samples,
-    { cacheDir: ctx.cacheDir, device: ctx.device, progress: ctx.progress, label: `features ${tensor}` },
-  );
-  return { x: extracted.data, itemShape: dims };
-}
+export type InputKey = `layer:${string}` | `depth:${number}`;
 
-/** The activations at the boundary of `--trainable depth`, with the layers to re-train; null when the backbone has no such cut. */
-export async function depthInput(
+/**
+ * Every candidate's input at once: the pooled vector of each layer in `layers` (keys
+ * `layer:<tensor>`) and the activations at each fine-tuning depth's boundary with the layers to
+ * re-train (`depth:<n>`, null when the backbone has no such cut), all from one pass of the
+ * backbone (a session with one output per boundary) or the feature cache.
+ */
+export async function candidateInputs(
   ctx: InputContext,
+  layers: readonly string[],
   featureLayer: string | undefined,
-  depth: number,
-): Promise<TransferInput | null> {
-  let plan: Awaited<ReturnType<typeof planFreeze>>;
-  try {
-    plan = await planFreeze(ctx.backbone, featureLayer, depth);
-  } catch {
-    return null;
+  depths: readonly number[],
+): Promise<Map<InputKey, TransferInput | null>> {
+  // Planned first: planning an ONNX-only backbone may rewrite its graph (backbone.model).
+  const plans: { depth: number; plan: Awaited<ReturnType<typeof planFreeze>> | null }[] = [];
+  for (const depth of depths) {
+    try {
+      plans.push({ depth, plan: await planFreeze(ctx.backbone, featureLayer, depth) });
+    } catch {
+      plans.push({ depth, plan: null });
+    }
   }
-  const keras = plan.keras!;
-  const extracted = await extractFeatures(
+  let model = ctx.backbone.model;
+  const vectors = layers.map((tensor) => {
+    const v = vectorFeature(model, tensor);
+    model = v.model;
+    return { tensor, vector: v.tensor, dims: inferShapes(model).get(v.tensor)!.shape!.slice(1) as number[] };
+  });
+  const outputs = [
+    ...vectors.map((v) => ({ boundary: v.vector, itemDims: v.dims })),
+    ...plans.flatMap(({ plan }) => (plan ? [{ boundary: plan.boundary, itemDims: plan.boundaryDims }] : [])),
+  ];
+  const extracted = await extractPrefixOutputs(
     {
-      bytes: () => encodeModel(cutAt(ctx.backbone.model, plan.boundary)),
+      bytes: () =>
+        encodeModel(
+          cutAt(
+            model,
+            outputs.map((o) => o.boundary),
+          ),
+        ),
       backboneSha256: ctx.backbone.sha256,
-      boundary: plan.boundary,
-      itemDims: plan.boundaryDims,
       preprocess: ctx.backbone.preprocess,
+      outputs,
     },
     ctx.samples,
     {
       cacheDir: ctx.cacheDir,
       device: ctx.device,
       progress: ctx.progress,
-      label: `boundary ${plan.boundary}`,
+      label: `activations of ${outputs.length} candidate boundaries`,
     },
   );
-  return {
-    x: chwToHwc(extracted.data, plan.boundaryDims),
-    itemShape: channelsLastShape(plan.boundaryDims),
-    keras: { nodes: keras.nodes, boundary: keras.boundary as tf.SymbolicTensor },
-  };
+  const inputs = new Map<InputKey, TransferInput | null>();
+  for (const v of vectors)
+    inputs.set(`layer:${v.tensor}`, { x: extracted.data.get(v.vector)!, itemShape: v.dims });
+  for (const { depth, plan } of plans) {
+    inputs.set(
+      `depth:${depth}`,
+      plan && {
+        x: chwToHwc(extracted.data.get(plan.boundary)!, plan.boundaryDims),
+        itemShape: channelsLastShape(plan.boundaryDims),
+        keras: { nodes: plan.keras!.nodes, boundary: plan.keras!.boundary as tf.SymbolicTensor },
+      },
+    );
+  }
+  return inputs;
 }
 
 /** A backbone whose tfjs model is loaded once for all depths (nsfwjs' MobileNetV2 takes seconds to load). */

@@ -1,13 +1,18 @@
 /**
- * `--select auto`: repeated stratified k-fold cross-validation on the labelled images over the cut
- * point, the head, the fine-tuning depth and the scratch baseline, then the paired
- * one-standard-error pick (choose.ts).
+ * `--select auto`: stratified k-fold cross-validation on the labelled images over the cut point,
+ * the head, the fine-tuning depth and the scratch baseline, then the pick: the best paired estimate
+ * (choose.ts). The one-standard-error step toward a simpler configuration is computed too (and
+ * replayed by bench/select/tasks.ts) but not taken: with 10 folds a held-out fold has one image
+ * per class, the paired standard errors are wide, and the step then lands on a prototype head
+ * nearly always — on the negative-transfer task it passed over what CV ranked first, the scratch
+ * CNN among them.
  *
- * The time goes where it decides something: heads on cached activations (a fraction of a second
- * each) are scored on every split of the first shuffle; re-trained backbone layers and the scratch
- * CNN (seconds to minutes per split) on at most EXPENSIVE_SPLITS of them, and stopped as soon as
- * they are clearly worse than the leader split by split (racing); the heads still in contention
- * then get more shuffles. Every configuration is scored on a prefix of one split plan, so any two
+ * The time goes where it decides something: the activations of every candidate layer come from
+ * one pass of the backbone; every configuration is scored on the plan's first FIRST_SPLITS splits
+ * — heads on cached activations (a second or less per split) first, then re-trained backbone
+ * layers and the scratch CNN (seconds to minutes per split) — and stopped as soon as it is clearly
+ * worse than the leader split by split (racing); the heads still in contention then get the rest
+ * of the plan. Every configuration is scored on a prefix of one split plan, so any two
  * can be compared on the splits they share. Training stops at the end of the epoch in which the
  * budget runs out, and the result says what was skipped or stopped.
  */
@@ -22,22 +27,44 @@ import { earlierCutPoints } from './candidates.ts';
 import { choosePaired, clearlyWorse, mean, sd } from './choose.ts';
 import { BudgetSpent, fitScratch, fitTransfer, type Rows, type TransferInput } from './fit.ts';
 import { foldCount, splitPlan } from './folds.ts';
-import { depthInput, layerInput, sharedKeras } from './inputs.ts';
-import { buildSpace, type Configuration } from './space.ts';
+import { candidateInputs, sharedKeras } from './inputs.ts';
+import { buildSpace, type Configuration, HEAD_KINDS } from './space.ts';
 
 /** Default `--search-budget`: enough for every configuration on a small task on 2 cores. */
 export const DEFAULT_SEARCH_BUDGET_SECONDS = 600;
 /** Fine-tuning depths tried where the backbone can be re-trained. */
 export const SEARCH_DEPTHS = [1, 2];
-/** Folds: up to 5 (k = the smallest class below that), as before: every split costs a fit of every configuration. */
-export const MAX_FOLDS = 5;
-/** Shuffles of the labelled images the heads on cached activations may be scored on. */
+/**
+ * Folds: up to 10 (k = the smallest class below that). The export trains on the run's training
+ * split (1 − valFraction of the labelled images); a fold trains on that share of the other k − 1
+ * folds. With 10 labels per class and k = 5 that is 6 images per class instead of 8, and fewer
+ * optimiser steps per epoch (batches of 32: 1 instead of 2 on 5 classes, 2 instead of 3 on 10) —
+ * which biased CV against the configurations that learn most from more data, the scratch CNN above
+ * all. k = 10 trains on 7 per class, with the export's number of steps per epoch.
+ */
+export const MAX_FOLDS = 10;
+/**
+ * Shuffles of the labelled images the heads on cached activations may be scored on when k is
+ * small (a class with fewer than 10 images): few folds hold out many images each, and a second
+ * shuffle averages over which ones. With k = MAX_FOLDS one shuffle already holds out every image
+ * once, from a training fold of 9/10 of the labelled images.
+ */
 export const HEAD_REPEATS = 2;
-/** Splits an expensive configuration (re-trained layers, scratch CNN) is scored on at most. */
-export const EXPENSIVE_SPLITS = 5;
-/** Fewest splits a configuration needs to compete, and to be stopped as clearly worse. */
+/**
+ * Splits every configuration is scored on first; re-trained layers and the scratch CNN (seconds
+ * to minutes per split) get no more.
+ */
+export const FIRST_SPLITS = 5;
+/** Fewest splits a configuration needs to compete. */
 export const MIN_SPLITS = 2;
+/**
+ * Fewest splits before racing stops a configuration as clearly worse than the leader: heads on
+ * cached activations after 3; re-trained layers and the scratch CNN (seconds to minutes per
+ * split) after 2 — with two paired differences, "mean + 2 SE < 0" holds only when both splits
+ * are worse, by more than they differ from each other.
+ */
 export const RACE_MIN_SPLITS = 3;
+export const EXPENSIVE_RACE_MIN_SPLITS = 2;
 
 export interface SearchOptions {
   backbone: TrainBackbone;
@@ -68,7 +95,7 @@ export interface SelectionRow extends Configuration {
   sd: number | null;
   /** Paired estimate of its mean accuracy over all splits (what the pick compares). */
   estimate: number | null;
-  /** Seconds of cross-validation (activations included the first time a layer is used). */
+  /** Seconds of cross-validation (the activations' pass is counted once, in `activationSeconds`). */
   seconds: number;
   /** Seconds of its hindsight test-set fit (not part of the search time). */
   testSeconds?: number;
@@ -82,7 +109,7 @@ export interface Selection {
   k: number;
   /** Shuffles of the labelled images (k splits each) in the plan. */
   repeats: number;
-  rule: 'paired-one-standard-error';
+  rule: 'paired-best-estimate';
   rows: SelectionRow[];
   winner: Configuration;
   /** The configuration with the best paired estimate. */
@@ -91,6 +118,8 @@ export interface Selection {
   reference: string;
   budgetSeconds: number;
   seconds: number;
+  /** Seconds of the one backbone pass for every candidate's activations (part of `seconds`). */
+  activationSeconds: number;
   /** One line per configuration that was not (fully) cross-validated. */
   skipped: string[];
 }
@@ -110,7 +139,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
   const y = Int32Array.from(labelled, (s) => s.label);
   const n = labelled.length;
   const k = foldCount(y, o.classes, MAX_FOLDS);
-  const repeats = HEAD_REPEATS;
+  const repeats = k >= MAX_FOLDS ? 1 : HEAD_REPEATS;
   const plan = splitPlan(y, k, repeats, o.seed, o.valFraction);
   const all = [...labelled, ...(o.test?.samples ?? [])];
   const yAll = Int32Array.from([...y, ...(o.test?.y ?? [])]);
@@ -144,19 +173,17 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
         `budget ${o.budgetSeconds}s`,
     );
 
-    const inputs = new Map<string, TransferInput | null>();
-    const inputFor = async (c: Configuration): Promise<TransferInput | null> => {
-      const key = c.trainable > 0 ? `depth:${c.trainable}` : `layer:${c.featureLayer ?? feature}`;
-      if (!inputs.has(key)) {
-        inputs.set(
-          key,
-          c.trainable > 0
-            ? await depthInput(ctx, o.featureLayer, c.trainable)
-            : await layerInput(ctx, c.featureLayer ?? feature),
-        );
-      }
-      return inputs.get(key)!;
-    };
+    // Every candidate's activations in one pass of the backbone (or from the feature cache).
+    const t0 = performance.now();
+    const inputs = await candidateInputs(
+      ctx,
+      layers.map((l) => l.tensor ?? feature),
+      o.featureLayer,
+      depths,
+    );
+    const activationSeconds = Number(((performance.now() - t0) / 1000).toFixed(3));
+    const inputFor = (c: Configuration): TransferInput | null =>
+      inputs.get(c.trainable > 0 ? `depth:${c.trainable}` : `layer:${c.featureLayer ?? feature}`) ?? null;
 
     const cheap = (c: Configuration) => c.kind === 'transfer' && c.trainable === 0;
     const rows: SelectionRow[] = space.map((c) => ({
@@ -192,7 +219,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       }
       const t0 = performance.now();
       try {
-        const input = row.kind === 'transfer' ? await inputFor(row) : null;
+        const input = row.kind === 'transfer' ? inputFor(row) : null;
         if (row.kind === 'transfer' && !input) {
           row.skipped = `the backbone has no cut point with ${row.trainable} conv layers to re-train`;
           stopped.add(row);
@@ -222,7 +249,8 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
           );
           row.folds.push(accuracy(probs, y, split.held));
           const lead = race ? leader() : undefined;
-          if (lead && lead !== row && clearlyWorse(row.folds, lead.folds, RACE_MIN_SPLITS)) {
+          const after = cheap(row) ? RACE_MIN_SPLITS : EXPENSIVE_RACE_MIN_SPLITS;
+          if (lead && lead !== row && clearlyWorse(row.folds, lead.folds, after)) {
             stopped.add(row);
             notes.push(
               `${row.id}: stopped after ${row.folds.length} splits, clearly worse than ${lead.id} split by split`,
@@ -250,26 +278,48 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
         `  ${row.id}: ${row.folds.length === 0 ? row.skipped : `CV ${(mean(row.folds) * 100).toFixed(1)}% on ${row.folds.length} splits`}` +
           ` (${row.seconds.toFixed(1)}s)`,
       );
-    // 1. Every configuration on heads over cached activations: the first k splits.
-    for (const row of rows.filter((r) => cheap(r))) {
-      await score(row, 0, k, false);
+    // Every configuration is first scored on the same leading splits of the plan (half of the
+    // 10-fold plan's first shuffle, all of a smaller k's), so all of them can be compared there.
+    const firstSplits = Math.min(k, FIRST_SPLITS);
+    // 1. Heads over cached activations, the cheapest head kind first on every layer (prototypes
+    //    cost nothing to fit and give the race a leader at once), racing the leader.
+    const headOrder = rows
+      .filter((r) => cheap(r))
+      .sort(
+        (a, b) =>
+          HEAD_KINDS.indexOf(a.head) - HEAD_KINDS.indexOf(b.head) || rows.indexOf(a) - rows.indexOf(b),
+      );
+    for (const row of headOrder) {
+      await score(row, 0, firstSplits, row !== rows[0]);
       log(row);
     }
-    // 2. Re-trained layers and the scratch CNN: racing on the first splits, cheapest first.
+    // 2. Re-trained layers and the scratch CNN, cheapest first, racing the leader — unless a head
+    //    already scored 100% on every split: on the splits they would be scored on, they could at
+    //    best tie it.
     for (const row of rows.filter((r) => !cheap(r))) {
-      await score(row, 0, Math.min(k, EXPENSIVE_SPLITS), true);
+      const lead = leader();
+      if (lead?.folds.every((a) => a === 1)) {
+        row.skipped = `not run: ${lead.id} scored 100% on every split, which it could at best tie`;
+        stopped.add(row);
+      } else {
+        await score(row, 0, firstSplits, true);
+      }
       log(row);
     }
-    // 3. More shuffles for the heads still in contention, while the budget lasts: they are what
-    //    the noise of a 1–2-image fold confuses most, and each costs a fraction of a second.
-    for (let i = k; i < plan.length; i += k) {
+    // 3. The rest of the plan for the heads still in contention, while the budget lasts: they are
+    //    what the noise of a 1–2-image fold confuses most, and each split costs them a second or less.
+    for (let i = firstSplits; i < plan.length; i = i < k ? k : i + k) {
+      const next = i < k ? k : i + k;
       for (const row of rows.filter((r) => cheap(r) && !stopped.has(r) && r.folds.length === i)) {
         const lead = leader();
         if (lead && lead !== row && clearlyWorse(row.folds, lead.folds, RACE_MIN_SPLITS)) {
           stopped.add(row);
+          notes.push(
+            `${row.id}: stopped after ${row.folds.length} splits, clearly worse than ${lead.id} split by split`,
+          );
           continue;
         }
-        await score(row, i, i + k, false);
+        await score(row, i, next, false);
       }
     }
     for (const row of rows) {
@@ -297,7 +347,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
     if (o.test) {
       for (const row of rows.filter((r) => r.folds.length > 0)) {
         const t0 = performance.now();
-        const input = row.kind === 'transfer' ? await inputFor(row) : null;
+        const input = row.kind === 'transfer' ? inputFor(row) : null;
         const hyper = transferHyper(o.hyper, row.trainable);
         const probs =
           row.kind === 'scratch'
@@ -320,11 +370,11 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
         );
       }
     }
-    const winner = rows.find((r) => r.id === choice.winner)!;
+    const winner = rows.find((r) => r.id === choice.best)!;
     return {
       k,
       repeats,
-      rule: 'paired-one-standard-error',
+      rule: 'paired-best-estimate',
       rows,
       winner: {
         id: winner.id,
@@ -338,6 +388,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       reference: choice.reference,
       budgetSeconds: o.budgetSeconds,
       seconds,
+      activationSeconds,
       skipped: [...rows.filter((r) => r.skipped).map((r) => `${r.id}: ${r.skipped}`), ...notes],
     };
   } finally {

@@ -45,7 +45,7 @@ export function selectionLines(s: Selected): string[] {
   const width = Math.max(...search.rows.map((r) => r.id.length));
   const hasTest = search.rows.some((r) => r.testAccuracy !== null);
   return [
-    `--select auto: ${search.k}-fold CV × up to ${search.repeats} shuffles, paired one-standard-error rule → ${s.winner.id} (best estimate: ${search.best}); ${search.seconds.toFixed(1)}s of ${search.budgetSeconds}s`,
+    `--select auto: ${search.k}-fold CV × up to ${search.repeats} shuffles, best paired estimate → ${s.winner.id}; ${search.seconds.toFixed(1)}s of ${search.budgetSeconds}s`,
     ...search.rows.map((r) => {
       const mark = r.id === s.winner.id ? '*' : ' ';
       const cv =
