@@ -19,7 +19,7 @@
 import os from 'node:os';
 import sharp from 'sharp';
 import { buildJpegKernels } from '../codecs/jpeg/build.ts';
-import type { PreprocessSpec } from '../shared/manifest/preprocess.ts';
+import { CURRENT_RESIZE, type PreprocessSpec } from '../shared/manifest/preprocess.ts';
 import { decodeImage } from '../shared/preprocess/decode.ts';
 import { decodeJpeg } from '../shared/preprocess/jpeg/decode.ts';
 import { installJpegModule } from '../shared/preprocess/jpeg/wasm.ts';
@@ -32,7 +32,7 @@ const spec: PreprocessSpec = {
   height: 224,
   channels: 3,
   layout: 'NCHW',
-  resize: 'triangle',
+  resize: CURRENT_RESIZE,
   scale: 1,
   mean: [0],
   std: [1],

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PreprocessSpecSchema } from '../shared/manifest/preprocess.ts';
+import { CURRENT_RESIZE, PreprocessSpecSchema } from '../shared/manifest/preprocess.ts';
 import { preprocessBytes } from '../shared/preprocess/index.ts';
 import { installNodeCodecs } from '../training/images/node-codecs.ts';
 import { projectRoot } from '../local-edge/bundle.ts';
@@ -25,7 +25,7 @@ const spec = PreprocessSpecSchema.parse({
   height: 224,
   channels: 3,
   layout: 'NCHW',
-  resize: 'triangle',
+  resize: CURRENT_RESIZE,
 });
 const cpu = os.cpus()[0]?.model.trim() ?? 'unknown';
 console.log(`CPU: ${cpu}, load ${os.loadavg()[0]!.toFixed(2)}`);

@@ -18,7 +18,7 @@ export interface PreprocessedImage {
 /**
  * The single path from encoded image bytes to a model input, used by training and the edge alike:
  * header check against `limits` (before any decompression) → decode (JPEG/PNG/WebP/GIF, alpha on
- * white, EXIF orientation applied; with `resize: 'triangle'` JPEGs shrink on load towards the
+ * white, EXIF orientation applied; with `resize: 'triangle'`/`'triangle-fast'` JPEGs shrink on load towards the
  * input size) → channels → resize per spec → normalise (see writeImageTensor).
  */
 export function preprocessBytes(
@@ -27,7 +27,7 @@ export function preprocessBytes(
   limits: ImageLimits = {},
 ): PreprocessedImage {
   const header = readImageHeader(bytes);
-  if (spec.resize === 'triangle' && streamsPng(header, spec.width, spec.height)) {
+  if (spec.resize !== 'bilinear' && streamsPng(header, spec.width, spec.height)) {
     // Large PNGs stream into the resize: the limit counts what is held at once (png-stream.ts).
     checkImageLimits(header, bytes.length, limits, 1, spec.width);
     const resized = decodePngResized(bytes, header, spec.width, spec.height, spec.channels === 1);
@@ -40,9 +40,13 @@ export function preprocessBytes(
 }
 
 /**
- * What decodeImage may shrink towards under this spec: the input size for `triangle`; nothing for
- * `bilinear`, whose versions were trained on full-size decodes and must keep getting them.
+ * What decodeImage may shrink towards under this spec: the input size for `triangle` (leaving 2×
+ * for the resize) and `triangle-fast` (leaving 1×); nothing for `bilinear`, whose versions were
+ * trained on full-size decodes and must keep getting them.
  */
 export function decodeTargetFor(spec: PreprocessSpec): { target?: DecodeTarget } {
-  return spec.resize === 'triangle' ? { target: { width: spec.width, height: spec.height } } : {};
+  if (spec.resize === 'bilinear') return {};
+  const target: DecodeTarget = { width: spec.width, height: spec.height };
+  if (spec.resize === 'triangle-fast') target.leave = 1;
+  return { target };
 }

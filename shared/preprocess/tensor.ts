@@ -67,7 +67,7 @@ export function writeImageTensor(
   }
   checkTensorArgs(spec, out, offset);
   const source = channels === 1 ? rgbToGrey(image) : image;
-  const resize = spec.resize === 'triangle' ? resizeTriangle : resizeBilinear;
+  const resize = spec.resize === 'bilinear' ? resizeBilinear : resizeTriangle;
   const sampled =
     source.width === width && source.height === height ? source.data : resize(source, width, height);
   writeSampledTensor(sampled, source.channels, spec, out, offset);

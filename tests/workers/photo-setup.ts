@@ -35,7 +35,7 @@ export async function providePhotoReference(project: TestProject): Promise<void>
     height: 224,
     channels: 3 as const,
     layout: 'NCHW' as const,
-    resize: 'triangle' as const,
+    resize: 'triangle-fast' as const,
     mean: [0],
     std: [1],
   };

@@ -10,7 +10,11 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEdgetuneError } from '../../../shared/errors.ts';
-import { type PreprocessSpec, PreprocessSpecSchema } from '../../../shared/manifest/preprocess.ts';
+import {
+  CURRENT_RESIZE,
+  type PreprocessSpec,
+  PreprocessSpecSchema,
+} from '../../../shared/manifest/preprocess.ts';
 import { encodeModel } from '../../../shared/onnx/proto.ts';
 import { cutAt } from '../../../shared/onnx/surgery.ts';
 import {
@@ -34,7 +38,11 @@ beforeAll(async () => {
   corpus = buildPhotoCorpus({ large: true });
   // The demo's photo backbone (converted once into $EDGETUNE_CACHE_DIR).
   const backbone = await importBackbone('nsfwjs:MobileNetV2');
-  spec = PreprocessSpecSchema.parse({ ...backbone.metadata.preprocess, layout: 'NCHW', resize: 'triangle' });
+  spec = PreprocessSpecSchema.parse({
+    ...backbone.metadata.preprocess,
+    layout: 'NCHW',
+    resize: CURRENT_RESIZE,
+  });
   const feature = backbone.metadata.features.at(-1)!.name;
   const options = { intraOpNumThreads: 1, executionProviders: ['cpu'] };
   classify = await ort.InferenceSession.create(backbone.bytes, options);
@@ -49,7 +57,8 @@ const read = (p: string) => new Uint8Array(fs.readFileSync(p));
 /**
  * sharp/libvips decode of the same bytes: orientation applied, alpha flattened on white, sRGB;
  * resized (when asked) with libvips' antialiased linear reduce — the filter `triangle` versions
- * record. (Against sharp's default lanczos3 the cosine is ~0.985: a different, sharper filter.)
+ * record; sharp's default shrink-on-load (fastShrinkOnLoad) is what `triangle-fast` versions record.
+ * (Against sharp's default lanczos3 the cosine is ~0.985: a different, sharper filter.)
  */
 async function sharpPixels(bytes: Uint8Array, size?: { width: number; height: number }): Promise<RawImage> {
   let s = sharp(bytes).rotate().flatten({ background: '#ffffff' }).toColourspace('srgb');
