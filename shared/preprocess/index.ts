@@ -7,6 +7,7 @@
  */
 export { type CodecModules, installCodecs } from './codecs.ts';
 export { installJpegModule } from './jpeg/wasm.ts';
+export { installResizeModule } from './resize-wasm.ts';
 export { type Orientation, readExifOrientation } from './exif.ts';
 export { applyOrientation } from './orient.ts';
 export { resizeTriangle } from './resize-triangle.ts';
