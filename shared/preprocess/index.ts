@@ -14,7 +14,12 @@ export { resizeTriangle } from './resize-triangle.ts';
 export { type DecodeTarget, jpegShrinkFactor } from './shrink.ts';
 export { type DecodedImage, type DecodeOptions, decodeImage } from './decode.ts';
 export { checkImageLimits, type ImageHeader, readImageHeader, sniffImageFormat } from './header.ts';
-export { decodeTargetFor, type PreprocessedImage, preprocessBytes } from './preprocess.ts';
+export {
+  decodeTargetFor,
+  type PreprocessedImage,
+  preprocessBytes,
+  preprocessBytesAsync,
+} from './preprocess.ts';
 export { type PixelData, resizeBilinear, resizeImage } from './resize.ts';
 export {
   imagesToTensor,

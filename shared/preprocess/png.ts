@@ -15,7 +15,12 @@ import type { RawImage } from './types.ts';
  *   White because transparent PNGs are mostly drawings, logos and scans laid out for a light page
  *   (how a browser shows them); a model that wants another background must get opaque images.
  */
-export function decodePngImage(bytes: Uint8Array, header: ImageHeader, keepGrey: boolean): RawImage {
+export function decodePngImage(
+  bytes: Uint8Array,
+  header: ImageHeader,
+  keepGrey: boolean,
+  inflated?: Uint8Array,
+): RawImage {
   if (header.progressive && header.bitDepth < 8) {
     // Adam7 passes of sub-byte samples start mid-byte; not worth a code path of their own.
     throw new EdgetuneError(
@@ -23,7 +28,7 @@ export function decodePngImage(bytes: Uint8Array, header: ImageHeader, keepGrey:
       `unsupported PNG: interlaced with ${header.bitDepth}-bit samples; save it without interlacing`,
     );
   }
-  return pngToImage(readRawPng(bytes, header), keepGrey);
+  return pngToImage(readRawPng(bytes, header, undefined, inflated), keepGrey);
 }
 
 /** Unfiltered PNG samples (a whole picture or a band of rows) → 8-bit grey or RGB, alpha on white. */
