@@ -113,6 +113,7 @@ export class WasmTriangleResize {
   private readonly at: { xs: TapsAt; ys: TapsAt; mid: number; band: number; out: number };
   private readonly bandRows: number;
   private rows = 0;
+  private finished = false;
 
   constructor(
     readonly width: number,
@@ -153,6 +154,7 @@ export class WasmTriangleResize {
 
   /** The next `n` rows (n × width × channels bytes). */
   addRows(data: Uint8Array, n: number): void {
+    if (this.finished) throw new RangeError('this resize has finished');
     const { width, channels, outWidth, bandRows, at, xs } = this;
     const e = this.instance.exports;
     const rowBytes = width * channels;
@@ -196,6 +198,8 @@ export class WasmTriangleResize {
   /** The vertical pass → outHeight × outWidth × channels float32 samples; frees the instance. */
   finish(): Float32Array {
     const { outWidth, outHeight, channels, at, ys } = this;
+    if (this.finished) throw new RangeError('this resize has finished');
+    this.finished = true;
     const e = this.instance.exports;
     e.vertical(
       at.mid,

@@ -76,6 +76,8 @@ describe('triangle resize in WebAssembly', () => {
         r.addRows(data.subarray(y * w * c, (y + n) * w * c), n);
       }
       expect(sameBits(r.finish(), whole)).toBe(true);
+      // Its memory went back to the pool: it cannot be read or written again.
+      expect(() => r.finish()).toThrow(/finished/);
     }
   });
 
