@@ -1,6 +1,7 @@
 import { EdgetuneError } from '../errors.ts';
 import type { ImageHeader } from './header.ts';
 import { type RawPng, readRawPng } from './png-raw.ts';
+import { rgbaOnWhite } from './resize-wasm.ts';
 import type { RawImage } from './types.ts';
 
 /**
@@ -98,6 +99,8 @@ function unpackBits(data: Uint8Array, width: number, height: number, depth: numb
 }
 
 export function compositeOnWhite(samples: Uint8Array, perPixel: number): Uint8Array {
+  // RGBA (every WebP, which libwebp returns as RGBA, and RGBA PNGs): the same formula in
+  // WebAssembly SIMD, four opaque pixels per shuffle.
   if (perPixel === 4) return rgbaOnWhite(samples);
   const colour = perPixel - 1;
   const pixels = samples.length / perPixel;
@@ -113,29 +116,6 @@ export function compositeOnWhite(samples: Uint8Array, perPixel: number): Uint8Ar
       const c = samples[p * perPixel + s]!;
       out[p * colour + s] = Math.floor((c * a + 255 * (255 - a) + 127) / 255);
     }
-  }
-  return out;
-}
-
-/**
- * compositeOnWhite for RGBA (every WebP, which libwebp returns as RGBA, and RGBA PNGs) unrolled:
- * the per-sample loop cost ~10 ns per pixel, most of a 1 MP WebP's conversion. Same formula.
- */
-function rgbaOnWhite(samples: Uint8Array): Uint8Array {
-  const pixels = samples.length >> 2;
-  const out = new Uint8Array(pixels * 3);
-  for (let p = 0, i = 0, o = 0; p < pixels; p++, i += 4, o += 3) {
-    const a = samples[i + 3]!;
-    if (a === 255) {
-      out[o] = samples[i]!;
-      out[o + 1] = samples[i + 1]!;
-      out[o + 2] = samples[i + 2]!;
-      continue;
-    }
-    const bg = 255 * (255 - a) + 127;
-    out[o] = Math.floor((samples[i]! * a + bg) / 255);
-    out[o + 1] = Math.floor((samples[i + 1]! * a + bg) / 255);
-    out[o + 2] = Math.floor((samples[i + 2]! * a + bg) / 255);
   }
   return out;
 }

@@ -33,6 +33,7 @@ interface Exports {
     outWidth: number,
     mid: number,
   ): void;
+  rgbaOnWhite(src: number, pixels: number, dst: number): void;
   vertical(
     mid: number,
     stride: number,
@@ -104,6 +105,37 @@ function checkout(): { exports: Exports; base: number } {
   return { exports, base: (exports.heapBase() + 15) & ~15 };
 }
 
+function checkin(instance: { exports: Exports; base: number }): void {
+  if (instance.exports.memory.buffer.byteLength <= KEEP_MEMORY_BYTES && module !== undefined)
+    idle ??= instance;
+}
+
+function reserve(memory: WebAssembly.Memory, end: number): void {
+  const have = memory.buffer.byteLength;
+  if (end > have) memory.grow(Math.ceil((end - have) / 65536));
+}
+
+/**
+ * RGBA → RGB with alpha composited on white (png.ts's formula, exact integer arithmetic) in the
+ * kernels: every WebP and RGBA PNG goes through this, ~1 MB per megapixel of branches in JavaScript.
+ */
+export function rgbaOnWhite(samples: Uint8Array): Uint8Array {
+  const instance = checkout();
+  try {
+    const pixels = samples.length >> 2;
+    const { memory } = instance.exports;
+    const src = instance.base;
+    const dst = (src + samples.length + 15) & ~15;
+    // +16: the kernel's last 16-byte store reaches 4 bytes past the pixels.
+    reserve(memory, dst + pixels * 3 + 16);
+    new Uint8Array(memory.buffer, src, samples.length).set(samples);
+    instance.exports.rgbaOnWhite(src, pixels, dst);
+    return new Uint8Array(memory.buffer, dst, pixels * 3).slice();
+  } finally {
+    checkin(instance);
+  }
+}
+
 /**
  * One triangle resize of 8-bit rows in the module: taps and the horizontally reduced rows live in
  * its memory; rows are copied in a band at a time and reduced as they come (see TriangleResizer).
@@ -140,7 +172,7 @@ export class WasmTriangleResize {
     const band = alloc(this.bandRows * rowBytes + 16);
     const out = alloc(outWidth * outHeight * channels * 4);
     const memory = this.instance.exports.memory;
-    if (next > memory.buffer.byteLength) memory.grow(Math.ceil((next - memory.buffer.byteLength) / 65536));
+    reserve(memory, next);
     for (const [taps, t] of [
       [xs, xsAt],
       [ys, ysAt],
@@ -212,7 +244,7 @@ export class WasmTriangleResize {
       at.out,
     );
     const result = new Float32Array(e.memory.buffer, at.out, outWidth * outHeight * channels).slice();
-    if (e.memory.buffer.byteLength <= KEEP_MEMORY_BYTES && module !== undefined) idle ??= this.instance;
+    checkin(this.instance);
     return result;
   }
 }

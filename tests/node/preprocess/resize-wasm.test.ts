@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resizeTriangle, TriangleResizer } from '../../../shared/preprocess/resize-triangle.ts';
+import { rgbaOnWhite } from '../../../shared/preprocess/resize-wasm.ts';
 
 /** Deterministic pseudo-random bytes (xorshift), so a failure reproduces. */
 function bytes(n: number, seed: number): Uint8Array {
@@ -98,5 +99,26 @@ describe('triangle resize in WebAssembly', () => {
     r.addRows(new Uint8Array(8), 2);
     expect(() => r.addRows(new Float32Array(8), 2)).toThrow(RangeError);
     expect(() => r.finish()).toThrow(/2 of 4 rows/);
+  });
+});
+
+describe('RGBA on white in WebAssembly', () => {
+  it('equals the integer formula for every alpha, opaque runs and ragged ends included', () => {
+    for (const n of [1, 3, 4, 5, 257, 4096 + 3]) {
+      const rgba = bytes(n * 4, n);
+      // Half the pixels opaque, in runs, so the four-at-a-time path and the per-pixel one both run.
+      for (let p = 0; p < n; p++) if ((p >> 3) % 2 === 0) rgba[p * 4 + 3] = 255;
+      const want = new Uint8Array(n * 3);
+      for (let p = 0; p < n; p++) {
+        const a = rgba[p * 4 + 3]!;
+        for (let c = 0; c < 3; c++)
+          want[p * 3 + c] = Math.floor((rgba[p * 4 + c]! * a + 255 * (255 - a) + 127) / 255);
+      }
+      expect(Buffer.compare(rgbaOnWhite(rgba), want), `${n} pixels`).toBe(0);
+    }
+    const every = new Uint8Array(256 * 4).map((_, i) => (i % 4 === 3 ? i >> 2 : 200));
+    expect(Array.from(rgbaOnWhite(every).filter((_, i) => i % 3 === 0))).toEqual(
+      Array.from({ length: 256 }, (_, a) => Math.floor((200 * a + 255 * (255 - a) + 127) / 255)),
+    );
   });
 });
