@@ -4,6 +4,7 @@
  * synchronous path for every colour type, and every file that path cannot vouch for (bombs,
  * truncation, bad checksums) falls back to the synchronous reader and its exact errors.
  */
+import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { isEdgetuneError } from '../../../shared/errors.ts';
@@ -121,7 +122,6 @@ describe('PNG data inflated natively at the edge', () => {
       await sharp(readData('data/photos/coffee.png')).resize(64, 48).png().toBuffer(),
     );
     const header = readImageHeader(bytes);
-    const zlib = await import('node:zlib');
     const raw = zlib.inflateSync(idatOf(bytes));
     const s = spec('triangle', 3);
     // A bomb: the right header, ten times the data it implies.
