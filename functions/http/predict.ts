@@ -4,7 +4,7 @@
  */
 import type { Context } from 'hono';
 import { EdgetuneError, errorMessage } from '../../shared/errors.ts';
-import { preprocessBytes } from '../../shared/preprocess/preprocess.ts';
+import { preprocessBytesAsync } from '../../shared/preprocess/preprocess.ts';
 import { ensureCodecs } from '../runtime/codecs.ts';
 import type { AppEnv } from '../runtime/env.ts';
 import { argmax, type ItemOutputs, runItems } from '../runtime/inference.ts';
@@ -34,18 +34,25 @@ export interface PredictRequest {
   input: ModelInput;
 }
 
-function prepare(services: Services, session: ModelSession, input: ModelInput): Float32Array[] {
+async function prepare(
+  services: Services,
+  session: ModelSession,
+  input: ModelInput,
+): Promise<Float32Array[]> {
   if (input.kind === 'tensors') return input.prepare(session);
   const spec = session.manifest.preprocess;
-  return input.images.map((bytes, i) => {
+  const items: Float32Array[] = [];
+  // One image at a time: a batch never holds more than one decode's buffers.
+  for (const [i, bytes] of input.images.entries()) {
     try {
-      return preprocessBytes(bytes, spec, services.imageLimits).data;
+      items.push((await preprocessBytesAsync(bytes, spec, services.imageLimits)).data);
     } catch (e) {
       if (e instanceof EdgetuneError) throw e;
       // Whatever a decoder trips over in these bytes is the upload's fault, never a 500.
       throw new EdgetuneError('invalid_image', `image ${i}: cannot decode: ${errorMessage(e)}`);
     }
-  });
+  }
+  return items;
 }
 
 // Workers freeze clocks during CPU work in production (Spectre mitigation), so these read 0
@@ -66,7 +73,7 @@ export async function predict(c: Context<AppEnv>, req: PredictRequest): Promise<
     const t0 = Date.now();
     // Routing + manifest + session load (a cold request's start-up; ~0 when warm).
     loadMs = t0 - started;
-    const items = prepare(services, session, req.input);
+    const items = await prepare(services, session, req.input);
     const t1 = Date.now();
     const outputs = await runItems(session, items);
     preprocessMs = t1 - t0;
@@ -107,7 +114,7 @@ async function mirror(
 ): Promise<void> {
   try {
     const { outputs, shadowLabels } = await services.cache.use(req.name, shadow, async (s) => ({
-      outputs: await runItems(s, prepare(services, s, req.input)),
+      outputs: await runItems(s, await prepare(services, s, req.input)),
       shadowLabels: s.manifest.labels,
     }));
     const servedLabels = servedSession.manifest.labels;

@@ -1,6 +1,7 @@
 import webpFactory, { type WebPModule } from '@jsquash/webp/codec/dec/webp_dec.js';
 import { EdgetuneError } from '../errors.ts';
 import { installJpegModule } from './jpeg/wasm.ts';
+import { installResizeModule } from './resize-wasm.ts';
 
 /**
  * The WebAssembly codecs preprocessing uses, supplied by the host as precompiled modules: workerd
@@ -12,6 +13,8 @@ export interface CodecModules {
   webp: WebAssembly.Module;
   /** edgetune's JPEG decoder kernels (shared/preprocess/jpeg/jpeg.wasm, built from codecs/jpeg/). */
   jpeg: WebAssembly.Module;
+  /** edgetune's triangle resize kernels (shared/preprocess/resize-triangle.wasm, built from codecs/resize/). */
+  resize: WebAssembly.Module;
 }
 
 let webp: WebPModule | undefined;
@@ -24,6 +27,7 @@ let installing: Promise<void> | undefined;
 export function installCodecs(modules: CodecModules): Promise<void> {
   installing ??= (async () => {
     installJpegModule(modules.jpeg);
+    installResizeModule(modules.resize);
     webp = await webpFactory({
       noInitialRun: true,
       // Emscripten's hook for supplying the instance ourselves: never compiles bytes.

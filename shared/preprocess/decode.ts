@@ -21,6 +21,8 @@ export interface DecodeOptions extends ImageLimits {
    * photo for a 224×224 model is decoded at 1008×756 and never exists at full size.
    */
   target?: DecodeTarget;
+  /** A PNG's image data already inflated (png-inflate.ts); decoded without inflating again. */
+  pngData?: Uint8Array;
 }
 
 export interface DecodedImage extends RawImage {
@@ -61,7 +63,7 @@ export function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Dec
   let orientation: Orientation = 1;
   switch (header.format) {
     case 'png':
-      image = decodePngImage(bytes, header, keepGrey);
+      image = decodePngImage(bytes, header, keepGrey, options.pngData);
       break;
     case 'webp': {
       const exif = webpExif(bytes);

@@ -7,13 +7,19 @@
  */
 export { type CodecModules, installCodecs } from './codecs.ts';
 export { installJpegModule } from './jpeg/wasm.ts';
+export { installResizeModule } from './resize-wasm.ts';
 export { type Orientation, readExifOrientation } from './exif.ts';
 export { applyOrientation } from './orient.ts';
 export { resizeTriangle } from './resize-triangle.ts';
 export { type DecodeTarget, jpegShrinkFactor } from './shrink.ts';
 export { type DecodedImage, type DecodeOptions, decodeImage } from './decode.ts';
 export { checkImageLimits, type ImageHeader, readImageHeader, sniffImageFormat } from './header.ts';
-export { decodeTargetFor, type PreprocessedImage, preprocessBytes } from './preprocess.ts';
+export {
+  decodeTargetFor,
+  type PreprocessedImage,
+  preprocessBytes,
+  preprocessBytesAsync,
+} from './preprocess.ts';
 export { type PixelData, resizeBilinear, resizeImage } from './resize.ts';
 export {
   imagesToTensor,

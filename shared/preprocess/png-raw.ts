@@ -60,18 +60,33 @@ export function expectedPngDataSize(bytes: Uint8Array, header: ImageHeader): num
  * more is refused as soon as it passes that size (a decompression bomb never materialises), one
  * that inflates to less is a truncated file. The header has been read and checked already.
  */
-export function readRawPng(bytes: Uint8Array, header: ImageHeader): RawPng;
+export function readRawPng(
+  bytes: Uint8Array,
+  header: ImageHeader,
+  onRows?: undefined,
+  inflated?: Uint8Array,
+): RawPng;
 /**
  * Streaming form (non-interlaced only): hands the unfiltered rows to `onRows` in bands of up to
  * BAND_ROWS rows, top to bottom, as they inflate (each band a RawPng of its own height with the
  * palette/tRNS fields), so only a band of the picture is ever in memory. PLTE and tRNS must come
  * before the image data, as the PNG specification requires.
  */
-export function readRawPng(bytes: Uint8Array, header: ImageHeader, onRows: (band: RawPng) => void): void;
+export function readRawPng(
+  bytes: Uint8Array,
+  header: ImageHeader,
+  onRows: (band: RawPng) => void,
+  inflated?: Uint8Array,
+): void;
+/**
+ * `inflated`: the image data already inflated elsewhere (png-inflate.ts: the runtime's native zlib,
+ * exactly the header's size); the chunks are still walked and CRC-checked, nothing is inflated.
+ */
 export function readRawPng(
   bytes: Uint8Array,
   header: ImageHeader,
   onRows?: (band: RawPng) => void,
+  inflated?: Uint8Array,
 ): RawPng | undefined {
   const colourType = bytes[25]!;
   const channels = SAMPLES_PER_PIXEL[colourType];
@@ -83,7 +98,9 @@ export function readRawPng(
   let trns: Uint8Array | undefined;
   let produced = 0;
   let tooMuch = false;
-  let inflated: Uint8Array | undefined;
+  const given = inflated !== undefined;
+  if (given && inflated!.length !== expected) throw new RangeError('pre-inflated PNG data of the wrong size');
+  if (given) produced = expected;
   let streamed: RowBands | undefined;
   if (onRows) {
     if (header.progressive) throw new RangeError('interlaced PNGs cannot be streamed by rows');
@@ -98,7 +115,7 @@ export function readRawPng(
       }),
     );
   } else {
-    inflated = new Uint8Array(expected);
+    inflated ??= new Uint8Array(expected);
   }
   const inflater = new Unzlib((chunk) => {
     if (produced + chunk.length > expected) tooMuch = true;
@@ -120,6 +137,10 @@ export function readRawPng(
       }
       const type = chunkType(bytes, offset);
       if (type === 'IDAT') {
+        if (given) {
+          offset = start + length + 4;
+          continue;
+        }
         for (let i = start; i < start + length && !tooMuch; ) {
           const next = Math.min(i + step, start + length);
           inflater.push(bytes.subarray(i, next), false);
@@ -140,7 +161,7 @@ export function readRawPng(
       }
       offset = start + length + 4;
     }
-    if (!tooMuch && sawEnd) inflater.push(new Uint8Array(0), true);
+    if (!tooMuch && sawEnd && !given) inflater.push(new Uint8Array(0), true);
   } catch (e) {
     if (e instanceof EdgetuneError) throw e;
     throw corrupt(`bad compressed data (${e instanceof Error ? e.message : String(e)})`);
@@ -157,6 +178,7 @@ export function readRawPng(
       `truncated PNG: image data has ${produced} of ${expected} bytes`,
     );
   }
+  if (given) streamed?.push(inflated!);
   if (streamed) {
     streamed.flush();
     return undefined;

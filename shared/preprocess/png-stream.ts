@@ -19,14 +19,20 @@ export function decodePngResized(
   outWidth: number,
   outHeight: number,
   grey: boolean,
+  inflated?: Uint8Array,
 ): PixelData & { data: Float32Array } {
   let resizer: TriangleResizer | undefined;
-  readRawPng(bytes, header, (band) => {
-    const image = pngToImage(band, grey);
-    const rows = grey ? rgbToGrey(image) : image;
-    resizer ??= new TriangleResizer(header.width, header.height, rows.channels, outWidth, outHeight);
-    resizer.addRows(rows.data, band.height);
-  });
+  readRawPng(
+    bytes,
+    header,
+    (band) => {
+      const image = pngToImage(band, grey);
+      const rows = grey ? rgbToGrey(image) : image;
+      resizer ??= new TriangleResizer(header.width, header.height, rows.channels, outWidth, outHeight);
+      resizer.addRows(rows.data, band.height);
+    },
+    inflated,
+  );
   if (!resizer) throw new RangeError('a PNG without rows');
   return { width: outWidth, height: outHeight, channels: resizer.channels, data: resizer.finish() };
 }

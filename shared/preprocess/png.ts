@@ -1,6 +1,7 @@
 import { EdgetuneError } from '../errors.ts';
 import type { ImageHeader } from './header.ts';
 import { type RawPng, readRawPng } from './png-raw.ts';
+import { rgbaOnWhite } from './resize-wasm.ts';
 import type { RawImage } from './types.ts';
 
 /**
@@ -15,7 +16,12 @@ import type { RawImage } from './types.ts';
  *   White because transparent PNGs are mostly drawings, logos and scans laid out for a light page
  *   (how a browser shows them); a model that wants another background must get opaque images.
  */
-export function decodePngImage(bytes: Uint8Array, header: ImageHeader, keepGrey: boolean): RawImage {
+export function decodePngImage(
+  bytes: Uint8Array,
+  header: ImageHeader,
+  keepGrey: boolean,
+  inflated?: Uint8Array,
+): RawImage {
   if (header.progressive && header.bitDepth < 8) {
     // Adam7 passes of sub-byte samples start mid-byte; not worth a code path of their own.
     throw new EdgetuneError(
@@ -23,7 +29,7 @@ export function decodePngImage(bytes: Uint8Array, header: ImageHeader, keepGrey:
       `unsupported PNG: interlaced with ${header.bitDepth}-bit samples; save it without interlacing`,
     );
   }
-  return pngToImage(readRawPng(bytes, header), keepGrey);
+  return pngToImage(readRawPng(bytes, header, undefined, inflated), keepGrey);
 }
 
 /** Unfiltered PNG samples (a whole picture or a band of rows) → 8-bit grey or RGB, alpha on white. */
@@ -93,6 +99,8 @@ function unpackBits(data: Uint8Array, width: number, height: number, depth: numb
 }
 
 export function compositeOnWhite(samples: Uint8Array, perPixel: number): Uint8Array {
+  // RGBA (every WebP, which libwebp returns as RGBA, and RGBA PNGs): the same formula in
+  // WebAssembly SIMD, four opaque pixels per shuffle.
   if (perPixel === 4) return rgbaOnWhite(samples);
   const colour = perPixel - 1;
   const pixels = samples.length / perPixel;
@@ -108,29 +116,6 @@ export function compositeOnWhite(samples: Uint8Array, perPixel: number): Uint8Ar
       const c = samples[p * perPixel + s]!;
       out[p * colour + s] = Math.floor((c * a + 255 * (255 - a) + 127) / 255);
     }
-  }
-  return out;
-}
-
-/**
- * compositeOnWhite for RGBA (every WebP, which libwebp returns as RGBA, and RGBA PNGs) unrolled:
- * the per-sample loop cost ~10 ns per pixel, most of a 1 MP WebP's conversion. Same formula.
- */
-function rgbaOnWhite(samples: Uint8Array): Uint8Array {
-  const pixels = samples.length >> 2;
-  const out = new Uint8Array(pixels * 3);
-  for (let p = 0, i = 0, o = 0; p < pixels; p++, i += 4, o += 3) {
-    const a = samples[i + 3]!;
-    if (a === 255) {
-      out[o] = samples[i]!;
-      out[o + 1] = samples[i + 1]!;
-      out[o + 2] = samples[i + 2]!;
-      continue;
-    }
-    const bg = 255 * (255 - a) + 127;
-    out[o] = Math.floor((samples[i]! * a + bg) / 255);
-    out[o + 1] = Math.floor((samples[i + 1]! * a + bg) / 255);
-    out[o + 2] = Math.floor((samples[i + 2]! * a + bg) / 255);
   }
   return out;
 }

@@ -1,6 +1,7 @@
 import type { PreprocessSpec } from '../manifest/preprocess.ts';
 import { decodeImage } from './decode.ts';
 import { checkImageLimits, type ImageHeader, readImageHeader } from './header.ts';
+import { inflatePngNative } from './png-inflate.ts';
 import { decodePngResized, streamsPng } from './png-stream.ts';
 import { imageToTensor, tensorDims, tensorSize, writeSampledTensor } from './tensor.ts';
 import type { ImageLimits } from './types.ts';
@@ -25,18 +26,42 @@ export function preprocessBytes(
   bytes: Uint8Array,
   spec: PreprocessSpec,
   limits: ImageLimits = {},
+  pngData?: Uint8Array,
 ): PreprocessedImage {
   const header = readImageHeader(bytes);
   if (spec.resize !== 'bilinear' && streamsPng(header, spec.width, spec.height)) {
     // Large PNGs stream into the resize: the limit counts what is held at once (png-stream.ts).
     checkImageLimits(header, bytes.length, limits, 1, spec.width);
-    const resized = decodePngResized(bytes, header, spec.width, spec.height, spec.channels === 1);
+    const resized = decodePngResized(bytes, header, spec.width, spec.height, spec.channels === 1, pngData);
     const data = new Float32Array(tensorSize(spec));
     writeSampledTensor(resized.data, resized.channels, spec, data, 0);
     return { data, dims: tensorDims(spec, 1), header };
   }
-  const image = decodeImage(bytes, { ...limits, keepGrey: spec.channels === 1, ...decodeTargetFor(spec) });
+  const image = decodeImage(bytes, {
+    ...limits,
+    keepGrey: spec.channels === 1,
+    ...decodeTargetFor(spec),
+    pngData,
+  });
   return { data: imageToTensor(image, spec), dims: tensorDims(spec, 1), header: image.header };
+}
+
+/**
+ * preprocessBytes for hosts that can wait (the edge): a PNG's image data is first inflated by the
+ * runtime's native zlib (png-inflate.ts), after the header has passed the same limits; everything
+ * else, and any PNG that path declines, goes the synchronous way. The same tensor bits.
+ */
+export async function preprocessBytesAsync(
+  bytes: Uint8Array,
+  spec: PreprocessSpec,
+  limits: ImageLimits = {},
+): Promise<PreprocessedImage> {
+  const header = readImageHeader(bytes);
+  if (header.format !== 'png') return preprocessBytes(bytes, spec, limits);
+  const streams = spec.resize !== 'bilinear' && streamsPng(header, spec.width, spec.height);
+  if (streams) checkImageLimits(header, bytes.length, limits, 1, spec.width);
+  else checkImageLimits(header, bytes.length, limits);
+  return preprocessBytes(bytes, spec, limits, await inflatePngNative(bytes, header));
 }
 
 /**

@@ -7,7 +7,13 @@ import { describe, expect, inject, it } from 'vitest';
 import { ensureCodecs } from '../../functions/runtime/codecs.ts';
 import { isEdgetuneError } from '../../shared/errors.ts';
 import { PreprocessSpecSchema } from '../../shared/manifest/preprocess.ts';
-import { decodeImage, preprocessBytes } from '../../shared/preprocess/index.ts';
+import {
+  decodeImage,
+  preprocessBytes,
+  preprocessBytesAsync,
+  readImageHeader,
+} from '../../shared/preprocess/index.ts';
+import { inflatePngNative } from '../../shared/preprocess/png-inflate.ts';
 import { fromBase64 } from './fixtures.ts';
 import './photo-reference.ts';
 
@@ -30,6 +36,13 @@ describe('photo decoding in workerd', () => {
       expect(await sha(shrunk.data), f.name).toBe(f.shrunk);
       const t = preprocessBytes(bytes, spec).data;
       expect(await sha(new Uint8Array(t.buffer, t.byteOffset, t.byteLength)), f.name).toBe(f.tensor);
+      // The edge's path: PNG data inflated by workerd's native DecompressionStream first.
+      const a = (await preprocessBytesAsync(bytes, spec)).data;
+      expect(await sha(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)), f.name).toBe(f.tensor);
+      if (f.name.endsWith('.png')) {
+        const native = await inflatePngNative(bytes, readImageHeader(bytes));
+        expect(native?.length, `${f.name}: inflated natively`).toBeGreaterThan(0);
+      }
     }
     // The 12 MP photo was decoded at 1/4 (1008×756), never at full size, on both sides.
     expect(ref.files.find((f) => f.name === '12mp.jpg')).toMatchObject({

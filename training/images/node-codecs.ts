@@ -11,7 +11,12 @@ const require = createRequire(import.meta.url);
 export function nodeCodecModules(): CodecModules {
   const webp = readFileSync(require.resolve('@jsquash/webp/codec/dec/webp_dec.wasm'));
   const jpeg = readFileSync(new URL('../../shared/preprocess/jpeg/jpeg.wasm', import.meta.url));
-  return { webp: new WebAssembly.Module(webp), jpeg: new WebAssembly.Module(jpeg) };
+  const resize = readFileSync(new URL('../../shared/preprocess/resize-triangle.wasm', import.meta.url));
+  return {
+    webp: new WebAssembly.Module(webp),
+    jpeg: new WebAssembly.Module(jpeg),
+    resize: new WebAssembly.Module(resize),
+  };
 }
 
 let installed: Promise<void> | undefined;

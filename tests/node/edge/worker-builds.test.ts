@@ -68,6 +68,7 @@ describe('Worker bundle sizes (wrangler deploy --dry-run)', () => {
       'jpeg.wasm',
       'kernels-relaxed.wasm',
       'kernels-simd.wasm',
+      'resize-triangle.wasm',
       'webp_dec.wasm',
     ]);
     expect(wasmNames(bundles.full).sort()).toEqual([
@@ -75,6 +76,7 @@ describe('Worker bundle sizes (wrangler deploy --dry-run)', () => {
       'kernels-relaxed.wasm',
       'kernels-simd.wasm',
       'ort-wasm-simd-threaded.wasm',
+      'resize-triangle.wasm',
       'webp_dec.wasm',
     ]);
     const main = fs.readFileSync(bundles.engine.modules[0]!.path, 'utf8');

@@ -29,13 +29,15 @@ describe('shared/preprocess bundled for a worker, run without Node globals', () 
 
     const context = vm.createContext({ TextDecoder, TextEncoder });
     vm.runInContext(code, context);
-    const { decodeImage, preprocessBytes, installJpegModule } = context.edgePreprocess as typeof preprocess;
+    const { decodeImage, preprocessBytes, installJpegModule, installResizeModule } =
+      context.edgePreprocess as typeof preprocess;
     // The JPEG kernels the Worker imports precompiled, compiled inside the context (the bare
     // context has no fs to find them by itself).
     const compile = vm.runInContext('(b) => new WebAssembly.Module(b)', context) as (
       b: Uint8Array,
     ) => WebAssembly.Module;
     installJpegModule(compile(readData('shared/preprocess/jpeg/jpeg.wasm')));
+    installResizeModule(compile(readData('shared/preprocess/resize-triangle.wasm')));
     await preprocess.installCodecs(nodeCodecModules());
     const expose = vm.runInContext('(n) => new Uint8Array(n)', context) as (n: number) => Uint8Array;
     expect(vm.runInContext('typeof Buffer + typeof process + typeof require', context)).toBe(
