@@ -1,4 +1,4 @@
-import { EdgetuneError } from '../errors.ts';
+import { compileCommittedModule } from './committed-wasm.ts';
 
 /**
  * The triangle resize's WebAssembly kernels (codecs/resize/index.ts, AssemblyScript, built into
@@ -75,32 +75,16 @@ export function installResizeModule(m: WebAssembly.Module): void {
   idle = undefined;
 }
 
-/**
- * Node entry points that never call installCodecs (scripts, tests) compile the committed file on
- * first use; that needs Node's fs, which shared code may not import (workerd has none and always
- * installs the imported module first).
- */
-function compileCommittedModule(): WebAssembly.Module {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const fs = proc?.getBuiltinModule?.('fs') as
-    | { readFileSync(path: URL): Uint8Array<ArrayBuffer> }
-    | undefined;
-  if (!fs) {
-    throw new EdgetuneError(
-      'internal',
-      'the resize kernels are not installed: call installCodecs() at start-up',
-    );
-  }
-  return new WebAssembly.Module(fs.readFileSync(new URL('./resize-triangle.wasm', import.meta.url)));
-}
-
 function checkout(): { exports: Exports; base: number } {
   if (idle) {
     const instance = idle;
     idle = undefined;
     return instance;
   }
-  module ??= compileCommittedModule();
+  module ??= compileCommittedModule(
+    new URL('./resize-triangle.wasm', import.meta.url),
+    'the resize kernels are',
+  );
   const exports = new WebAssembly.Instance(module, {}).exports as unknown as Exports;
   return { exports, base: (exports.heapBase() + 15) & ~15 };
 }

@@ -1,4 +1,4 @@
-import { EdgetuneError } from '../../errors.ts';
+import { compileCommittedModule } from '../committed-wasm.ts';
 import { FAST_BITS, type HuffmanTable } from './bits.ts';
 import { ZIGZAG } from './frame.ts';
 import { basis } from './idct.ts';
@@ -77,27 +77,8 @@ export function installJpegModule(m: WebAssembly.Module): void {
   module = m;
 }
 
-/**
- * Node entry points that never call installCodecs (scripts, tests) compile the same committed
- * file on first use; this needs Node's fs, which shared code may not import (workerd has none and
- * always installs the imported module first).
- */
-function compileCommittedModule(): WebAssembly.Module {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const fs = proc?.getBuiltinModule?.('fs') as
-    | { readFileSync(path: URL): Uint8Array<ArrayBuffer> }
-    | undefined;
-  if (!fs) {
-    throw new EdgetuneError(
-      'internal',
-      'the JPEG decoder is not installed: call installCodecs() at start-up',
-    );
-  }
-  return new WebAssembly.Module(fs.readFileSync(new URL('./jpeg.wasm', import.meta.url)));
-}
-
 function instantiate(): { exports: Exports; arena: number } {
-  module ??= compileCommittedModule();
+  module ??= compileCommittedModule(new URL('./jpeg.wasm', import.meta.url), 'the JPEG decoder is');
   const exports = new WebAssembly.Instance(module, {}).exports as unknown as Exports;
   const base = exports.heapBase();
   const tablesEnd = exports.setLayout(base);
