@@ -106,7 +106,7 @@ export async function planAuto(o: AutoOptions, ctx: AutoContext): Promise<AutoPl
     });
     winner = selection.winner;
     ctx.progress.log(
-      `--select auto picked ${winner.id} (best paired CV estimate); search ${selection.seconds.toFixed(1)}s`,
+      `--select auto picked ${winner.id} (most probably best in CV, then the simplest of its family within one SE); search ${selection.seconds.toFixed(1)}s`,
     );
     for (const s of selection.skipped) ctx.progress.log(`  skipped ${s}`);
   }

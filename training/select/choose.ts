@@ -12,16 +12,30 @@
  * all splits plus its mean paired difference to the reference on the splits it has: the
  * difference is measured where both were scored, and the reference fills in the rest.
  *
- * The rule: the best estimate wins, unless a simpler configuration is within one standard error
- * of it in their paired difference (the one-standard-error rule of Hastie, Tibshirani & Friedman,
- * The Elements of Statistical Learning, §7.10, applied to the paired difference).
+ * The rule, in two steps:
+ * 1. the configuration most probably best under a Bayesian bootstrap of the splits
+ *    (probability-best.ts): an estimate resting on 2 splits no longer wins on the luck of those 2;
+ * 2. the one-standard-error step (Hastie, Tibshirani & Friedman, The Elements of Statistical
+ *    Learning, §7.10) toward the simplest configuration of the SAME nested family within one
+ *    paired standard error of it: a prototype head is a linear head with fixed weights, a linear
+ *    head an MLP without its hidden layer, 1 re-trained layer is 2 with one kept. The rule is
+ *    made for such a nested sequence; across families (another cut point, re-trained layers
+ *    against a frozen head, the scratch CNN) "simpler" says nothing about which transfers better,
+ *    and a step across them passed over the scratch CNN where it was the best by 6 points.
  */
+import { probabilityBest } from './probability-best.ts';
+
 export interface Scored {
   id: string;
   /** Lower is simpler. */
   complexity: number;
   /** Accuracy on each split scored, in the plan's order (the first folds.length splits). */
   folds: number[];
+  /**
+   * Configurations sharing a family form a nested sequence ordered by complexity (heads on one
+   * cut point; fine-tuning depths); the one-SE step stays inside it. Absent: a family of its own.
+   */
+  family?: string;
 }
 
 export function mean(xs: readonly number[]): number {
@@ -47,6 +61,8 @@ export function pairedDifference(
 
 export interface Estimate {
   id: string;
+  /** Share of bootstrap draws of the splits in which it leads. */
+  probabilityBest: number;
   /** Paired estimate of the configuration's mean accuracy over all splits. */
   estimate: number;
   /** Its paired difference to the best estimate (≤ 0) and that difference's standard error. */
@@ -55,7 +71,11 @@ export interface Estimate {
 }
 
 export interface Choice {
+  /** The pick: the most probably best configuration, then the one-SE step inside its family. */
   winner: string;
+  /** The most probably best configuration. */
+  mostProbable: string;
+  /** The best paired estimate (racing's leader). */
   best: string;
   /** The configuration scored on the most splits, whose mean fills in the others' estimates. */
   reference: string;
@@ -77,19 +97,46 @@ export function choosePaired(scored: readonly Scored[], minSplits: number): Choi
   const refMean = mean(reference.folds);
   const estimateOf = (s: Scored) => refMean + pairedDifference(s.folds, reference.folds).mean;
   const best = full.reduce((a, b) => (estimateOf(b) > estimateOf(a) ? b : a));
+  const p = probabilityBest(full, reference);
   const estimates = full.map((s) => {
     const d = pairedDifference(s.folds, best.folds);
-    return { id: s.id, estimate: estimateOf(s), vsBest: d.mean, vsBestSe: d.se };
+    return {
+      id: s.id,
+      probabilityBest: p.get(s.id)!,
+      estimate: estimateOf(s),
+      vsBest: d.mean,
+      vsBestSe: d.se,
+    };
   });
-  const eligible = full.filter((s, i) => {
-    const e = estimates[i]!;
-    return s === best || e.vsBest >= -e.vsBestSe - 1e-12;
+  // Ties in probability (identical scores on the shared splits) go to the better estimate, then
+  // the simpler configuration.
+  const mostProbable = full.reduce((a, b) => {
+    const pa = p.get(a.id)!;
+    const pb = p.get(b.id)!;
+    if (Math.abs(pb - pa) > 1e-9) return pb > pa ? b : a;
+    const ea = estimateOf(a);
+    const eb = estimateOf(b);
+    if (Math.abs(eb - ea) > 1e-12) return eb > ea ? b : a;
+    return b.complexity < a.complexity ? b : a;
   });
-  const est = new Map(estimates.map((e) => [e.id, e.estimate]));
-  const winner = eligible.reduce((a, b) =>
-    b.complexity < a.complexity || (b.complexity === a.complexity && est.get(b.id)! > est.get(a.id)!) ? b : a,
+  const family = full.filter(
+    (s) => s === mostProbable || (s.family !== undefined && s.family === mostProbable.family),
   );
-  return { winner: winner.id, best: best.id, reference: reference.id, estimates };
+  const eligible = family.filter((s) => {
+    if (s === mostProbable) return true;
+    const d = pairedDifference(s.folds, mostProbable.folds);
+    return d.mean >= -d.se - 1e-12;
+  });
+  const winner = eligible.reduce((a, b) =>
+    b.complexity < a.complexity || (b.complexity === a.complexity && estimateOf(b) > estimateOf(a)) ? b : a,
+  );
+  return {
+    winner: winner.id,
+    mostProbable: mostProbable.id,
+    best: best.id,
+    reference: reference.id,
+    estimates,
+  };
 }
 
 /**

@@ -1,11 +1,9 @@
 /**
  * `--select auto`: stratified k-fold cross-validation on the labelled images over the cut point,
- * the head, the fine-tuning depth and the scratch baseline, then the pick: the best paired estimate
- * (choose.ts). The one-standard-error step toward a simpler configuration is computed too (and
- * replayed by bench/select/tasks.ts) but not taken: with 10 folds a held-out fold has one image
- * per class, the paired standard errors are wide, and the step then lands on a prototype head
- * nearly always — on the negative-transfer task it passed over what CV ranked first, the scratch
- * CNN among them.
+ * the head, the fine-tuning depth and the scratch baseline, then the pick (choose.ts): the
+ * configuration most probably best under a bootstrap of the splits, then the one-standard-error
+ * step toward the simplest configuration of its nested family (the heads on the same cut point,
+ * the fine-tuning depths) — never across families, where it passed over the scratch CNN.
  *
  * The time goes where it decides something: the activations of every candidate layer come from
  * one pass of the backbone; every configuration is scored on the plan's first FIRST_SPLITS splits
@@ -95,6 +93,8 @@ export interface SelectionRow extends Configuration {
   sd: number | null;
   /** Paired estimate of its mean accuracy over all splits (what the pick compares). */
   estimate: number | null;
+  /** Share of bootstrap draws of the splits in which it leads (choose.ts). */
+  probabilityBest?: number;
   /** Seconds of cross-validation (the activations' pass is counted once, in `activationSeconds`). */
   seconds: number;
   /** Seconds of its hindsight test-set fit (not part of the search time). */
@@ -109,7 +109,7 @@ export interface Selection {
   k: number;
   /** Shuffles of the labelled images (k splits each) in the plan. */
   repeats: number;
-  rule: 'paired-best-estimate';
+  rule: 'probable-best-nested-one-se';
   rows: SelectionRow[];
   winner: Configuration;
   /** The configuration with the best paired estimate. */
@@ -339,7 +339,11 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
         `--select auto: no configuration finished ${MIN_SPLITS} cross-validation splits within the ${o.budgetSeconds}s search budget; raise --search-budget`,
       );
     }
-    for (const e of choice.estimates) rows.find((r) => r.id === e.id)!.estimate = e.estimate;
+    for (const e of choice.estimates) {
+      const row = rows.find((r) => r.id === e.id)!;
+      row.estimate = e.estimate;
+      row.probabilityBest = e.probabilityBest;
+    }
     const seconds = Number(elapsed().toFixed(3));
 
     // Hindsight, only with --test-data (it plays no part in the pick, and its time is not the
@@ -370,11 +374,11 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
         );
       }
     }
-    const winner = rows.find((r) => r.id === choice.best)!;
+    const winner = rows.find((r) => r.id === choice.winner)!;
     return {
       k,
       repeats,
-      rule: 'paired-best-estimate',
+      rule: 'probable-best-nested-one-se',
       rows,
       winner: {
         id: winner.id,

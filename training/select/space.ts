@@ -20,6 +20,8 @@ export interface Configuration {
   trainable: number;
   head: HeadKind;
   complexity: number;
+  /** Nested family for the one-SE step (choose.ts): the heads on one cut point; the fine-tuning depths. */
+  family?: string;
 }
 
 /** Units of the MLP head's hidden layer: small, for tens of labels per class. */
@@ -51,6 +53,7 @@ export function buildSpace(o: SpaceOptions): Configuration[] {
         trainable: 0,
         head,
         complexity: hi * 10 + li,
+        family: layer.label,
       });
     });
   });
@@ -61,6 +64,7 @@ export function buildSpace(o: SpaceOptions): Configuration[] {
       trainable: depth,
       head: 'linear',
       complexity: 100 + depth,
+      family: 'fine-tune',
     });
   }
   if (o.scratch)

@@ -1,8 +1,8 @@
 /**
  * `--select auto` end to end on a small digits task (the demo's quick mnist backbone, 4 labelled
  * OpenCV sheet digits per class): every configuration is cross-validated on the same splits, the
- * export is the best paired estimate retrained on the run's split (its test accuracy is exactly the
- * configuration's hindsight figure), the report and metrics carry the table, and the recipe's
+ * export is choose.ts's pick on the recorded splits retrained on the run's split (its test
+ * accuracy is exactly the configuration's hindsight figure), the report and metrics carry the table, and the recipe's
  * choice is reused — not searched again — the way a retraining job runs it.
  */
 import fs from 'node:fs';
@@ -35,7 +35,7 @@ describe('--select auto', () => {
     ).path;
   }, 900_000);
 
-  it('cross-validates every configuration, exports the best paired estimate and records it for retraining', async () => {
+  it("cross-validates every configuration, exports the rule's pick and records it for retraining", async () => {
     const out = tmpDir('auto');
     const r = await runTraining({
       backbone,
@@ -82,13 +82,18 @@ describe('--select auto', () => {
       expect(c.testAccuracy).toBeGreaterThanOrEqual(0);
       expect(c.testAccuracy).toBeLessThanOrEqual(1);
     }
-    // The pick is the best paired estimate on the recorded splits: none is higher.
+    // The pick is the rule's pick replayed on the recorded splits; the best estimate is none lower.
     const replay = choosePaired(s.rows, 2)!;
     expect(s.best).toBe(replay.best);
-    expect(s.winner.id).toBe(replay.best);
+    expect(s.winner.id).toBe(replay.winner);
+    const bestRow = s.rows.find((c) => c.id === s.best)!;
+    for (const e of replay.estimates) expect(e.estimate).toBeLessThanOrEqual(bestRow.estimate!);
+    for (const e of replay.estimates) {
+      const row = s.rows.find((c) => c.id === e.id)!;
+      expect(row.estimate).toBe(e.estimate);
+      expect(row.probabilityBest).toBe(e.probabilityBest);
+    }
     const winner = s.rows.find((c) => c.id === s.winner.id)!;
-    for (const e of replay.estimates) expect(e.estimate).toBeLessThanOrEqual(winner.estimate!);
-    for (const e of replay.estimates) expect(s.rows.find((c) => c.id === e.id)!.estimate).toBe(e.estimate);
     // The export is the winner trained on the run's split: the same model its test figure measured.
     expect(r.accuracy).toBe(winner.testAccuracy);
     expect(r.selected).toBe(winner.kind === 'scratch' ? 'baseline' : 'transfer');

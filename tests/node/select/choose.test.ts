@@ -88,16 +88,16 @@ describe('paired comparison', () => {
     expect(c.winner).toBe('b');
   });
 
-  it('takes the simplest configuration within one paired standard error of the best', () => {
+  it('steps to the simplest configuration of its family within one paired standard error', () => {
     const base = [0.8, 0.6, 0.9, 0.7, 0.8, 0.6];
     // "mlp" beats "linear" by 5 points on half the splits and ties on the rest: mean 2.5, SE 1.1.
     const linear = base;
     const mlp = base.map((x, i) => x + (i % 2 === 0 ? 0.05 : 0));
     const proto = base.map((x) => x - 0.1);
     const scored = [
-      { id: 'prototype', complexity: 0, folds: proto },
-      { id: 'linear', complexity: 1, folds: linear },
-      { id: 'mlp', complexity: 2, folds: mlp },
+      { id: 'prototype', complexity: 0, folds: proto, family: 'layer' },
+      { id: 'linear', complexity: 1, folds: linear, family: 'layer' },
+      { id: 'mlp', complexity: 2, folds: mlp, family: 'layer' },
     ];
     const c = choosePaired(scored, 2)!;
     expect(c.best).toBe('mlp');
@@ -107,9 +107,63 @@ describe('paired comparison', () => {
     expect(e.vsBestSe).toBeCloseTo(sd([-0.05, 0, -0.05, 0, -0.05, 0]) / Math.sqrt(6), 12);
     // Noisier differences (SE larger than the mean gap): the simpler linear head is taken.
     const noisy = base.map((x, i) => x + [0.1, -0.05, 0.1, -0.05, 0.05, 0][i]!);
-    const c2 = choosePaired([scored[0]!, scored[1]!, { id: 'mlp', complexity: 2, folds: noisy }], 2)!;
+    const c2 = choosePaired(
+      [scored[0]!, scored[1]!, { id: 'mlp', complexity: 2, folds: noisy, family: 'layer' }],
+      2,
+    )!;
     expect(c2.best).toBe('mlp');
+    expect(c2.mostProbable).toBe('mlp');
     expect(c2.winner).toBe('linear');
+  });
+
+  it('never steps across families: a simpler configuration elsewhere within one SE does not displace the pick', () => {
+    // The scratch CNN leads a prototype head on another network by a noisy 2 points (SE larger than
+    // that), and an MLP on the prototype's layer trails it: the step is only taken inside the family.
+    const scratch = [0.8, 1, 0.6, 0.8, 1, 0.8, 0.8, 0.6, 1, 0.8];
+    const proto = [1, 0.8, 0.6, 0.8, 0.8, 0.8, 0.6, 0.8, 1, 0.8];
+    const mlp = proto.map((x, i) => (i === 0 ? x - 0.2 : x));
+    const scored = [
+      { id: 'features · prototype', complexity: 0, folds: proto, family: 'features' },
+      { id: 'features · mlp', complexity: 20, folds: mlp, family: 'features' },
+      { id: 'scratch CNN', complexity: 1000, folds: scratch.slice(0, 5) },
+    ];
+    const c = choosePaired(scored, 2)!;
+    const e = c.estimates.find((x) => x.id === 'features · prototype')!;
+    expect(e.vsBest).toBeLessThan(0);
+    expect(e.vsBest + e.vsBestSe).toBeGreaterThan(0);
+    expect(c.mostProbable).toBe('scratch CNN');
+    expect(c.winner).toBe('scratch CNN');
+    // The same scores with the prototype in the scratch CNN's family: the step is taken.
+    const nested = choosePaired(
+      scored.map((s) => ({ ...s, family: 'one' })),
+      2,
+    )!;
+    expect(nested.winner).toBe('features · prototype');
+  });
+
+  it('picks the configuration most often best over the splits, not one lifted by a single lucky split', () => {
+    const ref = [0.7, 0.9, 0.8, 0.6, 0.7, 0.9, 0.8, 0.6, 0.7, 0.8];
+    // "steady" is 5 points above the reference on every split; "lucky", scored on 6, is 10 points
+    // below on five of them and 90 above on one: a higher mean (+6.7), but best in fewer draws.
+    const steady = ref.map((x) => x + 0.05);
+    const lucky = ref.slice(0, 6).map((x, i) => x + (i === 2 ? 0.9 : -0.1));
+    const scored = [
+      { id: 'ref', complexity: 0, folds: ref },
+      { id: 'steady', complexity: 10, folds: steady },
+      { id: 'lucky', complexity: 100, folds: lucky },
+    ];
+    const c = choosePaired(scored, 2)!;
+    expect(c.best).toBe('lucky');
+    expect(c.mostProbable).toBe('steady');
+    expect(c.winner).toBe('steady');
+    const p = new Map(c.estimates.map((e) => [e.id, e.probabilityBest]));
+    expect(p.get('ref')).toBe(0);
+    // Rubin's bootstrap for 6 splits: P(lucky leads) = P(w₀ > 0.15/0.85 · Σw₁..₅) = (1/1.176)⁵ ≈ 0.44.
+    expect(p.get('lucky')!).toBeGreaterThan(0.41);
+    expect(p.get('lucky')!).toBeLessThan(0.47);
+    expect(p.get('steady')! + p.get('lucky')!).toBeCloseTo(1, 12);
+    // Deterministic: a replay on the same splits gives the same probabilities.
+    expect(choosePaired(scored, 2)!.estimates).toEqual(c.estimates);
   });
 
   it('fills in a configuration scored on fewer splits from the reference, and ignores one with too few', () => {

@@ -161,7 +161,7 @@ export function register(program: Command): void {
       '--select <which>',
       'transfer (default); best: the quick two-way choice between transfer and --baseline scratch on validation data; ' +
         'auto: cross-validate feature layers, heads (prototype, linear, MLP), fine-tuning depths 1-2 and the scratch CNN, ' +
-        'pick the best paired CV estimate and train the winner',
+        'pick the configuration most probably best in CV (then the simplest of its nested family within one SE) and train it',
     )
     .option(
       '--search-budget <duration>',
