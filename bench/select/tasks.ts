@@ -5,7 +5,7 @@
  * (appended as each run finishes, so a long run can be resumed task by task).
  *
  *   EDGETUNE_CACHE_DIR=... nice node --import tsx bench/select/tasks.ts [--tasks digits,negative] [--seeds 1,2,3] [--out f.json] [--budget s]
- *   node --import tsx bench/select/tasks.ts --render a.json,b.json     (one table from several runs)
+ *   node --import tsx bench/select/tasks.ts --render a.json,b.json [--tasks …] [--seeds …]   (one table from several runs)
  *
  * CPU-heavy (the scratch CNN is cross-validated too, and every configuration gets a hindsight
  * test-set fit): minutes per task and seed on a busy 2-core box.
@@ -102,7 +102,20 @@ async function main(): Promise<void> {
   // `--render a.json,b.json`: the table of runs made by several processes, without training.
   const render = arg('--render', '');
   if (render) {
-    const merged = render.split(',').flatMap((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as TaskResult[]);
+    // A run recorded in several files (a rerun of the same task and seed) counts once: the last
+    // file's. `--tasks` / `--seeds` narrow the table.
+    const byRun = new Map<string, TaskResult>();
+    for (const f of render.split(',')) {
+      for (const r of JSON.parse(fs.readFileSync(f, 'utf8')) as TaskResult[])
+        byRun.set(`${r.task}/${r.seed}`, r);
+    }
+    const onlyTasks = arg('--tasks', '');
+    const onlySeeds = arg('--seeds', '');
+    const merged = [...byRun.values()].filter(
+      (r) =>
+        (!onlyTasks || onlyTasks.split(',').includes(r.task)) &&
+        (!onlySeeds || onlySeeds.split(',').map(Number).includes(r.seed)),
+    );
     console.log(renderTable(merged, all));
     console.log(`\n${renderRules(merged, all)}`);
     return;
