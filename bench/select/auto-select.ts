@@ -22,6 +22,12 @@ const BENCH_BUDGET_SECONDS = 2 * AUTO_SELECT_GOAL_SECONDS;
 
 export interface AutoSelectBench {
   auto_select_seconds: number;
+  /**
+   * CPU seconds (user + system) of this process during the search: what the search costs when
+   * the box is shared (wall time then mostly measures the other jobs); onnxruntime's threads can
+   * make it exceed the wall time on an idle box.
+   */
+  auto_select_cpu_seconds: number;
   goal_seconds: number;
   task: string;
   backbone: string;
@@ -59,6 +65,7 @@ export async function autoSelectBench(
   const { train, val } = splitDataset(ds, { valFraction: 0.2, seed: 1 });
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-bench-select-'));
   try {
+    const cpu0 = process.cpuUsage();
     const s = await searchConfigurations({
       backbone,
       train: train.samples,
@@ -73,6 +80,7 @@ export async function autoSelectBench(
       cacheDir,
       progress: { log, task: () => ({ tick() {}, done() {} }) },
     });
+    const cpu = process.cpuUsage(cpu0);
     const sum = (f: (r: (typeof s.rows)[number]) => boolean) =>
       Number(
         s.rows
@@ -82,6 +90,7 @@ export async function autoSelectBench(
       );
     return {
       auto_select_seconds: Number(s.seconds.toFixed(1)),
+      auto_select_cpu_seconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(1)),
       goal_seconds: AUTO_SELECT_GOAL_SECONDS,
       task: `${data} (10 labels × 10 classes), cold feature cache`,
       backbone: backbone.source,

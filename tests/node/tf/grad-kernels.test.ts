@@ -142,6 +142,42 @@ describe('wasm gradient kernels match cpu', () => {
     }
     tf.setBackend('wasm');
   });
+  it('AvgPoolGrad replacement equals the shipped kernel exactly (and cpu to rounding)', () => {
+    // Global 7×7 (MobileNetV2's pool), 2×2 windows over an odd size (uncovered edge), and two
+    // shapes outside the fast path (overlapping windows, 'same' padding).
+    const pools: { x: [number, number, number, number]; f: number; s: number; pad: 'valid' | 'same' }[] = [
+      { x: [3, 7, 7, 20], f: 7, s: 7, pad: 'valid' },
+      { x: [2, 9, 8, 5], f: 2, s: 2, pad: 'valid' },
+      { x: [2, 9, 9, 3], f: 3, s: 2, pad: 'valid' },
+      { x: [2, 8, 8, 3], f: 2, s: 2, pad: 'same' },
+    ];
+    const grad = (b: string, p: (typeof pools)[number]) => {
+      tf.setBackend(b);
+      return tf.tidy(() => {
+        const x = tf.randomNormal(p.x, 0, 1, 'float32', 21);
+        const f = (xx: TF.Tensor) => {
+          const y = tf.avgPool(xx as TF.Tensor4D, p.f, p.s, p.pad);
+          return tf.sum(tf.mul(y, tf.randomUniform(y.shape, -1, 1, 'float32', 22)));
+        };
+        return Array.from(tf.grad(f)(x).dataSync());
+      });
+    };
+    try {
+      for (const p of pools) {
+        const fast = grad('wasm', p);
+        registerWasmTrainingKernels({ fast: false });
+        const shipped = grad('wasm', p);
+        registerWasmTrainingKernels({ fast: true });
+        expect(fast).toEqual(shipped);
+        // cpu rounds dy · (1/area) from float64 (1/area): the same values to an ulp.
+        expect(relErr(Float32Array.from(fast), Float32Array.from(grad('cpu', p)))).toBeLessThanOrEqual(1e-6);
+        expect(Math.max(...fast.map(Math.abs))).toBeGreaterThan(0.01);
+      }
+    } finally {
+      registerWasmTrainingKernels({ fast: true });
+      tf.setBackend('wasm');
+    }
+  });
 });
 
 describe('memory across fit epochs on wasm', () => {

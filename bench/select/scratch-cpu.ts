@@ -1,0 +1,68 @@
+/**
+ * Where the scratch CNN's cross-validation time goes on the `auto_select_seconds` task (10 labels
+ * × 10 classes, trained at 64 px as `--select auto` does for a 224-px backbone): one split of the
+ * plan trained exactly as the search trains it (`fitScratch`'s `trainBaseline` with the same
+ * class weights and batch size), with CPU seconds and validation loss per epoch, the epoch early
+ * stopping kept and where it stopped.
+ *
+ *   EDGETUNE_CACHE_DIR=… node --import tsx bench/select/scratch-cpu.ts [--split 1]
+ */
+import { loadDataset, splitDataset } from '../../training/datasets/index.ts';
+import { trainBaseline } from '../../training/fit/baseline.ts';
+import { balancedClassWeights, lossAndAccuracy } from '../../training/fit/loop.ts';
+import { foldCount, splitPlan } from '../../training/select/folds.ts';
+import { MAX_FOLDS } from '../../training/select/search.ts';
+import { initTf } from '../../training/tf/backend.ts';
+import { resolveBackbone } from '../../training/train/backbone.ts';
+import { transferHyper } from '../../training/train/hyper.ts';
+import { decodeTargetFor } from '../../shared/preprocess/preprocess.ts';
+
+const i = process.argv.indexOf('--split');
+const which = i >= 0 ? Number(process.argv[i + 1]) : 1;
+await initTf({ backend: 'wasm' });
+const backbone = await resolveBackbone('nsfwjs:MobileNetV2', () => {});
+const ds = await loadDataset('opencv-digits:per-class=10', {
+  seed: 1,
+  cwd: process.cwd(),
+  ...decodeTargetFor(backbone.preprocess),
+});
+const { train, val } = splitDataset(ds, { valFraction: 0.2, seed: 1 });
+const labelled = [...train.samples, ...val.samples];
+const y = Int32Array.from(labelled, (s) => s.label);
+const classes = ds.labels.length;
+const split = splitPlan(y, foldCount(y, classes, MAX_FOLDS), 1, 1, 0.2)[which - 1]!;
+const take = (idx: readonly number[]) => ({
+  images: idx.map((r) => labelled[r]!.image),
+  y: Int32Array.from(idx, (r) => y[r]!),
+});
+const fold = take(split.train);
+const epochs: string[] = [];
+const started = process.cpuUsage();
+let last = process.cpuUsage();
+const baseline = await trainBaseline({
+  train: fold,
+  val: take(split.val),
+  classes,
+  side: Math.max(backbone.preprocess.width, backbone.preprocess.height),
+  channels: backbone.preprocess.channels,
+  seed: 1,
+  classWeights: balancedClassWeights(fold.y, classes),
+  batchSize: transferHyper({}, 0).batchSize,
+  onEpoch: (log) => {
+    const c = process.cpuUsage(last);
+    last = process.cpuUsage();
+    epochs.push(
+      `${log.epoch}: ${((c.user + c.system) / 1e6).toFixed(2)} s, val loss ${log.valLoss!.toFixed(3)}`,
+    );
+  },
+});
+const total = process.cpuUsage(started);
+const held = take(split.held);
+const acc = lossAndAccuracy(baseline.predict(held.images), held.y).acc;
+console.log(epochs.join('\n'));
+console.log(
+  `split ${which}: ${fold.y.length} training images at ${baseline.preprocess.width} px, ${baseline.history.epochs.length} epochs ` +
+    `(best ${baseline.history.bestEpoch}, stopped early: ${baseline.history.stoppedEarly}), ` +
+    `${((total.user + total.system) / 1e6).toFixed(1)} CPU s, held-out accuracy ${acc}`,
+);
+baseline.model.dispose();
