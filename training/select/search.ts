@@ -26,7 +26,6 @@ import { choosePaired, clearlyWorse, mean, sd } from './choose.ts';
 import { BudgetSpent, fitScratch, fitTransfer, type Rows, type TransferInput } from './fit.ts';
 import { foldCount, splitPlan } from './folds.ts';
 import { candidateInputs, sharedKeras } from './inputs.ts';
-import { cannotOvertake } from './race.ts';
 import { buildSpace, type Configuration, HEAD_KINDS } from './space.ts';
 
 /** Default `--search-budget`: enough for every configuration on a small task on 2 cores. */
@@ -250,18 +249,12 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
           );
           row.folds.push(accuracy(probs, y, split.held));
           const lead = race ? leader() : undefined;
-          if (!lead || lead === row) continue;
           const after = cheap(row) ? RACE_MIN_SPLITS : EXPENSIVE_RACE_MIN_SPLITS;
-          const why = clearlyWorse(row.folds, lead.folds, after)
-            ? `clearly worse than ${lead.id} split by split`
-            : // Only re-trained layers and the scratch CNN: `to` is every split they get, while
-              // heads get the rest of the plan later, where they could still catch up.
-              !cheap(row) && row.folds.length >= MIN_SPLITS && cannotOvertake(row.folds, lead.folds, to)
-              ? `cannot overtake ${lead.id} on the first ${to} splits even at 100% on the rest`
-              : null;
-          if (why) {
+          if (lead && lead !== row && clearlyWorse(row.folds, lead.folds, after)) {
             stopped.add(row);
-            notes.push(`${row.id}: stopped after ${row.folds.length} splits, ${why}`);
+            notes.push(
+              `${row.id}: stopped after ${row.folds.length} splits, clearly worse than ${lead.id} split by split`,
+            );
             break;
           }
         }
