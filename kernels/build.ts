@@ -1,7 +1,7 @@
 /**
  * Assembles kernels/kernels.wat (with the int8 kernels of kernels/kernels-int8.wat spliced into the
  * same module) into the two kernel modules the engine ships:
- *   shared/engine/kernels-relaxed.wasm  (FMA = f32x4.relaxed_madd, DOT = i16x8.relaxed_dot_i8x16_i7x16_s)
+ *   shared/engine/kernels-relaxed.wasm  (FMA = f32x4.relaxed_madd, DOT = i32x4.relaxed_dot_i8x16_i7x16_add_s)
  *   shared/engine/kernels-simd.wasm     (FMA = f32x4.add(f32x4.mul), DOT = two i32x4.dot_i16x8_s)
  * Both are committed (a few KB each) so a clean `npm ci` has them and wrangler can bundle them;
  * `npm run build:engine` regenerates them and tests/node/engine/build.test.ts checks that the
@@ -76,16 +76,14 @@ export function expandFma(src: string, variant: KernelVariant): string {
  * (0..127). The SIMD128 form sums the same products in another order (exact in int32), so both
  * variants give identical results; its arguments appear twice, so they must be side-effect free.
  *
- * The relaxed form is i16x8.relaxed_dot_i8x16_i7x16_s (pairs, exact in i16 for a 7-bit x) then a
- * pairwise widening add, not the fused i32x4.relaxed_dot_i8x16_i7x16_add_s: Node 20's baseline
- * compiler (Liftoff) miscompiles the fused op under register pressure (the 4×8 qgemm tile read
- * 2× or garbage in its second column group; its optimising tier and the two-op form were right).
- * Without AVX-VNNI x64 lowers the fused op to the same pmaddubsw + pmaddwd + paddd anyway.
+ * The relaxed form is the fused i32x4.relaxed_dot_i8x16_i7x16_add_s: on a CPU with AVX-VNNI, V8
+ * (workerd) lowers it to one vpdpbusd (x as the unsigned operand, exact for 0..127), without it to
+ * pmaddubsw + pmaddwd + paddd. Node 20's baseline compiler (Liftoff) miscompiles it, so Node
+ * compiles the relaxed module with the optimising tier only (kernels/node-kernels.ts).
  */
 export function expandDot(src: string, variant: KernelVariant): string {
   return expandMacro(src, 'DOT', 3, (w, x, acc) => {
-    if (variant === 'relaxed')
-      return `(i32x4.add ${acc} (i32x4.extadd_pairwise_i16x8_s (i16x8.relaxed_dot_i8x16_i7x16_s ${w} ${x})))`;
+    if (variant === 'relaxed') return `(i32x4.relaxed_dot_i8x16_i7x16_add_s ${w} ${x} ${acc})`;
     const half = (side: 'low' | 'high') =>
       `(i32x4.dot_i16x8_s (i16x8.extend_${side}_i8x16_s ${w}) (i16x8.extend_${side}_i8x16_s ${x}))`;
     const lo = half('low');
