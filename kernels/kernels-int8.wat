@@ -174,6 +174,7 @@
     (local $z0 v128) (local $z1 v128) (local $sc0 v128) (local $sc1 v128) (local $b0 v128) (local $b1 v128)
     (local $e0 v128) (local $e1 v128) (local $r i32) (local $off i32)
     (local $qs v128) (local $qz v128) (local $qlo v128) (local $qhi v128) (local $qmax v128)
+    (local $qclo v128) (local $qchi v128) (local $merged i32)
     (local.set $vlo (f32x4.splat (local.get $lo)))
     (local.set $vhi (f32x4.splat (local.get $hi)))
     (local.set $qs (f32x4.splat (local.get $qsf)))
@@ -181,8 +182,20 @@
     (local.set $qlo (f32x4.splat (local.get $qlof)))
     (local.set $qhi (f32x4.splat (local.get $qhif)))
     (local.set $qmax (i32x4.splat (local.get $qmaxi)))
+    (local.set $qclo (f32x4.splat (f32.convert_i32_s (i32.sub (i32.const 0) (local.get $qzi)))))
+    (local.set $qchi (f32x4.splat (f32.convert_i32_s (i32.sub (local.get $qmaxi) (local.get $qzi)))))
+    ;; Where only the codes are written (no fp32 output, residual or HardSwish), the activation's
+    ;; clamp [lo, hi] and the requantizing clamp [qlo, qhi] become one clamp to
+    ;; [min(max(lo, qlo), qhi), max(min(hi, qhi), qlo)]: the same value as the two in a row, also
+    ;; when the ranges do not overlap. The leftover rows ($qtile) keep the two clamps.
+    (local.set $merged (i32.and (i32.lt_s (local.get $c) (i32.const 0))
+      (i32.and (i32.eqz (local.get $res)) (i32.eqz (local.get $hs)))))
+    (if (local.get $merged)
+      (then
+        (local.set $vlo (f32x4.pmin (f32x4.pmax (local.get $vlo) (local.get $qlo)) (local.get $qhi)))
+        (local.set $vhi (f32x4.pmax (f32x4.pmin (f32x4.splat (local.get $hi)) (local.get $qhi)) (local.get $qlo)))))
     (local.set $tile (i32.shl (local.get $kq) (i32.const 2)))
-    ;; $pack starts with 128 bytes where a tile's accumulators are spilled for its epilogue
+    ;; $pack starts with 128 bytes where a leftover row's accumulators are spilled for $qtile
     (local.set $spill (local.get $pack))
     (local.set $pack (i32.add (local.get $pack) (i32.const 128)))
     (local.set $k16 (i32.and (local.get $kq) (i32.const -16)))
@@ -270,19 +283,16 @@
             (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
             (br $ks)))
           (local.set $i (i32.add (local.get $m0) (i32.shl (local.get $t) (i32.const 2))))
-          (v128.store (local.get $spill) (local.get $s00)) (v128.store offset=16 (local.get $spill) (local.get $s01))
-          (v128.store offset=32 (local.get $spill) (local.get $s10)) (v128.store offset=48 (local.get $spill) (local.get $s11))
-          (v128.store offset=64 (local.get $spill) (local.get $s20)) (v128.store offset=80 (local.get $spill) (local.get $s21))
-          (v128.store offset=96 (local.get $spill) (local.get $s30)) (v128.store offset=112 (local.get $spill) (local.get $s31))
-          ;; the tile's epilogue, written out here (the hot path); leftover rows call $qtile
+          ;; the tile's epilogue, written out here (the hot path; leftover rows call $qtile), row by
+          ;; row from the accumulators, which move up one row after each (register moves, no spill)
           (local.set $r (i32.const 0))
           (block $qdone (loop $qrows
             (br_if $qdone (i32.ge_s (local.get $r) (i32.const 4)))
             (local.set $off (i32.add (i32.mul (i32.add (local.get $i) (local.get $r)) (local.get $ldc))
               (i32.shl (local.get $j) (i32.const 2))))
-            (local.set $e0 (f32x4.pmin (f32x4.pmax (f32x4.add (f32x4.mul (f32x4.convert_i32x4_s (v128.load (i32.add (local.get $spill) (i32.shl (local.get $r) (i32.const 5))))) (local.get $sc0)) (local.get $b0))
+            (local.set $e0 (f32x4.pmin (f32x4.pmax (f32x4.add (f32x4.mul (f32x4.convert_i32x4_s (local.get $s00)) (local.get $sc0)) (local.get $b0))
               (local.get $vlo)) (local.get $vhi)))
-            (local.set $e1 (f32x4.pmin (f32x4.pmax (f32x4.add (f32x4.mul (f32x4.convert_i32x4_s (v128.load offset=16 (i32.add (local.get $spill) (i32.shl (local.get $r) (i32.const 5))))) (local.get $sc1)) (local.get $b1))
+            (local.set $e1 (f32x4.pmin (f32x4.pmax (f32x4.add (f32x4.mul (f32x4.convert_i32x4_s (local.get $s01)) (local.get $sc1)) (local.get $b1))
               (local.get $vlo)) (local.get $vhi)))
             (if (local.get $hs)
               (then (local.set $e0 (call $qhswish (local.get $e0))) (local.set $e1 (call $qhswish (local.get $e1)))))
@@ -294,20 +304,26 @@
               (then (v128.store (i32.add (local.get $c) (local.get $off)) (local.get $e0)) (v128.store offset=16 (i32.add (local.get $c) (local.get $off)) (local.get $e1))))
             (if (i32.ge_s (local.get $q) (i32.const 0))
               (then
-                ;; requantize as "quantize" does: clamp to [qlo, qhi], divide by the scale, round half to even,
-                ;; add the zero point, clamp to 0..qmax
-                (local.set $e0 (f32x4.nearest (f32x4.pmin (f32x4.pmax
-                  (f32x4.div (f32x4.pmin (f32x4.pmax (local.get $e0) (local.get $qlo)) (local.get $qhi)) (local.get $qs))
-                  (v128.const f32x4 -512 -512 -512 -512)) (v128.const f32x4 512 512 512 512))))
-                (local.set $e1 (f32x4.nearest (f32x4.pmin (f32x4.pmax
-                  (f32x4.div (f32x4.pmin (f32x4.pmax (local.get $e1) (local.get $qlo)) (local.get $qhi)) (local.get $qs))
-                  (v128.const f32x4 -512 -512 -512 -512)) (v128.const f32x4 512 512 512 512))))
+                ;; requantize as "quantize" does: clamp to [qlo, qhi] (already done by the merged
+                ;; clamp above where nothing else reads y), divide by the scale, round half to even,
+                ;; add the zero point, clamp to 0..qmax. Clamping the quotient to the integers
+                ;; [-zp, qmax - zp] before rounding gives the same codes as clamping the rounded
+                ;; code to 0..qmax (the bounds are integers and rounding is monotone), in fewer ops.
+                (if (i32.eqz (local.get $merged))
+                  (then
+                    (local.set $e0 (f32x4.pmin (f32x4.pmax (local.get $e0) (local.get $qlo)) (local.get $qhi)))
+                    (local.set $e1 (f32x4.pmin (f32x4.pmax (local.get $e1) (local.get $qlo)) (local.get $qhi)))))
+                (local.set $e0 (f32x4.nearest (f32x4.pmin (f32x4.pmax (f32x4.div (local.get $e0) (local.get $qs))
+                  (local.get $qclo)) (local.get $qchi))))
+                (local.set $e1 (f32x4.nearest (f32x4.pmin (f32x4.pmax (f32x4.div (local.get $e1) (local.get $qs))
+                  (local.get $qclo)) (local.get $qchi))))
                 (local.set $e0 (i16x8.narrow_i32x4_s
-                  (i32x4.min_s (i32x4.max_s (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e0)) (local.get $qz))
-                    (v128.const i32x4 0 0 0 0)) (local.get $qmax))
-                  (i32x4.min_s (i32x4.max_s (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e1)) (local.get $qz))
-                    (v128.const i32x4 0 0 0 0)) (local.get $qmax))))
+                  (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e0)) (local.get $qz))
+                  (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e1)) (local.get $qz))))
                 (v128.store64_lane 0 (i32.add (local.get $q) (i32.add (i32.mul (i32.add (local.get $i) (local.get $r)) (local.get $ldq)) (local.get $j))) (i8x16.narrow_i16x8_u (local.get $e0) (local.get $e0)))))
+            (local.set $s00 (local.get $s10)) (local.set $s01 (local.get $s11))
+            (local.set $s10 (local.get $s20)) (local.set $s11 (local.get $s21))
+            (local.set $s20 (local.get $s30)) (local.set $s21 (local.get $s31))
             (local.set $r (i32.add (local.get $r) (i32.const 1)))
             (br $qrows)))
           (local.set $t (i32.add (local.get $t) (i32.const 1)))
