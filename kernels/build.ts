@@ -100,23 +100,6 @@ export function expandDot(src: string, variant: KernelVariant): string {
   });
 }
 
-/**
- * Expands every `(PAIRDOT w x)`: i16x8 lane i = w[2i]·x[2i] + w[2i+1]·x[2i+1] (w i8, x 0..127), exact
- * in i16 (|sum| ≤ 2·127·127). The relaxed form is one i16x8.relaxed_dot_i8x16_i7x16_s; the SIMD128
- * form multiplies both halves exactly (extmul) and adds even to odd products, the same integers.
- * Its arguments appear twice, so they must be side-effect free.
- */
-export function expandPairDot(src: string, variant: KernelVariant): string {
-  return expandMacro(src, 'PAIRDOT', 2, (w, x) => {
-    if (variant !== 'simd') return `(i16x8.relaxed_dot_i8x16_i7x16_s ${w} ${x})`;
-    const lo = `(i16x8.extmul_low_i8x16_s ${w} ${x})`;
-    const hi = `(i16x8.extmul_high_i8x16_s ${w} ${x})`;
-    const even = `(i8x16.shuffle 0 1 4 5 8 9 12 13 16 17 20 21 24 25 28 29 ${lo} ${hi})`;
-    const odd = `(i8x16.shuffle 2 3 6 7 10 11 14 15 18 19 22 23 26 27 30 31 ${lo} ${hi})`;
-    return `(i16x8.add ${even} ${odd})`;
-  });
-}
-
 /** kernels.wat with the int8 functions inserted before the module's closing parenthesis. */
 export function kernelSource(): string {
   const main = readFileSync(KERNEL_SOURCE, 'utf8');
@@ -130,15 +113,11 @@ export async function buildKernels(): Promise<Record<KernelVariant, Uint8Array<A
   const source = kernelSource();
   const out = {} as Record<KernelVariant, Uint8Array<ArrayBuffer>>;
   for (const variant of Object.keys(KERNEL_OUTPUTS) as KernelVariant[]) {
-    const mod = wabt.parseWat(
-      `kernels-${variant}.wat`,
-      expandPairDot(expandDot(expandFma(source, variant), variant), variant),
-      {
-        simd: true,
-        relaxed_simd: variant !== 'simd',
-        bulk_memory: true,
-      },
-    );
+    const mod = wabt.parseWat(`kernels-${variant}.wat`, expandDot(expandFma(source, variant), variant), {
+      simd: true,
+      relaxed_simd: variant !== 'simd',
+      bulk_memory: true,
+    });
     try {
       mod.validate();
       out[variant] = Uint8Array.from(mod.toBinary({ log: false, write_debug_names: true }).buffer);
