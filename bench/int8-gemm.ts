@@ -8,7 +8,7 @@
  *
  *   node --experimental-wasm-relaxed-simd --import tsx bench/int8-gemm.ts [--workerd] [--module NAME=PATH]
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,32 +16,11 @@ import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 import { KERNEL_OUTPUTS } from '../kernels/build.ts';
 import { loadKernelModules } from '../kernels/node-kernels.ts';
+import { cpuMs, workerdPid } from './cpu-time.ts';
 import { benchModules, type GemmRow, row, SHAPES } from './int8-gemm-core.ts';
 import { median } from './stats.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-/** CPU time (ms) the process `pid` and all its threads have run, from the scheduler's ns counters. */
-function cpuMs(pid: number): number {
-  let ns = 0;
-  for (const t of readdirSync(`/proc/${pid}/task`)) {
-    ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
-  }
-  return ns / 1e6;
-}
-
-/** The workerd process Miniflare started (a child of this process). */
-function workerdPid(): number {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && stat.includes('(workerd)')) return Number(d);
-    } catch {}
-  }
-  throw new Error('no workerd child process found');
-}
 
 /**
  * The same kernels in a workerd isolate (Miniflare), bundled with the kernels as compiled modules.
