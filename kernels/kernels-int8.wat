@@ -374,6 +374,7 @@
     (local $cs2 i32) (local $rs i32) (local $halves i32)
     (local $acc0 v128) (local $acc1 v128) (local $acc2 v128) (local $acc3 v128) (local $y v128) (local $d v128) (local $x v128) (local $wv v128) (local $e0 v128) (local $e1 v128)
     (local $u0 v128) (local $u1 v128) (local $u2 v128) (local $u3 v128)
+    (local $qclo v128) (local $qchi v128) (local $merged i32)
     (local $vz v128) (local $vlo v128) (local $vhi v128)
     (local $qs v128) (local $qz v128) (local $qlo v128) (local $qhi v128) (local $qmax v128)
     (local.set $vz (i16x8.splat (local.get $zp)))
@@ -384,6 +385,14 @@
     (local.set $qlo (f32x4.splat (local.get $qlof)))
     (local.set $qhi (f32x4.splat (local.get $qhif)))
     (local.set $qmax (i32x4.splat (local.get $qmaxi)))
+    (local.set $qclo (f32x4.splat (f32.convert_i32_s (i32.sub (i32.const 0) (local.get $qzi)))))
+    (local.set $qchi (f32x4.splat (f32.convert_i32_s (i32.sub (local.get $qmaxi) (local.get $qzi)))))
+    ;; only codes written and no HardSwish: one clamp, as in qgemm
+    (local.set $merged (i32.and (i32.lt_s (local.get $out) (i32.const 0)) (i32.eqz (local.get $hs))))
+    (if (local.get $merged)
+      (then
+        (local.set $vlo (f32x4.pmin (f32x4.pmax (local.get $vlo) (local.get $qlo)) (local.get $qhi)))
+        (local.set $vhi (f32x4.pmax (f32x4.pmin (local.get $vhi) (local.get $qhi)) (local.get $qlo)))))
     (local.set $ts (i32.shl (local.get $cs) (i32.const 1)))
     (local.set $cs2 (i32.shl (local.get $cs) (i32.const 1)))
     (local.set $rs (i32.mul (local.get $w) (local.get $cs)))
@@ -569,19 +578,20 @@
               (then (v128.store (i32.add (local.get $o) (i32.shl (local.get $c) (i32.const 2))) (local.get $e0)) (v128.store offset=16 (i32.add (local.get $o) (i32.shl (local.get $c) (i32.const 2))) (local.get $e1))))
             (if (i32.ge_s (local.get $qo) (i32.const 0))
               (then
-                ;; requantize as "quantize" does: clamp to [qlo, qhi], divide by the scale, round half to even,
-                ;; add the zero point, clamp to 0..qmax
-                (local.set $e0 (f32x4.nearest (f32x4.pmin (f32x4.pmax
-                  (f32x4.div (f32x4.pmin (f32x4.pmax (local.get $e0) (local.get $qlo)) (local.get $qhi)) (local.get $qs))
-                  (v128.const f32x4 -512 -512 -512 -512)) (v128.const f32x4 512 512 512 512))))
-                (local.set $e1 (f32x4.nearest (f32x4.pmin (f32x4.pmax
-                  (f32x4.div (f32x4.pmin (f32x4.pmax (local.get $e1) (local.get $qlo)) (local.get $qhi)) (local.get $qs))
-                  (v128.const f32x4 -512 -512 -512 -512)) (v128.const f32x4 512 512 512 512))))
+                ;; requantize as qgemm's tile does (the same codes as "quantize"): clamp to [qlo, qhi]
+                ;; unless merged above, divide by the scale, clamp to [-zp, qmax - zp], round half to
+                ;; even, add the zero point
+                (if (i32.eqz (local.get $merged))
+                  (then
+                    (local.set $e0 (f32x4.pmin (f32x4.pmax (local.get $e0) (local.get $qlo)) (local.get $qhi)))
+                    (local.set $e1 (f32x4.pmin (f32x4.pmax (local.get $e1) (local.get $qlo)) (local.get $qhi)))))
+                (local.set $e0 (f32x4.nearest (f32x4.pmin (f32x4.pmax (f32x4.div (local.get $e0) (local.get $qs))
+                  (local.get $qclo)) (local.get $qchi))))
+                (local.set $e1 (f32x4.nearest (f32x4.pmin (f32x4.pmax (f32x4.div (local.get $e1) (local.get $qs))
+                  (local.get $qclo)) (local.get $qchi))))
                 (local.set $e0 (i16x8.narrow_i32x4_s
-                  (i32x4.min_s (i32x4.max_s (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e0)) (local.get $qz))
-                    (v128.const i32x4 0 0 0 0)) (local.get $qmax))
-                  (i32x4.min_s (i32x4.max_s (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e1)) (local.get $qz))
-                    (v128.const i32x4 0 0 0 0)) (local.get $qmax))))
+                  (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e0)) (local.get $qz))
+                  (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e1)) (local.get $qz))))
                 (v128.store64_lane 0 (i32.add (local.get $q) (local.get $c)) (i8x16.narrow_i16x8_u (local.get $e0) (local.get $e0)))))
             (local.set $c (i32.add (local.get $c) (i32.const 8)))
             (local.set $acc0 (local.get $acc2))
