@@ -99,9 +99,9 @@
   ;; The epilogue of one qgemm tile, $nr rows x 8 columns from row $row, column $j: the int32 sums
   ;; (zero-point correction included) were spilled to $acc as [row][8]. y = epi(float(acc) *
   ;; scale + bias) [+ R], written as floats to C and/or requantized to codes at $q. The leftover
-  ;; rows' epilogue; qgemm's 4-row tiles have the same code written out in place (Node 20's V8
-  ;; does not inline wasm calls, and a call with many v128 arguments per tile cost more than the
-  ;; arithmetic where K is small).
+  ;; rows' epilogue; qgemm's 4-row tiles compute the same values written out in place, with fewer
+  ;; clamps (Node 20's V8 does not inline wasm calls, and a call with many v128 arguments per tile
+  ;; cost more than the arithmetic where K is small).
   (func $qtile (param $acc i32) (param $nr i32) (param $row i32) (param $j i32) (param $sc i32) (param $bias i32)
     (param $c i32) (param $ldc i32) (param $res i32) (param $q i32) (param $ldq i32)
     (param $vlo v128) (param $vhi v128) (param $hs i32)
