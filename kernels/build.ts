@@ -1,9 +1,11 @@
 /**
  * Assembles kernels/kernels.wat (with the int8 kernels of kernels/kernels-int8.wat spliced into the
- * same module) into the two kernel modules the engine ships:
- *   shared/engine/kernels-relaxed.wasm  (FMA = f32x4.relaxed_madd, DOT = i16x8.relaxed_dot_i8x16_i7x16_s)
+ * same module) into the two kernel modules the engine ships, and the relaxed one's Node build:
+ *   shared/engine/kernels-relaxed.wasm  (FMA = f32x4.relaxed_madd, DOT = i32x4.relaxed_dot_i8x16_i7x16_add_s)
  *   shared/engine/kernels-simd.wasm     (FMA = f32x4.add(f32x4.mul), DOT = two i32x4.dot_i16x8_s)
- * Both are committed (a few KB each) so a clean `npm ci` has them and wrangler can bundle them;
+ *   kernels/kernels-relaxed-node.wasm   (as relaxed, DOT = i16x8.relaxed_dot_i8x16_i7x16_s + a
+ *                                        pairwise widening add: see expandDot)
+ * All are committed (a few KB each) so a clean `npm ci` has them and wrangler can bundle them;
  * `npm run build:engine` regenerates them and tests/node/engine/build.test.ts checks that the
  * committed bytes equal a fresh build.
  *
@@ -20,6 +22,7 @@ export const INT8_KERNEL_SOURCE = join(root, 'kernels', 'kernels-int8.wat');
 export const KERNEL_OUTPUTS = {
   relaxed: join(root, 'shared', 'engine', 'kernels-relaxed.wasm'),
   simd: join(root, 'shared', 'engine', 'kernels-simd.wasm'),
+  'relaxed-node': join(root, 'kernels', 'kernels-relaxed-node.wasm'),
 } as const;
 
 export type KernelVariant = keyof typeof KERNEL_OUTPUTS;
@@ -67,7 +70,7 @@ function expandMacro(
 /** Expands every `(FMA a b c)` (a*b + c) for one variant; arguments may contain FMAs themselves. */
 export function expandFma(src: string, variant: KernelVariant): string {
   return expandMacro(src, 'FMA', 3, (a, b, c) =>
-    variant === 'relaxed' ? `(f32x4.relaxed_madd ${a} ${b} ${c})` : `(f32x4.add (f32x4.mul ${a} ${b}) ${c})`,
+    variant !== 'simd' ? `(f32x4.relaxed_madd ${a} ${b} ${c})` : `(f32x4.add (f32x4.mul ${a} ${b}) ${c})`,
   );
 }
 
@@ -76,16 +79,17 @@ export function expandFma(src: string, variant: KernelVariant): string {
  * (0..127). The SIMD128 form sums the same products in another order (exact in int32), so both
  * variants give identical results; its arguments appear twice, so they must be side-effect free.
  *
- * The relaxed form is i16x8.relaxed_dot_i8x16_i7x16_s (pairs, exact in i16 for a 7-bit x) then a
- * pairwise widening add, not the fused i32x4.relaxed_dot_i8x16_i7x16_add_s: Node 20's baseline
- * compiler (Liftoff) miscompiles the fused op under register pressure (the 4×8 qgemm tile read
- * 2× or garbage in its second column group; its optimising tier and the two-op form were right).
- * Without AVX-VNNI x64 lowers the fused op to the same pmaddubsw + pmaddwd + paddd anyway.
+ * The relaxed form is the fused i32x4.relaxed_dot_i8x16_i7x16_add_s: on a CPU with AVX-VNNI, V8
+ * (workerd) lowers it to one vpdpbusd (x as the unsigned operand, exact for 0..127), without it to
+ * pmaddubsw + pmaddwd + paddd. Node 20's V8 (11.3) computes the fused op wrongly in the qgemm tile
+ * in both of its tiers (tests/node/engine/int8.test.ts caught it: garbage sums in some columns), so
+ * the Node build of the relaxed module takes i16x8.relaxed_dot_i8x16_i7x16_s (pairs, exact in
+ * i16 for a 7-bit x) and a pairwise widening add: the same integers, and without VNNI the same
+ * instructions.
  */
 export function expandDot(src: string, variant: KernelVariant): string {
   return expandMacro(src, 'DOT', 3, (w, x, acc) => {
-    if (variant === 'relaxed')
-      return `(i32x4.add ${acc} (i32x4.extadd_pairwise_i16x8_s (i16x8.relaxed_dot_i8x16_i7x16_s ${w} ${x})))`;
+    if (variant === 'relaxed') return `(i32x4.relaxed_dot_i8x16_i7x16_add_s ${w} ${x} ${acc})`;
     const half = (side: 'low' | 'high') =>
       `(i32x4.dot_i16x8_s (i16x8.extend_${side}_i8x16_s ${w}) (i16x8.extend_${side}_i8x16_s ${x}))`;
     const lo = half('low');
@@ -93,23 +97,6 @@ export function expandDot(src: string, variant: KernelVariant): string {
     const even = `(i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 ${lo} ${hi})`;
     const odd = `(i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 ${lo} ${hi})`;
     return `(i32x4.add ${acc} (i32x4.add ${even} ${odd}))`;
-  });
-}
-
-/**
- * Expands every `(PAIRDOT w x)`: i16x8 lane i = w[2i]·x[2i] + w[2i+1]·x[2i+1] (w i8, x 0..127), exact
- * in i16 (|sum| ≤ 2·127·127). The relaxed form is one i16x8.relaxed_dot_i8x16_i7x16_s; the SIMD128
- * form multiplies both halves exactly (extmul) and adds even to odd products, the same integers.
- * Its arguments appear twice, so they must be side-effect free.
- */
-export function expandPairDot(src: string, variant: KernelVariant): string {
-  return expandMacro(src, 'PAIRDOT', 2, (w, x) => {
-    if (variant === 'relaxed') return `(i16x8.relaxed_dot_i8x16_i7x16_s ${w} ${x})`;
-    const lo = `(i16x8.extmul_low_i8x16_s ${w} ${x})`;
-    const hi = `(i16x8.extmul_high_i8x16_s ${w} ${x})`;
-    const even = `(i8x16.shuffle 0 1 4 5 8 9 12 13 16 17 20 21 24 25 28 29 ${lo} ${hi})`;
-    const odd = `(i8x16.shuffle 2 3 6 7 10 11 14 15 18 19 22 23 26 27 30 31 ${lo} ${hi})`;
-    return `(i16x8.add ${even} ${odd})`;
   });
 }
 
@@ -126,15 +113,11 @@ export async function buildKernels(): Promise<Record<KernelVariant, Uint8Array<A
   const source = kernelSource();
   const out = {} as Record<KernelVariant, Uint8Array<ArrayBuffer>>;
   for (const variant of Object.keys(KERNEL_OUTPUTS) as KernelVariant[]) {
-    const mod = wabt.parseWat(
-      `kernels-${variant}.wat`,
-      expandPairDot(expandDot(expandFma(source, variant), variant), variant),
-      {
-        simd: true,
-        relaxed_simd: variant === 'relaxed',
-        bulk_memory: true,
-      },
-    );
+    const mod = wabt.parseWat(`kernels-${variant}.wat`, expandDot(expandFma(source, variant), variant), {
+      simd: true,
+      relaxed_simd: variant !== 'simd',
+      bulk_memory: true,
+    });
     try {
       mod.validate();
       out[variant] = Uint8Array.from(mod.toBinary({ log: false, write_debug_names: true }).buffer);

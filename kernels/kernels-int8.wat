@@ -99,9 +99,9 @@
   ;; The epilogue of one qgemm tile, $nr rows x 8 columns from row $row, column $j: the int32 sums
   ;; (zero-point correction included) were spilled to $acc as [row][8]. y = epi(float(acc) *
   ;; scale + bias) [+ R], written as floats to C and/or requantized to codes at $q. The leftover
-  ;; rows' epilogue; qgemm's 4-row tiles have the same code written out in place (Node 20's V8
-  ;; does not inline wasm calls, and a call with many v128 arguments per tile cost more than the
-  ;; arithmetic where K is small).
+  ;; rows' epilogue; qgemm's 4-row tiles compute the same values written out in place, with fewer
+  ;; clamps (Node 20's V8 does not inline wasm calls, and a call with many v128 arguments per tile
+  ;; cost more than the arithmetic where K is small).
   (func $qtile (param $acc i32) (param $nr i32) (param $row i32) (param $j i32) (param $sc i32) (param $bias i32)
     (param $c i32) (param $ldc i32) (param $res i32) (param $q i32) (param $ldq i32)
     (param $vlo v128) (param $vhi v128) (param $hs i32)
@@ -174,6 +174,7 @@
     (local $z0 v128) (local $z1 v128) (local $sc0 v128) (local $sc1 v128) (local $b0 v128) (local $b1 v128)
     (local $e0 v128) (local $e1 v128) (local $r i32) (local $off i32)
     (local $qs v128) (local $qz v128) (local $qlo v128) (local $qhi v128) (local $qmax v128)
+    (local $qclo v128) (local $qchi v128) (local $merged i32)
     (local.set $vlo (f32x4.splat (local.get $lo)))
     (local.set $vhi (f32x4.splat (local.get $hi)))
     (local.set $qs (f32x4.splat (local.get $qsf)))
@@ -181,8 +182,20 @@
     (local.set $qlo (f32x4.splat (local.get $qlof)))
     (local.set $qhi (f32x4.splat (local.get $qhif)))
     (local.set $qmax (i32x4.splat (local.get $qmaxi)))
+    (local.set $qclo (f32x4.splat (f32.convert_i32_s (i32.sub (i32.const 0) (local.get $qzi)))))
+    (local.set $qchi (f32x4.splat (f32.convert_i32_s (i32.sub (local.get $qmaxi) (local.get $qzi)))))
+    ;; Where only the codes are written (no fp32 output, residual or HardSwish), the activation's
+    ;; clamp [lo, hi] and the requantizing clamp [qlo, qhi] become one clamp to
+    ;; [min(max(lo, qlo), qhi), max(min(hi, qhi), qlo)]: the same value as the two in a row, also
+    ;; when the ranges do not overlap. The leftover rows ($qtile) keep the two clamps.
+    (local.set $merged (i32.and (i32.lt_s (local.get $c) (i32.const 0))
+      (i32.and (i32.eqz (local.get $res)) (i32.eqz (local.get $hs)))))
+    (if (local.get $merged)
+      (then
+        (local.set $vlo (f32x4.pmin (f32x4.pmax (local.get $vlo) (local.get $qlo)) (local.get $qhi)))
+        (local.set $vhi (f32x4.pmax (f32x4.pmin (f32x4.splat (local.get $hi)) (local.get $qhi)) (local.get $qlo)))))
     (local.set $tile (i32.shl (local.get $kq) (i32.const 2)))
-    ;; $pack starts with 128 bytes where a tile's accumulators are spilled for its epilogue
+    ;; $pack starts with 128 bytes where a leftover row's accumulators are spilled for $qtile
     (local.set $spill (local.get $pack))
     (local.set $pack (i32.add (local.get $pack) (i32.const 128)))
     (local.set $k16 (i32.and (local.get $kq) (i32.const -16)))
@@ -270,19 +283,16 @@
             (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
             (br $ks)))
           (local.set $i (i32.add (local.get $m0) (i32.shl (local.get $t) (i32.const 2))))
-          (v128.store (local.get $spill) (local.get $s00)) (v128.store offset=16 (local.get $spill) (local.get $s01))
-          (v128.store offset=32 (local.get $spill) (local.get $s10)) (v128.store offset=48 (local.get $spill) (local.get $s11))
-          (v128.store offset=64 (local.get $spill) (local.get $s20)) (v128.store offset=80 (local.get $spill) (local.get $s21))
-          (v128.store offset=96 (local.get $spill) (local.get $s30)) (v128.store offset=112 (local.get $spill) (local.get $s31))
-          ;; the tile's epilogue, written out here (the hot path); leftover rows call $qtile
+          ;; the tile's epilogue, written out here (the hot path; leftover rows call $qtile), row by
+          ;; row from the accumulators, which move up one row after each (register moves, no spill)
           (local.set $r (i32.const 0))
           (block $qdone (loop $qrows
             (br_if $qdone (i32.ge_s (local.get $r) (i32.const 4)))
             (local.set $off (i32.add (i32.mul (i32.add (local.get $i) (local.get $r)) (local.get $ldc))
               (i32.shl (local.get $j) (i32.const 2))))
-            (local.set $e0 (f32x4.pmin (f32x4.pmax (f32x4.add (f32x4.mul (f32x4.convert_i32x4_s (v128.load (i32.add (local.get $spill) (i32.shl (local.get $r) (i32.const 5))))) (local.get $sc0)) (local.get $b0))
+            (local.set $e0 (f32x4.pmin (f32x4.pmax (f32x4.add (f32x4.mul (f32x4.convert_i32x4_s (local.get $s00)) (local.get $sc0)) (local.get $b0))
               (local.get $vlo)) (local.get $vhi)))
-            (local.set $e1 (f32x4.pmin (f32x4.pmax (f32x4.add (f32x4.mul (f32x4.convert_i32x4_s (v128.load offset=16 (i32.add (local.get $spill) (i32.shl (local.get $r) (i32.const 5))))) (local.get $sc1)) (local.get $b1))
+            (local.set $e1 (f32x4.pmin (f32x4.pmax (f32x4.add (f32x4.mul (f32x4.convert_i32x4_s (local.get $s01)) (local.get $sc1)) (local.get $b1))
               (local.get $vlo)) (local.get $vhi)))
             (if (local.get $hs)
               (then (local.set $e0 (call $qhswish (local.get $e0))) (local.set $e1 (call $qhswish (local.get $e1)))))
@@ -294,20 +304,26 @@
               (then (v128.store (i32.add (local.get $c) (local.get $off)) (local.get $e0)) (v128.store offset=16 (i32.add (local.get $c) (local.get $off)) (local.get $e1))))
             (if (i32.ge_s (local.get $q) (i32.const 0))
               (then
-                ;; requantize as "quantize" does: clamp to [qlo, qhi], divide by the scale, round half to even,
-                ;; add the zero point, clamp to 0..qmax
-                (local.set $e0 (f32x4.nearest (f32x4.pmin (f32x4.pmax
-                  (f32x4.div (f32x4.pmin (f32x4.pmax (local.get $e0) (local.get $qlo)) (local.get $qhi)) (local.get $qs))
-                  (v128.const f32x4 -512 -512 -512 -512)) (v128.const f32x4 512 512 512 512))))
-                (local.set $e1 (f32x4.nearest (f32x4.pmin (f32x4.pmax
-                  (f32x4.div (f32x4.pmin (f32x4.pmax (local.get $e1) (local.get $qlo)) (local.get $qhi)) (local.get $qs))
-                  (v128.const f32x4 -512 -512 -512 -512)) (v128.const f32x4 512 512 512 512))))
+                ;; requantize as "quantize" does: clamp to [qlo, qhi] (already done by the merged
+                ;; clamp above where nothing else reads y), divide by the scale, round half to even,
+                ;; add the zero point, clamp to 0..qmax. Clamping the quotient to the integers
+                ;; [-zp, qmax - zp] before rounding gives the same codes as clamping the rounded
+                ;; code to 0..qmax (the bounds are integers and rounding is monotone), in fewer ops.
+                (if (i32.eqz (local.get $merged))
+                  (then
+                    (local.set $e0 (f32x4.pmin (f32x4.pmax (local.get $e0) (local.get $qlo)) (local.get $qhi)))
+                    (local.set $e1 (f32x4.pmin (f32x4.pmax (local.get $e1) (local.get $qlo)) (local.get $qhi)))))
+                (local.set $e0 (f32x4.nearest (f32x4.pmin (f32x4.pmax (f32x4.div (local.get $e0) (local.get $qs))
+                  (local.get $qclo)) (local.get $qchi))))
+                (local.set $e1 (f32x4.nearest (f32x4.pmin (f32x4.pmax (f32x4.div (local.get $e1) (local.get $qs))
+                  (local.get $qclo)) (local.get $qchi))))
                 (local.set $e0 (i16x8.narrow_i32x4_s
-                  (i32x4.min_s (i32x4.max_s (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e0)) (local.get $qz))
-                    (v128.const i32x4 0 0 0 0)) (local.get $qmax))
-                  (i32x4.min_s (i32x4.max_s (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e1)) (local.get $qz))
-                    (v128.const i32x4 0 0 0 0)) (local.get $qmax))))
+                  (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e0)) (local.get $qz))
+                  (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e1)) (local.get $qz))))
                 (v128.store64_lane 0 (i32.add (local.get $q) (i32.add (i32.mul (i32.add (local.get $i) (local.get $r)) (local.get $ldq)) (local.get $j))) (i8x16.narrow_i16x8_u (local.get $e0) (local.get $e0)))))
+            (local.set $s00 (local.get $s10)) (local.set $s01 (local.get $s11))
+            (local.set $s10 (local.get $s20)) (local.set $s11 (local.get $s21))
+            (local.set $s20 (local.get $s30)) (local.set $s21 (local.get $s31))
             (local.set $r (i32.add (local.get $r) (i32.const 1)))
             (br $qrows)))
           (local.set $t (i32.add (local.get $t) (i32.const 1)))
@@ -343,9 +359,8 @@
 
   ;; Depthwise 3x3 on codes, stride 1 or 2: out[oy][ox][c] = epi(Σ_taps (x - zp) · w · scale + bias)
   ;; as floats at $out and/or requantized codes at $qo (-1: not written). Weights: $wt int16
-  ;; [9][cs] (widened once when packed), $wt2 int8 tap pairs [5][cs][2] (taps 0+1, 2+3, 4+5, 6+7,
-  ;; 8 with a zero partner); $zc: int32 [cs], -zp · Σ_taps w. Products are exact in i32x4.extmul
-  ;; in both variants: per channel, no dot product applies.
+  ;; [9][cs] (widened once when packed), $wt2 int8 tap fours [3][cs][4] (taps 0-3, 4-7, 8 with
+  ;; three zero partners); $zc: int32 [cs], -zp · Σ_taps w. Sums are exact int32 in both variants.
   ;; Where the 3×3 window lies inside the image (almost every pixel) the nine taps are unrolled and
   ;; the zero point is taken out once through $zc; at the border, padding taps (code zp) add
   ;; nothing and are skipped, and each tap subtracts zp. Both sums are the same int32.
@@ -358,6 +373,8 @@
     (local $p i32) (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $wp i32) (local $ts i32)
     (local $cs2 i32) (local $rs i32) (local $halves i32)
     (local $acc0 v128) (local $acc1 v128) (local $acc2 v128) (local $acc3 v128) (local $y v128) (local $d v128) (local $x v128) (local $wv v128) (local $e0 v128) (local $e1 v128)
+    (local $u0 v128) (local $u1 v128) (local $u2 v128) (local $u3 v128)
+    (local $qclo v128) (local $qchi v128) (local $merged i32)
     (local $vz v128) (local $vlo v128) (local $vhi v128)
     (local $qs v128) (local $qz v128) (local $qlo v128) (local $qhi v128) (local $qmax v128)
     (local.set $vz (i16x8.splat (local.get $zp)))
@@ -368,6 +385,14 @@
     (local.set $qlo (f32x4.splat (local.get $qlof)))
     (local.set $qhi (f32x4.splat (local.get $qhif)))
     (local.set $qmax (i32x4.splat (local.get $qmaxi)))
+    (local.set $qclo (f32x4.splat (f32.convert_i32_s (i32.sub (i32.const 0) (local.get $qzi)))))
+    (local.set $qchi (f32x4.splat (f32.convert_i32_s (i32.sub (local.get $qmaxi) (local.get $qzi)))))
+    ;; only codes written and no HardSwish: one clamp, as in qgemm
+    (local.set $merged (i32.and (i32.lt_s (local.get $out) (i32.const 0)) (i32.eqz (local.get $hs))))
+    (if (local.get $merged)
+      (then
+        (local.set $vlo (f32x4.pmin (f32x4.pmax (local.get $vlo) (local.get $qlo)) (local.get $qhi)))
+        (local.set $vhi (f32x4.pmax (f32x4.pmin (local.get $vhi) (local.get $qhi)) (local.get $qlo)))))
     (local.set $ts (i32.shl (local.get $cs) (i32.const 1)))
     (local.set $cs2 (i32.shl (local.get $cs) (i32.const 1)))
     (local.set $rs (i32.mul (local.get $w) (local.get $cs)))
@@ -397,67 +422,72 @@
               (local.set $r2 (i32.add (local.get $r1) (local.get $rs)))
               (if (i32.le_s (i32.add (local.get $c) (i32.const 16)) (local.get $cs))
                 (then
-                  ;; 16 channels, taps in pairs: bytes of two taps interleaved, one PAIRDOT per 8
-                  ;; channels gives both taps' products summed (exact in i16), widened once
+                  ;; 16 channels, taps in fours (0-3, 4-7, 8 alone): the four taps' codes interleaved so that
+                  ;; each i32 lane holds one channel's four codes, one DOT per 4 channels against the packed
+                  ;; weights $wt2 int8 [3][cs][4] (tap 8 with three zero partners): exact int32 sums
                   (local.set $halves (i32.const 2))
-                  (local.set $wp (i32.add (local.get $wt2) (i32.shl (local.get $c) (i32.const 1))))
+                  (local.set $wp (i32.add (local.get $wt2) (i32.shl (local.get $c) (i32.const 2))))
                   (local.set $acc0 (v128.load (i32.add (local.get $zc) (i32.shl (local.get $c) (i32.const 2)))))
                   (local.set $acc1 (v128.load offset=16 (i32.add (local.get $zc) (i32.shl (local.get $c) (i32.const 2)))))
                   (local.set $acc2 (v128.load offset=32 (i32.add (local.get $zc) (i32.shl (local.get $c) (i32.const 2)))))
                   (local.set $acc3 (v128.load offset=48 (i32.add (local.get $zc) (i32.shl (local.get $c) (i32.const 2)))))
-                  (local.set $x (v128.load (local.get $r0)))
-                  (local.set $y (v128.load (i32.add (local.get $r0) (local.get $cs))))
-                  (local.set $d (PAIRDOT (v128.load (local.get $wp))
-                    (i8x16.shuffle 0 16 1 17 2 18 3 19 4 20 5 21 6 22 7 23 (local.get $x) (local.get $y))))
-                  (local.set $acc0 (i32x4.add (local.get $acc0) (i32x4.extend_low_i16x8_s (local.get $d))))
-                  (local.set $acc1 (i32x4.add (local.get $acc1) (i32x4.extend_high_i16x8_s (local.get $d))))
-                  (local.set $d (PAIRDOT (v128.load offset=16 (local.get $wp))
-                    (i8x16.shuffle 8 24 9 25 10 26 11 27 12 28 13 29 14 30 15 31 (local.get $x) (local.get $y))))
-                  (local.set $acc2 (i32x4.add (local.get $acc2) (i32x4.extend_low_i16x8_s (local.get $d))))
-                  (local.set $acc3 (i32x4.add (local.get $acc3) (i32x4.extend_high_i16x8_s (local.get $d))))
-                  (local.set $wp (i32.add (local.get $wp) (local.get $cs2)))
-                  (local.set $x (v128.load (i32.add (local.get $r0) (local.get $cs2))))
-                  (local.set $y (v128.load (local.get $r1)))
-                  (local.set $d (PAIRDOT (v128.load (local.get $wp))
-                    (i8x16.shuffle 0 16 1 17 2 18 3 19 4 20 5 21 6 22 7 23 (local.get $x) (local.get $y))))
-                  (local.set $acc0 (i32x4.add (local.get $acc0) (i32x4.extend_low_i16x8_s (local.get $d))))
-                  (local.set $acc1 (i32x4.add (local.get $acc1) (i32x4.extend_high_i16x8_s (local.get $d))))
-                  (local.set $d (PAIRDOT (v128.load offset=16 (local.get $wp))
-                    (i8x16.shuffle 8 24 9 25 10 26 11 27 12 28 13 29 14 30 15 31 (local.get $x) (local.get $y))))
-                  (local.set $acc2 (i32x4.add (local.get $acc2) (i32x4.extend_low_i16x8_s (local.get $d))))
-                  (local.set $acc3 (i32x4.add (local.get $acc3) (i32x4.extend_high_i16x8_s (local.get $d))))
-                  (local.set $wp (i32.add (local.get $wp) (local.get $cs2)))
-                  (local.set $x (v128.load (i32.add (local.get $r1) (local.get $cs))))
-                  (local.set $y (v128.load (i32.add (local.get $r1) (local.get $cs2))))
-                  (local.set $d (PAIRDOT (v128.load (local.get $wp))
-                    (i8x16.shuffle 0 16 1 17 2 18 3 19 4 20 5 21 6 22 7 23 (local.get $x) (local.get $y))))
-                  (local.set $acc0 (i32x4.add (local.get $acc0) (i32x4.extend_low_i16x8_s (local.get $d))))
-                  (local.set $acc1 (i32x4.add (local.get $acc1) (i32x4.extend_high_i16x8_s (local.get $d))))
-                  (local.set $d (PAIRDOT (v128.load offset=16 (local.get $wp))
-                    (i8x16.shuffle 8 24 9 25 10 26 11 27 12 28 13 29 14 30 15 31 (local.get $x) (local.get $y))))
-                  (local.set $acc2 (i32x4.add (local.get $acc2) (i32x4.extend_low_i16x8_s (local.get $d))))
-                  (local.set $acc3 (i32x4.add (local.get $acc3) (i32x4.extend_high_i16x8_s (local.get $d))))
-                  (local.set $wp (i32.add (local.get $wp) (local.get $cs2)))
-                  (local.set $x (v128.load (local.get $r2)))
-                  (local.set $y (v128.load (i32.add (local.get $r2) (local.get $cs))))
-                  (local.set $d (PAIRDOT (v128.load (local.get $wp))
-                    (i8x16.shuffle 0 16 1 17 2 18 3 19 4 20 5 21 6 22 7 23 (local.get $x) (local.get $y))))
-                  (local.set $acc0 (i32x4.add (local.get $acc0) (i32x4.extend_low_i16x8_s (local.get $d))))
-                  (local.set $acc1 (i32x4.add (local.get $acc1) (i32x4.extend_high_i16x8_s (local.get $d))))
-                  (local.set $d (PAIRDOT (v128.load offset=16 (local.get $wp))
-                    (i8x16.shuffle 8 24 9 25 10 26 11 27 12 28 13 29 14 30 15 31 (local.get $x) (local.get $y))))
-                  (local.set $acc2 (i32x4.add (local.get $acc2) (i32x4.extend_low_i16x8_s (local.get $d))))
-                  (local.set $acc3 (i32x4.add (local.get $acc3) (i32x4.extend_high_i16x8_s (local.get $d))))
-                  (local.set $wp (i32.add (local.get $wp) (local.get $cs2)))
-                  (local.set $x (v128.load (i32.add (local.get $r2) (local.get $cs2))))
-                  (local.set $d (PAIRDOT (v128.load (local.get $wp))
-                    (i8x16.shuffle 0 16 1 17 2 18 3 19 4 20 5 21 6 22 7 23 (local.get $x) (local.get $x))))
-                  (local.set $acc0 (i32x4.add (local.get $acc0) (i32x4.extend_low_i16x8_s (local.get $d))))
-                  (local.set $acc1 (i32x4.add (local.get $acc1) (i32x4.extend_high_i16x8_s (local.get $d))))
-                  (local.set $d (PAIRDOT (v128.load offset=16 (local.get $wp))
-                    (i8x16.shuffle 8 24 9 25 10 26 11 27 12 28 13 29 14 30 15 31 (local.get $x) (local.get $x))))
-                  (local.set $acc2 (i32x4.add (local.get $acc2) (i32x4.extend_low_i16x8_s (local.get $d))))
-                  (local.set $acc3 (i32x4.add (local.get $acc3) (i32x4.extend_high_i16x8_s (local.get $d))))
+                  (local.set $u0 (v128.load (local.get $r0)))
+                  (local.set $u1 (v128.load (i32.add (local.get $r0) (local.get $cs))))
+                  (local.set $u2 (v128.load (i32.add (local.get $r0) (local.get $cs2))))
+                  (local.set $u3 (v128.load (local.get $r1)))
+                  (local.set $x (i8x16.shuffle 0 16 1 17 2 18 3 19 4 20 5 21 6 22 7 23 (local.get $u0) (local.get $u1)))
+                  (local.set $y (i8x16.shuffle 8 24 9 25 10 26 11 27 12 28 13 29 14 30 15 31 (local.get $u0) (local.get $u1)))
+                  (local.set $u0 (i8x16.shuffle 0 16 1 17 2 18 3 19 4 20 5 21 6 22 7 23 (local.get $u2) (local.get $u3)))
+                  (local.set $u1 (i8x16.shuffle 8 24 9 25 10 26 11 27 12 28 13 29 14 30 15 31 (local.get $u2) (local.get $u3)))
+                  (local.set $d (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $x) (local.get $u0)))
+                  (local.set $wv (v128.load (local.get $wp)))
+                  (local.set $acc0 (DOT (local.get $wv) (local.get $d) (local.get $acc0)))
+                  (local.set $d (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $x) (local.get $u0)))
+                  (local.set $wv (v128.load offset=16 (local.get $wp)))
+                  (local.set $acc1 (DOT (local.get $wv) (local.get $d) (local.get $acc1)))
+                  (local.set $d (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $y) (local.get $u1)))
+                  (local.set $wv (v128.load offset=32 (local.get $wp)))
+                  (local.set $acc2 (DOT (local.get $wv) (local.get $d) (local.get $acc2)))
+                  (local.set $d (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $y) (local.get $u1)))
+                  (local.set $wv (v128.load offset=48 (local.get $wp)))
+                  (local.set $acc3 (DOT (local.get $wv) (local.get $d) (local.get $acc3)))
+                  (local.set $wp (i32.add (local.get $wp) (i32.shl (local.get $cs) (i32.const 2))))
+                  (local.set $u0 (v128.load (i32.add (local.get $r1) (local.get $cs))))
+                  (local.set $u1 (v128.load (i32.add (local.get $r1) (local.get $cs2))))
+                  (local.set $u2 (v128.load (local.get $r2)))
+                  (local.set $u3 (v128.load (i32.add (local.get $r2) (local.get $cs))))
+                  (local.set $x (i8x16.shuffle 0 16 1 17 2 18 3 19 4 20 5 21 6 22 7 23 (local.get $u0) (local.get $u1)))
+                  (local.set $y (i8x16.shuffle 8 24 9 25 10 26 11 27 12 28 13 29 14 30 15 31 (local.get $u0) (local.get $u1)))
+                  (local.set $u0 (i8x16.shuffle 0 16 1 17 2 18 3 19 4 20 5 21 6 22 7 23 (local.get $u2) (local.get $u3)))
+                  (local.set $u1 (i8x16.shuffle 8 24 9 25 10 26 11 27 12 28 13 29 14 30 15 31 (local.get $u2) (local.get $u3)))
+                  (local.set $d (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $x) (local.get $u0)))
+                  (local.set $wv (v128.load (local.get $wp)))
+                  (local.set $acc0 (DOT (local.get $wv) (local.get $d) (local.get $acc0)))
+                  (local.set $d (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $x) (local.get $u0)))
+                  (local.set $wv (v128.load offset=16 (local.get $wp)))
+                  (local.set $acc1 (DOT (local.get $wv) (local.get $d) (local.get $acc1)))
+                  (local.set $d (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $y) (local.get $u1)))
+                  (local.set $wv (v128.load offset=32 (local.get $wp)))
+                  (local.set $acc2 (DOT (local.get $wv) (local.get $d) (local.get $acc2)))
+                  (local.set $d (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $y) (local.get $u1)))
+                  (local.set $wv (v128.load offset=48 (local.get $wp)))
+                  (local.set $acc3 (DOT (local.get $wv) (local.get $d) (local.get $acc3)))
+                  (local.set $wp (i32.add (local.get $wp) (i32.shl (local.get $cs) (i32.const 2))))
+                  (local.set $u0 (v128.load (i32.add (local.get $r2) (local.get $cs2))))
+                  (local.set $x (i16x8.extend_low_i8x16_u (local.get $u0)))
+                  (local.set $y (i16x8.extend_high_i8x16_u (local.get $u0)))
+                  (local.set $d (i32x4.extend_low_i16x8_u (local.get $x)))
+                  (local.set $wv (v128.load (local.get $wp)))
+                  (local.set $acc0 (DOT (local.get $wv) (local.get $d) (local.get $acc0)))
+                  (local.set $d (i32x4.extend_high_i16x8_u (local.get $x)))
+                  (local.set $wv (v128.load offset=16 (local.get $wp)))
+                  (local.set $acc1 (DOT (local.get $wv) (local.get $d) (local.get $acc1)))
+                  (local.set $d (i32x4.extend_low_i16x8_u (local.get $y)))
+                  (local.set $wv (v128.load offset=32 (local.get $wp)))
+                  (local.set $acc2 (DOT (local.get $wv) (local.get $d) (local.get $acc2)))
+                  (local.set $d (i32x4.extend_high_i16x8_u (local.get $y)))
+                  (local.set $wv (v128.load offset=48 (local.get $wp)))
+                  (local.set $acc3 (DOT (local.get $wv) (local.get $d) (local.get $acc3)))
                 )
                 (else
                   (local.set $wp (i32.add (local.get $wt) (i32.shl (local.get $c) (i32.const 1))))
@@ -548,19 +578,20 @@
               (then (v128.store (i32.add (local.get $o) (i32.shl (local.get $c) (i32.const 2))) (local.get $e0)) (v128.store offset=16 (i32.add (local.get $o) (i32.shl (local.get $c) (i32.const 2))) (local.get $e1))))
             (if (i32.ge_s (local.get $qo) (i32.const 0))
               (then
-                ;; requantize as "quantize" does: clamp to [qlo, qhi], divide by the scale, round half to even,
-                ;; add the zero point, clamp to 0..qmax
-                (local.set $e0 (f32x4.nearest (f32x4.pmin (f32x4.pmax
-                  (f32x4.div (f32x4.pmin (f32x4.pmax (local.get $e0) (local.get $qlo)) (local.get $qhi)) (local.get $qs))
-                  (v128.const f32x4 -512 -512 -512 -512)) (v128.const f32x4 512 512 512 512))))
-                (local.set $e1 (f32x4.nearest (f32x4.pmin (f32x4.pmax
-                  (f32x4.div (f32x4.pmin (f32x4.pmax (local.get $e1) (local.get $qlo)) (local.get $qhi)) (local.get $qs))
-                  (v128.const f32x4 -512 -512 -512 -512)) (v128.const f32x4 512 512 512 512))))
+                ;; requantize as qgemm's tile does (the same codes as "quantize"): clamp to [qlo, qhi]
+                ;; unless merged above, divide by the scale, clamp to [-zp, qmax - zp], round half to
+                ;; even, add the zero point
+                (if (i32.eqz (local.get $merged))
+                  (then
+                    (local.set $e0 (f32x4.pmin (f32x4.pmax (local.get $e0) (local.get $qlo)) (local.get $qhi)))
+                    (local.set $e1 (f32x4.pmin (f32x4.pmax (local.get $e1) (local.get $qlo)) (local.get $qhi)))))
+                (local.set $e0 (f32x4.nearest (f32x4.pmin (f32x4.pmax (f32x4.div (local.get $e0) (local.get $qs))
+                  (local.get $qclo)) (local.get $qchi))))
+                (local.set $e1 (f32x4.nearest (f32x4.pmin (f32x4.pmax (f32x4.div (local.get $e1) (local.get $qs))
+                  (local.get $qclo)) (local.get $qchi))))
                 (local.set $e0 (i16x8.narrow_i32x4_s
-                  (i32x4.min_s (i32x4.max_s (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e0)) (local.get $qz))
-                    (v128.const i32x4 0 0 0 0)) (local.get $qmax))
-                  (i32x4.min_s (i32x4.max_s (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e1)) (local.get $qz))
-                    (v128.const i32x4 0 0 0 0)) (local.get $qmax))))
+                  (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e0)) (local.get $qz))
+                  (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e1)) (local.get $qz))))
                 (v128.store64_lane 0 (i32.add (local.get $q) (local.get $c)) (i8x16.narrow_i16x8_u (local.get $e0) (local.get $e0)))))
             (local.set $c (i32.add (local.get $c) (i32.const 8)))
             (local.set $acc0 (local.get $acc2))

@@ -1,7 +1,9 @@
 /**
  * Node host for the engine: compiles the committed kernel modules. The relaxed-SIMD one is only
- * offered when this V8 validates it (Node 20 needs --experimental-wasm-relaxed-simd); workerd
- * imports the .wasm files as precompiled modules instead (see tests/workers/engine.test.ts).
+ * offered when this V8 validates it (Node 20 needs --experimental-wasm-relaxed-simd), and is its
+ * Node build (kernels/kernels-relaxed-node.wasm: the same source and integers, without the fused
+ * int8 dot product Node 20's V8 gets wrong; see kernels/build.ts); workerd imports the .wasm files
+ * as precompiled modules instead (see tests/workers/engine.test.ts).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,6 +15,6 @@ const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'shared', 'engin
 export function loadKernelModules(opts: { relaxed?: boolean } = {}): KernelModules {
   const simd = new WebAssembly.Module(readFileSync(join(dir, 'kernels-simd.wasm')));
   if (opts.relaxed === false) return { simd };
-  const bytes = readFileSync(join(dir, 'kernels-relaxed.wasm'));
+  const bytes = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'kernels-relaxed-node.wasm'));
   return WebAssembly.validate(bytes) ? { simd, relaxed: new WebAssembly.Module(bytes) } : { simd };
 }

@@ -186,8 +186,8 @@ export interface QDw3x3Args {
   padLeft: number;
   /** int16 [9][cs]. */
   weights: number;
-  /** int8 tap pairs [5][cs][2]: taps 0+1, 2+3, 4+5, 6+7, 8 with a zero partner. */
-  pairs: number;
+  /** int8 tap fours [3][cs][4]: taps 0-3, 4-7, 8 with three zero partners. */
+  quads: number;
   /** int32 [cs]: -zp · Σ_taps weights. */
   zc: number;
   scale: number;
@@ -378,7 +378,7 @@ export class KernelCalls {
       d.padTop,
       d.padLeft,
       d.weights,
-      d.pairs,
+      d.quads,
       d.zc,
       d.scale,
       d.bias,

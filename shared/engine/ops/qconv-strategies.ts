@@ -133,12 +133,12 @@ const depthwise: QConvStrategy = {
       for (let c = 0; c < cout; c++) for (let t = 0; t < 9; t++) p[t * x.cs + c] = codes[c * 9 + t]!;
       return p;
     });
-    // int8 tap pairs [5][cs][2] (taps 0+1, 2+3, 4+5, 6+7, and 8 with a zero partner): what the
-    // pairwise dot product of two taps' interleaved codes reads
-    const pairs = ctx.persist.put(`${key}:qdwpairs`, () => {
-      const p = new Int8Array(10 * x.cs);
+    // int8 tap fours [3][cs][4] (taps 0-3, 4-7, and 8 with three zero partners): per channel the
+    // four codes one lane of the int8 dot product multiplies with four taps' interleaved codes
+    const quads = ctx.persist.put(`${key}:qdwquads`, () => {
+      const p = new Int8Array(12 * x.cs);
       for (let c = 0; c < cout; c++) {
-        for (let t = 0; t < 9; t++) p[(t >> 1) * 2 * x.cs + c * 2 + (t & 1)] = codes[c * 9 + t]!;
+        for (let t = 0; t < 9; t++) p[(t >> 2) * 4 * x.cs + c * 4 + (t & 3)] = codes[c * 9 + t]!;
       }
       return p;
     });
@@ -169,7 +169,7 @@ const depthwise: QConvStrategy = {
           padTop: win.pt,
           padLeft: win.pl,
           weights,
-          pairs,
+          quads,
           zc,
           scale: sc,
           bias: b,

@@ -5,7 +5,7 @@ import { buildKernels, expandFma, KERNEL_OUTPUTS } from '../../../kernels/build.
 describe('kernel build', () => {
   it('the committed kernel modules are exactly what kernels/kernels.wat assembles to', async () => {
     const built = await buildKernels();
-    for (const variant of ['relaxed', 'simd'] as const) {
+    for (const variant of ['relaxed', 'simd', 'relaxed-node'] as const) {
       const committed = new Uint8Array(readFileSync(KERNEL_OUTPUTS[variant]));
       expect(committed.length, `${variant}: run npm run build:engine`).toBe(built[variant].length);
       expect(Buffer.compare(committed, built[variant]), `${variant}: run npm run build:engine`).toBe(0);
