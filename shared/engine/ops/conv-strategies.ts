@@ -60,9 +60,15 @@ const pointwise: ConvStrategy = {
   },
 };
 
-const depthwise: ConvStrategy = {
-  name: 'depthwise',
-  accepts: ({ groups, cout, cing, x, win: v }) =>
+/** The shape both depthwise kernels (fp32 and int8) take: 3×3 per channel, no dilation, square stride. */
+export function isDepthwise3x3({
+  groups,
+  cout,
+  cing,
+  x,
+  win: v,
+}: Pick<PreparedConv, 'groups' | 'cout' | 'cing' | 'x' | 'win'>): boolean {
+  return (
     groups === x.c &&
     cout === x.c &&
     cing === 1 &&
@@ -70,7 +76,13 @@ const depthwise: ConvStrategy = {
     v.kw === 3 &&
     v.dh === 1 &&
     v.dw === 1 &&
-    v.sh === v.sw,
+    v.sh === v.sw
+  );
+}
+
+const depthwise: ConvStrategy = {
+  name: 'depthwise',
+  accepts: isDepthwise3x3,
   lower({ key, x, y, weights, bias, cout, act, win, name }, ctx) {
     const packed = ctx.persist.put(`${key}:dw`, () => {
       const p = new Float32Array(9 * x.cs);

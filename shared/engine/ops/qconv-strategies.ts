@@ -11,7 +11,7 @@
 import type { CodesOut, ImageArg } from '../kernel-calls.ts';
 import { type Addr, type PlacedTensor, putQPanels, qchunkRows, qpackBytes, roundUp4 } from '../layout.ts';
 import type { LowerContext } from '../lowering.ts';
-import type { PreparedConv } from './conv-strategies.ts';
+import { isDepthwise3x3, type PreparedConv } from './conv-strategies.ts';
 import type { Requantized } from './qdq.ts';
 
 /** A conv prepared for the int8 kernels: per-output-channel scale and bias with BN folded in. */
@@ -116,15 +116,7 @@ const pointwise: QConvStrategy = {
 
 const depthwise: QConvStrategy = {
   name: 'depthwise',
-  accepts: ({ groups, cout, cing, x, win: v }) =>
-    groups === x.c &&
-    cout === x.c &&
-    cing === 1 &&
-    v.kh === 3 &&
-    v.kw === 3 &&
-    v.dh === 1 &&
-    v.dw === 1 &&
-    v.sh === v.sw,
+  accepts: isDepthwise3x3,
   lower(conv, ctx) {
     const { key, x, y, codes, zp, scale, bias, cout, act, win, name } = conv;
     // int16 [9][cs]: one tap's channels contiguous, 8 per vector, widened once here
