@@ -6,7 +6,7 @@
  */
 import { EdgetuneError, errorMessage } from '../../../shared/errors.ts';
 import { ENGINE_IDS, ENGINES } from '../../../shared/inference/engines.ts';
-import { preprocessBytes } from '../../../shared/preprocess/preprocess.ts';
+import { preprocessBytesAsync } from '../../../shared/preprocess/preprocess.ts';
 import { encodeModel } from '../../../shared/onnx/proto.ts';
 import { prototypeHeadGraph } from '../../../shared/prototype/graph.ts';
 import { type PrototypeHead, prototypeProbabilities } from '../../../shared/prototype/head.ts';
@@ -81,19 +81,22 @@ async function checkActivation(services: Services, name: string, activate: Activ
   }
 }
 
-function preprocessAll(
+/** Async like /predict, so PNG examples are inflated by the runtime's native zlib (png-inflate.ts). */
+async function preprocessAll(
   services: Services,
-  spec: Parameters<typeof preprocessBytes>[1],
+  spec: Parameters<typeof preprocessBytesAsync>[1],
   images: Uint8Array[],
-) {
-  return images.map((bytes, i) => {
+): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (const [i, bytes] of images.entries()) {
     try {
-      return preprocessBytes(bytes, spec, services.imageLimits).data;
+      out.push((await preprocessBytesAsync(bytes, spec, services.imageLimits)).data);
     } catch (e) {
       if (e instanceof EdgetuneError) throw e;
       throw new EdgetuneError('invalid_image', `example ${i}: cannot decode: ${errorMessage(e)}`);
     }
-  });
+  }
+  return out;
 }
 
 export async function createPrototypeVersion(
@@ -107,7 +110,7 @@ export async function createPrototypeVersion(
   checkCounts([...parent.examples, ...req.examples]);
   await checkActivation(services, name, req.activate);
   await ensureCodecs();
-  const items = preprocessAll(
+  const items = await preprocessAll(
     services,
     parent.manifest.preprocess,
     req.examples.map((e) => e.bytes),
