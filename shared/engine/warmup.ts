@@ -14,6 +14,7 @@ import { type ModelProto, TensorDataType } from '../onnx/proto.ts';
 import { makeTensor } from '../onnx/tensor.ts';
 import { instantiateKernelsSync, type KernelModules } from './kernels.ts';
 import { openEngineSession } from './session.ts';
+import { prepareSpareKernels, SPARE_BYTES } from './spare-kernels.ts';
 
 const SIDE = 32;
 const WIDTH = 32;
@@ -137,10 +138,12 @@ export interface WarmUpReport {
 }
 
 /**
- * Runs the two warm-up graphs `rounds` times each on one instance of the kernels (released
- * afterwards). Synchronous, no I/O: callable at a Worker's global scope.
+ * Runs the two warm-up graphs `rounds` times each on one instance of the kernels, then grows
+ * that instance's memory to `spareBytes`, touched and zeroed, and keeps it for the first model
+ * session (spare-kernels.ts: mapping fresh wasm pages in is a large part of a cold session).
+ * Synchronous, no I/O: callable at a Worker's global scope.
  */
-export function warmUpEngine(modules: KernelModules, rounds = 6): WarmUpReport {
+export function warmUpEngine(modules: KernelModules, rounds = 6, spareBytes = SPARE_BYTES): WarmUpReport {
   const kernels = instantiateKernelsSync(modules);
   const steps = { fp32: [] as string[], int8: [] as string[] };
   const data = weights(3 * SIDE * SIDE, 0.5, 0).map((v) => v + 0.5);
@@ -152,5 +155,6 @@ export function warmUpEngine(modules: KernelModules, rounds = 6): WarmUpReport {
     steps[kind] = [...timings.keys()];
     session.release();
   }
+  if (spareBytes > 0) prepareSpareKernels(modules, spareBytes, kernels);
   return { variant: kernels.variant, steps };
 }
