@@ -5,7 +5,8 @@
  *   - the production Worker (engine-only build): start-up until it listens, then the first
  *     classify request (client-side, with the Worker's server-timing), int8 and PRECISION=fp32;
  *   - the bench Worker's /cold (bench/worker/cold.ts): the same start-up phase by phase inside
- *     the isolate (R2 read, sha256, ONNX decode, the engine's own phases, codecs, preprocess,
+ *     the isolate (R2 read of the ONNX file and, for int8, its engine artifact; sha256; ONNX
+ *     decode; the engine's own phases; codecs; preprocess;
  *     first/second/third run), once in a cold isolate and once after the engine warm-up the
  *     production Worker runs at global scope (its own cost is the `warmup` phase); each then
  *     repeated in the same isolate (`warm_isolate_*`: what is left when no code is cold).
@@ -13,6 +14,8 @@
  * warm-up; in production it is part of the isolate's start (Workers allow 1 s of it).
  * Prints one JSON object (medians and samples); reports, asserts nothing.
  *
+ * INT8_COLD_PHASES=0 skips the in-isolate phases (only the HTTP first responses, so more samples
+ * fit the same time).
  * Training + quantizing the reference model takes minutes; INT8_COLD_REUSE=1 reuses the models
  * the previous run left in .edgetune/bench/int8-cold/ (for iterating on the loading path).
  */
@@ -26,6 +29,8 @@ import { ENGINES } from '../shared/inference/engines.ts';
 import { type ModelManifest, ModelManifestSchema } from '../shared/manifest/manifest.ts';
 import { publishVersion } from '../shared/registry/publish.ts';
 import { loadDataset } from '../training/datasets/index.ts';
+import { engineArtifactFile } from '../shared/engine/index.ts';
+import { int8EngineArtifact } from '../training/quantize/engine-artifact.ts';
 import { INT8_FILE, quantizeInt8 } from '../training/quantize/variant.ts';
 import { classify, type HttpRow } from './edge.ts';
 import { BENCH_DIR, referenceModel } from './models.ts';
@@ -41,17 +46,34 @@ const log = (m: string) =>
 interface Models {
   fp32: Uint8Array;
   int8: Uint8Array;
+  /** The int8 variant's engine artifact (model.int8.engine), listed in the manifest. */
+  engine: Uint8Array;
   manifest: ModelManifest;
   requestPng: Uint8Array;
 }
 
+/** The models with the int8 variant's engine artifact (compiled now when an older run left none). */
+async function withEngineArtifact(m: Omit<Models, 'engine'> & { engine?: Uint8Array }): Promise<Models> {
+  const variant = m.manifest.variants?.[0];
+  if (m.engine && variant?.engine) return { ...m, engine: m.engine };
+  const a = await int8EngineArtifact(m.int8, INT8_FILE, log);
+  if (!a || !variant) throw new Error('the engine cannot compile the int8 variant');
+  fs.writeFileSync(file(a.entry.file), a.bytes);
+  const manifest = { ...m.manifest, variants: [{ ...variant, engine: a.entry }] };
+  fs.writeFileSync(file('manifest.json'), JSON.stringify(manifest));
+  return { ...m, engine: a.bytes, manifest };
+}
+
 const file = (f: string) => path.join(DIR, 'models', f);
+const ENGINE_FILE = engineArtifactFile(INT8_FILE);
 
 /**
  * INT8_COLD_BASELINE=<git revision>: that revision's production Worker is measured too, in the
  * same samples (interleaved), so a change is compared on one machine under one load.
  */
 const BASELINE = process.env.INT8_COLD_BASELINE;
+/** INT8_COLD_PHASES=0: only the HTTP first responses (more samples in the same time). */
+const PHASES = process.env.INT8_COLD_PHASES !== '0';
 
 async function baselineBundle(rev: string) {
   const src = path.join(DIR, 'baseline-src');
@@ -68,12 +90,17 @@ async function baselineBundle(rev: string) {
 async function models(): Promise<Models> {
   if (process.env.INT8_COLD_REUSE === '1' && fs.existsSync(file('manifest.json'))) {
     log(`reusing the models in ${path.relative(projectRoot, file(''))}`);
-    return {
+    const manifest = ModelManifestSchema.parse(JSON.parse(fs.readFileSync(file('manifest.json'), 'utf8')));
+    const engineFile = manifest.variants?.[0]?.engine?.file;
+    return withEngineArtifact({
       fp32: new Uint8Array(fs.readFileSync(file('model.onnx'))),
       int8: new Uint8Array(fs.readFileSync(file(INT8_FILE))),
-      manifest: ModelManifestSchema.parse(JSON.parse(fs.readFileSync(file('manifest.json'), 'utf8'))),
+      ...(engineFile && fs.existsSync(file(engineFile))
+        ? { engine: new Uint8Array(fs.readFileSync(file(engineFile))) }
+        : {}),
+      manifest,
       requestPng: new Uint8Array(fs.readFileSync(file('request.png'))),
-    };
+    });
   }
   const m = await referenceModel(log);
   const train = await loadDataset(`folder:${path.join(BENCH_DIR, 'photos', 'train')}`, { seed: 1 });
@@ -91,7 +118,14 @@ async function models(): Promise<Models> {
   fs.writeFileSync(file(INT8_FILE), outcome.bytes);
   fs.writeFileSync(file('manifest.json'), JSON.stringify(manifest));
   fs.writeFileSync(file('request.png'), m.requestPng);
-  return { fp32: m.fp32, int8: outcome.bytes, manifest, requestPng: m.requestPng };
+  if (outcome.engine) fs.writeFileSync(file(ENGINE_FILE), outcome.engine);
+  return withEngineArtifact({
+    fp32: m.fp32,
+    int8: outcome.bytes,
+    ...(outcome.engine ? { engine: outcome.engine } : {}),
+    manifest,
+    requestPng: m.requestPng,
+  });
 }
 
 const m = await models();
@@ -106,6 +140,7 @@ const [prod, bench, baseline] = await Promise.all([
 const NAME = 'photos-int8';
 const KEYS = {
   int8: 'cold/model.int8.onnx',
+  engine: `cold/${ENGINE_FILE}`,
   fp32: 'cold/model.onnx',
   image: 'cold/request.png',
   spec: 'cold/spec.json',
@@ -115,15 +150,17 @@ const KEYS = {
   try {
     const store = await localBucketStore(inst.mf);
     await store.put(KEYS.int8, m.int8);
+    await store.put(KEYS.engine, m.engine);
     await store.put(KEYS.fp32, m.fp32);
     await store.put(KEYS.image, m.requestPng);
     await store.put(KEYS.spec, JSON.stringify(m.manifest.preprocess));
     const r = await publishVersion(store, NAME, {
       manifest: { ...m.manifest, name: NAME },
-      files: { 'model.onnx': m.fp32, [INT8_FILE]: m.int8 },
+      files: { 'model.onnx': m.fp32, [INT8_FILE]: m.int8, [ENGINE_FILE]: m.engine },
     });
     log(
-      `published ${NAME}@${r.version} with its int8 variant (${m.int8.byteLength} vs ${m.fp32.byteLength} bytes)`,
+      `published ${NAME}@${r.version} with its int8 variant (${m.int8.byteLength} vs ${m.fp32.byteLength} bytes) ` +
+        `and its engine artifact (${m.engine.byteLength} bytes)`,
     );
   } finally {
     await inst.dispose();
@@ -180,6 +217,7 @@ async function phaseSample(precision: Precision, warmup: boolean): Promise<Recor
       image: KEYS.image,
       spec: KEYS.spec,
       warmup: warmup ? '1' : '0',
+      ...(precision === 'int8' ? { engine: KEYS.engine } : {}),
     });
     const t = performance.now();
     type Reply = { phases: Record<string, number>; engine: Record<string, number> };
@@ -222,10 +260,15 @@ const loads: number[] = [];
 for (let s = 0; s < SAMPLES; s++) {
   loads.push(os.loadavg()[0]!);
   for (const p of ['int8', 'fp32'] as const) {
+    // The baseline goes first every other sample, so neither side always meets the other's
+    // after-effects (page cache, a neighbour's burst).
+    if (baseline && s % 2 === 1) rows[p].baseline.push(await httpSample(p, baseline));
     rows[p].http.push(await httpSample(p));
-    if (baseline) rows[p].baseline.push(await httpSample(p, baseline));
-    rows[p].phases.push(await phaseSample(p, false));
-    rows[p].phasesWarm.push(await phaseSample(p, true));
+    if (baseline && s % 2 === 0) rows[p].baseline.push(await httpSample(p, baseline));
+    if (PHASES) {
+      rows[p].phases.push(await phaseSample(p, false));
+      rows[p].phasesWarm.push(await phaseSample(p, true));
+    }
   }
   log(
     `sample ${s + 1}/${SAMPLES}: int8 ${round(rows.int8.http.at(-1)!.first_response!)} ms, fp32 ${round(rows.fp32.http.at(-1)!.first_response!)} ms`,
@@ -248,6 +291,19 @@ console.log(
             ),
             baseline_fp32_cold_first_response_ms: round(
               median(rows.fp32.baseline.map((r) => r.first_response!)),
+            ),
+            // per sample new / baseline (same sample, adjacent processes), then the median
+            int8_vs_baseline_ratio: round(
+              median(
+                rows.int8.http.map((r, i) => r.first_response! / rows.int8.baseline[i]!.first_response!),
+              ),
+              3,
+            ),
+            fp32_vs_baseline_ratio: round(
+              median(
+                rows.fp32.http.map((r, i) => r.first_response! / rows.fp32.baseline[i]!.first_response!),
+              ),
+              3,
             ),
           }
         : {}),

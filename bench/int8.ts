@@ -77,7 +77,12 @@ export async function int8Bench(
     if (outcome.bytes) {
       const { optimized: _exported, ...base } = m.manifest;
       const manifest: ModelManifest = { ...base, name, variants: [outcome.variant] };
-      const files = { 'model.onnx': Uint8Array.from(m.fp32), [INT8_FILE]: outcome.bytes };
+      const files: Record<string, Uint8Array> = {
+        'model.onnx': Uint8Array.from(m.fp32),
+        [INT8_FILE]: outcome.bytes,
+      };
+      // its engine artifact too, as `quantize` writes it: what the edge's cold start reads
+      if (outcome.engine && outcome.variant.engine) files[outcome.variant.engine.file] = outcome.engine;
       const r = await publishVersion(store, name, { manifest, files });
       log(`published ${name}@${r.version} (with its int8 variant) to local R2`);
     }

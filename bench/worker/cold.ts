@@ -1,5 +1,5 @@
 /**
- * `POST /cold?key=K&image=I&spec=S` on the bench Worker: a cold request's start-up in a fresh
+ * `POST /cold?key=K&image=I&spec=S[&engine=E]` on the bench Worker: a cold request's start-up in a fresh
  * isolate, phase by phase, with the production pieces the edge uses (the R2 read, the manifest
  * checksum, the ONNX decode, the engine's own phases, the codecs, preprocessing, the runs).
  * Every phase is timed once, in the order a cold classify request meets it; the second and third
@@ -8,7 +8,8 @@
 import { codecModules } from '../../functions/runtime/codecs.ts';
 import { kernelModules } from '../../functions/runtime/backends.ts';
 import { itemShape } from '../../functions/runtime/inference.ts';
-import { createEngineSession } from '../../shared/engine/index.ts';
+import { createEngineSession, decodeEngineArtifact } from '../../shared/engine/index.ts';
+import { instantiateKernelsSync } from '../../shared/engine/kernels.ts';
 import { warmUpEngine } from '../../shared/engine/warmup.ts';
 import { PreprocessSpecSchema } from '../../shared/manifest/preprocess.ts';
 import { decodeModel } from '../../shared/onnx/proto.ts';
@@ -44,14 +45,30 @@ export async function coldPhases(url: URL, env: Env): Promise<Response> {
   phase('warmup');
   await installCodecs(codecModules());
   phase('codecs_instantiate');
-  const bytes = await object(env, url.searchParams.get('key') ?? '');
+  // engine=K: the model's engine artifact (packed weights), read beside the ONNX file as the
+  // edge does (functions/runtime/models.ts).
+  const engineKey = url.searchParams.get('engine');
+  const [bytes, artifact] = await Promise.all([
+    object(env, url.searchParams.get('key') ?? ''),
+    engineKey ? object(env, engineKey) : undefined,
+  ]);
   phase('r2_read');
-  await sha256Hex(bytes);
+  const sha = await sha256Hex(bytes);
+  if (artifact) await sha256Hex(artifact);
   phase('sha256');
+  const decoded = artifact ? decodeEngineArtifact(artifact, sha) : undefined;
+  if (decoded && !decoded.ok) throw new Error(decoded.reason);
+  phase('artifact_decode');
   const model = decodeModel(bytes);
   phase('onnx_decode');
   const engine = new Map<string, number>();
-  const session = await createEngineSession(model, kernelModules(), { phases: engine });
+  const session = await createEngineSession(model, kernelModules(), {
+    phases: engine,
+    weights: decoded?.artifact.snapshot,
+    onWeightsRefused: (why) => {
+      throw new Error(why);
+    },
+  });
   phase('engine_create');
   const input = preprocessBytes(image, spec);
   phase('preprocess_first');
@@ -65,6 +82,16 @@ export async function coldPhases(url: URL, env: Env): Promise<Response> {
   phase('run_second');
   session.runSync(feeds);
   phase('run_third');
+  session.release();
+  // What mapping fresh wasm pages in costs in this isolate (spare-kernels.ts): 8 MiB of a new
+  // kernel memory written once, then again.
+  const fresh = instantiateKernelsSync(kernelModules()).exports.memory;
+  fresh.grow(128);
+  mark = performance.now();
+  new Uint8Array(fresh.buffer).fill(1);
+  phase('memory_first_touch_8mb');
+  new Uint8Array(fresh.buffer).fill(2);
+  phase('memory_refill_8mb');
   return Response.json({
     variant: session.variant,
     bytes: bytes.byteLength,

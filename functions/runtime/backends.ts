@@ -11,7 +11,7 @@
  */
 import type { KernelModules } from '../../shared/engine/index.ts';
 import { EdgetuneError } from '../../shared/errors.ts';
-import { createCheckedEngineRunner } from '../../shared/inference/engine-runner.ts';
+import { createCheckedEngineRunner, type EngineLoadOptions } from '../../shared/inference/engine-runner.ts';
 import { ENGINES, type EngineName } from '../../shared/inference/engines.ts';
 import type { InferenceRunner } from '../../shared/inference/runner.ts';
 // Imported as precompiled modules (wrangler's CompiledWasm rule; paths relative to this file).
@@ -65,10 +65,11 @@ export async function createBackend(
   engine: EdgeEngineName,
   bytes: Uint8Array,
   optimized: boolean,
+  load: EngineLoadOptions = {},
 ): Promise<InferenceRunner> {
   if (engine === ENGINES.ortWeb) {
     if (!backends.ort) throw needsFullBuild('this version', 'onnxruntime-web was asked for');
     return backends.ort(bytes, optimized);
   }
-  return createCheckedEngineRunner(bytes, kernelModules());
+  return createCheckedEngineRunner(bytes, kernelModules(), load);
 }

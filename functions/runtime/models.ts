@@ -12,10 +12,12 @@ import { EdgetuneError, errorMessage } from '../../shared/errors.ts';
 import { listsEngine, type ModelManifest } from '../../shared/manifest/manifest.ts';
 import type { RoutingDoc } from '../../shared/routing/schema.ts';
 import { ENGINES, type EngineName } from '../../shared/inference/engines.ts';
+import type { EngineLoadOptions } from '../../shared/inference/engine-runner.ts';
 import type { InferenceRunner } from '../../shared/inference/runner.ts';
 import { verifyVersionFile } from '../../shared/registry/model-file.ts';
 import { type Backends, createBackend, type EdgeEngineName, needsFullBuild } from './backends.ts';
 import type { ModelSource } from './model-source.ts';
+import { readEngineWeights, warnArtifactOnce } from './models-engine-artifact.ts';
 import { int8Choice, type Precision, type PrecisionMode } from './precision.ts';
 import { ModelSession } from './session.ts';
 
@@ -43,6 +45,7 @@ type BackendFactory = (
   engine: EdgeEngineName,
   bytes: Uint8Array,
   optimized: boolean,
+  load?: EngineLoadOptions,
 ) => Promise<InferenceRunner>;
 
 /** What routing says for a model, as cached: the document, or the newest version when there is none. */
@@ -81,6 +84,8 @@ export interface CacheStats {
     engine: EngineName;
     variant: string;
     precision: Precision;
+    /** Whether the session's weights came from the version's engine artifact. */
+    engineArtifact: boolean;
   }[];
   refused: string[];
   /** Versions listed for the engine that fell back to onnxruntime-web in this isolate, with why. */
@@ -110,7 +115,7 @@ export class ModelCache {
     this.now = options.now ?? Date.now;
     this.create =
       options.createBackend ??
-      ((engine, bytes, optimized) => createBackend(options.backends, engine, bytes, optimized));
+      ((engine, bytes, optimized, load) => createBackend(options.backends, engine, bytes, optimized, load));
     this.refusalTtlMs = options.refusalTtlMs ?? 60_000;
     this.engineMode = options.engine ?? 'auto';
   }
@@ -275,6 +280,7 @@ export class ModelCache {
         engine: e.session.engine,
         variant: e.session.variant,
         precision: e.session.precision,
+        engineArtifact: e.session.engineArtifact,
       })),
       refused: [...this.refused].filter(([, r]) => r.until > now).map(([k]) => k),
       engineFallbacks: Object.fromEntries(this.fallbacks),
@@ -313,10 +319,22 @@ export class ModelCache {
       // The published int8 variant on the engine's int8 kernels; anything wrong with it (a bad
       // checksum, a graph the engine refuses) leaves the fp32 export to serve the version.
       try {
-        const bytes = await this.readVerified(name, version, int8);
-        const backend = await this.create(ENGINES.wasm, bytes, false);
+        // The engine artifact (packed weights) is read beside the ONNX file, not after it.
+        const [bytes, weights] = await Promise.all([
+          this.readVerified(name, version, int8),
+          readEngineWeights(this.options.source, name, version, int8),
+        ]);
+        let refused = false;
+        const backend = await this.create(ENGINES.wasm, bytes, false, {
+          weights,
+          onWeightsRefused: (why) => {
+            refused = true;
+            warnArtifactOnce(`${key} ${int8.engine?.file}`, why);
+          },
+        });
         this.loads++;
-        return new ModelSession(name, version, manifest, int8.file, backend, 'int8');
+        const fromArtifact = weights !== undefined && !refused;
+        return new ModelSession(name, version, manifest, int8.file, backend, 'int8', fromArtifact);
       } catch (e) {
         const fallbackKey = `${key} ${int8.file}`;
         if (!this.fallbacks.has(fallbackKey))

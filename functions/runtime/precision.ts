@@ -15,12 +15,17 @@ export type PrecisionMode = (typeof PRECISION_MODES)[number];
 export type Precision = 'fp32' | 'int8';
 
 /** The int8 file to serve for this version, if any. */
-export function int8Choice(
-  manifest: ModelManifest,
-  mode: PrecisionMode,
-): { file: string; sha256: string; size: number } | undefined {
+export function int8Choice(manifest: ModelManifest, mode: PrecisionMode): Int8Choice | undefined {
   if (mode === 'fp32') return undefined;
   const v = manifest.variants?.find((x) => x.kind === 'int8' && x.published);
   if (!v?.file || !v.sha256 || v.size === undefined) return undefined;
-  return { file: v.file, sha256: v.sha256, size: v.size };
+  return { file: v.file, sha256: v.sha256, size: v.size, ...(v.engine ? { engine: v.engine } : {}) };
+}
+
+/** The int8 file, and its engine artifact when the version was published with one. */
+export interface Int8Choice {
+  file: string;
+  sha256: string;
+  size: number;
+  engine?: { file: string; sha256: string; size: number; format: number };
 }

@@ -27,6 +27,8 @@ export class ModelSession {
     private readonly backend: InferenceRunner,
     /** int8 when the session runs the version's quantized variant (functions/precision.ts). */
     readonly precision: Precision = 'fp32',
+    /** Whether the engine copied its weights from the version's engine artifact (no packing). */
+    readonly engineArtifact = false,
   ) {}
 
   get key(): string {

@@ -1,4 +1,13 @@
 // Public API of the edge CNN engine: import from 'shared/engine/index.ts'.
+export {
+  decodeEngineArtifact,
+  encodeEngineArtifact,
+  ENGINE_ARTIFACT_FORMAT,
+  type EngineArtifact,
+  engineArtifactFile,
+  type WeightSnapshot,
+} from './artifact.ts';
+export { compileEngineArtifact } from './artifact-compile.ts';
 export type { KernelModules, KernelVariant } from './kernels.ts';
 export {
   type CreateOptions,

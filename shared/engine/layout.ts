@@ -3,6 +3,7 @@
  * floats), the persistent weight region, the steps a plan runs, and the pure helpers the lowering
  * uses to lay weights out for the kernels.
  */
+import type { WeightSnapshot } from './artifact.ts';
 import type { QuantParams } from './kernel-calls.ts';
 import type { KernelExports } from './kernels.ts';
 import { alignUp } from './memory.ts';
@@ -65,10 +66,14 @@ export class PersistentRegion {
     if (mem.buffer.byteLength < bytes) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
   }
 
+  /** Weights packed here rather than found in a restored snapshot (see restore). */
+  packed = 0;
+
   /** Writes `make()` once under `key` and returns its byte offset. */
   put(key: string, make: () => Float32Array | Int32Array | Int16Array | Int8Array): number {
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit;
+    this.packed++;
     const data = make();
     const offset = this.end;
     this.end = alignUp(offset + data.byteLength);
@@ -78,6 +83,26 @@ export class PersistentRegion {
     );
     this.cache.set(key, offset);
     return offset;
+  }
+
+  /** What the lowerings stored so far (shared/engine/artifact.ts writes it to a file). */
+  snapshot(): WeightSnapshot {
+    const bytes = new Uint8Array(this.end - ALIGN_START);
+    bytes.set(new Uint8Array(this.k.memory.buffer, ALIGN_START, bytes.byteLength));
+    return { start: ALIGN_START, entries: new Map(this.cache), bytes };
+  }
+
+  /**
+   * Puts a snapshot back into a fresh region in one copy: the lowerings then find every weight
+   * under its key and pack nothing (unless the snapshot lacks one, which `packed` counts).
+   */
+  restore(s: WeightSnapshot): void {
+    if (this.cache.size > 0 || s.start !== ALIGN_START)
+      throw new Error('engine: cannot restore into this region');
+    this.end = alignUp(s.start + s.bytes.byteLength);
+    this.ensure(this.end);
+    new Uint8Array(this.k.memory.buffer, s.start, s.bytes.byteLength).set(s.bytes);
+    for (const [key, offset] of s.entries) this.cache.set(key, offset);
   }
 }
 

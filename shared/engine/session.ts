@@ -4,11 +4,13 @@
  * wasm memory per session; the plan for a batch size is built on first use and reused.
  */
 import { EdgetuneError } from '../errors.ts';
+import type { WeightSnapshot } from './artifact.ts';
 import { decodeModel, type ModelProto, toNumber } from '../onnx/proto.ts';
 import { Compiler } from './compile.ts';
 import { PersistentRegion, type Plan, type PlacedTensor } from './layout.ts';
 import { ModelConstants } from './constants.ts';
-import { instantiateKernels, type KernelModules, type Kernels, type KernelVariant } from './kernels.ts';
+import type { KernelModules, Kernels, KernelVariant } from './kernels.ts';
+import { giveBackKernels, takeKernels } from './spare-kernels.ts';
 import { describeUnsupported, prepareForEngine, supportsPrepared } from './supports.ts';
 
 export interface EngineTensor {
@@ -23,6 +25,16 @@ export interface CreateOptions {
    * `constants`, `plan`): what the cold-start bench reports phase by phase.
    */
   phases?: Map<string, number>;
+  /**
+   * The weights as an earlier compile of the same graph stored them (an engine artifact,
+   * artifact.ts): copied into memory in one go instead of packed. When the graph asks for a
+   * weight the snapshot lacks, the snapshot is not used (`onWeightsRefused` says why) and the
+   * session is compiled as without it.
+   */
+  weights?: WeightSnapshot;
+  onWeightsRefused?: (reason: string) => void;
+  /** Called once with what the compiler stored for the declared shape (to write an artifact). */
+  onWeights?: (snapshot: WeightSnapshot) => void;
 }
 
 export interface RunOptions {
@@ -72,8 +84,45 @@ export async function createEngineSession(
   kernels: KernelModules,
   options: CreateOptions = {},
 ): Promise<EngineSession> {
-  return openEngineSession(modelOrBytes, await instantiateKernels(kernels), options);
+  const model = modelOrBytes instanceof Uint8Array ? decodeModel(modelOrBytes) : modelOrBytes;
+  // A spare instance (memory already mapped in, spare-kernels.ts) when there is one; the
+  // instance goes back to the spares when the session is released.
+  const open = (o: CreateOptions): EngineSession => {
+    const k = takeKernels(kernels);
+    let released = false;
+    let session: EngineSession;
+    try {
+      session = openEngineSession(model, k, o);
+    } catch (e) {
+      giveBackKernels(kernels, k);
+      throw e;
+    }
+    return {
+      ...session,
+      get heapBytes() {
+        return session.heapBytes;
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        session.release();
+        giveBackKernels(kernels, k);
+      },
+    };
+  };
+  if (options.weights) {
+    try {
+      return open(options);
+    } catch (e) {
+      if (!(e instanceof StaleWeightsError)) throw e;
+      options.onWeightsRefused?.(e.message);
+    }
+  }
+  return open({ ...options, weights: undefined });
 }
+
+/** A weight snapshot that does not cover the graph it was given for. */
+class StaleWeightsError extends Error {}
 
 /**
  * `createEngineSession` on kernels already instantiated, synchronously: what the Worker's global
@@ -108,6 +157,10 @@ export function openEngineSession(
   const consts = new ModelConstants(model);
   phase('constants');
   const persist = new PersistentRegion(k);
+  if (options.weights) {
+    persist.restore(options.weights);
+    phase('restore');
+  }
   const inputNames = (model.graph?.input ?? []).map((i) => i.name ?? '').filter((n) => !consts.has(n));
   const outputNames = (model.graph?.output ?? []).map((o) => o.name ?? '');
   const plans = new Map<number, Plan>();
@@ -137,9 +190,18 @@ export function openEngineSession(
     );
   }
   planFor(declared);
+  if (options.weights && persist.packed > 0) {
+    throw new StaleWeightsError(
+      `engine artifact lacks ${persist.packed} of the graph's weights: compiled from the ONNX file instead`,
+    );
+  }
+  options.onWeights?.(persist.snapshot());
   phase('plan');
 
+  let released = false;
   const runSync = (feeds: Readonly<Record<string, EngineTensor>>, options?: RunOptions) => {
+    // A released session's memory may already serve another session (spare-kernels.ts).
+    if (released) throw new Error('engine: the session was released');
     const dims = new Map<string, readonly number[]>();
     for (const name of inputNames) {
       const feed = feeds[name];
@@ -192,6 +254,9 @@ export function openEngineSession(
     },
     runSync,
     run: async (feeds, options) => runSync(feeds, options),
-    release: () => plans.clear(),
+    release: () => {
+      released = true;
+      plans.clear();
+    },
   };
 }

@@ -1,4 +1,4 @@
-import { createEngineSession, type KernelModules } from '../engine/index.ts';
+import { createEngineSession, type KernelModules, type WeightSnapshot } from '../engine/index.ts';
 import { decodeModel, type ModelProto } from '../onnx/proto.ts';
 import { ENGINES } from './engines.ts';
 import type { InferenceRunner } from './runner.ts';
@@ -9,12 +9,21 @@ import type { InferenceRunner } from './runner.ts';
  * (measured ≈ the model file's size). Each host hands in its kernels: precompiled modules in
  * workerd, compiled from the committed files in Node (kernels/node-kernels.ts).
  */
+/** What a host may hand the engine beside the ONNX file (see shared/engine/artifact.ts). */
+export interface EngineLoadOptions {
+  /** Packed weights from the version's engine artifact, already verified against its manifest. */
+  weights?: WeightSnapshot;
+  /** Called when the weights do not cover the graph (the session is compiled without them). */
+  onWeightsRefused?: (reason: string) => void;
+}
+
 export async function createEngineRunner(
   model: ModelProto,
   kernels: KernelModules,
   modelBytes: number,
+  load: EngineLoadOptions = {},
 ): Promise<InferenceRunner> {
-  const session = await createEngineSession(model, kernels);
+  const session = await createEngineSession(model, kernels, load);
   return {
     engine: ENGINES.wasm,
     variant: session.variant,
@@ -35,6 +44,7 @@ export async function createEngineRunner(
 export async function createCheckedEngineRunner(
   bytes: Uint8Array,
   kernels: KernelModules,
+  load: EngineLoadOptions = {},
 ): Promise<InferenceRunner> {
-  return createEngineRunner(decodeModel(bytes), kernels, bytes.byteLength);
+  return createEngineRunner(decodeModel(bytes), kernels, bytes.byteLength, load);
 }

@@ -59,6 +59,20 @@ export const QuantizedVariantSchema = z
     }),
     /** Runtimes the variant was checked on. */
     engines: z.array(z.string()).default([]),
+    /**
+     * The edgetune engine's compiled form of `file` (shared/engine/artifact.ts: packed weights,
+     * `format` = the packing code's version), so the edge copies weights instead of packing
+     * them. Optional: versions published without it, or with a format this engine does not
+     * read, are compiled from `file` as before.
+     */
+    engine: z
+      .object({
+        file: z.string(),
+        sha256: Sha256,
+        size: z.number().int().nonnegative(),
+        format: z.number().int().positive(),
+      })
+      .optional(),
   })
   .refine((v) => !v.published || (v.file !== undefined && v.sha256 !== undefined && v.size !== undefined), {
     message: 'a published variant needs file, sha256 and size',

@@ -115,7 +115,11 @@ function validateExport(name: string, raw: unknown): ModelManifest {
 function publishedVariants(m: ModelManifest): { file: string; sha256: string; size: number }[] {
   return (m.variants ?? []).flatMap((v) =>
     v.published && v.file && v.sha256 && v.size !== undefined
-      ? [{ file: v.file, sha256: v.sha256, size: v.size }]
+      ? [
+          { file: v.file, sha256: v.sha256, size: v.size },
+          // its engine-ready form, when the export has one, is checked the same way
+          ...(v.engine ? [{ file: v.engine.file, sha256: v.engine.sha256, size: v.engine.size }] : []),
+        ]
       : [],
   );
 }

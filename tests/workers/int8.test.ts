@@ -10,15 +10,12 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import relaxedKernels from '../../shared/engine/kernels-relaxed.wasm';
 import simdKernels from '../../shared/engine/kernels-simd.wasm';
 import { createEngineSession } from '../../shared/engine/index.ts';
-import { listsEngine, ModelManifestSchema, type QuantizedVariant } from '../../shared/manifest/manifest.ts';
-import { decodeModel, encodeModel } from '../../shared/onnx/proto.ts';
-import { addOutputs } from '../../shared/onnx/surgery.ts';
+import { ModelManifestSchema } from '../../shared/manifest/manifest.ts';
 import { publishVersion } from '../../shared/registry/publish.ts';
-import { sha256Hex } from '../../shared/store/digest.ts';
-import { quantizableOps, toQdq } from '../../training/quantize/qdq.ts';
 import { int8Cases, int8Input } from '../fixtures/int8-models.ts';
 import { call, callWithVars, fixtureImage, fixtures, fromBase64, settle, store } from './fixtures.ts';
 import { INT8_WORKERD_BATCH } from './int8-reference.ts';
+import { int8Version } from './int8-version.ts';
 
 const kernels = { relaxed: relaxedKernels, simd: simdKernels };
 
@@ -64,66 +61,6 @@ const MODEL = 'int8-edge';
 const IMAGE = fixtures().tensor.imageId;
 const TOKEN = 'test-admin-token';
 
-/** The first fixture export quantized here: ranges from the engine's own fp32 run of one image. */
-async function int8Version(): Promise<{
-  manifest: Record<string, unknown>;
-  files: Record<string, Uint8Array>;
-}> {
-  const exp = fixtures().exports[0]!;
-  const manifest = ModelManifestSchema.parse(exp.manifest);
-  expect(listsEngine(manifest)).toBe(true);
-  const fp32 = fromBase64(exp.files[manifest.model.file]!);
-  const model = decodeModel(fp32);
-  const acts = [...new Set(quantizableOps(model).map((o) => o.activation))];
-  const probe = await createEngineSession(
-    addOutputs(
-      model,
-      acts.filter((a) => a !== manifest.input.name),
-    ),
-    kernels,
-  );
-  const data = Float32Array.from(fixtures().tensor.data);
-  const side = Math.sqrt(data.length / 3);
-  const out = await probe.run({ [manifest.input.name]: { data, dims: [1, 3, side, side] } });
-  const ranges = new Map(
-    acts.map((a) => {
-      const v = a === manifest.input.name ? data : out[a]!.data;
-      return [a, { min: Math.min(...v), max: Math.max(...v) }];
-    }),
-  );
-  const int8 = encodeModel(toQdq(model, { ranges, activationBits: 7, keepFp32: new Set() }));
-  const variant: QuantizedVariant = {
-    kind: 'int8',
-    published: true,
-    file: 'model.int8.onnx',
-    sha256: await sha256Hex(int8),
-    size: int8.byteLength,
-    scheme: {
-      weights: 'int8-symmetric-per-channel',
-      activationBits: 7,
-      calibration: 'minmax',
-      calibrationSamples: 1,
-      fp32Nodes: [],
-    },
-    gate: {
-      samples: 1,
-      fp32Accuracy: 1,
-      accuracy: 1,
-      accuracyDropPoints: 0,
-      maxAccuracyDropPoints: 0.5,
-      top1Agreement: 1,
-      minTop1Agreement: 0.99,
-      embeddingCosine: 1,
-    },
-    engines: ['edgetune-wasm'],
-  };
-  const files = Object.fromEntries(Object.entries(exp.files).map(([k, v]) => [k, fromBase64(v)]));
-  return {
-    manifest: { ...exp.manifest, name: MODEL, variants: [variant] },
-    files: { ...files, 'model.int8.onnx': int8 },
-  };
-}
-
 function classify(path: string, ctx = createExecutionContext(), vars?: Partial<Cloudflare.Env>) {
   const image = fixtureImage(IMAGE);
   const init = { method: 'POST', headers: { 'content-type': image.contentType }, body: image.bytes };
@@ -147,7 +84,7 @@ describe('the edge serves a published int8 variant', () => {
       files: Object.fromEntries(Object.entries(exp.files).map(([k, v]) => [k, fromBase64(v)])),
     });
     expect(v1.version).toBe('v1');
-    const v = await int8Version();
+    const v = await int8Version(MODEL);
     int8Bytes = v.files['model.int8.onnx']!;
     const v2 = await publishVersion(store(), MODEL, v as Parameters<typeof publishVersion>[2]);
     expect(v2.version).toBe('v2');

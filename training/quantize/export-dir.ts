@@ -14,6 +14,7 @@ import {
 import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import { MANIFEST_FILE } from '../../shared/store/keys.ts';
+import { engineArtifactFile } from '../../shared/engine/index.ts';
 import { quantizationSection, withQuantizationSection } from './report.ts';
 import { INT8_FILE, type QuantizeOutcome, quantizeInt8 } from './variant.ts';
 
@@ -62,6 +63,10 @@ export function writeInt8ToExportDir(
   const int8File = path.join(dir, INT8_FILE);
   if (outcome.bytes) writeAtomic(int8File, outcome.bytes);
   else fs.rmSync(int8File, { force: true });
+  // The engine artifact goes with it; a stale one (from an earlier run) is never left behind.
+  const engineFile = path.join(dir, engineArtifactFile(INT8_FILE));
+  if (outcome.bytes && outcome.engine) writeAtomic(engineFile, outcome.engine);
+  else fs.rmSync(engineFile, { force: true });
   const report = path.join(dir, REPORT_FILE);
   if (fs.existsSync(report)) {
     const section = quantizationSection(outcome.variant, outcome.attempts);

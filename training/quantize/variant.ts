@@ -11,6 +11,7 @@ import { ENGINE_IDS } from '../../shared/inference/engines.ts';
 import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
 import { decodeModel, encodeModel } from '../../shared/onnx/proto.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
+import { int8EngineArtifact } from './engine-artifact.ts';
 import { CALIBRATION_METHODS, type CalibrationMethod, calibrate } from './calibrate.ts';
 import { accuracyGate, DEFAULT_MAX_ACCURACY_DROP_POINTS, type GateResult, predict } from './gate.ts';
 import { type ActivationBits, quantizableOps, toQdq } from './qdq.ts';
@@ -40,6 +41,8 @@ export interface QuantizeOutcome {
   variant: QuantizedVariant;
   /** The QDQ model when it passed its gate (to be stored as INT8_FILE), else null. */
   bytes: Uint8Array | null;
+  /** Its engine artifact (to be stored as `variant.engine.file`), when the engine compiles it. */
+  engine?: Uint8Array;
   attempts: QuantizeAttempt[];
 }
 
@@ -109,6 +112,7 @@ export async function quantizeInt8(fp32: Uint8Array, options: QuantizeOptions): 
     }
   }
   const bytes = best.gate.passed ? models.get(best)! : null;
+  const engine = bytes ? await int8EngineArtifact(bytes, INT8_FILE, log) : undefined;
   const { passed, reason, ...gate } = best.gate;
   const variant: QuantizedVariant = {
     kind: 'int8',
@@ -126,6 +130,7 @@ export async function quantizeInt8(fp32: Uint8Array, options: QuantizeOptions): 
     },
     gate,
     engines: passed ? [ENGINE_IDS.onnxruntime] : [],
+    ...(engine ? { engine: engine.entry } : {}),
   };
-  return { variant, bytes, attempts };
+  return { variant, bytes, attempts, ...(engine ? { engine: engine.bytes } : {}) };
 }

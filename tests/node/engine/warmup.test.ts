@@ -2,11 +2,13 @@
  * The engine's start-up warm-up (shared/engine/warmup.ts): its two graphs are real models — the
  * fp32 one and its QDQ int8 twin match onnxruntime-node — whose plans use every kernel family a
  * MobileNet-style model meets (so V8 has compiled and tiered up each before a first request), and
- * a warm-up leaves nothing behind that changes a later session's results.
+ * a warm-up leaves nothing behind that changes a later session's results — only a spare kernel
+ * instance whose memory is already mapped in and zeroed.
  */
 import { describe, expect, it } from 'vitest';
 import { loadKernelModules } from '../../../kernels/node-kernels.ts';
 import { createEngineSession } from '../../../shared/engine/index.ts';
+import { SPARE_BYTES, takeKernels } from '../../../shared/engine/spare-kernels.ts';
 import { warmUpEngine, warmUpGraph } from '../../../shared/engine/warmup.ts';
 import { ortRun } from './helpers.ts';
 
@@ -47,5 +49,14 @@ describe('engine warm-up', () => {
     const after = (await (await createEngineSession(model, kernels)).run({ x: { data: input, dims } })).y!
       .data;
     expect(new Uint32Array(after.buffer)).toEqual(new Uint32Array(before.buffer));
+  });
+
+  it('leaves one kernel instance with SPARE_BYTES of zeroed memory for the first session', () => {
+    while (takeKernels(kernels).exports.memory.buffer.byteLength > 65536); // no spare before
+    warmUpEngine(kernels);
+    const spare = takeKernels(kernels);
+    expect(spare.exports.memory.buffer.byteLength).toBeGreaterThanOrEqual(SPARE_BYTES);
+    expect(new Uint8Array(spare.exports.memory.buffer).some((b) => b !== 0)).toBe(false);
+    expect(takeKernels(kernels).exports.memory.buffer.byteLength).toBe(65536); // only one
   });
 });

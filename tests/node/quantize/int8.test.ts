@@ -9,7 +9,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ModelManifestSchema } from '../../../shared/manifest/manifest.ts';
+import { loadKernelModules } from '../../../kernels/node-kernels.ts';
+import {
+  createEngineSession,
+  decodeEngineArtifact,
+  ENGINE_ARTIFACT_FORMAT,
+} from '../../../shared/engine/index.ts';
+import { ModelManifestSchema, QuantizedVariantSchema } from '../../../shared/manifest/manifest.ts';
 import type { PreprocessSpec } from '../../../shared/manifest/preprocess.ts';
 import { GraphBuilder, int, ints } from '../../../shared/onnx/builder.ts';
 import { decodeModel, encodeModel } from '../../../shared/onnx/proto.ts';
@@ -148,11 +154,41 @@ describe('train --quantize int8', () => {
     expect(right / test.samples.length).toBeCloseTo(v!.gate.accuracy, 10);
     expect(fs.readFileSync(path.join(out, 'report.html'), 'utf8')).toContain('int8 variant published');
 
+    // Its engine artifact beside it, listed with checksum and format, compiled from exactly this
+    // file: a session from it computes bit for bit what one compiled from the ONNX file does.
+    const e = v!.engine!;
+    expect(e.file).toBe('model.int8.engine');
+    expect(e.format).toBe(ENGINE_ARTIFACT_FORMAT);
+    const engineBytes = new Uint8Array(fs.readFileSync(path.join(out, e.file)));
+    expect(e.sha256).toBe(sha256(engineBytes));
+    expect(e.size).toBe(engineBytes.byteLength);
+    const decoded = decodeEngineArtifact(engineBytes, v!.sha256!);
+    if (!decoded.ok) throw new Error(decoded.reason);
+    const kernels = loadKernelModules({ relaxed: false });
+    const feeds = { input: { data: x.subarray(0, 4 * 28 * 28), dims: [4, 1, 28, 28] } };
+    const compiled = (await createEngineSession(bytes, kernels)).runSync(feeds);
+    const refused: string[] = [];
+    const restored = (
+      await createEngineSession(bytes, kernels, {
+        weights: decoded.artifact.snapshot,
+        onWeightsRefused: (why) => refused.push(why),
+      })
+    ).runSync(feeds);
+    expect(refused).toEqual([]);
+    for (const k of Object.keys(compiled))
+      expect(new Uint32Array(restored[k]!.data.buffer), k).toEqual(new Uint32Array(compiled[k]!.data.buffer));
+
     // Published: the registry stores the variant beside the model, checksum-verified.
     const store = openStore(`file://${tmpDir('int8-store')}`);
     const pub = await publishExportDir(store, 'digits', out);
     const stored = await store.get(keys.versionFile('digits', pub.version, 'model.int8.onnx'));
     expect(stored).not.toBeNull();
+    const storedEngine = await store.get(keys.versionFile('digits', pub.version, 'model.int8.engine'));
+    expect(storedEngine?.body).toEqual(engineBytes);
+    // A tampered engine artifact is refused like the variant itself.
+    fs.writeFileSync(path.join(out, 'model.int8.engine'), engineBytes.subarray(1));
+    await expect(publishExportDir(store, 'digits', out)).rejects.toThrow(/model\.int8\.engine: sha256/);
+    fs.writeFileSync(path.join(out, 'model.int8.engine'), engineBytes);
     // A tampered variant file is refused.
     fs.writeFileSync(path.join(out, 'model.int8.onnx'), bytes.subarray(0, bytes.length - 1));
     await expect(publishExportDir(store, 'digits', out)).rejects.toThrow(/model\.int8\.onnx: sha256/);
@@ -250,6 +286,7 @@ describe('edgetune quantize: the accuracy gate', () => {
     );
     await tinyMarginExport(dir, x, held.samples.length, preprocess);
     fs.writeFileSync(path.join(dir, 'model.int8.onnx'), 'stale file from an earlier run');
+    fs.writeFileSync(path.join(dir, 'model.int8.engine'), 'stale file from an earlier run');
 
     const run = await runCli(['quantize', dir, '--calibration', calibration, '--test-data', testData]);
     expect(run.code).toBe(1);
@@ -264,6 +301,8 @@ describe('edgetune quantize: the accuracy gate', () => {
     expect(v?.reason).toMatch(/top-1 agrees with fp32/);
     expect(v!.gate.top1Agreement).toBeLessThan(0.99);
     expect(fs.existsSync(path.join(dir, 'model.int8.onnx'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'model.int8.engine'))).toBe(false);
+    expect(v?.engine).toBeUndefined();
     const report = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
     expect(report).toContain('int8 variant NOT published');
     // Every calibration was measured; then the fp32 fallback: conv2 (the culprit) is 18 % of the
@@ -287,5 +326,34 @@ describe('edgetune quantize: the accuracy gate', () => {
       fs.readFileSync(path.join(import.meta.dirname, '../../fixtures/manifest-v1.json'), 'utf8'),
     );
     expect(ModelManifestSchema.parse(old).variants).toBeUndefined();
+  });
+
+  it('a variant listed without an engine artifact (published before artifacts existed) still parses', () => {
+    const variant = {
+      kind: 'int8',
+      published: true,
+      file: 'model.int8.onnx',
+      sha256: 'a'.repeat(64),
+      size: 10,
+      scheme: {
+        weights: 'int8-symmetric-per-channel',
+        activationBits: 7,
+        calibration: 'minmax',
+        calibrationSamples: 1,
+      },
+      gate: {
+        samples: 1,
+        fp32Accuracy: 1,
+        accuracy: 1,
+        accuracyDropPoints: 0,
+        maxAccuracyDropPoints: 0.5,
+        top1Agreement: 1,
+        minTop1Agreement: 0.99,
+        embeddingCosine: 1,
+      },
+    };
+    expect(QuantizedVariantSchema.parse(variant).engine).toBeUndefined();
+    const bad = { ...variant, engine: { file: 'model.int8.engine', sha256: 'x', size: 1, format: 1 } };
+    expect(QuantizedVariantSchema.safeParse(bad).success).toBe(false);
   });
 });

@@ -1,0 +1,57 @@
+/**
+ * Reading a version's engine artifact (shared/engine/artifact.ts) for the model cache. The
+ * artifact only saves time: whatever is wrong with it — missing, damaged (size or sha256 not the
+ * manifest's), another format version, compiled from another ONNX file — is logged once per
+ * version and the ONNX file is compiled as if there were no artifact. It never fails a request.
+ */
+import {
+  decodeEngineArtifact,
+  ENGINE_ARTIFACT_FORMAT,
+  type WeightSnapshot,
+} from '../../shared/engine/index.ts';
+import { errorMessage } from '../../shared/errors.ts';
+import { verifyVersionFile } from '../../shared/registry/model-file.ts';
+import type { ModelSource } from './model-source.ts';
+import type { Int8Choice } from './precision.ts';
+
+/** Versions whose artifact was already reported unusable (bounded: a log-once, not a registry). */
+const warned = new Set<string>();
+const WARNED_LIMIT = 256;
+
+export function warnArtifactOnce(key: string, reason: string): void {
+  if (warned.has(key)) return;
+  if (warned.size >= WARNED_LIMIT) warned.clear();
+  warned.add(key);
+  console.warn(`${key}: engine artifact not used, compiling the ONNX file: ${reason}`);
+}
+
+/** The packed weights of `choice`'s engine artifact, or undefined when there is none to use. */
+export async function readEngineWeights(
+  source: ModelSource,
+  name: string,
+  version: string,
+  choice: Int8Choice,
+): Promise<WeightSnapshot | undefined> {
+  const engine = choice.engine;
+  if (!engine) return undefined;
+  const key = `${name}@${version} ${engine.file}`;
+  // Another format version is not even read: this engine could not use its bytes.
+  if (engine.format !== ENGINE_ARTIFACT_FORMAT) {
+    warnArtifactOnce(key, `format ${engine.format}, this engine reads ${ENGINE_ARTIFACT_FORMAT}`);
+    return undefined;
+  }
+  try {
+    const bytes = await verifyVersionFile(
+      name,
+      version,
+      engine,
+      await source.readFile(name, version, engine.file),
+    );
+    const decoded = decodeEngineArtifact(bytes, choice.sha256);
+    if (decoded.ok) return decoded.artifact.snapshot;
+    warnArtifactOnce(key, decoded.reason);
+  } catch (e) {
+    warnArtifactOnce(key, errorMessage(e));
+  }
+  return undefined;
+}
