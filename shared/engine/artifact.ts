@@ -16,7 +16,7 @@
  */
 
 /** Version of the packing code the snapshot came from (see above: bump on any layout change). */
-export const ENGINE_ARTIFACT_FORMAT = 1;
+export const ENGINE_ARTIFACT_FORMAT = 2;
 
 /** The file's name beside the variant it was compiled from. */
 export const engineArtifactFile = (onnxFile: string): string => onnxFile.replace(/\.onnx$/, '') + '.engine';

@@ -26,15 +26,16 @@ import { type ArtifactCase, bits, mobileNetQdq, roundTrip, sha256, smallCases } 
 const simd = loadKernelModules({ relaxed: false });
 
 /**
- * sha256 of the warm-up int8 graph's artifact at ENGINE_ARTIFACT_FORMAT 1. If a change to the
+ * sha256 of the warm-up int8 graph's artifact at ENGINE_ARTIFACT_FORMAT 2 (2: int8 depthwise weights
+ * packed in tap quads). If a change to the
  * packing code moves it, edge Workers would read artifacts written by the old code as if they
  * were laid out the new way: bump ENGINE_ARTIFACT_FORMAT (shared/engine/artifact.ts) and pin the
  * new digest here, with the version it belongs to. (A change of the warm-up graph itself moves
  * it too; then only the digest is re-pinned.)
  */
 const PINNED = {
-  format: 1,
-  warmupInt8: '16e14542c8bbe74862c984c2f66a981d0a93296cfbaf84835ab278321b5dd362',
+  format: 2,
+  warmupInt8: '0179e5c2e5db82db0cf91b7409d9179a3a7cf3141220433375b841a10b1961eb',
 };
 
 let cases: ArtifactCase[];
