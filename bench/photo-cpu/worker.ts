@@ -1,8 +1,8 @@
 /**
  * The Worker of bench/photo-cpu.ts: the edge's preprocessing (preprocessBytesAsync, the code
  * functions/http/predict.ts runs) on the POSTed bytes, with the codecs the production Worker
- * imports, and nothing else, so the workerd process's CPU time and page faults per request are
- * the preprocessing's.
+ * imports, and nothing else; `?baseline` receives the upload and answers without preprocessing,
+ * so the difference between the two is the preprocessing's CPU time and page faults.
  */
 import { ensureCodecs } from '../../functions/runtime/codecs.ts';
 import { CURRENT_RESIZE, PreprocessSpecSchema } from '../../shared/manifest/preprocess.ts';
@@ -20,6 +20,8 @@ export default {
   async fetch(request: Request): Promise<Response> {
     await ensureCodecs();
     const bytes = new Uint8Array(await request.arrayBuffer());
+    // The same request without the preprocessing: what receiving the upload costs on its own.
+    if (new URL(request.url).searchParams.has('baseline')) return Response.json({ values: 0 });
     const { data } = await preprocessBytesAsync(bytes, spec);
     return Response.json({ values: data.length });
   },
