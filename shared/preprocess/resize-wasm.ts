@@ -101,7 +101,8 @@ function reserve(memory: WebAssembly.Memory, end: number): void {
 
 /**
  * RGBA → RGB with alpha composited on white (png.ts's formula, exact integer arithmetic) in the
- * kernels: every WebP and RGBA PNG goes through this, ~1 MB per megapixel of branches in JavaScript.
+ * kernels (~1 MB per megapixel of branches in JavaScript otherwise), into a new array: RGBA PNGs
+ * and GIFs. WebPs use rgbaOnWhiteInPlace.
  */
 export function rgbaOnWhite(samples: Uint8Array): Uint8Array {
   return compositeRgba(samples, (rgb) => rgb.slice());
@@ -110,9 +111,9 @@ export function rgbaOnWhite(samples: Uint8Array): Uint8Array {
 /**
  * rgbaOnWhite written over the front of `samples` itself (the first 3/4 of it; the view returned):
  * for a decoder's fresh output that nothing else reads. A new multi-megabyte result buffer is
- * new memory to the process, and workerd's allocator hands such buffers back to the system when
- * they are collected, so each request paid a page fault per 4 KiB of it again (a 1 MP WebP: ~750
- * faults, several ms); `samples` was written moments ago and is resident.
+ * usually memory new to the process (see release.ts), a page fault per 4 KiB on first write (a
+ * 1 MP WebP's RGB: ~750 faults, several ms in workerd); `samples` was written moments ago and is
+ * resident.
  */
 export function rgbaOnWhiteInPlace(samples: Uint8Array): Uint8Array {
   return compositeRgba(samples, (rgb) => {
