@@ -99,8 +99,8 @@ function unpackBits(data: Uint8Array, width: number, height: number, depth: numb
 }
 
 export function compositeOnWhite(samples: Uint8Array, perPixel: number): Uint8Array {
-  // RGBA (every WebP, which libwebp returns as RGBA, and RGBA PNGs): the same formula in
-  // WebAssembly SIMD, four opaque pixels per shuffle.
+  // RGBA (RGBA PNGs; WebPs take rgbaOnWhiteInPlace): the same formula in WebAssembly SIMD, four
+  // opaque pixels per shuffle.
   if (perPixel === 4) return rgbaOnWhite(samples);
   const colour = perPixel - 1;
   const pixels = samples.length / perPixel;

@@ -3,6 +3,7 @@ import { decodeImage } from './decode.ts';
 import { checkImageLimits, type ImageHeader, readImageHeader } from './header.ts';
 import { inflatePngNative } from './png-inflate.ts';
 import { decodePngResized, streamsPng } from './png-stream.ts';
+import { releaseBuffer } from './release.ts';
 import { imageToTensor, tensorDims, tensorSize, writeSampledTensor } from './tensor.ts';
 import type { ImageLimits } from './types.ts';
 import type { DecodeTarget } from './shrink.ts';
@@ -35,6 +36,7 @@ export function preprocessBytes(
     const resized = decodePngResized(bytes, header, spec.width, spec.height, spec.channels === 1, pngData);
     const data = new Float32Array(tensorSize(spec));
     writeSampledTensor(resized.data, resized.channels, spec, data, 0);
+    releaseBuffer(resized.data);
     return { data, dims: tensorDims(spec, 1), header };
   }
   const image = decodeImage(bytes, {
@@ -43,7 +45,10 @@ export function preprocessBytes(
     ...decodeTargetFor(spec),
     pngData,
   });
-  return { data: imageToTensor(image, spec), dims: tensorDims(spec, 1), header: image.header };
+  const data = imageToTensor(image, spec);
+  // The decoded picture was this call's alone (release.ts says why now).
+  releaseBuffer(image.data, bytes);
+  return { data, dims: tensorDims(spec, 1), header: image.header };
 }
 
 /**
@@ -61,7 +66,10 @@ export async function preprocessBytesAsync(
   const streams = spec.resize !== 'bilinear' && streamsPng(header, spec.width, spec.height);
   if (streams) checkImageLimits(header, bytes.length, limits, 1, spec.width);
   else checkImageLimits(header, bytes.length, limits);
-  return preprocessBytes(bytes, spec, limits, await inflatePngNative(bytes, header));
+  const inflated = await inflatePngNative(bytes, header);
+  const result = preprocessBytes(bytes, spec, limits, inflated);
+  if (inflated) releaseBuffer(inflated);
+  return result;
 }
 
 /**

@@ -2,6 +2,7 @@ import { EdgetuneError } from '../errors.ts';
 import type { PreprocessSpec } from '../manifest/preprocess.ts';
 import { resizeBilinear } from './resize.ts';
 import { resizeTriangle } from './resize-triangle.ts';
+import { releaseBuffer } from './release.ts';
 import type { RawImage } from './types.ts';
 
 /**
@@ -68,9 +69,12 @@ export function writeImageTensor(
   checkTensorArgs(spec, out, offset);
   const source = channels === 1 ? rgbToGrey(image) : image;
   const resize = spec.resize === 'bilinear' ? resizeBilinear : resizeTriangle;
-  const sampled =
-    source.width === width && source.height === height ? source.data : resize(source, width, height);
+  const sameSize = source.width === width && source.height === height;
+  const sampled = sameSize ? source.data : resize(source, width, height);
   writeSampledTensor(sampled, source.channels, spec, out, offset);
+  // The resized samples (and a grey copy made here) are temporaries: see release.ts.
+  if (!sameSize) releaseBuffer(sampled);
+  if (source !== image) releaseBuffer(source.data);
 }
 
 /**

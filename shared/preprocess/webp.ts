@@ -1,12 +1,12 @@
 import { EdgetuneError } from '../errors.ts';
 import { webpDecoder } from './codecs.ts';
 import type { ImageHeader } from './header.ts';
-import { compositeOnWhite } from './png.ts';
+import { rgbaOnWhiteInPlace } from './resize-wasm.ts';
 import type { RawImage } from './types.ts';
 
 /**
  * WebP (lossy VP8, lossless VP8L, with or without alpha; the first frame of an animation) →
- * 8-bit RGB with libwebp's own decoder (wasm). Alpha is composited on white like PNG's.
+ * 8-bit RGB with libwebp's own decoder (wasm). Alpha is composited on white like PNG's (png.ts).
  */
 export function decodeWebpImage(bytes: Uint8Array, header: ImageHeader): RawImage {
   let decoded: ImageData | null;
@@ -23,8 +23,9 @@ export function decodeWebpImage(bytes: Uint8Array, header: ImageHeader): RawImag
   if (width !== header.width || height !== header.height) {
     throw new EdgetuneError('invalid_image', 'corrupt WebP: decoded size differs from its header');
   }
+  // The decoder's RGBA copy is ours alone: the RGB goes over its front (see rgbaOnWhiteInPlace).
   const rgba = new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength);
-  return { width, height, channels: 3, data: compositeOnWhite(rgba, 4) };
+  return { width, height, channels: 3, data: rgbaOnWhiteInPlace(rgba) };
 }
 
 /** The TIFF block of a WebP's EXIF chunk (VP8X files), for orientation. */

@@ -14,6 +14,7 @@ import {
   readImageHeader,
 } from '../../shared/preprocess/index.ts';
 import { inflatePngNative } from '../../shared/preprocess/png-inflate.ts';
+import { releaseBuffer } from '../../shared/preprocess/release.ts';
 import { fromBase64 } from './fixtures.ts';
 import './photo-reference.ts';
 
@@ -50,6 +51,26 @@ describe('photo decoding in workerd', () => {
       height: 756,
       scale: 4,
     });
+  });
+
+  it("frees a preprocessing's temporary buffers at once and never touches the upload's", async () => {
+    await ensureCodecs();
+    // workerd detaches (ArrayBuffer.prototype.transfer): the memory is freed now, not at a GC.
+    const temporary = new Uint8Array(4096).subarray(16);
+    releaseBuffer(temporary);
+    expect(temporary.buffer.byteLength).toBe(0);
+    const upload = new Uint8Array(64);
+    releaseBuffer(upload.subarray(8), upload);
+    expect(upload.byteLength).toBe(64);
+    // Every corpus file through the edge's path, twice: the upload is intact after each.
+    const ref = inject('photoReference');
+    const spec = PreprocessSpecSchema.parse(ref.spec);
+    for (const f of ref.files) {
+      const bytes = fromBase64(f.base64);
+      const before = await sha(bytes);
+      for (let i = 0; i < 2; i++) await preprocessBytesAsync(bytes, spec);
+      expect(await sha(bytes), f.name).toBe(before);
+    }
   });
 
   it('answers malformed uploads with 4xx errors and keeps decoding afterwards', async () => {

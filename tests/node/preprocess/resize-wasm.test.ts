@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resizeTriangle, TriangleResizer } from '../../../shared/preprocess/resize-triangle.ts';
-import { rgbaOnWhite } from '../../../shared/preprocess/resize-wasm.ts';
+import { rgbaOnWhite, rgbaOnWhiteInPlace } from '../../../shared/preprocess/resize-wasm.ts';
 
 /** Deterministic pseudo-random bytes (xorshift), so a failure reproduces. */
 function bytes(n: number, seed: number): Uint8Array {
@@ -115,6 +115,10 @@ describe('RGBA on white in WebAssembly', () => {
           want[p * 3 + c] = Math.floor((rgba[p * 4 + c]! * a + 255 * (255 - a) + 127) / 255);
       }
       expect(Buffer.compare(rgbaOnWhite(rgba), want), `${n} pixels`).toBe(0);
+      // In place: the same bytes, over the front of the RGBA buffer itself.
+      const inPlace = rgbaOnWhiteInPlace(rgba);
+      expect(inPlace.buffer, `${n} pixels in place`).toBe(rgba.buffer);
+      expect(Buffer.compare(inPlace, want), `${n} pixels in place`).toBe(0);
     }
     const every = new Uint8Array(256 * 4).map((_, i) => (i % 4 === 3 ? i >> 2 : 200));
     expect(Array.from(rgbaOnWhite(every).filter((_, i) => i % 3 === 0))).toEqual(
