@@ -10,33 +10,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadDataset, splitDataset } from '../../training/datasets/index.ts';
+import { loadSearchTask } from './bench-task.ts';
 import { lossAndAccuracy } from '../../training/fit/loop.ts';
 import { fitTransfer } from '../../training/select/fit.ts';
-import { foldCount, splitPlan } from '../../training/select/folds.ts';
 import { candidateInputs, sharedKeras } from '../../training/select/inputs.ts';
-import { MAX_FOLDS, SEARCH_DEPTHS } from '../../training/select/search.ts';
+import { SEARCH_DEPTHS } from '../../training/select/search.ts';
 import { buildSpace } from '../../training/select/space.ts';
-import { initTf } from '../../training/tf/backend.ts';
-import { resolveBackbone } from '../../training/train/backbone.ts';
 import { transferHyper } from '../../training/train/hyper.ts';
 import { silentProgress } from '../../training/train/progress.ts';
-import { decodeTargetFor } from '../../shared/preprocess/preprocess.ts';
 
 const i = process.argv.indexOf('--splits');
 const splits = i >= 0 ? Number(process.argv[i + 1]) : 2;
-await initTf({ backend: 'wasm' });
-const backbone = await resolveBackbone('nsfwjs:MobileNetV2', () => {});
-const ds = await loadDataset('opencv-digits:per-class=10', {
-  seed: 1,
-  cwd: process.cwd(),
-  ...decodeTargetFor(backbone.preprocess),
-});
-const { train, val } = splitDataset(ds, { valFraction: 0.2, seed: 1 });
-const labelled = [...train.samples, ...val.samples];
-const y = Int32Array.from(labelled, (s) => s.label);
-const classes = ds.labels.length;
-const plan = splitPlan(y, foldCount(y, classes, MAX_FOLDS), 1, 1, 0.2);
+const { backbone, labelled, y, classes, plan } = await loadSearchTask();
 const shared = sharedKeras(backbone);
 const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-bench-ft-cpu-'));
 try {

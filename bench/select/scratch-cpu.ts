@@ -7,30 +7,15 @@
  *
  *   EDGETUNE_CACHE_DIR=… node --import tsx bench/select/scratch-cpu.ts [--split 1]
  */
-import { loadDataset, splitDataset } from '../../training/datasets/index.ts';
+import { loadSearchTask } from './bench-task.ts';
 import { trainBaseline } from '../../training/fit/baseline.ts';
 import { balancedClassWeights, lossAndAccuracy } from '../../training/fit/loop.ts';
-import { foldCount, splitPlan } from '../../training/select/folds.ts';
-import { MAX_FOLDS } from '../../training/select/search.ts';
-import { initTf } from '../../training/tf/backend.ts';
-import { resolveBackbone } from '../../training/train/backbone.ts';
 import { transferHyper } from '../../training/train/hyper.ts';
-import { decodeTargetFor } from '../../shared/preprocess/preprocess.ts';
 
 const i = process.argv.indexOf('--split');
 const which = i >= 0 ? Number(process.argv[i + 1]) : 1;
-await initTf({ backend: 'wasm' });
-const backbone = await resolveBackbone('nsfwjs:MobileNetV2', () => {});
-const ds = await loadDataset('opencv-digits:per-class=10', {
-  seed: 1,
-  cwd: process.cwd(),
-  ...decodeTargetFor(backbone.preprocess),
-});
-const { train, val } = splitDataset(ds, { valFraction: 0.2, seed: 1 });
-const labelled = [...train.samples, ...val.samples];
-const y = Int32Array.from(labelled, (s) => s.label);
-const classes = ds.labels.length;
-const split = splitPlan(y, foldCount(y, classes, MAX_FOLDS), 1, 1, 0.2)[which - 1]!;
+const { backbone, labelled, y, classes, plan } = await loadSearchTask();
+const split = plan[which - 1]!;
 const take = (idx: readonly number[]) => ({
   images: idx.map((r) => labelled[r]!.image),
   y: Int32Array.from(idx, (r) => y[r]!),
