@@ -23,6 +23,8 @@ export interface DecodeOptions extends ImageLimits {
   target?: DecodeTarget;
   /** A PNG's image data already inflated (png-inflate.ts); decoded without inflating again. */
   pngData?: Uint8Array;
+  /** `bytes`' header when the caller has read it already (it is not read again). */
+  header?: ImageHeader;
 }
 
 export interface DecodedImage extends RawImage {
@@ -42,7 +44,7 @@ export interface DecodedImage extends RawImage {
  * Alpha is composited on white (see png.ts). EXIF orientation (JPEG APP1, WebP EXIF) is applied.
  */
 export function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): DecodedImage {
-  const header = readImageHeader(bytes);
+  const header = options.header ?? readImageHeader(bytes);
   const keepGrey = options.keepGrey ?? false;
   if (header.format === 'jpeg') {
     // Orientation is only known after the APP1 segment; the shrink factor compares the target

@@ -28,8 +28,9 @@ export function preprocessBytes(
   spec: PreprocessSpec,
   limits: ImageLimits = {},
   pngData?: Uint8Array,
+  /** `bytes`' header when the caller has read it already (preprocessBytesAsync). */
+  header: ImageHeader = readImageHeader(bytes),
 ): PreprocessedImage {
-  const header = readImageHeader(bytes);
   if (spec.resize !== 'bilinear' && streamsPng(header, spec.width, spec.height)) {
     // Large PNGs stream into the resize: the limit counts what is held at once (png-stream.ts).
     checkImageLimits(header, bytes.length, limits, 1, spec.width);
@@ -44,6 +45,7 @@ export function preprocessBytes(
     keepGrey: spec.channels === 1,
     ...decodeTargetFor(spec),
     pngData,
+    header,
   });
   const data = imageToTensor(image, spec);
   // The decoded picture was this call's alone (release.ts says why now).
@@ -62,12 +64,12 @@ export async function preprocessBytesAsync(
   limits: ImageLimits = {},
 ): Promise<PreprocessedImage> {
   const header = readImageHeader(bytes);
-  if (header.format !== 'png') return preprocessBytes(bytes, spec, limits);
+  if (header.format !== 'png') return preprocessBytes(bytes, spec, limits, undefined, header);
   const streams = spec.resize !== 'bilinear' && streamsPng(header, spec.width, spec.height);
   if (streams) checkImageLimits(header, bytes.length, limits, 1, spec.width);
   else checkImageLimits(header, bytes.length, limits);
   const inflated = await inflatePngNative(bytes, header);
-  const result = preprocessBytes(bytes, spec, limits, inflated);
+  const result = preprocessBytes(bytes, spec, limits, inflated, header);
   if (inflated) releaseBuffer(inflated);
   return result;
 }

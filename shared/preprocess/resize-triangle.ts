@@ -1,4 +1,4 @@
-import type { PixelData } from './resize.ts';
+import { checkPixelData, checkResizeTarget, type PixelData } from './resize.ts';
 import { type Taps, WasmTriangleResize } from './resize-wasm.ts';
 
 /**
@@ -41,9 +41,7 @@ function taps(inSize: number, outSize: number): Taps {
  */
 export function resizeTriangle(src: PixelData, outWidth: number, outHeight: number): Float32Array {
   const { width, height, channels, data } = src;
-  if (data.length !== width * height * channels || width < 1 || height < 1) {
-    throw new RangeError(`pixel data has ${data.length} values; ${width}×${height}×${channels} expected`);
-  }
+  checkPixelData(src);
   const resizer = new TriangleResizer(width, height, channels, outWidth, outHeight);
   resizer.addRows(data, height);
   return resizer.finish();
@@ -73,9 +71,7 @@ export class TriangleResizer {
     readonly outWidth: number,
     readonly outHeight: number,
   ) {
-    if (!(outWidth >= 1 && outHeight >= 1 && Number.isInteger(outWidth) && Number.isInteger(outHeight))) {
-      throw new RangeError(`resize target must be positive integers, got ${outWidth}×${outHeight}`);
-    }
+    checkResizeTarget(outWidth, outHeight);
     this.xs = taps(width, outWidth);
     this.ys = taps(height, outHeight);
   }

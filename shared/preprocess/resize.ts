@@ -43,14 +43,24 @@ function axisTaps(inSize: number, outSize: number): AxisTaps {
  * runtime (Node, workerd, browsers) produces the same bits. No antialiasing: strong
  * downscaling aliases exactly as ONNX Resize does. Same size → an exact copy.
  */
-export function resizeBilinear(src: PixelData, outWidth: number, outHeight: number): Float32Array {
-  const { width, height, channels, data } = src;
+/** Both resizers' argument checks: a target of positive integers… */
+export function checkResizeTarget(outWidth: number, outHeight: number): void {
   if (!(outWidth >= 1 && outHeight >= 1 && Number.isInteger(outWidth) && Number.isInteger(outHeight))) {
     throw new RangeError(`resize target must be positive integers, got ${outWidth}×${outHeight}`);
   }
+}
+
+/** …and pixel data of the size it claims. */
+export function checkPixelData({ width, height, channels, data }: PixelData): void {
   if (data.length !== width * height * channels || width < 1 || height < 1) {
     throw new RangeError(`pixel data has ${data.length} values; ${width}×${height}×${channels} expected`);
   }
+}
+
+export function resizeBilinear(src: PixelData, outWidth: number, outHeight: number): Float32Array {
+  const { width, height, channels, data } = src;
+  checkResizeTarget(outWidth, outHeight);
+  checkPixelData(src);
   const xs = axisTaps(width, outWidth);
   const ys = axisTaps(height, outHeight);
   const out = new Float32Array(outWidth * outHeight * channels);
