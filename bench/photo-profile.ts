@@ -19,7 +19,7 @@
 import os from 'node:os';
 import sharp from 'sharp';
 import { buildJpegKernels } from '../codecs/jpeg/build.ts';
-import { CURRENT_RESIZE, type PreprocessSpec } from '../shared/manifest/preprocess.ts';
+import { PHOTO_SPEC } from './photo-spec.ts';
 import { decodeImage } from '../shared/preprocess/decode.ts';
 import { decodeJpeg } from '../shared/preprocess/jpeg/decode.ts';
 import { installJpegModule } from '../shared/preprocess/jpeg/wasm.ts';
@@ -27,17 +27,7 @@ import { decodeTargetFor, preprocessBytes } from '../shared/preprocess/preproces
 import { installNodeCodecs, nodeCodecModules } from '../training/images/node-codecs.ts';
 import { type PhotoFile, photoBenchFiles, sharpPreprocess } from './photo-files.ts';
 
-const spec: PreprocessSpec = {
-  width: 224,
-  height: 224,
-  channels: 3,
-  layout: 'NCHW',
-  resize: CURRENT_RESIZE,
-  scale: 1,
-  mean: [0],
-  std: [1],
-  invert: false,
-};
+const spec = PHOTO_SPEC;
 
 /** Milliseconds spent in each wrapped kernel export since the last reset. */
 const kernelMs: Record<string, number> = {};

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CURRENT_RESIZE, PreprocessSpecSchema } from '../shared/manifest/preprocess.ts';
+import { PHOTO_SPEC } from './photo-spec.ts';
 import { preprocessBytes } from '../shared/preprocess/index.ts';
 import { installNodeCodecs } from '../training/images/node-codecs.ts';
 import { projectRoot } from '../local-edge/bundle.ts';
@@ -20,13 +20,7 @@ import { median, round } from './stats.ts';
 
 await installNodeCodecs();
 const files = await photoBenchFiles();
-const spec = PreprocessSpecSchema.parse({
-  width: 224,
-  height: 224,
-  channels: 3,
-  layout: 'NCHW',
-  resize: CURRENT_RESIZE,
-});
+const spec = PHOTO_SPEC;
 const cpu = os.cpus()[0]?.model.trim() ?? 'unknown';
 console.log(`CPU: ${cpu}, load ${os.loadavg()[0]!.toFixed(2)}`);
 // Wall time, and process CPU time (user + system, all threads: libvips decodes on its own

@@ -5,16 +5,10 @@
  * so the difference between the two is the preprocessing's CPU time and page faults.
  */
 import { ensureCodecs } from '../../functions/runtime/codecs.ts';
-import { CURRENT_RESIZE, PreprocessSpecSchema } from '../../shared/manifest/preprocess.ts';
+import { PHOTO_SPEC } from '../photo-spec.ts';
 import { preprocessBytesAsync } from '../../shared/preprocess/preprocess.ts';
 
-const spec = PreprocessSpecSchema.parse({
-  width: 224,
-  height: 224,
-  channels: 3,
-  layout: 'NCHW',
-  resize: CURRENT_RESIZE,
-});
+const spec = PHOTO_SPEC;
 
 export default {
   async fetch(request: Request): Promise<Response> {
