@@ -7,7 +7,8 @@ import { expect } from 'vitest';
 import relaxedKernels from '../../shared/engine/kernels-relaxed.wasm';
 import simdKernels from '../../shared/engine/kernels-simd.wasm';
 import { createEngineSession } from '../../shared/engine/index.ts';
-import { listsEngine, ModelManifestSchema, type QuantizedVariant } from '../../shared/manifest/manifest.ts';
+import { listsEngine, ModelManifestSchema } from '../../shared/manifest/manifest.ts';
+import { passedInt8Variant } from '../fixtures/int8-variant.ts';
 import { decodeModel, encodeModel } from '../../shared/onnx/proto.ts';
 import { addOutputs } from '../../shared/onnx/surgery.ts';
 import { sha256Hex } from '../../shared/store/digest.ts';
@@ -44,31 +45,11 @@ export async function int8Version(name: string): Promise<{
     }),
   );
   const int8 = encodeModel(toQdq(model, { ranges, activationBits: 7, keepFp32: new Set() }));
-  const variant: QuantizedVariant = {
-    kind: 'int8',
-    published: true,
-    file: 'model.int8.onnx',
+  const variant = passedInt8Variant({
     sha256: await sha256Hex(int8),
     size: int8.byteLength,
-    scheme: {
-      weights: 'int8-symmetric-per-channel',
-      activationBits: 7,
-      calibration: 'minmax',
-      calibrationSamples: 1,
-      fp32Nodes: [],
-    },
-    gate: {
-      samples: 1,
-      fp32Accuracy: 1,
-      accuracy: 1,
-      accuracyDropPoints: 0,
-      maxAccuracyDropPoints: 0.5,
-      top1Agreement: 1,
-      minTop1Agreement: 0.99,
-      embeddingCosine: 1,
-    },
     engines: ['edgetune-wasm'],
-  };
+  });
   const files = Object.fromEntries(Object.entries(exp.files).map(([k, v]) => [k, fromBase64(v)]));
   return {
     manifest: { ...exp.manifest, name, variants: [variant] },

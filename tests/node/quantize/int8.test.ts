@@ -16,6 +16,7 @@ import {
   ENGINE_ARTIFACT_FORMAT,
 } from '../../../shared/engine/index.ts';
 import { ModelManifestSchema, QuantizedVariantSchema } from '../../../shared/manifest/manifest.ts';
+import { passedInt8Variant } from '../../fixtures/int8-variant.ts';
 import type { PreprocessSpec } from '../../../shared/manifest/preprocess.ts';
 import { GraphBuilder, int, ints } from '../../../shared/onnx/builder.ts';
 import { decodeModel, encodeModel } from '../../../shared/onnx/proto.ts';
@@ -329,29 +330,7 @@ describe('edgetune quantize: the accuracy gate', () => {
   });
 
   it('a variant listed without an engine artifact (published before artifacts existed) still parses', () => {
-    const variant = {
-      kind: 'int8',
-      published: true,
-      file: 'model.int8.onnx',
-      sha256: 'a'.repeat(64),
-      size: 10,
-      scheme: {
-        weights: 'int8-symmetric-per-channel',
-        activationBits: 7,
-        calibration: 'minmax',
-        calibrationSamples: 1,
-      },
-      gate: {
-        samples: 1,
-        fp32Accuracy: 1,
-        accuracy: 1,
-        accuracyDropPoints: 0,
-        maxAccuracyDropPoints: 0.5,
-        top1Agreement: 1,
-        minTop1Agreement: 0.99,
-        embeddingCosine: 1,
-      },
-    };
+    const variant = passedInt8Variant({ sha256: 'a'.repeat(64), size: 10 });
     expect(QuantizedVariantSchema.parse(variant).engine).toBeUndefined();
     const bad = { ...variant, engine: { file: 'model.int8.engine', sha256: 'x', size: 1, format: 1 } };
     expect(QuantizedVariantSchema.safeParse(bad).success).toBe(false);
