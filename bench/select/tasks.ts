@@ -16,8 +16,9 @@ import path from 'node:path';
 import { initTf } from '../../training/tf/backend.ts';
 import { cachedPretrainedBackbone } from '../../training/train/cached-backbone.ts';
 import { runTraining } from '../../training/train/run.ts';
-import { type Scored, choosePaired } from '../../training/select/choose.ts';
+import { choosePaired } from '../../training/select/choose.ts';
 import { MIN_SPLITS } from '../../training/select/search.ts';
+import { type RecordedRun, RULES, foldCountOf, gapOf, replayed } from './pick-rules.ts';
 import { writePhotoCrops } from './photo-crops.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -29,6 +30,8 @@ interface Task {
   data: string;
   testData: string;
   budget: number;
+  /** Labelled images (k of runs recorded without it is read off their split scores). */
+  labelled: number;
 }
 
 /** The demo's backbones: `quick` (2,000 digits, 2 epochs) and 0–4 only (the negative-transfer case). */
@@ -46,6 +49,7 @@ function tasks(): Record<string, Task> {
       data: 'opencv-digits:per-class=10',
       testData: 'opencv-digits:skip-per-class=10:per-class=110',
       budget: 3600,
+      labelled: 100,
     },
     negative: {
       title: 'mnist 5–9, 10/class, backbone pretrained on 0–4',
@@ -53,6 +57,7 @@ function tasks(): Record<string, Task> {
       data: 'mnist:classes=5-9:per-class=10',
       testData: 'mnist:classes=5-9:skip-per-class=10:per-class=200',
       budget: 3600,
+      labelled: 50,
     },
     fashion: {
       title: 'Fashion-MNIST, 10/class, mnist backbone',
@@ -60,6 +65,7 @@ function tasks(): Record<string, Task> {
       data: `${fashion}:per-class=10`,
       testData: `${fashion}:skip-per-class=10:per-class=100`,
       budget: 3600,
+      labelled: 100,
     },
     photos: {
       title: 'photo crops (3 classes), 10/class, MobileNetV2',
@@ -67,6 +73,7 @@ function tasks(): Record<string, Task> {
       data: `folder:${photos}:per-class=10`,
       testData: `folder:${photos}:skip-per-class=10:per-class=50`,
       budget: 3600,
+      labelled: 30,
     },
   };
 }
@@ -76,9 +83,7 @@ function arg(name: string, fallback: string): string {
   return i >= 0 ? process.argv[i + 1]! : fallback;
 }
 
-export interface TaskResult {
-  task: string;
-  seed: number;
+export interface TaskResult extends RecordedRun {
   pick: string;
   pickTest: number;
   best: string;
@@ -86,15 +91,6 @@ export interface TaskResult {
   configurations: number;
   skipped: number;
   searchSeconds: number;
-  /** Every configuration's CV splits and hindsight test accuracy: other rules can be replayed on them. */
-  rows?: {
-    id: string;
-    complexity: number;
-    /** Absent in runs recorded before the field existed: familyOf() fills it in from the id. */
-    family?: string | null;
-    folds: number[];
-    testAccuracy: number | null;
-  }[];
 }
 
 async function main(): Promise<void> {
@@ -158,6 +154,7 @@ async function main(): Promise<void> {
         configurations: scored.length,
         skipped: search.skipped.length,
         searchSeconds: search.seconds,
+        k: search.k,
         rows: search.rows.map((c) => ({
           id: c.id,
           complexity: c.complexity,
@@ -178,61 +175,25 @@ async function main(): Promise<void> {
 const pct = (x: number) => (x * 100).toFixed(1);
 
 /**
- * A recorded configuration's nested family: recorded since the rule uses it; for older runs it is
- * read off the id training/select/space.ts builds ("<layer> · <head>", "fine-tune <n> · linear").
+ * The mean gap under each rule of RULES, replayed on the recorded splits: one row per rule, one
+ * column per task (named as `--tasks` names it) and one for all runs together.
  */
-function familyOf(c: NonNullable<TaskResult['rows']>[number]): string | undefined {
-  if (c.family !== undefined) return c.family ?? undefined;
-  if (c.id.startsWith('fine-tune ')) return 'fine-tune';
-  const sep = c.id.indexOf(' · ');
-  return sep > 0 ? c.id.slice(0, sep) : undefined;
-}
-
-function replayed(r: TaskResult): (Scored & { testAccuracy: number | null })[] | undefined {
-  return r.rows?.filter((c) => c.folds.length > 0).map((c) => ({ ...c, family: familyOf(c) }));
-}
-
-/**
- * Pick rules replayed on a run's recorded splits; all of them look only at the CV scores. The
- * shipped one is choose.ts's `winner`; the others are what it was chosen against.
- */
-const RULES: { title: string; pick: (scored: Scored[]) => string }[] = [
-  {
-    title: 'one-SE step across all configurations',
-    pick: (s) =>
-      choosePaired(
-        s.map((c) => ({ ...c, family: 'all' })),
-        MIN_SPLITS,
-      )!.winner,
-  },
-  { title: 'best paired estimate', pick: (s) => choosePaired(s, MIN_SPLITS)!.best },
-  { title: 'most probably best', pick: (s) => choosePaired(s, MIN_SPLITS)!.mostProbable },
-  {
-    title: 'shipped: most probably best, one-SE step in its family',
-    pick: (s) => choosePaired(s, MIN_SPLITS)!.winner,
-  },
-];
-
-/** The mean gap per task under each rule of RULES, replayed on the recorded splits. */
 export function renderRules(results: readonly TaskResult[], all: Record<string, Task>): string {
+  const names = Object.keys(all).filter((name) => results.some((r) => r.task === name && r.rows));
+  const runs = results.filter((r) => r.rows && all[r.task]);
   const lines = [
-    `| task | runs | ${RULES.map((r) => `gap, ${r.title}`).join(' | ')} |`,
-    `|---|---|${RULES.map(() => '---').join('|')}|`,
+    `| rule (mean gap, points) | ${names.map((n) => `${n} (${runs.filter((r) => r.task === n).length} runs)`).join(' | ')} | all ${runs.length} runs |`,
+    `|---|${names.map(() => '---').join('|')}|---|`,
   ];
-  for (const name of Object.keys(all)) {
-    const rs = results.filter((r) => r.task === name && r.rows);
-    if (rs.length === 0) continue;
-    const gaps = RULES.map((rule) => {
-      let sum = 0;
-      for (const r of rs) {
-        const scored = replayed(r)!;
-        const bestTest = Math.max(...scored.map((x) => x.testAccuracy ?? 0));
-        const id = rule.pick(scored);
-        sum += bestTest - scored.find((x) => x.id === id)!.testAccuracy!;
-      }
-      return pct(sum / rs.length);
-    });
-    lines.push(`| ${all[name]!.title} | ${rs.length} | ${gaps.join(' | ')} |`);
+  for (const rule of RULES) {
+    const gap = (r: TaskResult) => {
+      const scored = replayed(r)!;
+      return gapOf(scored, rule.pick(scored, foldCountOf(r, all[r.task]!.labelled)));
+    };
+    const meanGap = (rs: TaskResult[]) => pct(rs.reduce((a, r) => a + gap(r), 0) / rs.length);
+    lines.push(
+      `| ${rule.title} | ${names.map((n) => meanGap(runs.filter((r) => r.task === n))).join(' | ')} | ${meanGap(runs)} |`,
+    );
   }
   return lines.join('\n');
 }

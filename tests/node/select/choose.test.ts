@@ -166,6 +166,23 @@ describe('paired comparison', () => {
     expect(choosePaired(scored, 2)!.estimates).toEqual(c.estimates);
   });
 
+  it('gives a tie on every split to the simpler configuration, and a consistent lead to the deeper one', () => {
+    // Two fine-tuning depths with the same score on every split (OpenCV digits, seed 3): nothing
+    // in the labelled images separates them, so the simpler one is taken.
+    const ft1 = [1, 0.8, 0.8, 0.8, 0.8];
+    const scored = [
+      { id: 'fine-tune 1', complexity: 101, folds: ft1, family: 'fine-tune' },
+      { id: 'fine-tune 2', complexity: 102, folds: ft1.slice(), family: 'fine-tune' },
+    ];
+    const tie = choosePaired(scored, 2)!;
+    expect(tie.mostProbable).toBe('fine-tune 1');
+    expect(tie.winner).toBe('fine-tune 1');
+    // Ahead by one image on every split: the difference has no spread, so no step back.
+    const ahead = choosePaired([scored[0]!, { ...scored[1]!, folds: ft1.map((x) => x + 0.1) }], 2)!;
+    expect(ahead.mostProbable).toBe('fine-tune 2');
+    expect(ahead.winner).toBe('fine-tune 2');
+  });
+
   it('fills in a configuration scored on fewer splits from the reference, and ignores one with too few', () => {
     const ref = [0.7, 0.9, 0.8, 0.6, 0.7, 0.9, 0.8, 0.6];
     // Scored on the first 4 splits only, 10 points above the reference on each.

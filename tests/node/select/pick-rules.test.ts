@@ -1,0 +1,104 @@
+/**
+ * The replay tools that compare pick rules on recorded searches (bench/select/pick-rules.ts,
+ * bench/select/learning-curve.ts): k read off old records, the shrunk estimates, the
+ * Nadeau–Bengio step and the learning-curve correction, each on constructed scores.
+ */
+import { describe, expect, it } from 'vitest';
+import { correctedPick, trainPerClass } from '../../../bench/select/learning-curve.ts';
+import { RULES, foldCountOf, replayed, shrunkEstimates } from '../../../bench/select/pick-rules.ts';
+import { mean } from '../../../training/select/choose.ts';
+
+const rule = (prefix: string) => RULES.find((r) => r.title.startsWith(prefix))!;
+
+describe('replayed runs', () => {
+  it('read k off the split scores of a run recorded without it', () => {
+    const row = (folds: number[]) => ({ id: 'a · linear', complexity: 10, folds, testAccuracy: 0.5 });
+    // 50 labelled images: held-out folds of 5 (scores in fifths) are k = 10, of 10 (tenths) k = 5.
+    expect(foldCountOf({ task: 't', seed: 1, rows: [row([0.8, 0.6, 1])] }, 50)).toBe(10);
+    expect(foldCountOf({ task: 't', seed: 1, rows: [row([0.8, 0.7, 1])] }, 50)).toBe(5);
+    expect(foldCountOf({ task: 't', seed: 1, k: 7, rows: [row([0.8, 0.7])] }, 50)).toBe(7);
+    // The family of an old record comes from its id.
+    const r = replayed({
+      task: 't',
+      seed: 1,
+      rows: [row([1, 1]), { ...row([]), id: 'fine-tune 1 · linear' }],
+    })!;
+    expect(r).toHaveLength(1);
+    expect(r[0]!.family).toBe('a');
+  });
+});
+
+describe('pick rules', () => {
+  it('shrink a lead measured on 2 splits more than the same lead measured on 10', () => {
+    const ref = [0.8, 0.6, 0.9, 0.7, 0.8, 0.6, 0.9, 0.7, 0.8, 0.7];
+    const jitter = [0.05, -0.05, 0, 0.05, -0.05, 0, 0.05, -0.05, 0, 0];
+    const scored = [
+      { id: 'ref', complexity: 0, folds: ref },
+      { id: 'short', complexity: 1, folds: ref.slice(0, 2).map((x, i) => x + 0.1 + jitter[i]!) },
+      { id: 'long', complexity: 2, folds: ref.map((x, i) => x + 0.1 + jitter[i]!) },
+      { id: 'low', complexity: 3, folds: ref.map((x, i) => x - 0.2 + jitter[i]!) },
+    ];
+    const e = shrunkEstimates(scored);
+    const raw = (id: string, n: number) =>
+      mean(ref) +
+      mean(
+        scored
+          .find((s) => s.id === id)!
+          .folds.slice(0, n)
+          .map((x, i) => x - ref[i]!),
+      );
+    const pulled = (id: string, n: number) => raw(id, n) - e.get(id)!;
+    expect(pulled('short', 2)).toBeGreaterThan(pulled('long', 10));
+    expect(pulled('long', 10)).toBeGreaterThanOrEqual(0);
+    expect(rule('best empirical-Bayes').pick(scored, 10)).toBe('long');
+  });
+
+  it('step further with the Nadeau–Bengio-corrected SE than with the plain one', () => {
+    const base = [0.8, 0.6, 0.9, 0.7, 0.8, 0.6, 0.8, 0.7, 0.9, 0.8];
+    // "linear" trails "mlp" by a mean of 2.5 points with a paired SE of 2.0: outside one plain SE,
+    // inside one corrected SE (× √(1 + 10/9) ≈ 1.45 at k = 10).
+    const lag = [0.2, 0, 0, 0, 0, 0, 0, 0, 0, 0.05];
+    const scored = [
+      { id: 'linear', complexity: 10, folds: base.map((x, i) => x - lag[i]!), family: 'layer' },
+      { id: 'mlp', complexity: 20, folds: base, family: 'layer' },
+    ];
+    expect(rule('shipped').pick(scored, 10)).toBe('mlp');
+    expect(rule('most probably best, step within one Nadeau').pick(scored, 10)).toBe('linear');
+  });
+});
+
+describe('learning-curve correction', () => {
+  it('counts the training images per class of a fold and of the export', () => {
+    expect([trainPerClass(5), trainPerClass(10), trainPerClass(Number.POSITIVE_INFINITY)]).toEqual([6, 7, 8]);
+  });
+
+  it('lifts a configuration that gains steeply with training size past a flat one, and not one that gains little', () => {
+    const ref = [0.8, 0.8, 0.6, 0.8, 1, 0.8, 0.8, 0.6, 0.8, 1];
+    const head = { id: 'layer · linear', complexity: 10, testAccuracy: 0.8 };
+    const scratch = { id: 'scratch CNN', complexity: 1000, testAccuracy: 0.85 };
+    // At k = 10 the scratch CNN is 4 points below the head; at k = 5 it was 14 points below (the
+    // head did not move): carried one more image per class it ends 6 points above.
+    const large = {
+      k: 10,
+      scored: [
+        { ...head, folds: ref },
+        { ...scratch, folds: ref.slice(0, 5).map((x) => x - 0.04) },
+      ],
+    };
+    const steep = {
+      k: 5,
+      scored: [
+        { ...head, folds: ref },
+        { ...scratch, folds: ref.slice(0, 5).map((x) => x - 0.14) },
+      ],
+    };
+    const flat = {
+      ...steep,
+      scored: [steep.scored[0]!, { ...scratch, folds: ref.slice(0, 5).map((x) => x - 0.06) }],
+    };
+    const onlyScratch = (id: string) => id === 'scratch CNN';
+    expect(correctedPick(steep, large, () => false)).toBe('layer · linear');
+    expect(correctedPick(steep, large, onlyScratch)).toBe('scratch CNN');
+    expect(correctedPick(flat, large, onlyScratch)).toBe('layer · linear');
+  });
+});
