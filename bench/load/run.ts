@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import type { KernelInstanceCounts } from '../../shared/engine/spare-kernels.ts';
 import { ENGINES } from '../../shared/inference/engines.ts';
 import type { ModelStats } from '../../shared/metrics/summary.ts';
 import { createRng } from '../../shared/random.ts';
@@ -96,7 +97,14 @@ export interface LoadReport {
   admin: { ok: number; failed: Record<string, number> };
   logLines: number;
   /** The isolate's session cache at the end (GET /admin/cache): loads and evictions over the run. */
-  cache: { loads: number; evictions: number; residentEngineSessions: number; residentOrtSessions: number };
+  cache: {
+    loads: number;
+    evictions: number;
+    residentEngineSessions: number;
+    residentOrtSessions: number;
+    /** What became of the engine's kernel instances (shared/engine/spare-kernels.ts). */
+    kernels: KernelInstanceCounts;
+  };
   heap: { start: HeapReading; warm: HeapReading; end: HeapReading };
 }
 
@@ -320,6 +328,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       loads: number;
       evictions: number;
       sessions: { engine: string }[];
+      kernels: KernelInstanceCounts;
     };
     const resident = (engine: string) => cache.sessions.filter((x) => x.engine === engine).length;
 
@@ -350,6 +359,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         evictions: cache.evictions,
         residentEngineSessions: resident(ENGINES.wasm),
         residentOrtSessions: resident(ENGINES.ortWeb),
+        kernels: cache.kernels,
       },
     };
   } finally {
