@@ -161,7 +161,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
           body: req.image.bytes as Uint8Array<ArrayBuffer>,
           signal: AbortSignal.timeout(60_000),
         });
-        body = (await res.json()) as typeof body;
+        body = parseAnswer(await res.text());
       };
       try {
         try {
@@ -402,6 +402,19 @@ function postOnFreshConnection(url: URL, token: string, body: unknown): Promise<
     req.on('error', reject);
     req.end(data);
   });
+}
+
+/**
+ * The edge answers JSON; an answer that is not JSON (workerd's own plain-text 500 when it cancels
+ * a request it finds hung) is still an HTTP answer: counted under its status, its first words as
+ * the code, never as a request without an answer.
+ */
+function parseAnswer(text: string): { version?: string; error?: { code: string } } {
+  try {
+    return JSON.parse(text) as { version?: string; error?: { code: string } };
+  } catch {
+    return { error: { code: `not JSON: ${text.slice(0, 60)}` } };
+  }
 }
 
 function isClosedConnection(e: unknown): boolean {
