@@ -14,7 +14,28 @@ export interface HeapReading {
   /** Sum of byteLength over live WebAssembly.Memory objects (bytes). */
   wasmHeapBytes: number;
   wasmMemories: number;
+  /**
+   * Who holds each live memory: exported by an engine kernel instance (the instance's exports
+   * include `gemm`), exported by another live instance (the image codecs), or exported by none
+   * (onnxruntime-web's glue creates its heap and imports it into its instance).
+   */
+  byOwner: { engineKernels: number; otherInstances: number; notExported: number };
 }
+
+/** The object group of one reading's remote objects, released when the reading is done. */
+const GROUP = 'edgetune-heap-reading';
+
+/** Runs in the isolate on the array of live memories, given the array of live instances. */
+const OWNERS = `function (instances) {
+  const owner = new Map();
+  for (const i of instances)
+    for (const v of Object.values(i.exports))
+      if (v instanceof WebAssembly.Memory) owner.set(v, 'gemm' in i.exports ? 'engine' : 'other');
+  const bytes = this.reduce((s, m) => s + m.buffer.byteLength, 0);
+  const engine = this.filter((m) => owner.get(m) === 'engine').length;
+  const other = this.filter((m) => owner.get(m) === 'other').length;
+  return JSON.stringify([this.length, bytes, engine, other]);
+}`;
 
 interface CdpReply {
   id?: number;
@@ -75,25 +96,47 @@ export class IsolateInspector {
 
   async read(): Promise<HeapReading> {
     if (this.contextId === null) throw new Error('the Worker announced no execution context');
+    try {
+      const memories = await this.liveObjects('WebAssembly.Memory');
+      const instances = await this.liveObjects('WebAssembly.Instance');
+      const sum = (await this.send('Runtime.callFunctionOn', {
+        objectId: memories,
+        functionDeclaration: OWNERS,
+        arguments: [{ objectId: instances }],
+        returnByValue: true,
+      })) as { result: { value: string } };
+      const [count, bytes, engineKernels, otherInstances] = JSON.parse(sum.result.value) as number[];
+      const usage = await this.send('Runtime.getHeapUsage');
+      return {
+        jsHeapBytes: Number(usage.usedSize),
+        wasmHeapBytes: bytes!,
+        wasmMemories: count!,
+        byOwner: {
+          engineKernels: engineKernels!,
+          otherInstances: otherInstances!,
+          notExported: count! - engineKernels! - otherInstances!,
+        },
+      };
+    } finally {
+      // The inspector holds every object it handed out until its group is released, and a held
+      // array of memories keeps them all alive: readings that leaked their arrays made the memories
+      // of sessions live at "start" and "warm" look live at the end (1–2 more than accounted for).
+      await this.send('Runtime.releaseObjectGroup', { objectGroup: GROUP }).catch(() => undefined);
+    }
+  }
+
+  /** An array (remote object id) of every live object of `ctor`, after a garbage collection. */
+  private async liveObjects(ctor: string): Promise<string> {
     const proto = (await this.send('Runtime.evaluate', {
-      expression: 'WebAssembly.Memory.prototype',
+      expression: `${ctor}.prototype`,
       contextId: this.contextId,
-    })) as {
-      result: { objectId: string };
-    };
-    const live = (await this.send('Runtime.queryObjects', { prototypeObjectId: proto.result.objectId })) as {
-      objects: { objectId: string };
-    };
-    const sum = (await this.send('Runtime.callFunctionOn', {
-      objectId: live.objects.objectId,
-      functionDeclaration:
-        'function () { return JSON.stringify([this.length, this.reduce((s, m) => s + m.buffer.byteLength, 0)]); }',
-      returnByValue: true,
-    })) as { result: { value: string } };
-    const [count, bytes] = JSON.parse(sum.result.value) as [number, number];
-    const usage = await this.send('Runtime.getHeapUsage');
-    await this.send('Runtime.releaseObjectGroup', { objectGroup: '' }).catch(() => undefined);
-    return { jsHeapBytes: Number(usage.usedSize), wasmHeapBytes: bytes, wasmMemories: count };
+      objectGroup: GROUP,
+    })) as { result: { objectId: string } };
+    const live = (await this.send('Runtime.queryObjects', {
+      prototypeObjectId: proto.result.objectId,
+      objectGroup: GROUP,
+    })) as { objects: { objectId: string } };
+    return live.objects.objectId;
   }
 
   close(): void {

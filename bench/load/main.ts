@@ -31,6 +31,7 @@ function table(header: string[], rows: string[][]): string {
 
 export function formatReport(r: LoadReport, cpu: string): string {
   const o = r.options;
+  const kernels = r.cache.kernels;
   const out = [
     `${r.completed} requests (${o.clients} clients, admin change every ${o.adminEveryMs !== undefined ? `${o.adminEveryMs / 1000} s` : `${o.adminEveryRequests} requests`}, corrupt ${'load-a@v3'} after ${Math.round(o.corruptAfter * 100)} %) in ${r.seconds} s: ${r.throughput} req/s on ${cpu}`,
     '',
@@ -76,6 +77,18 @@ export function formatReport(r: LoadReport, cpu: string): string {
           String(r.heap.warm.wasmMemories),
           String(r.heap.end.wasmMemories),
         ],
+        ...(
+          [
+            ['engineKernels', '… of engine kernel instances'],
+            ['otherInstances', '… exported by other instances (codecs)'],
+            ['notExported', '… imported by their instance (onnxruntime-web)'],
+          ] as const
+        ).map(([key, label]) => [
+          label,
+          String(r.heap.start.byOwner[key]),
+          String(r.heap.warm.byOwner[key]),
+          String(r.heap.end.byOwner[key]),
+        ]),
         [
           'JS heap after GC, MB',
           mb(r.heap.start.jsHeapBytes),
@@ -89,6 +102,7 @@ export function formatReport(r: LoadReport, cpu: string): string {
     `expected (pinned to the corrupt version, 500 checksum_mismatch): ${r.expectedCorrupt}; unexpected 5xx: ${r.unexpected5xx}; unexpected 4xx: ${r.unexpected4xx}; no HTTP answer: ${r.transportErrors} (sent again after a closed keep-alive connection: ${r.retriedClosedConnections})`,
     `answers not naming a real version: ${r.unnamed}; routed requests served by the fallback: ${r.fallbacks}`,
     `session cache (MODEL_CACHE_MB ${o.cacheMb}): ${r.cache.loads} loads, ${r.cache.evictions} evictions; resident at the end: ${r.cache.residentEngineSessions} engine, ${r.cache.residentOrtSessions} onnxruntime-web sessions`,
+    `engine kernel instances: ${kernels.instantiated} instantiated, ${kernels.reused} reused spares, ${kernels.kept} kept as the spare, ${kernels.dropped} dropped; held at the end: ${kernels.inUse} by sessions + ${kernels.spares} spare`,
     `admin changes: ${r.admin.ok} ok${Object.keys(r.admin.failed).length ? `, failed ${kv(r.admin.failed)}` : ''}; JSON log lines: ${r.logLines}`,
   ];
   return out.join('\n');

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import type { KernelInstanceCounts } from '../../shared/engine/spare-kernels.ts';
 import { ENGINES } from '../../shared/inference/engines.ts';
 import type { ModelStats } from '../../shared/metrics/summary.ts';
 import { createRng } from '../../shared/random.ts';
@@ -96,7 +97,14 @@ export interface LoadReport {
   admin: { ok: number; failed: Record<string, number> };
   logLines: number;
   /** The isolate's session cache at the end (GET /admin/cache): loads and evictions over the run. */
-  cache: { loads: number; evictions: number; residentEngineSessions: number; residentOrtSessions: number };
+  cache: {
+    loads: number;
+    evictions: number;
+    residentEngineSessions: number;
+    residentOrtSessions: number;
+    /** What became of the engine's kernel instances (shared/engine/spare-kernels.ts). */
+    kernels: KernelInstanceCounts;
+  };
   heap: { start: HeapReading; warm: HeapReading; end: HeapReading };
 }
 
@@ -153,7 +161,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
           body: req.image.bytes as Uint8Array<ArrayBuffer>,
           signal: AbortSignal.timeout(60_000),
         });
-        body = (await res.json()) as typeof body;
+        body = parseAnswer(await res.text());
       };
       try {
         try {
@@ -320,6 +328,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       loads: number;
       evictions: number;
       sessions: { engine: string }[];
+      kernels: KernelInstanceCounts;
     };
     const resident = (engine: string) => cache.sessions.filter((x) => x.engine === engine).length;
 
@@ -350,6 +359,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         evictions: cache.evictions,
         residentEngineSessions: resident(ENGINES.wasm),
         residentOrtSessions: resident(ENGINES.ortWeb),
+        kernels: cache.kernels,
       },
     };
   } finally {
@@ -392,6 +402,19 @@ function postOnFreshConnection(url: URL, token: string, body: unknown): Promise<
     req.on('error', reject);
     req.end(data);
   });
+}
+
+/**
+ * The edge answers JSON; an answer that is not JSON (workerd's own plain-text 500 when it cancels
+ * a request it finds hung) is still an HTTP answer: counted under its status, its first words as
+ * the code, never as a request without an answer.
+ */
+function parseAnswer(text: string): { version?: string; error?: { code: string } } {
+  try {
+    return JSON.parse(text) as { version?: string; error?: { code: string } };
+  } catch {
+    return { error: { code: `not JSON: ${text.slice(0, 60)}` } };
+  }
 }
 
 function isClosedConnection(e: unknown): boolean {

@@ -25,6 +25,34 @@ const PAGE = 65536;
 
 /** At most one spare instance per preferred module (what a session of these modules would get). */
 const spares = new WeakMap<WebAssembly.Module, Kernels>();
+
+/**
+ * What became of the kernel instances sessions took and gave back in this isolate. Every instance
+ * still referenced is either in use by a session or a spare; one that was dropped is garbage.
+ * So after a garbage collection the isolate holds exactly `inUse + spares` kernel memories:
+ * the exact accounting the load test holds the Worker to (GET /admin/cache shows these).
+ */
+export interface KernelInstanceCounts {
+  /** Fresh instances made for sessions (no spare was ready). */
+  instantiated: number;
+  /** Sessions that got the spare instead. */
+  reused: number;
+  /** Released sessions' instances kept as the spare. */
+  kept: number;
+  /** Released sessions' instances let go (a spare was already kept, or the memory is too large). */
+  dropped: number;
+  /** Instances sessions hold now. */
+  inUse: number;
+  /** Spare instances held now (at most one per module kind). */
+  spares: number;
+}
+
+const counts: KernelInstanceCounts = { instantiated: 0, reused: 0, kept: 0, dropped: 0, inUse: 0, spares: 0 };
+
+/** A copy of the counts so far. */
+export function kernelInstanceCounts(): KernelInstanceCounts {
+  return { ...counts };
+}
 const keyOf = (modules: KernelModules): WebAssembly.Module => modules.relaxed ?? modules.simd;
 
 /** A spare instance of `modules` (zeroed), or a fresh one. */
@@ -33,9 +61,15 @@ export function takeKernels(modules: KernelModules): Kernels {
   const spare = spares.get(key);
   if (spare) {
     spares.delete(key);
+    counts.spares--;
+    counts.reused++;
+    counts.inUse++;
     return spare;
   }
-  return instantiateKernelsSync(modules);
+  const kernels = instantiateKernelsSync(modules);
+  counts.instantiated++;
+  counts.inUse++;
+  return kernels;
 }
 
 /**
@@ -45,9 +79,15 @@ export function takeKernels(modules: KernelModules): Kernels {
 export function giveBackKernels(modules: KernelModules, kernels: Kernels): void {
   const key = keyOf(modules);
   const mem = kernels.exports.memory;
-  if (spares.has(key) || mem.buffer.byteLength > SPARE_MAX_BYTES) return;
+  counts.inUse--;
+  if (spares.has(key) || mem.buffer.byteLength > SPARE_MAX_BYTES) {
+    counts.dropped++;
+    return;
+  }
   new Uint8Array(mem.buffer).fill(0);
   spares.set(key, kernels);
+  counts.spares++;
+  counts.kept++;
 }
 
 /**
@@ -56,11 +96,12 @@ export function giveBackKernels(modules: KernelModules, kernels: Kernels): void 
  */
 export function prepareSpareKernels(modules: KernelModules, bytes = SPARE_BYTES, from?: Kernels): void {
   const key = keyOf(modules);
-  const kernels = spares.get(key) ?? from ?? instantiateKernelsSync(modules);
-  spares.delete(key);
+  const spare = spares.get(key);
+  const kernels = spare ?? from ?? instantiateKernelsSync(modules);
   const mem = kernels.exports.memory;
   if (mem.buffer.byteLength < bytes) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / PAGE));
   // Writing each page is what maps it in; zero is what a fresh memory holds.
   new Uint8Array(mem.buffer).fill(0);
   spares.set(key, kernels);
+  if (!spare) counts.spares++;
 }

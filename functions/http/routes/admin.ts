@@ -5,6 +5,7 @@
  */
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
+import { kernelInstanceCounts } from '../../../shared/engine/spare-kernels.ts';
 import { parseWindow, readModelStats } from '../../../shared/metrics/summary.ts';
 import { NAME_PATTERN } from '../../../shared/names.ts';
 import {
@@ -137,5 +138,8 @@ admin.get('/models/:name/stats', async (c) => {
   return c.json({ ...stats, requestsSource: metrics.source });
 });
 
-/** This isolate's model cache (sessions, estimated heap use, refused versions). */
-admin.get('/cache', (c) => c.json(getServices(c).cache.stats()));
+/**
+ * This isolate's model cache (sessions, estimated heap use, refused versions), and what became of
+ * the engine's kernel instances: the live ones are exactly `kernels.inUse + kernels.spares`.
+ */
+admin.get('/cache', (c) => c.json({ ...getServices(c).cache.stats(), kernels: kernelInstanceCounts() }));

@@ -37,15 +37,27 @@ describe('load and soak (short)', () => {
     expect(r.admin.ok).toBe(10);
     // The cache budget is smaller than the four versions: sessions were evicted and reloaded.
     expect(r.cache.evictions).toBeGreaterThan(0);
-    // Each engine session owns one wasm memory; onnxruntime-web one shared heap for all of its
-    // sessions, and the WebP decoder, the JPEG decoder and the resize one each for the isolate,
-    // plus the engine's one spare kernel instance (shared/engine/spare-kernels.ts: kept zeroed
-    // for the next session): after all that churn (and a forced GC) those five and the resident
-    // sessions' memories live — and, since the spare was added, one or two more kernel instances
-    // that something still references (seen: 7 live with 0 and with 1 resident engine session, 8
-    // with 2). Not a leak: `npm run load -- --requests 3000 --cache-mb 2` (1,073 evictions) ends
-    // with the same count as this test's ~185 evictions; which reference holds them is not yet
-    // found. The bound leaves room for three, and a memory per evicted session breaks it at once.
-    expect(r.heap.end.wasmMemories).toBeLessThanOrEqual(5 + 3 + r.cache.residentEngineSessions);
+    // Every wasm memory alive after all that churn (read after a forced GC) is accounted for,
+    // exactly. Engine kernel memories: one per session that holds kernels (every resident engine
+    // session, no other) plus the zeroed spares (shared/engine/spare-kernels.ts), as the Worker
+    // counts them; sessions evicted since were given back, and their instances that were not kept
+    // as the spare were dropped and collected. The other memories: libwebp's decoder, the JPEG
+    // decoder's and the resize kernels' instances (each codec keeps one while its memory stays
+    // small, as with these images), all exported by their instances; and onnxruntime-web's one
+    // heap for all its sessions, which its glue creates and imports. A memory kept by an evicted
+    // session, or any other memory nobody accounts for, breaks one of these.
+    const k = r.cache.kernels;
+    // Before any request: only the warm-up's spare (the codecs are instantiated on first use).
+    expect(r.heap.start.byOwner).toEqual({ engineKernels: 1, otherInstances: 0, notExported: 0 });
+    expect(k.dropped).toBeGreaterThan(0);
+    expect(k.inUse).toBe(r.cache.residentEngineSessions);
+    expect(k.spares).toBeLessThanOrEqual(1);
+    expect(k.instantiated + k.reused).toBe(k.inUse + k.kept + k.dropped);
+    expect(r.heap.end.byOwner).toEqual({
+      engineKernels: k.inUse + k.spares,
+      otherInstances: 3,
+      notExported: 1,
+    });
+    expect(r.heap.end.wasmMemories).toBe(4 + k.inUse + k.spares);
   });
 });
