@@ -222,6 +222,11 @@ export class ModelCache {
     return pending;
   }
 
+  /** Whether a request for name@version at `precision` would find its session loaded. */
+  async hasSession(name: string, version: string, precision?: PrecisionMode): Promise<boolean> {
+    return this.entries.has((await this.sessionKey(name, version, precision)).key);
+  }
+
   /** Whether name@version has a live session in this isolate. */
   isLoaded(name: string, version: string): boolean {
     return this.entries.has(`${name}@${version}`);
