@@ -4,8 +4,9 @@
  * wasm starts in the baseline compiler; the cold-start bench (bench/int8-cold.ts) measured a
  * first 187×187 PNG → 224×224 preprocess about three times the second. Decoding a tiny picture of
  * each format through the real path (preprocessBytes) at the Worker's global scope moves that to
- * start-up. The resize runs to a model's usual input size, so its per-sample loops run as often
- * as a real request's.
+ * start-up. PNG (decoded in bands into the resize) and JPEG (decoded whole, then resized) run to a
+ * model's usual input size, so the two resize paths' per-sample loops run as often as a real
+ * request's; WebP shares JPEG's resize, so its picture only goes to a small size (less start-up).
  *
  * Nothing here changes what a later request computes: decoders and the resize keep no state
  * between calls except instances and memories they reuse anyway (checked bit for bit in
@@ -30,10 +31,10 @@ const WARMUP_SPEC: PreprocessSpec = {
 
 export type WarmUpFormat = 'png' | 'jpeg' | 'webp';
 
-const IMAGES: Record<WarmUpFormat, string> = {
-  png: WARMUP_PNG_BASE64,
-  jpeg: WARMUP_JPEG_BASE64,
-  webp: WARMUP_WEBP_BASE64,
+const IMAGES: Record<WarmUpFormat, { base64: string; spec: PreprocessSpec }> = {
+  png: { base64: WARMUP_PNG_BASE64, spec: WARMUP_SPEC },
+  jpeg: { base64: WARMUP_JPEG_BASE64, spec: WARMUP_SPEC },
+  webp: { base64: WARMUP_WEBP_BASE64, spec: { ...WARMUP_SPEC, width: 32, height: 32 } },
 };
 
 function bytesOf(base64: string): Uint8Array {
@@ -46,5 +47,5 @@ function bytesOf(base64: string): Uint8Array {
  * installCodecs; WebP only once its promise has resolved). Throws what the path throws.
  */
 export function warmUpPreprocessing(formats: readonly WarmUpFormat[]): void {
-  for (const f of formats) preprocessBytes(bytesOf(IMAGES[f]), WARMUP_SPEC);
+  for (const f of formats) preprocessBytes(bytesOf(IMAGES[f].base64), IMAGES[f].spec);
 }
