@@ -22,8 +22,9 @@ export interface ServeRequest {
   /** 'fp32': this request is served from the fp32 export even where int8 is the default. */
   precision?: PrecisionMode;
   /**
-   * Called with a version's manifest just before its session is loaded (not when it is resident),
-   * so the caller can start work that needs only the manifest while the model files are read.
+   * Called with a version's manifest just before its session is loaded (not when it is resident
+   * or the version is refused), so the caller can start work that needs only the manifest while
+   * the model files are read.
    */
   beforeLoad?: (manifest: ModelManifest) => void;
 }
@@ -89,9 +90,9 @@ export class Server {
     throw firstError;
   }
 
-  /** Tells `req.beforeLoad` about name@version when its session has yet to be loaded. */
+  /** Tells `req.beforeLoad` about name@version when its session is about to be loaded. */
   private async announce(req: ServeRequest, name: string, version: string, manifest?: ModelManifest) {
-    if (!req.beforeLoad || (await this.cache.hasSession(name, version, req.precision))) return;
+    if (!req.beforeLoad || !(await this.cache.willLoad(name, version, req.precision))) return;
     req.beforeLoad(manifest ?? (await this.cache.manifest(name, version)));
   }
 

@@ -132,7 +132,7 @@ describe('decoding a cold request image while its model loads', () => {
     }
   });
 
-  it('tells beforeLoad about a version only while its session is not resident', async () => {
+  it('tells beforeLoad about a version only while its session is not resident nor refused', async () => {
     // A cache of its own: nothing is resident in it yet.
     const cache = new ModelCache({
       source: registrySource(store()),
@@ -157,5 +157,18 @@ describe('decoding a cold request image while its model loads', () => {
     expect(seen).toEqual([cold, routed]);
     await server.serve({ name: MODEL, beforeLoad }, run);
     expect(seen).toEqual([cold, routed]);
+    // A version whose model file is damaged is announced once; refused after that, it fails
+    // before any file is read, so nothing is started for it.
+    const broken = await freshVersion();
+    const key = `models/${MODEL}/versions/${broken}/model.onnx`;
+    const bytes = new Uint8Array(await (await env.MODELS.get(key))!.arrayBuffer());
+    bytes[0] = bytes[0]! ^ 0xff;
+    await env.MODELS.put(key, bytes);
+    for (let i = 0; i < 2; i++) {
+      await expect(server.serve({ name: MODEL, explicit: broken, beforeLoad }, run)).rejects.toMatchObject({
+        code: 'checksum_mismatch',
+      });
+    }
+    expect(seen).toEqual([cold, routed, broken]);
   });
 });
