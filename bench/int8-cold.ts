@@ -7,8 +7,9 @@
  *   - the bench Worker's /cold (bench/worker/cold.ts): the same start-up phase by phase inside
  *     the isolate (R2 read of the ONNX file and, for int8, its engine artifact; sha256; ONNX
  *     decode; the engine's own phases; codecs; preprocess;
- *     first/second/third run), once in a cold isolate and once after the engine warm-up the
- *     production Worker runs at global scope (its own cost is the `warmup` phase); each then
+ *     first/second/third run), once in a cold isolate and once after the engine and codec
+ *     warm-ups the production Worker runs at global scope (their own costs are the `warmup` and
+ *     `codec_warmup` phases); each then
  *     repeated in the same isolate (`warm_isolate_*`: what is left when no code is cold).
  * workerd evaluates the global scope before it listens, so the first response excludes the
  * warm-up; in production it is part of the isolate's start (Workers allow 1 s of it).

@@ -11,10 +11,11 @@ import { itemShape } from '../../functions/runtime/inference.ts';
 import { createEngineSession, decodeEngineArtifact } from '../../shared/engine/index.ts';
 import { instantiateKernelsSync } from '../../shared/engine/kernels.ts';
 import { warmUpEngine } from '../../shared/engine/warmup.ts';
+import { warmUpCodecs } from '../../functions/runtime/warmup.ts';
 import { PreprocessSpecSchema } from '../../shared/manifest/preprocess.ts';
 import { decodeModel } from '../../shared/onnx/proto.ts';
 import { installCodecs } from '../../shared/preprocess/codecs.ts';
-import { preprocessBytes } from '../../shared/preprocess/preprocess.ts';
+import { preprocessBytesAsync } from '../../shared/preprocess/preprocess.ts';
 import { sha256Hex } from '../../shared/store/digest.ts';
 
 interface Env {
@@ -41,8 +42,12 @@ export async function coldPhases(url: URL, env: Env): Promise<Response> {
   );
   mark = performance.now();
   // warmup=1: the production Worker's global-scope warm-up first (functions/runtime/warmup.ts).
-  if (url.searchParams.get('warmup') === '1') warmUpEngine(kernelModules());
+  const warmup = url.searchParams.get('warmup') === '1';
+  if (warmup) warmUpEngine(kernelModules());
   phase('warmup');
+  // And the codecs' (PNG, JPEG, then WebP once its decoder's factory resolves).
+  if (warmup) await warmUpCodecs();
+  phase('codec_warmup');
   await installCodecs(codecModules());
   phase('codecs_instantiate');
   // engine=K: the model's engine artifact (packed weights), read beside the ONNX file as the
@@ -70,13 +75,13 @@ export async function coldPhases(url: URL, env: Env): Promise<Response> {
     },
   });
   phase('engine_create');
-  const input = preprocessBytes(image, spec);
+  const input = await preprocessBytesAsync(image, spec);
   phase('preprocess_first');
   const dims = [1, ...itemShape(spec)];
   const feeds = { [session.inputNames[0]!]: { data: input.data, dims } };
   session.runSync(feeds);
   phase('run_first');
-  preprocessBytes(image, spec);
+  await preprocessBytesAsync(image, spec);
   phase('preprocess_second');
   session.runSync(feeds);
   phase('run_second');

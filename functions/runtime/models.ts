@@ -222,6 +222,17 @@ export class ModelCache {
     return pending;
   }
 
+  /**
+   * Whether a request for name@version at `precision` would load its session now: none is
+   * resident and the version is not refused (a refused one fails before any file is read).
+   */
+  async willLoad(name: string, version: string, precision?: PrecisionMode): Promise<boolean> {
+    const { key } = await this.sessionKey(name, version, precision);
+    if (this.entries.has(key)) return false;
+    const refusal = this.refused.get(key);
+    return !(refusal && refusal.until > this.now());
+  }
+
   /** Whether name@version has a live session in this isolate. */
   isLoaded(name: string, version: string): boolean {
     return this.entries.has(`${name}@${version}`);

@@ -7,6 +7,7 @@
  */
 import { EdgetuneError } from '../../shared/errors.ts';
 import { chooseVersion, shadowVersion } from '../../shared/routing/choose.ts';
+import type { ModelManifest } from '../../shared/manifest/manifest.ts';
 import type { ModelCache, RoutingView } from './models.ts';
 import type { PrecisionMode } from './precision.ts';
 import type { ModelSession } from './session.ts';
@@ -20,6 +21,12 @@ export interface ServeRequest {
   userKey?: string;
   /** 'fp32': this request is served from the fp32 export even where int8 is the default. */
   precision?: PrecisionMode;
+  /**
+   * Called with a version's manifest just before its session is loaded (not when it is resident
+   * or the version is refused), so the caller can start work that needs only the manifest while
+   * the model files are read.
+   */
+  beforeLoad?: (manifest: ModelManifest) => void;
 }
 
 export interface Served<T> {
@@ -46,7 +53,8 @@ export class Server {
   async serve<T>(req: ServeRequest, fn: (session: ModelSession) => Promise<T>): Promise<Served<T>> {
     const { name, explicit, precision } = req;
     if (explicit) {
-      await this.cache.manifest(name, explicit); // 404 before anything is downloaded
+      const manifest = await this.cache.manifest(name, explicit); // 404 before anything is downloaded
+      await this.announce(req, name, explicit, manifest);
       const result = await this.cache.use(name, explicit, fn, precision);
       // Routing only decides the shadow here; a pinned request is served even if it is unreadable.
       const view = await this.cache.routing(name).catch(() => null);
@@ -66,6 +74,7 @@ export class Server {
       if (tried.includes(version)) continue;
       tried.push(version);
       try {
+        await this.announce(req, name, version);
         await this.cache.load(name, version, precision);
       } catch (e) {
         if (e instanceof EdgetuneError && LOAD_FAILURES.has(e.code)) {
@@ -79,6 +88,12 @@ export class Server {
       return { version, reason, result, shadow: this.shadowFor(view, version) };
     }
     throw firstError;
+  }
+
+  /** Tells `req.beforeLoad` about name@version when its session is about to be loaded. */
+  private async announce(req: ServeRequest, name: string, version: string, manifest?: ModelManifest) {
+    if (!req.beforeLoad || !(await this.cache.willLoad(name, version, req.precision))) return;
+    req.beforeLoad(manifest ?? (await this.cache.manifest(name, version)));
   }
 
   /** The version a routed request would get, without running anything (metadata endpoints). */
