@@ -89,3 +89,18 @@ export function skipInputGradient(layer: tf.layers.Layer): boolean {
     });
   return true;
 }
+
+/** skipInputGradient on every layer of `model` that reads nothing but the model's inputs. */
+export function skipModelInputGradients(model: tf.LayersModel): number {
+  const inputs = new Set(model.inputs.map((t) => t.id));
+  let n = 0;
+  for (const layer of model.layers) {
+    const nodes = layer.inboundNodes;
+    const readsInputsOnly =
+      layer.getClassName() !== 'InputLayer' &&
+      nodes.length > 0 &&
+      nodes.every((node) => node.inputTensors.every((t) => inputs.has(t.id)));
+    if (readsInputsOnly && skipInputGradient(layer)) n++;
+  }
+  return n;
+}

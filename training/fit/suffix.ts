@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { EdgetuneError } from '../../shared/errors.ts';
 import type { TfNode } from '../backbones/convert/graph.ts';
 import type { HeadSpec } from './head.ts';
-import { skipInputGradient } from './input-conv.ts';
+import { skipModelInputGradients } from './input-conv.ts';
 
 export interface TrainableParts {
   model: tf.LayersModel;
@@ -104,8 +104,6 @@ export function buildTrainable(opts: BuildTrainableOptions): TrainableParts {
   }
   const skip = new Set<TfNode>();
   const suffixLayers: tf.layers.Layer[] = [];
-  /** Layers that read nothing but the trainable part's input (whose gradient nothing reads). */
-  const readInput: tf.layers.Layer[] = [];
   const pendingWeights: [tf.layers.Layer, tf.Tensor[], boolean][] = [];
   let folded = 0;
   let last: tf.SymbolicTensor = input;
@@ -165,14 +163,12 @@ export function buildTrainable(opts: BuildTrainableOptions): TrainableParts {
       if (node === opts.nodes[opts.nodes.length - 1]) featureLayer = fresh.name;
     }
     suffixLayers.push(fresh);
-    if (ins.every((t) => t === input)) readInput.push(fresh);
     last = result;
   }
   for (const [layer, weights, owned] of pendingWeights) {
     if (weights.length > 0) layer.setWeights(weights);
     if (owned) tf.dispose(weights);
   }
-  for (const layer of readInput) skipInputGradient(layer);
 
   const features = last;
   if (features.shape.length !== 2) {
@@ -202,6 +198,7 @@ export function buildTrainable(opts: BuildTrainableOptions): TrainableParts {
   });
   const probs = output.apply(x) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: probs, name: 'trainable' });
+  skipModelInputGradients(model);
   const featureModel =
     features === input
       ? undefined

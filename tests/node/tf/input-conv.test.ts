@@ -2,11 +2,13 @@
  * A conv that reads the model input without computing that input's gradient
  * (training/fit/input-conv.ts) trains exactly as tfjs' own Conv2D: the same outputs and the same
  * filter and bias gradients, bit for bit, on the wasm backend — 1×1 and 3×3, stride 1 and 2,
- * 'same' and 'valid', with and without a bias; and layers it cannot run are left as they are.
+ * 'same' and 'valid', with and without a bias; and layers it cannot run are left as they are. In
+ * a model, only the conv that reads the model input is changed.
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { skipInputGradient } from '../../../training/fit/input-conv.ts';
+import { buildArch } from '../../../training/backbones/archs.ts';
+import { skipInputGradient, skipModelInputGradients } from '../../../training/fit/input-conv.ts';
 import { initTf } from '../../../training/tf/backend.ts';
 
 beforeAll(async () => {
@@ -88,5 +90,15 @@ describe('skipInputGradient', () => {
       expect(skipInputGradient(l)).toBe(false);
       expect(l.call).toBe(call);
     }
+  });
+
+  it("in a model, changes only the conv that reads the model input (the small CNN's stem)", () => {
+    const model = buildArch('small-cnn', { inputShape: [16, 16, 1], classes: 3, seed: 1 });
+    const calls = model.layers.map((l) => l.call);
+    expect(skipModelInputGradients(model)).toBe(1);
+    const changed = model.layers.filter((l, i) => l.call !== calls[i]);
+    expect(changed.map((l) => l.getClassName())).toEqual(['Conv2D']);
+    expect(changed[0]!.inboundNodes[0]!.inputTensors[0]!.id).toBe(model.inputs[0]!.id);
+    model.dispose();
   });
 });
