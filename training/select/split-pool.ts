@@ -11,6 +11,7 @@
  */
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
+import { EdgetuneError } from '../../shared/errors.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import type { BackendRequest } from '../tf/backend.ts';
 import type { TransferHyper } from '../train/hyper.ts';
@@ -28,8 +29,12 @@ export const SELECT_WORKERS_ENV = 'EDGETUNE_SELECT_WORKERS';
 export function selectWorkers(requested?: number): number {
   const env = process.env[SELECT_WORKERS_ENV];
   const n = requested ?? (env ? Number(env) : Math.min(2, os.availableParallelism()));
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`${SELECT_WORKERS_ENV} must be a whole number ≥ 1, got '${env}'`);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new EdgetuneError(
+      'bad_request',
+      `${requested === undefined ? SELECT_WORKERS_ENV : 'workers'} must be a whole number ≥ 1, got '${requested ?? env}'`,
+    );
+  }
   return n;
 }
 

@@ -5,10 +5,12 @@
  * configuration's per-split accuracies, what racing stopped, the pick.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeTargetFor } from '../../../shared/preprocess/preprocess.ts';
 import { loadDataset, splitDataset } from '../../../training/datasets/index.ts';
 import { type SearchOptions, searchConfigurations } from '../../../training/select/search.ts';
+import { SELECT_WORKERS_ENV, selectWorkers } from '../../../training/select/split-pool.ts';
 import { initTf } from '../../../training/tf/backend.ts';
 import { resolveBackbone } from '../../../training/train/backbone.ts';
 import { cachedPretrainedBackbone } from '../../../training/train/cached-backbone.ts';
@@ -75,4 +77,21 @@ describe('--select auto on worker threads', () => {
     for (const r of pooled.rows)
       expect(r.estimate).toBe(sequential.rows.find((s) => s.id === r.id)!.estimate);
   }, 1_800_000);
+
+  it('the pool size: the option, else the env, else min(2, cores); a bad value is refused', () => {
+    const before = process.env[SELECT_WORKERS_ENV];
+    try {
+      delete process.env[SELECT_WORKERS_ENV];
+      expect(selectWorkers()).toBe(Math.min(2, os.availableParallelism()));
+      process.env[SELECT_WORKERS_ENV] = '1';
+      expect(selectWorkers()).toBe(1);
+      expect(selectWorkers(3)).toBe(3);
+      process.env[SELECT_WORKERS_ENV] = 'two';
+      expect(() => selectWorkers()).toThrow(`${SELECT_WORKERS_ENV} must be a whole number ≥ 1, got 'two'`);
+      expect(() => selectWorkers(0)).toThrow("workers must be a whole number ≥ 1, got '0'");
+    } finally {
+      if (before === undefined) delete process.env[SELECT_WORKERS_ENV];
+      else process.env[SELECT_WORKERS_ENV] = before;
+    }
+  });
 });
