@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadDataset, splitDataset } from '../../training/datasets/index.ts';
 import { searchConfigurations } from '../../training/select/search.ts';
+import { selectWorkers } from '../../training/select/split-pool.ts';
 import { initTf } from '../../training/tf/backend.ts';
 import { resolveBackbone } from '../../training/train/backbone.ts';
 import { decodeTargetFor } from '../../shared/preprocess/preprocess.ts';
@@ -24,10 +25,13 @@ export interface AutoSelectBench {
   auto_select_seconds: number;
   /**
    * CPU seconds (user + system) of this process during the search: what the search costs when
-   * the box is shared (wall time then mostly measures the other jobs); onnxruntime's threads can
-   * make it exceed the wall time on an idle box.
+   * the box is shared (wall time then mostly measures the other jobs); onnxruntime's threads and
+   * the search's worker threads (counted here: one process) make it exceed the wall time on an
+   * idle box.
    */
   auto_select_cpu_seconds: number;
+  /** Worker threads that trained the re-trained layers' and scratch CNN's splits (1: none). */
+  workers: number;
   goal_seconds: number;
   task: string;
   backbone: string;
@@ -91,6 +95,7 @@ export async function autoSelectBench(
     return {
       auto_select_seconds: Number(s.seconds.toFixed(1)),
       auto_select_cpu_seconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(1)),
+      workers: selectWorkers(),
       goal_seconds: AUTO_SELECT_GOAL_SECONDS,
       task: `${data} (10 labels × 10 classes), cold feature cache`,
       backbone: backbone.source,

@@ -1,5 +1,4 @@
-/** Messages between the decode pool and its worker threads. */
-import type { ErrorCode } from '../../shared/errors.ts';
+/** Messages between the decode pool and its worker threads (carried by a TaskPool). */
 import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
 import type { DecodeTarget } from '../../shared/preprocess/shrink.ts';
 
@@ -10,20 +9,15 @@ export interface DecodeWorkerInit {
 }
 
 export interface DecodeRequest {
-  seq: number;
   path: string;
 }
 
-export type DecodeResponse =
-  | {
-      seq: number;
-      tensor: Float32Array;
-      /** The decoded image's size before resizing (after shrink-on-load). */
-      width: number;
-      height: number;
-      channels: number;
-      /** Time the worker spent reading + decoding + writing the tensor. */
-      ms: number;
-      error?: undefined;
-    }
-  | { seq: number; error: { code: ErrorCode; message: string } };
+export interface DecodeResponse {
+  tensor: Float32Array;
+  /** The decoded image's size before resizing (after shrink-on-load). */
+  width: number;
+  height: number;
+  channels: number;
+  /** Time the worker spent reading + decoding + writing the tensor. */
+  ms: number;
+}

@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { EdgetuneError } from '../../shared/errors.ts';
 import type { TfNode } from '../backbones/convert/graph.ts';
 import type { HeadSpec } from './head.ts';
+import { skipModelInputGradients } from './input-conv.ts';
 
 export interface TrainableParts {
   model: tf.LayersModel;
@@ -197,6 +198,7 @@ export function buildTrainable(opts: BuildTrainableOptions): TrainableParts {
   });
   const probs = output.apply(x) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: probs, name: 'trainable' });
+  skipModelInputGradients(model);
   const featureModel =
     features === input
       ? undefined

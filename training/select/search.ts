@@ -27,6 +27,7 @@ import { BudgetSpent, fitScratch, fitTransfer, type Rows, type TransferInput } f
 import { foldCount, splitPlan } from './folds.ts';
 import { candidateInputs, sharedKeras } from './inputs.ts';
 import { buildSpace, type Configuration, HEAD_KINDS } from './space.ts';
+import { selectWorkers, SplitPool, type SplitSource } from './split-pool.ts';
 
 /** Default `--search-budget`: enough for every configuration on a small task on 2 cores. */
 export const DEFAULT_SEARCH_BUDGET_SECONDS = 600;
@@ -84,6 +85,11 @@ export interface SearchOptions {
   cacheDir: string;
   device?: Device;
   progress?: Progress;
+  /**
+   * Worker threads for the re-trained layers' and the scratch CNN's splits (default: the
+   * EDGETUNE_SELECT_WORKERS env, else min(2, available cores); 1 trains them on this thread).
+   */
+  workers?: number;
 }
 
 export interface SelectionRow extends Configuration {
@@ -151,6 +157,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
   };
 
   const shared = sharedKeras(o.backbone);
+  let pool: SplitPool | undefined;
   const ctx = { backbone: shared.backbone, samples: all, cacheDir: o.cacheDir, device: o.device, progress };
   try {
     // A Keras layer name recorded in the metadata names the same tensor (as in planFreeze).
@@ -206,6 +213,22 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       return c ? rows.find((r) => r.id === c.best) : undefined;
     };
 
+    const deadlineOf = (row: SelectionRow, from: number) =>
+      rows.indexOf(row) === 0 && from === 0 ? undefined : started + o.budgetSeconds * 1000;
+    const splitKey = (row: SelectionRow, i: number) => `${rows.indexOf(row)}:${i}`;
+    const sourceOf = (row: SelectionRow): SplitSource | null => {
+      const hyper = transferHyper(o.hyper, row.trainable);
+      if (row.kind === 'scratch') {
+        return {
+          kind: 'scratch',
+          images: all.map((s) => s.image),
+          shape: { ...o.scratchShape, batchSize: hyper.batchSize },
+        };
+      }
+      const input = inputFor(row);
+      return input && { kind: 'transfer', config: row, input, hyper };
+    };
+
     /**
      * Scores `row` on splits [from, to) of the plan, racing the leader when asked. False when the
      * budget ran out (the row keeps the splits it finished).
@@ -215,9 +238,13 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       if (!first && elapsed() >= o.budgetSeconds) {
         if (row.folds.length === 0)
           row.skipped = `not started: the ${o.budgetSeconds}s search budget was spent`;
+        if (!cheap(row)) pool?.drop(row);
         return false;
       }
       const t0 = performance.now();
+      // Splits trained on the pool: their own time, not the wait for them (they ran alongside).
+      const pooled = pool !== undefined && !cheap(row);
+      let poolSeconds = 0;
       try {
         const input = row.kind === 'transfer' ? inputFor(row) : null;
         if (row.kind === 'transfer' && !input) {
@@ -228,7 +255,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
         const hyper = transferHyper(o.hyper, row.trainable);
         // The first (cheapest) configuration always finishes its first k splits, so there is
         // always a pick; the rest stop at the end of the epoch during which the budget runs out.
-        const deadline = first ? undefined : started + o.budgetSeconds * 1000;
+        const deadline = deadlineOf(row, from);
         const trainAndPredict = (r: Rows, seed: number) =>
           row.kind === 'scratch'
             ? fitScratch(
@@ -243,10 +270,17 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
             : fitTransfer(row, input!, yAll, o.classes, r, seed, hyper, deadline);
         for (let i = from; i < to; i++) {
           const split = plan[i]!;
-          const probs = await trainAndPredict(
-            { train: split.train, val: split.val, predict: split.held },
-            o.seed,
-          );
+          const splitRows = { train: split.train, val: split.val, predict: split.held };
+          let probs: Float32Array;
+          if (pooled) {
+            pool!.ahead(row, splitKey(row, i), sourceOf(row)!, splitRows, o.seed);
+            const r = await pool!.take(splitKey(row, i));
+            poolSeconds += r.seconds;
+            if (!('probs' in r)) throw new BudgetSpent('search budget spent');
+            probs = r.probs;
+          } else {
+            probs = await trainAndPredict(splitRows, o.seed);
+          }
           row.folds.push(accuracy(probs, y, split.held));
           const lead = race ? leader() : undefined;
           const after = cheap(row) ? RACE_MIN_SPLITS : EXPENSIVE_RACE_MIN_SPLITS;
@@ -269,7 +303,9 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
         }
         return false;
       } finally {
-        row.seconds += (performance.now() - t0) / 1000;
+        row.seconds += pooled ? poolSeconds : (performance.now() - t0) / 1000;
+        // What racing or the budget left unasked is not trained.
+        if (pooled) pool!.drop(row);
       }
     };
 
@@ -281,6 +317,26 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
     // Every configuration is first scored on the same leading splits of the plan (half of the
     // 10-fold plan's first shuffle, all of a smaller k's), so all of them can be compared there.
     const firstSplits = Math.min(k, FIRST_SPLITS);
+    // The re-trained layers' and scratch CNN's first splits go to worker threads, queued in the
+    // order the search will ask for them; one starts while this thread trains the heads.
+    const expensive = rows.filter((r) => !cheap(r) && sourceOf(r) !== null);
+    const workers = selectWorkers(o.workers);
+    if (workers > 1 && expensive.length > 0) {
+      pool = new SplitPool(workers, yAll, o.classes, started + o.budgetSeconds * 1000);
+      pool.setSlots(workers - 1);
+      for (const row of expensive) {
+        for (let i = 0; i < firstSplits; i++) {
+          const split = plan[i]!;
+          pool.ahead(
+            row,
+            splitKey(row, i),
+            sourceOf(row)!,
+            { train: split.train, val: split.val, predict: split.held },
+            o.seed,
+          );
+        }
+      }
+    }
     // 1. Heads over cached activations, the cheapest head kind first on every layer (prototypes
     //    cost nothing to fit and give the race a leader at once), racing the leader.
     const headOrder = rows
@@ -296,11 +352,13 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
     // 2. Re-trained layers and the scratch CNN, cheapest first, racing the leader — unless a head
     //    already scored 100% on every split: on the splits they would be scored on, they could at
     //    best tie it.
+    pool?.setSlots(pool.size);
     for (const row of rows.filter((r) => !cheap(r))) {
       const lead = leader();
       if (lead?.folds.every((a) => a === 1)) {
         row.skipped = `not run: ${lead.id} scored 100% on every split, which it could at best tie`;
         stopped.add(row);
+        pool?.drop(row);
       } else {
         await score(row, 0, firstSplits, true);
       }
@@ -322,6 +380,8 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
         await score(row, i, next, false);
       }
     }
+    await pool?.close();
+    pool = undefined;
     for (const row of rows) {
       row.seconds = Number(row.seconds.toFixed(3));
       if (row.folds.length === 0) continue;
@@ -396,6 +456,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       skipped: [...rows.filter((r) => r.skipped).map((r) => `${r.id}: ${r.skipped}`), ...notes],
     };
   } finally {
+    await pool?.close();
     shared.dispose();
   }
 }

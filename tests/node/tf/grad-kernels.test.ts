@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildArch } from '../../../training/backbones/archs.ts';
 import { fitClassifier } from '../../../training/backbones/pretrain-fit.ts';
 import { initTf } from '../../../training/tf/backend.ts';
+import { CLIP_GRAD } from '../../../training/tf/kernels/clip-grad.ts';
 import { registerWasmTrainingKernels } from '../../../training/tf/kernels/index.ts';
 
 let tf: typeof TF;
@@ -141,6 +142,41 @@ describe('wasm gradient kernels match cpu', () => {
       expect(Array.from(run('wasm'))).toEqual(Array.from(run('cpu')));
     }
     tf.setBackend('wasm');
+  });
+  it("ClipByValue's gradient (a ReLU layer with maxValue, ReLU6) equals the shipped gradient exactly", async () => {
+    // Values on both bounds and beyond them, zeros and a non-float32 bound.
+    const x = tf.tensor4d(
+      Float32Array.from(
+        { length: 2 * 5 * 5 * 8 },
+        (_, i) => [0, 6, -0.5, 3.25, 7, 0.1, -0][i % 7]! * (1 + (i % 3)),
+      ),
+      [2, 5, 5, 8],
+    );
+    const grads = () =>
+      tf.tidy(() => {
+        const w = tf.randomUniform(x.shape, -1, 1, 'float32', 23);
+        const relu6 = tf.layers.reLU({ maxValue: 6 });
+        const g = tf.grad((xx: TF.Tensor) => tf.sum(tf.mul(relu6.apply(xx) as TF.Tensor, w)))(x);
+        const c = tf.grad((xx: TF.Tensor) => tf.sum(tf.mul(tf.clipByValue(xx, 0.1, 6.5), w)))(x);
+        return [Array.from(g.dataSync()), Array.from(c.dataSync())];
+      });
+    try {
+      const fast = grads();
+      // The replacement ran (one pass per clip), and the shipped gradient does not.
+      expect((await tf.profile(grads)).kernelNames).toContain(CLIP_GRAD);
+      registerWasmTrainingKernels({ fast: false });
+      const shipped = grads();
+      expect((await tf.profile(grads)).kernelNames).not.toContain(CLIP_GRAD);
+      registerWasmTrainingKernels({ fast: true });
+      expect(fast).toEqual(shipped);
+      expect(fast[0]!.some((v) => v !== 0)).toBe(true);
+      expect(fast[0]!.some((v) => v === 0)).toBe(true);
+      // Signed zeros too: +0 where the mask is off, as tfjs' zerosLike gives.
+      expect(fast.flat().map((v) => Object.is(v, -0))).toEqual(shipped.flat().map((v) => Object.is(v, -0)));
+    } finally {
+      registerWasmTrainingKernels({ fast: true });
+      x.dispose();
+    }
   });
   it('AvgPoolGrad replacement equals the shipped kernel exactly (and cpu to rounding)', () => {
     // Global 7×7 (MobileNetV2's pool), 2×2 windows over an odd size (uncovered edge), and two

@@ -8,7 +8,16 @@
  *   (A leading-axis Sum/Mean in JS was tried and measured no faster than the shipped ones.)
  * All are verified against the `cpu` backend in tests/node/tf/grad-kernels.test.ts.
  */
-import { getKernel, type KernelConfig, registerKernel, unregisterKernel } from '@tensorflow/tfjs';
+import {
+  type GradConfig,
+  getGradient,
+  getKernel,
+  type KernelConfig,
+  registerGradient,
+  registerKernel,
+  unregisterKernel,
+} from '@tensorflow/tfjs';
+import { clipByValueGradConfig, clipGradKernelConfig } from './clip-grad.ts';
 import { avgPoolGradConfig } from './avg-pool-grad.ts';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.ts';
@@ -20,6 +29,7 @@ export const missingWasmKernels: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig,
   depthwiseBackpropFilterConfig,
   depthwiseBackpropInputConfig,
+  clipGradKernelConfig,
 ];
 
 /** Replacements, built around the shipped kernel they fall back to. */
@@ -30,6 +40,12 @@ const replacements: Record<string, (shipped: KernelConfig) => KernelConfig> = {
 };
 
 const shippedKernels = new Map<string, KernelConfig>();
+
+/** Gradients replaced (on the wasm backend; they defer to the shipped one elsewhere). */
+const gradientReplacements: Record<string, (shipped: GradConfig) => GradConfig> = {
+  ClipByValue: clipByValueGradConfig,
+};
+const shippedGradients = new Map<string, GradConfig>();
 
 export interface RegisterOptions {
   /** Also install the faster replacements (default true); false restores the shipped kernels. */
@@ -61,6 +77,16 @@ export function registerWasmTrainingKernels(options: RegisterOptions = {}): stri
     if (current !== undefined) unregisterKernel(name, 'wasm');
     registerKernel(want);
     if (fast) ours.push(name);
+  }
+  for (const [name, build] of Object.entries(gradientReplacements)) {
+    let shipped = shippedGradients.get(name);
+    if (shipped === undefined) {
+      shipped = getGradient(name);
+      if (shipped === undefined) continue;
+      shippedGradients.set(name, shipped);
+    }
+    registerGradient(fast ? build(shipped) : shipped);
+    if (fast) ours.push(`${name} gradient`);
   }
   return ours;
 }

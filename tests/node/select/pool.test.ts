@@ -1,0 +1,97 @@
+/**
+ * The search's worker threads change when splits are trained, never what is trained or decided:
+ * on a small digits task (the demo's quick mnist backbone, with re-trained layers and the scratch
+ * CNN) a search with two worker threads gives the table a search on the main thread gives — every
+ * configuration's per-split accuracies, what racing stopped, the pick.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decodeTargetFor } from '../../../shared/preprocess/preprocess.ts';
+import { loadDataset, splitDataset } from '../../../training/datasets/index.ts';
+import { type SearchOptions, searchConfigurations } from '../../../training/select/search.ts';
+import { SELECT_WORKERS_ENV, selectWorkers } from '../../../training/select/split-pool.ts';
+import { initTf } from '../../../training/tf/backend.ts';
+import { resolveBackbone } from '../../../training/train/backbone.ts';
+import { cachedPretrainedBackbone } from '../../../training/train/cached-backbone.ts';
+import { tmpDir } from '../train/fixtures.ts';
+
+describe('--select auto on worker threads', () => {
+  let options: Omit<SearchOptions, 'workers' | 'cacheDir'>;
+  beforeAll(async () => {
+    await initTf({ backend: 'wasm' });
+    const file = (
+      await cachedPretrainedBackbone({
+        data: 'mnist:per-class=200',
+        arch: 'small-cnn',
+        epochs: 2,
+        seed: 1,
+        backend: 'wasm',
+      })
+    ).path;
+    const backbone = await resolveBackbone(file);
+    const ds = await loadDataset('opencv-digits:classes=0-5:per-class=4', {
+      seed: 3,
+      cwd: process.cwd(),
+      ...decodeTargetFor(backbone.preprocess),
+    });
+    const { train, val } = splitDataset(ds, { valFraction: 0.2, seed: 3 });
+    options = {
+      backbone,
+      train: train.samples,
+      val: val.samples,
+      classes: ds.labels.length,
+      seed: 3,
+      valFraction: 0.2,
+      hyper: { epochs: 20, fineTuneEpochs: 3 },
+      budgetSeconds: 3600,
+      scratch: true,
+      scratchShape: { side: 28, channels: 1 },
+    };
+  }, 900_000);
+
+  it('two worker threads give the sequential search’s table', async () => {
+    const run = async (workers: number) => {
+      const cacheDir = tmpDir(`select-pool-${workers}`);
+      try {
+        return await searchConfigurations({ ...options, workers, cacheDir });
+      } finally {
+        fs.rmSync(cacheDir, { recursive: true, force: true });
+      }
+    };
+    const sequential = await run(1);
+    const pooled = await run(2);
+    const table = (s: typeof sequential) =>
+      s.rows.map((r) => ({ id: r.id, folds: r.folds, skipped: r.skipped }));
+    // The pool trained something: re-trained layers and the scratch CNN were scored.
+    const expensive = sequential.rows.filter((r) => r.kind === 'scratch' || r.trainable > 0);
+    expect(expensive.map((r) => r.id)).toEqual([
+      'fine-tune 1 · linear',
+      'fine-tune 2 · linear',
+      'scratch CNN',
+    ]);
+    for (const r of expensive) expect(r.folds.length).toBeGreaterThanOrEqual(2);
+    expect(table(pooled)).toEqual(table(sequential));
+    expect(pooled.skipped).toEqual(sequential.skipped);
+    expect(pooled.winner).toEqual(sequential.winner);
+    for (const r of pooled.rows)
+      expect(r.estimate).toBe(sequential.rows.find((s) => s.id === r.id)!.estimate);
+  }, 1_800_000);
+
+  it('the pool size: the option, else the env, else min(2, cores); a bad value is refused', () => {
+    const before = process.env[SELECT_WORKERS_ENV];
+    try {
+      delete process.env[SELECT_WORKERS_ENV];
+      expect(selectWorkers()).toBe(Math.min(2, os.availableParallelism()));
+      process.env[SELECT_WORKERS_ENV] = '1';
+      expect(selectWorkers()).toBe(1);
+      expect(selectWorkers(3)).toBe(3);
+      process.env[SELECT_WORKERS_ENV] = 'two';
+      expect(() => selectWorkers()).toThrow(`${SELECT_WORKERS_ENV} must be a whole number ≥ 1, got 'two'`);
+      expect(() => selectWorkers(0)).toThrow("workers must be a whole number ≥ 1, got '0'");
+    } finally {
+      if (before === undefined) delete process.env[SELECT_WORKERS_ENV];
+      else process.env[SELECT_WORKERS_ENV] = before;
+    }
+  });
+});
