@@ -11,10 +11,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { choosePaired, mean } from '../../../training/select/choose.ts';
 import { EXPENSIVE_RACE_MIN_SPLITS, RACE_MIN_SPLITS } from '../../../training/select/search.ts';
 import { initTf } from '../../../training/tf/backend.ts';
-import { cachedPretrainedBackbone } from '../../../training/train/cached-backbone.ts';
 import { TrainingRecipeSchema } from '../../../training/train/recipe.ts';
 import { runTraining } from '../../../training/train/run.ts';
 import { tmpDir } from '../train/fixtures.ts';
+import { quickBackbone } from '../train/scale-fixtures.ts';
 
 const DATA = 'opencv-digits:classes=0-4:per-class=4';
 const TEST = 'opencv-digits:classes=0-4:skip-per-class=4:per-class=40';
@@ -24,15 +24,7 @@ describe('--select auto', () => {
   beforeAll(async () => {
     await initTf({ backend: 'wasm' });
     // The demo's quick backbone (2,000 mnist digits, 2 epochs): built once per machine, shared.
-    backbone = (
-      await cachedPretrainedBackbone({
-        data: 'mnist:per-class=200',
-        arch: 'small-cnn',
-        epochs: 2,
-        seed: 1,
-        backend: 'wasm',
-      })
-    ).path;
+    backbone = await quickBackbone();
   }, 900_000);
 
   it("cross-validates every configuration, exports the rule's pick and records it for retraining", async () => {

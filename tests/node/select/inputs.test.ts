@@ -19,9 +19,9 @@ import { earlierCutPoints } from '../../../training/select/candidates.ts';
 import { candidateInputs } from '../../../training/select/inputs.ts';
 import { initTf } from '../../../training/tf/backend.ts';
 import { resolveBackbone, type TrainBackbone } from '../../../training/train/backbone.ts';
-import { cachedPretrainedBackbone } from '../../../training/train/cached-backbone.ts';
 import { planFreeze } from '../../../training/train/plan.ts';
 import { silentProgress } from '../../../training/train/progress.ts';
+import { quickBackbone } from '../train/scale-fixtures.ts';
 
 const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `edgetune-select-${name}-`));
 
@@ -37,15 +37,7 @@ describe('candidate activations in one pass', () => {
   let samples: Sample[];
   beforeAll(async () => {
     await initTf({ backend: 'wasm' });
-    source = (
-      await cachedPretrainedBackbone({
-        data: 'mnist:per-class=200',
-        arch: 'small-cnn',
-        epochs: 2,
-        seed: 1,
-        backend: 'wasm',
-      })
-    ).path;
+    source = await quickBackbone();
     samples = (await loadDataset('opencv-digits:per-class=3', { seed: 1, cwd: process.cwd() })).samples;
   }, 900_000);
 

@@ -13,22 +13,14 @@ import { type SearchOptions, searchConfigurations } from '../../../training/sele
 import { SELECT_WORKERS_ENV, selectWorkers } from '../../../training/select/split-pool.ts';
 import { initTf } from '../../../training/tf/backend.ts';
 import { resolveBackbone } from '../../../training/train/backbone.ts';
-import { cachedPretrainedBackbone } from '../../../training/train/cached-backbone.ts';
 import { tmpDir } from '../train/fixtures.ts';
+import { quickBackbone } from '../train/scale-fixtures.ts';
 
 describe('--select auto on worker threads', () => {
   let options: Omit<SearchOptions, 'workers' | 'cacheDir'>;
   beforeAll(async () => {
     await initTf({ backend: 'wasm' });
-    const file = (
-      await cachedPretrainedBackbone({
-        data: 'mnist:per-class=200',
-        arch: 'small-cnn',
-        epochs: 2,
-        seed: 1,
-        backend: 'wasm',
-      })
-    ).path;
+    const file = await quickBackbone();
     const backbone = await resolveBackbone(file);
     const ds = await loadDataset('opencv-digits:classes=0-5:per-class=4', {
       seed: 3,

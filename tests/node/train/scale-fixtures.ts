@@ -6,16 +6,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { QUICK } from '../../../training/demo/profile.ts';
 import { cachedPretrainedBackbone } from '../../../training/train/cached-backbone.ts';
 
 export async function quickBackbone(): Promise<string> {
-  const r = await cachedPretrainedBackbone({
-    data: 'mnist:per-class=200',
-    arch: 'small-cnn',
-    epochs: 2,
-    seed: 1,
-    backend: 'wasm',
-  });
+  const r = await cachedPretrainedBackbone({ ...QUICK.pretrain, backend: 'wasm' });
   return r.path;
 }
 
