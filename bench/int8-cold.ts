@@ -34,7 +34,7 @@ import { ENGINES } from '../shared/inference/engines.ts';
 import { type ModelManifest, ModelManifestSchema } from '../shared/manifest/manifest.ts';
 import { publishVersion } from '../shared/registry/publish.ts';
 import { loadDataset } from '../training/datasets/index.ts';
-import { engineArtifactFile } from '../shared/engine/index.ts';
+import { ENGINE_ARTIFACT_FORMAT, engineArtifactFile } from '../shared/engine/index.ts';
 import { int8EngineArtifact } from '../training/quantize/engine-artifact.ts';
 import { INT8_FILE, quantizeInt8 } from '../training/quantize/variant.ts';
 import { cpuMs, workerdPid } from './cpu-time.ts';
@@ -42,6 +42,8 @@ import { classify, type HttpRow } from './edge.ts';
 import { BENCH_DIR, referenceModel } from './models.ts';
 import { median, round } from './stats.ts';
 import { bundle, call, startColdInstance, startInstance } from './workerd.ts';
+
+type Variant = NonNullable<ModelManifest['variants']>[number];
 
 const SAMPLES = Number(process.env.COLD_SAMPLES ?? 5);
 const DIR = path.join(BENCH_DIR, 'int8-cold');
@@ -61,7 +63,7 @@ interface Models {
 /** The models with the int8 variant's engine artifact (compiled now when an older run left none). */
 async function withEngineArtifact(m: Omit<Models, 'engine'> & { engine?: Uint8Array }): Promise<Models> {
   const variant = m.manifest.variants?.[0];
-  if (m.engine && variant?.engine) return { ...m, engine: m.engine };
+  if (m.engine && variant?.engine?.format === ENGINE_ARTIFACT_FORMAT) return { ...m, engine: m.engine };
   const a = await int8EngineArtifact(m.int8, INT8_FILE, log);
   if (!a || !variant) throw new Error('the engine cannot compile the int8 variant');
   fs.writeFileSync(file(a.entry.file), a.bytes);
@@ -81,8 +83,39 @@ const BASELINE = process.env.INT8_COLD_BASELINE;
 /** INT8_COLD_PHASES=0: only the HTTP first responses (more samples in the same time). */
 const PHASES = process.env.INT8_COLD_PHASES !== '0';
 
+const BASELINE_SRC = path.join(DIR, 'baseline-src');
+
+/**
+ * The int8 variant's engine artifact as the baseline revision writes it (its own format), so
+ * its Worker is measured with the artifact it would be published with; undefined when that
+ * revision writes none.
+ */
+function baselineArtifact(): { bytes: Uint8Array; entry: NonNullable<Variant['engine']> } | undefined {
+  const script = path.join(BASELINE_SRC, 'bench-baseline-artifact.ts');
+  if (!fs.existsSync(path.join(BASELINE_SRC, 'training', 'quantize', 'engine-artifact.ts'))) return undefined;
+  fs.writeFileSync(
+    script,
+    [
+      "import fs from 'node:fs';",
+      "import { int8EngineArtifact } from './training/quantize/engine-artifact.ts';",
+      'const onnx = new Uint8Array(fs.readFileSync(process.argv[2]));',
+      `const a = await int8EngineArtifact(onnx, '${INT8_FILE}', (l) => console.error(l));`,
+      'if (a) fs.writeFileSync(process.argv[3], a.bytes);',
+      'process.stdout.write(JSON.stringify(a?.entry ?? null));',
+    ].join('\n'),
+  );
+  const out = path.join(DIR, 'baseline.engine');
+  const entry = JSON.parse(
+    execFileSync(process.execPath, ['--no-warnings', '--import', 'tsx', script, file(INT8_FILE), out], {
+      cwd: BASELINE_SRC,
+      encoding: 'utf8',
+    }),
+  ) as NonNullable<Variant['engine']> | null;
+  return entry ? { bytes: new Uint8Array(fs.readFileSync(out)), entry } : undefined;
+}
+
 async function baselineBundle(rev: string) {
-  const src = path.join(DIR, 'baseline-src');
+  const src = BASELINE_SRC;
   fs.rmSync(src, { recursive: true, force: true });
   fs.mkdirSync(src, { recursive: true });
   const tar = execFileSync('git', ['archive', '--format=tar', rev], { cwd: projectRoot, maxBuffer: 1 << 30 });
@@ -144,6 +177,7 @@ const [prod, bench, baseline] = await Promise.all([
   BASELINE ? baselineBundle(BASELINE) : undefined,
 ]);
 const NAME = 'photos-int8';
+const BASELINE_NAME = 'photos-int8-baseline';
 const KEYS = {
   int8: 'cold/model.int8.onnx',
   engine: `cold/${ENGINE_FILE}`,
@@ -164,6 +198,19 @@ const KEYS = {
       manifest: { ...m.manifest, name: NAME },
       files: { 'model.onnx': m.fp32, [INT8_FILE]: m.int8, [ENGINE_FILE]: m.engine },
     });
+    if (BASELINE) {
+      // The baseline's Worker serves its own copy, with the artifact its revision writes.
+      const a = baselineArtifact();
+      const variant = { ...m.manifest.variants![0]!, engine: a?.entry };
+      if (!a) delete variant.engine;
+      await publishVersion(store, BASELINE_NAME, {
+        manifest: { ...m.manifest, name: BASELINE_NAME, variants: [variant] },
+        files: { 'model.onnx': m.fp32, [INT8_FILE]: m.int8, ...(a ? { [a.entry.file]: a.bytes } : {}) },
+      });
+      log(
+        `published ${BASELINE_NAME} for the baseline (engine artifact: ${a ? `format ${a.entry.format}` : 'none'})`,
+      );
+    }
     log(
       `published ${NAME}@${r.version} with its int8 variant (${m.int8.byteLength} vs ${m.fp32.byteLength} bytes) ` +
         `and its engine artifact (${m.engine.byteLength} bytes)`,
@@ -186,14 +233,14 @@ const rows: Record<Precision, Rows> = {
   fp32: { http: [], baseline: [], phases: [], phasesWarm: [] },
 };
 
-async function httpSample(precision: Precision, worker = prod): Promise<Record<string, number>> {
+async function httpSample(precision: Precision, worker = prod, name = NAME): Promise<Record<string, number>> {
   const t0 = performance.now();
   const inst = await startColdInstance(worker, r2Dir, precision === 'fp32' ? { PRECISION: 'fp32' } : {});
   const startup = performance.now() - t0;
   try {
     const row: HttpRow = {
       key: precision,
-      name: NAME,
+      name,
       build: 'engine',
       bindings: {},
       engine: ENGINES.wasm,
@@ -229,7 +276,7 @@ async function phaseSample(precision: Precision, warmup: boolean): Promise<Recor
       image: KEYS.image,
       spec: KEYS.spec,
       warmup: warmup ? '1' : '0',
-      ...(precision === 'int8' ? { engine: KEYS.engine } : {}),
+      ...(precision === 'int8' ? { engine: KEYS.engine, sha: m.manifest.variants![0]!.sha256 } : {}),
     });
     const t = performance.now();
     type Reply = { phases: Record<string, number>; engine: Record<string, number> };
@@ -274,9 +321,9 @@ for (let s = 0; s < SAMPLES; s++) {
   for (const p of ['int8', 'fp32'] as const) {
     // The baseline goes first every other sample, so neither side always meets the other's
     // after-effects (page cache, a neighbour's burst).
-    if (baseline && s % 2 === 1) rows[p].baseline.push(await httpSample(p, baseline));
+    if (baseline && s % 2 === 1) rows[p].baseline.push(await httpSample(p, baseline, BASELINE_NAME));
     rows[p].http.push(await httpSample(p));
-    if (baseline && s % 2 === 0) rows[p].baseline.push(await httpSample(p, baseline));
+    if (baseline && s % 2 === 0) rows[p].baseline.push(await httpSample(p, baseline, BASELINE_NAME));
     if (PHASES) {
       rows[p].phases.push(await phaseSample(p, false));
       rows[p].phasesWarm.push(await phaseSample(p, true));
