@@ -3,6 +3,10 @@
  * artifact only saves time: whatever is wrong with it — missing, damaged (size or sha256 not the
  * manifest's), another format version, compiled from another ONNX file — is logged once per
  * version and the ONNX file is compiled as if there were no artifact. It never fails a request.
+ * When it carries the graph (shared/engine/artifact-compile.ts) the model cache serves the
+ * variant from it alone, the ONNX file unread: the artifact is verified against its own manifest
+ * entry and bound to the variant's ONNX file by that file's sha256, so what runs is what the
+ * export checked bit for bit against the ONNX file.
  */
 import {
   decodeEngineArtifact,
