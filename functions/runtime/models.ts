@@ -228,6 +228,9 @@ export class ModelCache {
    * resident and the version is not refused (a refused one fails before any file is read).
    */
   async willLoad(name: string, version: string, precision?: PrecisionMode): Promise<boolean> {
+    // Only a request forcing fp32 can map to another key (sessionKey): every other one asking
+    // for a resident version is answered without the lookup (each warm request asks).
+    if (precision !== 'fp32' && this.entries.has(`${name}@${version}`)) return false;
     const { key } = await this.sessionKey(name, version, precision);
     if (this.entries.has(key)) return false;
     const refusal = this.refused.get(key);
