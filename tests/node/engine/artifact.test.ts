@@ -37,7 +37,7 @@ const simd = loadKernelModules({ relaxed: false });
  */
 const PINNED = {
   format: 3,
-  warmupInt8: '0179e5c2e5db82db0cf91b7409d9179a3a7cf3141220433375b841a10b1961eb',
+  warmupInt8: 'cc44d283177051b1fff6d106536c8e9890cf9e9831f12c1a081e31f34dacf7fb',
 };
 
 let cases: ArtifactCase[];
