@@ -8,6 +8,7 @@ import { decodeModel, encodeModel, type ModelProto, TensorDataType, toNumber } f
 import { encodeEngineArtifact, type WeightSnapshot } from './artifact.ts';
 import type { KernelModules } from './kernels.ts';
 import { createEngineSession, type EngineSession, type EngineTensor } from './session.ts';
+import { prepareForEngine } from './supports.ts';
 
 /** The artifact of `onnx` (whose sha256 is `onnxSha256`); throws when the engine cannot run it. */
 export async function compileEngineArtifact(
@@ -32,12 +33,14 @@ export async function compileEngineArtifact(
 }
 
 /**
- * `onnx` with the int8 codes of every constant DequantizeLinear emptied (dims, scales and zero
- * points kept): those codes are the bulk of an int8 file, and the lowerings only read them to
- * pack what the snapshot already holds. Undefined when there are none.
+ * `onnx` as the engine prepares it (constants folded, pads folded into convs: done here once
+ * instead of on every cold start, where it finds nothing left to fold), with the int8 codes of
+ * every constant DequantizeLinear emptied (dims, scales and zero points kept): those codes are
+ * the bulk of an int8 file, and the lowerings only read them to pack what the snapshot already
+ * holds. Undefined when there are none.
  */
 function weightlessGraph(onnx: Uint8Array): Uint8Array | undefined {
-  const model = decodeModel(onnx);
+  const model = prepareForEngine(decodeModel(onnx));
   const inits = new Map((model.graph?.initializer ?? []).map((t) => [t.name ?? '', t]));
   let emptied = 0;
   for (const node of model.graph?.node ?? []) {
