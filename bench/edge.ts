@@ -15,7 +15,7 @@ import { projectRoot, type WorkerBuild } from '../local-edge/bundle.ts';
 import { BENCH_DIR, type BenchModel } from './models.ts';
 import { RUNS, VARIANTS, type Variant, variantBytes, WARMUP } from './node-runtimes.ts';
 import { median, round, type Timing, timeRuns, timing } from './stats.ts';
-import { type Bundle, bundle, call, type Instance, startInstance } from './workerd.ts';
+import { type Bundle, bundle, call, type Instance, startColdInstance, startInstance } from './workerd.ts';
 
 const MB = 2 ** 20;
 
@@ -396,7 +396,7 @@ export async function coldHttp(
   const out: number[] = [];
   const parts: Record<string, number>[] = [];
   for (let s = 0; s < samples; s++) {
-    const inst = await startInstance(setup.prod[row.build], setup.r2Dir, row.bindings);
+    const inst = await startColdInstance(setup.prod[row.build], setup.r2Dir, row.bindings);
     try {
       const t = performance.now();
       parts.push(await classify(inst.url, row, m.requestPng));

@@ -15,6 +15,10 @@
  * warm-up; in production it is part of the isolate's start (Workers allow 1 s of it).
  * Prints one JSON object (medians and samples); reports, asserts nothing.
  *
+ * Each HTTP sample's instance has its R2 emulator started first (startColdInstance in
+ * bench/workerd.ts says why; COLD_R2_PRIMED=0 leaves it cold), and records workerd's CPU time for
+ * the first request beside its wall time.
+ *
  * INT8_COLD_PHASES=0 skips the in-isolate phases (only the HTTP first responses, so more samples
  * fit the same time).
  * Training + quantizing the reference model takes minutes; INT8_COLD_REUSE=1 reuses the models
@@ -30,13 +34,16 @@ import { ENGINES } from '../shared/inference/engines.ts';
 import { type ModelManifest, ModelManifestSchema } from '../shared/manifest/manifest.ts';
 import { publishVersion } from '../shared/registry/publish.ts';
 import { loadDataset } from '../training/datasets/index.ts';
-import { engineArtifactFile } from '../shared/engine/index.ts';
+import { ENGINE_ARTIFACT_FORMAT, engineArtifactFile } from '../shared/engine/index.ts';
 import { int8EngineArtifact } from '../training/quantize/engine-artifact.ts';
 import { INT8_FILE, quantizeInt8 } from '../training/quantize/variant.ts';
+import { cpuMs, workerdPid } from './cpu-time.ts';
 import { classify, type HttpRow } from './edge.ts';
 import { BENCH_DIR, referenceModel } from './models.ts';
 import { median, round } from './stats.ts';
-import { bundle, call, startInstance } from './workerd.ts';
+import { bundle, call, startColdInstance, startInstance } from './workerd.ts';
+
+type Variant = NonNullable<ModelManifest['variants']>[number];
 
 const SAMPLES = Number(process.env.COLD_SAMPLES ?? 5);
 const DIR = path.join(BENCH_DIR, 'int8-cold');
@@ -56,7 +63,7 @@ interface Models {
 /** The models with the int8 variant's engine artifact (compiled now when an older run left none). */
 async function withEngineArtifact(m: Omit<Models, 'engine'> & { engine?: Uint8Array }): Promise<Models> {
   const variant = m.manifest.variants?.[0];
-  if (m.engine && variant?.engine) return { ...m, engine: m.engine };
+  if (m.engine && variant?.engine?.format === ENGINE_ARTIFACT_FORMAT) return { ...m, engine: m.engine };
   const a = await int8EngineArtifact(m.int8, INT8_FILE, log);
   if (!a || !variant) throw new Error('the engine cannot compile the int8 variant');
   fs.writeFileSync(file(a.entry.file), a.bytes);
@@ -76,8 +83,39 @@ const BASELINE = process.env.INT8_COLD_BASELINE;
 /** INT8_COLD_PHASES=0: only the HTTP first responses (more samples in the same time). */
 const PHASES = process.env.INT8_COLD_PHASES !== '0';
 
+const BASELINE_SRC = path.join(DIR, 'baseline-src');
+
+/**
+ * The int8 variant's engine artifact as the baseline revision writes it (its own format), so
+ * its Worker is measured with the artifact it would be published with; undefined when that
+ * revision writes none.
+ */
+function baselineArtifact(): { bytes: Uint8Array; entry: NonNullable<Variant['engine']> } | undefined {
+  const script = path.join(BASELINE_SRC, 'bench-baseline-artifact.ts');
+  if (!fs.existsSync(path.join(BASELINE_SRC, 'training', 'quantize', 'engine-artifact.ts'))) return undefined;
+  fs.writeFileSync(
+    script,
+    [
+      "import fs from 'node:fs';",
+      "import { int8EngineArtifact } from './training/quantize/engine-artifact.ts';",
+      'const onnx = new Uint8Array(fs.readFileSync(process.argv[2]));',
+      `const a = await int8EngineArtifact(onnx, '${INT8_FILE}', (l) => console.error(l));`,
+      'if (a) fs.writeFileSync(process.argv[3], a.bytes);',
+      'process.stdout.write(JSON.stringify(a?.entry ?? null));',
+    ].join('\n'),
+  );
+  const out = path.join(DIR, 'baseline.engine');
+  const entry = JSON.parse(
+    execFileSync(process.execPath, ['--no-warnings', '--import', 'tsx', script, file(INT8_FILE), out], {
+      cwd: BASELINE_SRC,
+      encoding: 'utf8',
+    }),
+  ) as NonNullable<Variant['engine']> | null;
+  return entry ? { bytes: new Uint8Array(fs.readFileSync(out)), entry } : undefined;
+}
+
 async function baselineBundle(rev: string) {
-  const src = path.join(DIR, 'baseline-src');
+  const src = BASELINE_SRC;
   fs.rmSync(src, { recursive: true, force: true });
   fs.mkdirSync(src, { recursive: true });
   const tar = execFileSync('git', ['archive', '--format=tar', rev], { cwd: projectRoot, maxBuffer: 1 << 30 });
@@ -139,6 +177,7 @@ const [prod, bench, baseline] = await Promise.all([
   BASELINE ? baselineBundle(BASELINE) : undefined,
 ]);
 const NAME = 'photos-int8';
+const BASELINE_NAME = 'photos-int8-baseline';
 const KEYS = {
   int8: 'cold/model.int8.onnx',
   engine: `cold/${ENGINE_FILE}`,
@@ -159,6 +198,19 @@ const KEYS = {
       manifest: { ...m.manifest, name: NAME },
       files: { 'model.onnx': m.fp32, [INT8_FILE]: m.int8, [ENGINE_FILE]: m.engine },
     });
+    if (BASELINE) {
+      // The baseline's Worker serves its own copy, with the artifact its revision writes.
+      const a = baselineArtifact();
+      const variant = { ...m.manifest.variants![0]!, engine: a?.entry };
+      if (!a) delete variant.engine;
+      await publishVersion(store, BASELINE_NAME, {
+        manifest: { ...m.manifest, name: BASELINE_NAME, variants: [variant] },
+        files: { 'model.onnx': m.fp32, [INT8_FILE]: m.int8, ...(a ? { [a.entry.file]: a.bytes } : {}) },
+      });
+      log(
+        `published ${BASELINE_NAME} for the baseline (engine artifact: ${a ? `format ${a.entry.format}` : 'none'})`,
+      );
+    }
     log(
       `published ${NAME}@${r.version} with its int8 variant (${m.int8.byteLength} vs ${m.fp32.byteLength} bytes) ` +
         `and its engine artifact (${m.engine.byteLength} bytes)`,
@@ -181,27 +233,33 @@ const rows: Record<Precision, Rows> = {
   fp32: { http: [], baseline: [], phases: [], phasesWarm: [] },
 };
 
-async function httpSample(precision: Precision, worker = prod): Promise<Record<string, number>> {
+async function httpSample(precision: Precision, worker = prod, name = NAME): Promise<Record<string, number>> {
   const t0 = performance.now();
-  const inst = await startInstance(worker, r2Dir, precision === 'fp32' ? { PRECISION: 'fp32' } : {});
+  const inst = await startColdInstance(worker, r2Dir, precision === 'fp32' ? { PRECISION: 'fp32' } : {});
   const startup = performance.now() - t0;
   try {
     const row: HttpRow = {
       key: precision,
-      name: NAME,
+      name,
       build: 'engine',
       bindings: {},
       engine: ENGINES.wasm,
       precision,
     };
+    const pid = workerdPid();
+    const c0 = cpuMs(pid);
     const t = performance.now();
     const timing = await classify(inst.url, row, m.requestPng);
     const first = performance.now() - t;
+    const firstCpu = cpuMs(pid) - c0;
     const t2 = performance.now();
     await classify(inst.url, row, m.requestPng);
     return {
       workerd_ready: startup,
       first_response: first,
+      // workerd's CPU time (all its threads) for the first request: what the other processes on
+      // a shared machine do not inflate, so changes are still visible under load.
+      first_response_workerd_cpu: firstCpu,
       second_response: performance.now() - t2,
       ...prefix('server_', timing),
     };
@@ -218,7 +276,7 @@ async function phaseSample(precision: Precision, warmup: boolean): Promise<Recor
       image: KEYS.image,
       spec: KEYS.spec,
       warmup: warmup ? '1' : '0',
-      ...(precision === 'int8' ? { engine: KEYS.engine } : {}),
+      ...(precision === 'int8' ? { engine: KEYS.engine, sha: m.manifest.variants![0]!.sha256 } : {}),
     });
     const t = performance.now();
     type Reply = { phases: Record<string, number>; engine: Record<string, number> };
@@ -263,9 +321,9 @@ for (let s = 0; s < SAMPLES; s++) {
   for (const p of ['int8', 'fp32'] as const) {
     // The baseline goes first every other sample, so neither side always meets the other's
     // after-effects (page cache, a neighbour's burst).
-    if (baseline && s % 2 === 1) rows[p].baseline.push(await httpSample(p, baseline));
+    if (baseline && s % 2 === 1) rows[p].baseline.push(await httpSample(p, baseline, BASELINE_NAME));
     rows[p].http.push(await httpSample(p));
-    if (baseline && s % 2 === 0) rows[p].baseline.push(await httpSample(p, baseline));
+    if (baseline && s % 2 === 0) rows[p].baseline.push(await httpSample(p, baseline, BASELINE_NAME));
     if (PHASES) {
       rows[p].phases.push(await phaseSample(p, false));
       rows[p].phasesWarm.push(await phaseSample(p, true));
@@ -283,6 +341,9 @@ console.log(
       samples: SAMPLES,
       bytes: { int8: m.int8.byteLength, fp32: m.fp32.byteLength },
       int8_cold_first_response_ms: round(median(rows.int8.http.map((r) => r.first_response!))),
+      int8_cold_first_response_workerd_cpu_ms: round(
+        median(rows.int8.http.map((r) => r.first_response_workerd_cpu!)),
+      ),
       fp32_cold_first_response_ms: round(median(rows.fp32.http.map((r) => r.first_response!))),
       ...(BASELINE
         ? {
@@ -297,6 +358,15 @@ console.log(
             int8_vs_baseline_ratio: round(
               median(
                 rows.int8.http.map((r, i) => r.first_response! / rows.int8.baseline[i]!.first_response!),
+              ),
+              3,
+            ),
+            int8_cpu_vs_baseline_ratio: round(
+              median(
+                rows.int8.http.map(
+                  (r, i) =>
+                    r.first_response_workerd_cpu! / rows.int8.baseline[i]!.first_response_workerd_cpu!,
+                ),
               ),
               3,
             ),

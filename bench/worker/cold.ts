@@ -1,5 +1,5 @@
 /**
- * `POST /cold?key=K&image=I&spec=S[&engine=E]` on the bench Worker: a cold request's start-up in a fresh
+ * `POST /cold?key=K&image=I&spec=S[&engine=E&sha=H]` on the bench Worker: a cold request's start-up in a fresh
  * isolate, phase by phase, with the production pieces the edge uses (the R2 read, the manifest
  * checksum, the ONNX decode, the engine's own phases, the codecs, preprocessing, the runs).
  * Every phase is timed once, in the order a cold classify request meets it; the second and third
@@ -50,26 +50,27 @@ export async function coldPhases(url: URL, env: Env): Promise<Response> {
   phase('codec_warmup');
   await installCodecs(codecModules());
   phase('codecs_instantiate');
-  // engine=K: the model's engine artifact (packed weights), read beside the ONNX file as the
-  // edge does (functions/runtime/models.ts).
+  // engine=K&sha=S: the model's engine artifact (packed weights, and the graph when it carries
+  // one), read first as the edge does (functions/runtime/models.ts): the ONNX file `key`
+  // (sha256 S, the manifest's) is read only when the artifact has no graph.
   const engineKey = url.searchParams.get('engine');
-  const [bytes, artifact] = await Promise.all([
-    object(env, url.searchParams.get('key') ?? ''),
-    engineKey ? object(env, engineKey) : undefined,
-  ]);
-  phase('r2_read');
-  const sha = await sha256Hex(bytes);
+  const artifact = engineKey ? await object(env, engineKey) : undefined;
   if (artifact) await sha256Hex(artifact);
-  phase('sha256');
-  const decoded = artifact ? decodeEngineArtifact(artifact, sha) : undefined;
+  const decoded = artifact ? decodeEngineArtifact(artifact, url.searchParams.get('sha') ?? '') : undefined;
   if (decoded && !decoded.ok) throw new Error(decoded.reason);
-  phase('artifact_decode');
+  const graph = decoded?.artifact.graph;
+  phase('artifact_read');
+  const bytes = graph ?? (await object(env, url.searchParams.get('key') ?? ''));
+  phase('r2_read');
+  if (!graph) await sha256Hex(bytes);
+  phase('sha256');
   const model = decodeModel(bytes);
   phase('onnx_decode');
   const engine = new Map<string, number>();
   const session = await createEngineSession(model, kernelModules(), {
     phases: engine,
     weights: decoded?.artifact.snapshot,
+    weightless: graph !== undefined,
     onWeightsRefused: (why) => {
       throw new Error(why);
     },

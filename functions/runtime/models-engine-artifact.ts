@@ -3,11 +3,15 @@
  * artifact only saves time: whatever is wrong with it — missing, damaged (size or sha256 not the
  * manifest's), another format version, compiled from another ONNX file — is logged once per
  * version and the ONNX file is compiled as if there were no artifact. It never fails a request.
+ * When it carries the graph (shared/engine/artifact-compile.ts) the model cache serves the
+ * variant from it alone, the ONNX file unread: the artifact is verified against its own manifest
+ * entry and bound to the variant's ONNX file by that file's sha256, so what runs is what the
+ * export checked bit for bit against the ONNX file.
  */
 import {
   decodeEngineArtifact,
   ENGINE_ARTIFACT_FORMAT,
-  type WeightSnapshot,
+  type EngineArtifact,
 } from '../../shared/engine/index.ts';
 import { errorMessage } from '../../shared/errors.ts';
 import { verifyVersionFile } from '../../shared/registry/model-file.ts';
@@ -25,13 +29,17 @@ export function warnArtifactOnce(key: string, reason: string): void {
   console.warn(`${key}: engine artifact not used, compiling the ONNX file: ${reason}`);
 }
 
-/** The packed weights of `choice`'s engine artifact, or undefined when there is none to use. */
-export async function readEngineWeights(
+/**
+ * `choice`'s engine artifact (its packed weights, and the graph when it carries one), checked
+ * against the manifest and tied to the variant's ONNX file by its sha256; undefined when there is
+ * none to use.
+ */
+export async function readEngineArtifact(
   source: ModelSource,
   name: string,
   version: string,
   choice: Int8Choice,
-): Promise<WeightSnapshot | undefined> {
+): Promise<EngineArtifact | undefined> {
   const engine = choice.engine;
   if (!engine) return undefined;
   const key = `${name}@${version} ${engine.file}`;
@@ -48,7 +56,7 @@ export async function readEngineWeights(
       await source.readFile(name, version, engine.file),
     );
     const decoded = decodeEngineArtifact(bytes, choice.sha256);
-    if (decoded.ok) return decoded.artifact.snapshot;
+    if (decoded.ok) return decoded.artifact;
     warnArtifactOnce(key, decoded.reason);
   } catch (e) {
     warnArtifactOnce(key, errorMessage(e));

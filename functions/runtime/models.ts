@@ -12,13 +12,14 @@ import { EdgetuneError, errorMessage } from '../../shared/errors.ts';
 import { listsEngine, type ModelManifest } from '../../shared/manifest/manifest.ts';
 import type { RoutingDoc } from '../../shared/routing/schema.ts';
 import { ENGINES, type EngineName } from '../../shared/inference/engines.ts';
+import type { EngineArtifact } from '../../shared/engine/index.ts';
 import type { EngineLoadOptions } from '../../shared/inference/engine-runner.ts';
 import type { InferenceRunner } from '../../shared/inference/runner.ts';
 import { verifyVersionFile } from '../../shared/registry/model-file.ts';
 import { type Backends, createBackend, type EdgeEngineName, needsFullBuild } from './backends.ts';
 import type { ModelSource } from './model-source.ts';
-import { readEngineWeights, warnArtifactOnce } from './models-engine-artifact.ts';
-import { int8Choice, type Precision, type PrecisionMode } from './precision.ts';
+import { readEngineArtifact, warnArtifactOnce } from './models-engine-artifact.ts';
+import { type Int8Choice, int8Choice, type Precision, type PrecisionMode } from './precision.ts';
 import { ModelSession } from './session.ts';
 
 /** `auto`: the engine for versions validated on it, onnxruntime-web otherwise; `onnxruntime`: always ORT. */
@@ -227,6 +228,9 @@ export class ModelCache {
    * resident and the version is not refused (a refused one fails before any file is read).
    */
   async willLoad(name: string, version: string, precision?: PrecisionMode): Promise<boolean> {
+    // Only a request forcing fp32 can map to another key (sessionKey): every other one asking
+    // for a resident version is answered without the lookup (each warm request asks).
+    if (precision !== 'fp32' && this.entries.has(`${name}@${version}`)) return false;
     const { key } = await this.sessionKey(name, version, precision);
     if (this.entries.has(key)) return false;
     const refusal = this.refused.get(key);
@@ -330,11 +334,15 @@ export class ModelCache {
       // The published int8 variant on the engine's int8 kernels; anything wrong with it (a bad
       // checksum, a graph the engine refuses) leaves the fp32 export to serve the version.
       try {
-        // The engine artifact (packed weights) is read beside the ONNX file, not after it.
-        const [bytes, weights] = await Promise.all([
-          this.readVerified(name, version, int8),
-          readEngineWeights(this.options.source, name, version, int8),
-        ]);
+        // The engine artifact first: when it carries the graph, it is all this load reads.
+        const artifact = await readEngineArtifact(this.options.source, name, version, int8);
+        const light = artifact?.graph && (await this.fromArtifactGraph(key, int8, artifact.graph, artifact));
+        if (light) {
+          this.loads++;
+          return new ModelSession(name, version, manifest, int8.file, light, 'int8', true);
+        }
+        const bytes = await this.readVerified(name, version, int8);
+        const weights = artifact?.snapshot;
         let refused = false;
         const backend = await this.create(ENGINES.wasm, bytes, false, {
           weights,
@@ -387,6 +395,27 @@ export class ModelCache {
     }
     this.loads++;
     return new ModelSession(name, version, manifest, file, backend);
+  }
+
+  /**
+   * The int8 session from the artifact's own graph and weights (no ONNX file read), or undefined
+   * (logged) when the engine will not open it: the caller then compiles the ONNX file.
+   */
+  private async fromArtifactGraph(
+    key: string,
+    int8: Int8Choice,
+    graph: Uint8Array,
+    artifact: EngineArtifact,
+  ): Promise<InferenceRunner | undefined> {
+    try {
+      return await this.create(ENGINES.wasm, graph, false, {
+        weights: artifact.snapshot,
+        weightless: true,
+      });
+    } catch (e) {
+      warnArtifactOnce(`${key} ${int8.engine?.file}`, `its graph: ${errorMessage(e)}`);
+      return undefined;
+    }
   }
 
   /** A version's file, checked against the manifest's size and sha256. */

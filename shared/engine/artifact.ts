@@ -13,10 +13,16 @@
  * warm-up graphs' snapshot to the version, so a packing change that forgets the bump fails there.
  * A file of another version, or one made from another ONNX file, is simply not used: the engine
  * compiles the ONNX file as it would without an artifact.
+ *
+ * It may also carry the graph without its packed weights (artifact-compile.ts: the ONNX file with
+ * the int8 weight codes the snapshot holds emptied, written only when a session of it computes
+ * bit for bit what the ONNX file's does). With it the edge reads this file alone on a cold start —
+ * about half the bytes, and no decode or hash of the weights a second time; a session opened on
+ * that graph must find every weight in the snapshot (CreateOptions.weightless), never pack one.
  */
 
 /** Version of the packing code the snapshot came from (see above: bump on any layout change). */
-export const ENGINE_ARTIFACT_FORMAT = 2;
+export const ENGINE_ARTIFACT_FORMAT = 3;
 
 /** The file's name beside the variant it was compiled from. */
 export const engineArtifactFile = (onnxFile: string): string => onnxFile.replace(/\.onnx$/, '') + '.engine';
@@ -37,6 +43,8 @@ export interface EngineArtifact {
   /** sha256 (hex) of the ONNX file the snapshot was compiled from. */
   onnxSha256: string;
   snapshot: WeightSnapshot;
+  /** The ONNX graph without the weights the snapshot holds (absent: read the ONNX file). */
+  graph?: Uint8Array;
 }
 
 const hexToBytes = (hex: string): Uint8Array =>
@@ -45,14 +53,20 @@ const bytesToHex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16
 
 /**
  * Layout (little-endian): magic (16 bytes), format u32, ONNX sha256 (32 bytes), region start u32,
- * entry count u32, entries (key length u16, UTF-8 key, offset u32), zero padding to 8, region
- * length u32, padding to 8, region bytes.
+ * entry count u32, entries (key length u16, UTF-8 key, offset u32), graph length u32 (0: none),
+ * graph bytes, zero padding to 8, region length u32, padding to 8, region bytes.
  */
-export function encodeEngineArtifact(onnxSha256: string, snapshot: WeightSnapshot): Uint8Array {
+export function encodeEngineArtifact(
+  onnxSha256: string,
+  snapshot: WeightSnapshot,
+  graph?: Uint8Array,
+): Uint8Array {
   const enc = new TextEncoder();
   const keys = [...snapshot.entries].map(([k, off]) => ({ key: enc.encode(k), off }));
   let head = MAGIC.length + 4 + 32 + 4 + 4;
   for (const k of keys) head += 2 + k.key.length + 4;
+  const graphAt = head;
+  head += 4 + (graph?.byteLength ?? 0);
   const lenAt = align(head, DATA_ALIGN);
   const dataAt = align(lenAt + 4, DATA_ALIGN);
   const out = new Uint8Array(dataAt + snapshot.bytes.byteLength);
@@ -71,6 +85,8 @@ export function encodeEngineArtifact(onnxSha256: string, snapshot: WeightSnapsho
     view.setUint32(p + 2 + k.key.length, k.off, true);
     p += 2 + k.key.length + 4;
   }
+  view.setUint32(graphAt, graph?.byteLength ?? 0, true);
+  if (graph) out.set(graph, graphAt + 4);
   view.setUint32(lenAt, snapshot.bytes.byteLength, true);
   out.set(snapshot.bytes, dataAt);
   return out;
@@ -78,8 +94,8 @@ export function encodeEngineArtifact(onnxSha256: string, snapshot: WeightSnapsho
 
 /**
  * The artifact in `bytes`, or why it cannot be used for the ONNX file with sha256 `onnxSha256`
- * (another format version, another model, a truncated or foreign file). The region bytes are a
- * view into `bytes`, not a copy.
+ * (another format version, another model, a truncated or foreign file). The region and graph
+ * bytes are views into `bytes`, not copies.
  */
 export function decodeEngineArtifact(
   bytes: Uint8Array,
@@ -109,6 +125,10 @@ export function decodeEngineArtifact(
       entries.set(dec.decode(bytes.subarray(p + 2, p + 2 + n)), view.getUint32(p + 2 + n, true));
       p += 2 + n + 4;
     }
+    const graphLength = view.getUint32(p, true);
+    if (p + 4 + graphLength > bytes.byteLength) return bad('engine artifact is truncated');
+    const graph = graphLength > 0 ? bytes.subarray(p + 4, p + 4 + graphLength) : undefined;
+    p += 4 + graphLength;
     const lenAt = align(p, DATA_ALIGN);
     const length = view.getUint32(lenAt, true);
     const dataAt = align(lenAt + 4, DATA_ALIGN);
@@ -118,7 +138,12 @@ export function decodeEngineArtifact(
       if (off < start || off > end) return bad('engine artifact is corrupt');
     return {
       ok: true,
-      artifact: { format, onnxSha256: sha, snapshot: { start, entries, bytes: bytes.subarray(dataAt) } },
+      artifact: {
+        format,
+        onnxSha256: sha,
+        snapshot: { start, entries, bytes: bytes.subarray(dataAt) },
+        ...(graph ? { graph } : {}),
+      },
     };
   } catch {
     // DataView reads past the end throw RangeError: a truncated file.

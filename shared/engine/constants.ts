@@ -16,7 +16,7 @@ export interface ConstTensor {
 
 /** A DequantizeLinear of constant int8 codes with zero point 0: symmetric per-channel weights. */
 export interface QuantizedConst {
-  codes: Int8Array;
+  readonly codes: Int8Array;
   /** One scale per index of `axis` (or a single per-tensor scale). */
   scales: Float32Array;
   axis: number;
@@ -105,8 +105,21 @@ export class ModelConstants {
       const dims = (x.dims ?? []).map(toNumber);
       const scales = this.floats(dq.scale).data;
       const axis = dq.axis < 0 ? dq.axis + dims.length : dq.axis;
-      if (scales.length === 1 || scales.length === dims[axis])
-        q = { codes: this.codes(dq.x), scales, axis, dims };
+      if (scales.length === 1 || scales.length === dims[axis]) {
+        // Read on first use: a lowering whose packed form is already stored (a restored
+        // artifact, whose graph may carry no codes at all) never reads them.
+        let codes: Int8Array | undefined;
+        const read = () => this.codes(dq.x);
+        q = {
+          get codes() {
+            codes ??= read();
+            return codes;
+          },
+          scales,
+          axis,
+          dims,
+        };
+      }
     }
     this.quantizedCache.set(name, q);
     return q;

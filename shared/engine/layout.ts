@@ -3,6 +3,7 @@
  * floats), the persistent weight region, the steps a plan runs, and the pure helpers the lowering
  * uses to lay weights out for the kernels.
  */
+import { EdgetuneError } from '../errors.ts';
 import type { WeightSnapshot } from './artifact.ts';
 import type { QuantParams } from './kernel-calls.ts';
 import type { KernelExports } from './kernels.ts';
@@ -69,10 +70,21 @@ export class PersistentRegion {
   /** Weights packed here rather than found in a restored snapshot (see restore). */
   packed = 0;
 
+  /**
+   * Set once a snapshot was restored for a graph without weights (an artifact's graph): packing
+   * would then read emptied codes, so a weight missing from the snapshot fails instead.
+   */
+  sealed = false;
+
   /** Writes `make()` once under `key` and returns its byte offset. */
   put(key: string, make: () => Float32Array | Int32Array | Int16Array | Int8Array): number {
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit;
+    if (this.sealed)
+      throw new EdgetuneError(
+        'unsupported',
+        `engine: ${key} is not in the artifact, whose graph has no weights`,
+      );
     this.packed++;
     const data = make();
     const offset = this.end;
@@ -178,12 +190,12 @@ export function packQPanels(
 export function putQPanels(
   ctx: { persist: PersistentRegion },
   key: string,
-  w: { codes: Int8Array; n: number; k: number; kq: number; ns: number; zp: number },
+  w: { codes: () => Int8Array; n: number; k: number; kq: number; ns: number; zp: number },
   index: (col: number, k: number) => number,
 ): { b: number; zc: number } {
   let packed: ReturnType<typeof packQPanels> | undefined;
   const pack = () => {
-    packed ??= packQPanels(w.codes, w.n, w.k, w.kq, w.ns, index);
+    packed ??= packQPanels(w.codes(), w.n, w.k, w.kq, w.ns, index);
     return packed;
   };
   return {

@@ -33,6 +33,12 @@ export interface CreateOptions {
    */
   weights?: WeightSnapshot;
   onWeightsRefused?: (reason: string) => void;
+  /**
+   * The model is an engine artifact's graph, its packed weights' codes emptied (artifact.ts):
+   * every weight must be in `weights`. One that is not fails the session, or a later batch's plan,
+   * with 'unsupported' — it is never packed from the emptied codes, nor compiled without `weights`.
+   */
+  weightless?: boolean;
   /** Called once with what the compiler stored for the declared shape (to write an artifact). */
   onWeights?: (snapshot: WeightSnapshot) => void;
 }
@@ -114,7 +120,7 @@ export async function createEngineSession(
     try {
       return open(options);
     } catch (e) {
-      if (!(e instanceof StaleWeightsError)) throw e;
+      if (!(e instanceof StaleWeightsError) || options.weightless) throw e;
       options.onWeightsRefused?.(e.message);
     }
   }
@@ -160,6 +166,11 @@ export function openEngineSession(
   if (options.weights) {
     persist.restore(options.weights);
     phase('restore');
+  }
+  if (options.weightless) {
+    if (!options.weights)
+      throw new EdgetuneError('unsupported', 'engine: a graph without weights needs its artifact');
+    persist.sealed = true;
   }
   const inputNames = (model.graph?.input ?? []).map((i) => i.name ?? '').filter((n) => !consts.has(n));
   const outputNames = (model.graph?.output ?? []).map((o) => o.name ?? '');

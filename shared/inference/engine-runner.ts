@@ -15,6 +15,8 @@ export interface EngineLoadOptions {
   weights?: WeightSnapshot;
   /** Called when the weights do not cover the graph (the session is compiled without them). */
   onWeightsRefused?: (reason: string) => void;
+  /** The bytes are the artifact's graph without weights: all must come from `weights`. */
+  weightless?: boolean;
 }
 
 export async function createEngineRunner(

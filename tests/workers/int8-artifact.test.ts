@@ -1,10 +1,11 @@
 /**
  * The edge in workerd serving an int8 variant from its engine artifact (model.int8.engine): the
  * session copies its packed weights from the artifact (`engineArtifact` in /admin/cache) and
- * answers exactly what the same variant published without an artifact answers; an artifact of
- * another format version, a damaged one (size/sha256 not the manifest's) or one that does not
- * cover the graph is not used — the ONNX file is compiled and the request is answered the same,
- * never with a 4xx/5xx.
+ * answers exactly what the same variant published without an artifact answers — from the
+ * artifact's own graph, without reading the int8 ONNX file at all; an artifact of another format
+ * version, a damaged one (size/sha256 not the manifest's) or one that does not cover the graph
+ * (with or without its own graph) is not used — the ONNX file is compiled and the request is
+ * answered the same, never with a 4xx/5xx.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import relaxedKernels from '../../shared/engine/kernels-relaxed.wasm';
@@ -75,12 +76,17 @@ async function fromArtifact(version: string): Promise<boolean> {
 }
 
 describe('the edge serves an int8 variant from its engine artifact', () => {
-  const v: Record<'plain' | 'artifact' | 'otherFormat' | 'damaged' | 'stale', string> = {
+  const v: Record<
+    'plain' | 'artifact' | 'artifactOnly' | 'otherFormat' | 'damaged' | 'stale' | 'staleGraph',
+    string
+  > = {
     plain: '',
     artifact: '',
+    artifactOnly: '',
     otherFormat: '',
     damaged: '',
     stale: '',
+    staleGraph: '',
   };
   beforeAll(async () => {
     const base = await int8Version(MODEL);
@@ -90,6 +96,9 @@ describe('the edge serves an int8 variant from its engine artifact', () => {
     // published without an artifact, as every version before artifacts existed
     v.plain = await publish(base);
     v.artifact = await publish(await withArtifact(base, artifact));
+    // the artifact carries the graph: the int8 ONNX file is not even read (gone from the bucket)
+    v.artifactOnly = await publish(await withArtifact(base, artifact));
+    await store().delete(keys.versionFile(MODEL, v.artifactOnly, INT8));
     // a newer engine's artifact (format + 1), listed as such
     const newer = artifact.slice();
     new DataView(newer.buffer).setUint32(16, ENGINE_ARTIFACT_FORMAT + 1, true);
@@ -107,6 +116,14 @@ describe('the edge serves an int8 variant from its engine artifact', () => {
     v.stale = await publish(
       await withArtifact(base, encodeEngineArtifact(sha, { ...decoded.artifact.snapshot, entries })),
     );
+    // the same with the graph: its session must not open (it would pack from emptied codes)
+    expect(decoded.artifact.graph).toBeDefined();
+    v.staleGraph = await publish(
+      await withArtifact(
+        base,
+        encodeEngineArtifact(sha, { ...decoded.artifact.snapshot, entries }, decoded.artifact.graph),
+      ),
+    );
   }, 120_000);
 
   it('from the artifact: the same scores as the variant compiled from its ONNX file', async () => {
@@ -115,6 +132,8 @@ describe('the edge serves an int8 variant from its engine artifact', () => {
     expect(compiled.length).toBeGreaterThan(1);
     expect(await classify(v.artifact)).toEqual(compiled);
     expect(await fromArtifact(v.artifact)).toBe(true);
+    expect(await classify(v.artifactOnly)).toEqual(compiled);
+    expect(await fromArtifact(v.artifactOnly)).toBe(true);
     // the registry stored it beside the int8 file, checksum-verified at publish
     const stored = await store().get(keys.versionFile(MODEL, v.artifact, ENGINE));
     expect(stored?.body.byteLength).toBeGreaterThan(0);
@@ -122,7 +141,7 @@ describe('the edge serves an int8 variant from its engine artifact', () => {
 
   it('another format version, a damaged file, a stale snapshot: compiled from the ONNX file, same answer', async () => {
     const compiled = await classify(v.plain);
-    for (const version of [v.otherFormat, v.damaged, v.stale]) {
+    for (const version of [v.otherFormat, v.damaged, v.stale, v.staleGraph]) {
       expect(await classify(version), version).toEqual(compiled);
       expect(await fromArtifact(version), version).toBe(false);
     }

@@ -1,7 +1,7 @@
 /**
  * The int8 variant's engine artifact (shared/engine/artifact.ts), written beside it at export
  * time: the edge then copies the packed weights into wasm memory instead of packing them on a
- * cold start. Compiled with the SIMD128 kernels, which Node runs without flags; the packing does
+ * cold start, and reads the graph from the artifact too instead of the ONNX file. Compiled with the SIMD128 kernels, which Node runs without flags; the packing does
  * not depend on the kernel variant (tests/node/engine/artifact.test.ts checks both give the same
  * bytes), so the relaxed-SIMD edge reads it as well.
  */

@@ -81,7 +81,7 @@ function lowerConv(node: NodeProto, ctx: LowerContext, group: number[]): void {
     );
     const conv: PreparedQConv = {
       ...common,
-      codes: wq.codes,
+      codes: () => wq.codes,
       zp: codes!.q!.zp,
       scale,
       bias,

@@ -95,7 +95,7 @@ function lowerGemm(node: NodeProto, ctx: LowerContext, group: number[]): void {
     const { b, zc } = putQPanels(
       ctx,
       key,
-      { codes: bq.codes, n: nout, k: kdim, kq: x.cs, ns: y.cs, zp: q.zp },
+      { codes: () => bq.codes, n: nout, k: kdim, kq: x.cs, ns: y.cs, zp: q.zp },
       index,
     );
     const scale = ctx.persist.put(`${key}:qscale`, () => {

@@ -16,8 +16,11 @@ import type { Requantized } from './qdq.ts';
 
 /** A conv prepared for the int8 kernels: per-output-channel scale and bias with BN folded in. */
 export interface PreparedQConv extends Omit<PreparedConv, 'weights' | 'bias'> {
-  /** int8 weight codes, ONNX layout [cout][cing][kh][kw]. */
-  codes: Int8Array;
+  /**
+   * int8 weight codes, ONNX layout [cout][cing][kh][kw]; read only to pack them (a restored
+   * artifact's graph may carry none).
+   */
+  codes: () => Int8Array;
   /** The input codes' zero point. */
   zp: number;
   /** Per output channel: scale_x · scale_w · BN scale. */
@@ -118,9 +121,10 @@ const depthwise: QConvStrategy = {
   name: 'depthwise',
   accepts: isDepthwise3x3,
   lower(conv, ctx) {
-    const { key, x, y, codes, zp, scale, bias, cout, act, win, name } = conv;
+    const { key, x, y, zp, scale, bias, cout, act, win, name } = conv;
     // int16 [9][cs]: one tap's channels contiguous, 8 per vector, widened once here
     const weights = ctx.persist.put(`${key}:qdw16`, () => {
+      const codes = conv.codes();
       const p = new Int16Array(9 * x.cs);
       for (let c = 0; c < cout; c++) for (let t = 0; t < 9; t++) p[t * x.cs + c] = codes[c * 9 + t]!;
       return p;
@@ -128,6 +132,7 @@ const depthwise: QConvStrategy = {
     // int8 tap fours [3][cs][4] (taps 0-3, 4-7, and 8 with three zero partners): per channel the
     // four codes one lane of the int8 dot product multiplies with four taps' interleaved codes
     const quads = ctx.persist.put(`${key}:qdwquads`, () => {
+      const codes = conv.codes();
       const p = new Int8Array(12 * x.cs);
       for (let c = 0; c < cout; c++) {
         for (let t = 0; t < 9; t++) p[(t >> 2) * 4 * x.cs + c * 4 + (t & 3)] = codes[c * 9 + t]!;
@@ -136,6 +141,7 @@ const depthwise: QConvStrategy = {
     });
     // -zp · Σ_taps w per channel: what the unrolled interior taps take out of Σ x · w at once
     const zc = ctx.persist.put(`${key}:qdwzc`, () => {
+      const codes = conv.codes();
       const p = new Int32Array(x.cs);
       for (let c = 0; c < cout; c++) {
         let sum = 0;

@@ -82,7 +82,10 @@ export function bits(out: Record<string, { data: Float32Array }>): Record<string
   );
 }
 
-/** The artifact of a case and the outputs of a session compiled from ONNX vs one from the artifact. */
+/**
+ * The artifact of a case and the outputs of a session compiled from ONNX vs one from the artifact
+ * (with the ONNX graph) and one from the artifact's own graph when it carries one.
+ */
 export async function roundTrip(c: ArtifactCase, kernels: KernelModules) {
   const sha = sha256(c.onnx);
   const artifact = await compileEngineArtifact(c.onnx, sha, kernels);
@@ -98,5 +101,21 @@ export async function roundTrip(c: ArtifactCase, kernels: KernelModules) {
   const fromArtifact = bits(restored.runSync(c.feeds));
   compiled.release();
   restored.release();
-  return { artifact, fromOnnx, fromArtifact, refused, variant: restored.variant };
+  // The artifact's own graph (int8 graphs: the codes emptied) on its weights alone.
+  const { graph, snapshot } = decoded.artifact;
+  let fromGraph: Record<string, number[]> | undefined;
+  if (graph) {
+    const light = await createEngineSession(graph, kernels, { weights: snapshot, weightless: true });
+    fromGraph = bits(light.runSync(c.feeds));
+    light.release();
+  }
+  return {
+    artifact,
+    graphBytes: graph?.byteLength,
+    fromOnnx,
+    fromArtifact,
+    fromGraph,
+    refused,
+    variant: restored.variant,
+  };
 }

@@ -5,7 +5,9 @@
  * module here and the relaxed-SIMD module in a child, and both modules store the same bytes (so
  * one artifact, written in Node with SIMD128, serves both). An artifact of another format
  * version, of another ONNX file, truncated or lacking a weight is not used: the session is
- * compiled from the ONNX file and says why. A released session's kernel instance is reused
+ * compiled from the ONNX file and says why. An int8 graph's artifact carries the graph with its
+ * weight codes emptied: a session of that graph on the artifact's weights alone computes the same,
+ * and one whose snapshot lacks a weight refuses to open rather than pack from emptied codes. A released session's kernel instance is reused
  * (spare-kernels.ts) without changing what the next session computes.
  */
 import { execFile } from 'node:child_process';
@@ -26,16 +28,16 @@ import { type ArtifactCase, bits, mobileNetQdq, roundTrip, sha256, smallCases } 
 const simd = loadKernelModules({ relaxed: false });
 
 /**
- * sha256 of the warm-up int8 graph's artifact at ENGINE_ARTIFACT_FORMAT 2 (2: int8 depthwise weights
- * packed in tap quads). If a change to the
+ * sha256 of the warm-up int8 graph's artifact at ENGINE_ARTIFACT_FORMAT 3 (2: int8 depthwise weights
+ * packed in tap quads; 3: the artifact carries the graph without its weight codes). If a change to the
  * packing code moves it, edge Workers would read artifacts written by the old code as if they
  * were laid out the new way: bump ENGINE_ARTIFACT_FORMAT (shared/engine/artifact.ts) and pin the
  * new digest here, with the version it belongs to. (A change of the warm-up graph itself moves
  * it too; then only the digest is re-pinned.)
  */
 const PINNED = {
-  format: 2,
-  warmupInt8: '0179e5c2e5db82db0cf91b7409d9179a3a7cf3141220433375b841a10b1961eb',
+  format: 3,
+  warmupInt8: 'cc44d283177051b1fff6d106536c8e9890cf9e9831f12c1a081e31f34dacf7fb',
 };
 
 let cases: ArtifactCase[];
@@ -60,6 +62,12 @@ describe('engine artifact round trip', () => {
       expect(r.variant).toBe('simd');
       expect(r.refused, c.name).toEqual([]);
       expect(r.fromArtifact, c.name).toEqual(r.fromOnnx);
+      // every int8 graph's artifact carries the graph without its codes, and it computes the same
+      if (c.name === 'warmup-fp32') expect(r.fromGraph, c.name).toBeUndefined();
+      else {
+        expect(r.fromGraph, c.name).toEqual(r.fromOnnx);
+        expect(r.graphBytes, c.name).toBeLessThan(c.onnx.byteLength);
+      }
       // the same bytes as the relaxed-SIMD module's session stored
       expect(sha256(r.artifact), c.name).toBe(child.cases[c.name]!.artifact);
     }
@@ -105,6 +113,28 @@ describe('an artifact that does not fit is not used', () => {
     expect(decodeEngineArtifact(good.subarray(0, 70), sha)).toMatchObject({ ok: false, reason: /truncated/ });
     expect(decodeEngineArtifact(c.onnx, sha)).toMatchObject({ ok: false, reason: /not an edgetune engine/ });
     expect(decodeEngineArtifact(good, sha).ok).toBe(true);
+  });
+
+  it("the artifact's graph with a snapshot lacking a weight: refused, never packed from emptied codes", async () => {
+    const decoded = decodeEngineArtifact(good, sha);
+    if (!decoded.ok) throw new Error(decoded.reason);
+    const { snapshot, graph } = decoded.artifact;
+    expect(graph).toBeDefined();
+    const entries = new Map(snapshot.entries);
+    entries.delete([...entries.keys()].find((k) => k.endsWith(':qb'))!);
+    const refused: string[] = [];
+    await expect(
+      createEngineSession(graph!, simd, {
+        weights: { ...snapshot, entries },
+        weightless: true,
+        onWeightsRefused: (why) => refused.push(why),
+      }),
+    ).rejects.toThrow(/not in the artifact/);
+    expect(refused).toEqual([]);
+    // and without weights at all
+    await expect(createEngineSession(graph!, simd, { weightless: true })).rejects.toThrow(
+      /needs its artifact/,
+    );
   });
 
   it('a snapshot lacking a weight: the session is compiled from the ONNX file, same outputs', async () => {
