@@ -161,6 +161,7 @@ async function main(): Promise<void> {
           family: c.family ?? null,
           folds: c.folds,
           testAccuracy: c.testAccuracy,
+          cut: c.cut ?? false,
         })),
       };
       results.push(result);

@@ -109,6 +109,8 @@ export interface SelectionRow extends Configuration {
   testAccuracy: number | null;
   /** Why it has no CV score. */
   skipped: string | null;
+  /** Scored, but on fewer splits than planned: racing stopped it, or the budget ran out (choose.ts). */
+  cut?: boolean;
 }
 
 export interface Selection {
@@ -238,6 +240,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       if (!first && elapsed() >= o.budgetSeconds) {
         if (row.folds.length === 0)
           row.skipped = `not started: the ${o.budgetSeconds}s search budget was spent`;
+        else row.cut = true;
         if (!cheap(row)) pool?.drop(row);
         return false;
       }
@@ -286,6 +289,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
           const after = cheap(row) ? RACE_MIN_SPLITS : EXPENSIVE_RACE_MIN_SPLITS;
           if (lead && lead !== row && clearlyWorse(row.folds, lead.folds, after)) {
             stopped.add(row);
+            row.cut = true;
             notes.push(
               `${row.id}: stopped after ${row.folds.length} splits, clearly worse than ${lead.id} split by split`,
             );
@@ -296,6 +300,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       } catch (e) {
         if (!(e instanceof BudgetSpent)) throw e;
         const n = row.folds.length;
+        row.cut = n > 0;
         if (n < MIN_SPLITS) {
           row.skipped = `stopped after ${n} splits: the ${o.budgetSeconds}s search budget was spent`;
         } else {
@@ -372,6 +377,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
         const lead = leader();
         if (lead && lead !== row && clearlyWorse(row.folds, lead.folds, RACE_MIN_SPLITS)) {
           stopped.add(row);
+          row.cut = true;
           notes.push(
             `${row.id}: stopped after ${row.folds.length} splits, clearly worse than ${lead.id} split by split`,
           );

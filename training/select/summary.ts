@@ -35,6 +35,7 @@ export function selectionJson(s: Selected): Record<string, unknown> {
             seconds: r.seconds,
             testAccuracy: r.testAccuracy,
             skipped: r.skipped,
+            cut: r.cut ?? false,
           })),
         }
       : {}),
