@@ -88,6 +88,11 @@ describe('--select auto', () => {
       expect(row.probabilityBest).toBe(e.probabilityBest);
     }
     const winner = s.rows.find((c) => c.id === s.winner.id)!;
+    // The export fit was checked against its CV (nothing to check for a prototype head), passed,
+    // and kept the run's seed.
+    expect(s.exportCheck === null).toBe(winner.kind === 'transfer' && winner.head === 'prototype');
+    expect(s.exportCheck?.refit).toBeUndefined();
+    expect(s.exportCheck?.fitSeed ?? 1).toBe(1);
     // The export is the winner trained on the run's split: the same model its test figure measured.
     expect(r.accuracy).toBe(winner.testAccuracy);
     expect(r.selected).toBe(winner.kind === 'scratch' ? 'baseline' : 'transfer');
