@@ -14,11 +14,11 @@ import { lossAndAccuracy } from '../../training/fit/loop.ts';
 import { BASELINE_MAX_SIDE } from '../../training/fit/baseline.ts';
 import { checkExportFit } from '../../training/select/export-check.ts';
 import { fitScratch } from '../../training/select/fit.ts';
-import { cachedPretrainedBackbone } from '../../training/train/cached-backbone.ts';
 import { transferHyper } from '../../training/train/hyper.ts';
 import { createStageContext } from '../../training/train/stages/context.ts';
 import { prepareInputs } from '../../training/train/stages/inputs.ts';
 import type { TaskResult } from './tasks.ts';
+import { NEGATIVE_DATA, NEGATIVE_TEST_DATA, negativeBackbone } from './negative-task.ts';
 
 const i = process.argv.indexOf('--seeds');
 const seeds = (i >= 0 ? process.argv[i + 1]! : '5').split(',').map(Number);
@@ -29,16 +29,7 @@ const recorded = (seed: number): TaskResult => {
   const runs = JSON.parse(fs.readFileSync(file, 'utf8')) as TaskResult[];
   return runs.find((r) => r.task === 'negative' && r.seed === seed)!;
 };
-// The negative-transfer task of bench/select/tasks.ts: a backbone pretrained on digits 0–4 only.
-const backbone = (
-  await cachedPretrainedBackbone({
-    data: 'mnist:classes=0-4',
-    arch: 'small-cnn',
-    epochs: 3,
-    seed: 1,
-    backend: 'wasm',
-  })
-).path;
+const backbone = await negativeBackbone();
 const lines = [
   '| seed | CV: held-out images right | fit (seed): validation right, test acc. | p | refit (seed): validation right, test acc. | exported |',
   '|---|---|---|---|---|---|',
@@ -46,8 +37,8 @@ const lines = [
 for (const seed of seeds) {
   const ctx = createStageContext({
     backbone,
-    data: 'mnist:classes=5-9:per-class=10',
-    testData: 'mnist:classes=5-9:skip-per-class=10:per-class=200',
+    data: NEGATIVE_DATA,
+    testData: NEGATIVE_TEST_DATA,
     name: 'export-check',
     seed,
     backend: 'wasm',
