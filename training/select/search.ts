@@ -12,7 +12,9 @@
  * worse than the leader split by split (racing); the heads still in contention then get the rest
  * of the plan. Every configuration is scored on a prefix of one split plan, so any two
  * can be compared on the splits they share. Training stops at the end of the epoch in which the
- * budget runs out, and the result says what was skipped or stopped.
+ * budget runs out, and the result says what was skipped or stopped. The pick's fit on the run's
+ * split is then checked against its CV, and refitted with another seed where it failed
+ * (export-check.ts).
  */
 import { EdgetuneError } from '../../shared/errors.ts';
 import type { Sample } from '../datasets/types.ts';
@@ -440,9 +442,10 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
         : fitTransfer(row, inputFor(row)!, yAll, o.classes, split, seed, hyper);
     };
     // The export fit's check (export-check.ts): its validation images against its CV ones.
+    // Nothing to check without a validation split, nor for a prototype head (nothing random to fit).
     const picked = rows.find((r) => r.id === choice.winner)!;
     let exportCheck: FitCheck | null = null;
-    if (picked.head !== 'prototype' || picked.kind === 'scratch') {
+    if (o.val.length > 0 && (picked.head !== 'prototype' || picked.kind === 'scratch')) {
       const t0 = performance.now();
       const held = plan.slice(0, picked.folds.length).map((p) => p.held.length);
       exportCheck = await checkExportFit(
