@@ -17,19 +17,12 @@ import { fitScratch } from '../../training/select/fit.ts';
 import { transferHyper } from '../../training/train/hyper.ts';
 import { createStageContext } from '../../training/train/stages/context.ts';
 import { prepareInputs } from '../../training/train/stages/inputs.ts';
-import type { TaskResult } from './tasks.ts';
-import { NEGATIVE_DATA, NEGATIVE_TEST_DATA, negativeBackbone } from './negative-task.ts';
+import { REFIT_TASKS, recordedRun } from './refit-tasks.ts';
 
 const i = process.argv.indexOf('--seeds');
 const seeds = (i >= 0 ? process.argv[i + 1]! : '5').split(',').map(Number);
-const DIR = import.meta.dirname;
-// The runs of seeds 1–3 are in results-k10.json, later seeds in results-negative-<seed>.json.
-const recorded = (seed: number): TaskResult => {
-  const file = path.join(DIR, seed <= 3 ? 'results-k10.json' : `results-negative-${seed}.json`);
-  const runs = JSON.parse(fs.readFileSync(file, 'utf8')) as TaskResult[];
-  return runs.find((r) => r.task === 'negative' && r.seed === seed)!;
-};
-const backbone = await negativeBackbone();
+const negative = REFIT_TASKS.negative;
+const backbone = await negative.backbone();
 const lines = [
   '| seed | CV: held-out images right | fit (seed): validation right, test acc. | p | refit (seed): validation right, test acc. | exported |',
   '|---|---|---|---|---|---|',
@@ -37,8 +30,8 @@ const lines = [
 for (const seed of seeds) {
   const ctx = createStageContext({
     backbone,
-    data: NEGATIVE_DATA,
-    testData: NEGATIVE_TEST_DATA,
+    data: negative.data,
+    testData: negative.testData,
     name: 'export-check',
     seed,
     backend: 'wasm',
@@ -79,7 +72,7 @@ for (const seed of seeds) {
     seed,
     nVal,
     (() => {
-      const folds = recorded(seed).rows!.find((r) => r.id === 'scratch CNN')!.folds;
+      const folds = recordedRun('negative', seed).rows!.find((r) => r.id === 'scratch CNN')!.folds;
       // 50 labelled images, 10 folds: 5 held out per split.
       return { correct: folds.reduce((a, f) => a + Math.round(f * 5), 0), images: folds.length * 5 };
     })(),

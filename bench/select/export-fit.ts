@@ -14,12 +14,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { initTf } from '../../training/tf/backend.ts';
 import { runTraining } from '../../training/train/run.ts';
-import { NEGATIVE_DATA, NEGATIVE_TEST_DATA, negativeBackbone } from './negative-task.ts';
+import { REFIT_TASKS } from './refit-tasks.ts';
 
 const i = process.argv.indexOf('--seeds');
 const seeds = (i >= 0 ? process.argv[i + 1]! : '4,5,6').split(',').map(Number);
 await initTf({ backend: 'wasm' });
-const backbone = await negativeBackbone();
+const negative = REFIT_TASKS.negative;
+const backbone = await negative.backbone();
 const lines = [
   '| seed | scratch CNN: validation acc. (10 images) | epoch kept | test acc. |',
   '|---|---|---|---|',
@@ -27,8 +28,8 @@ const lines = [
 for (const seed of seeds) {
   const r = await runTraining({
     backbone,
-    data: NEGATIVE_DATA,
-    testData: NEGATIVE_TEST_DATA,
+    data: negative.data,
+    testData: negative.testData,
     name: 'export-fit',
     seed,
     baseline: 'scratch',
