@@ -13,22 +13,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { initTf } from '../../training/tf/backend.ts';
-import { cachedPretrainedBackbone } from '../../training/train/cached-backbone.ts';
 import { runTraining } from '../../training/train/run.ts';
+import { REFIT_TASKS } from './refit-tasks.ts';
 
 const i = process.argv.indexOf('--seeds');
 const seeds = (i >= 0 ? process.argv[i + 1]! : '4,5,6').split(',').map(Number);
 await initTf({ backend: 'wasm' });
-// The negative-transfer task of bench/select/tasks.ts: a backbone pretrained on digits 0–4 only.
-const backbone = (
-  await cachedPretrainedBackbone({
-    data: 'mnist:classes=0-4',
-    arch: 'small-cnn',
-    epochs: 3,
-    seed: 1,
-    backend: 'wasm',
-  })
-).path;
+const negative = REFIT_TASKS.negative;
+const backbone = await negative.backbone();
 const lines = [
   '| seed | scratch CNN: validation acc. (10 images) | epoch kept | test acc. |',
   '|---|---|---|---|',
@@ -36,8 +28,8 @@ const lines = [
 for (const seed of seeds) {
   const r = await runTraining({
     backbone,
-    data: 'mnist:classes=5-9:per-class=10',
-    testData: 'mnist:classes=5-9:skip-per-class=10:per-class=200',
+    data: negative.data,
+    testData: negative.testData,
     name: 'export-fit',
     seed,
     baseline: 'scratch',

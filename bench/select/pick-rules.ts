@@ -6,7 +6,7 @@
  * judged on runs it was not designed on.
  */
 import { type Scored, choosePaired, mean, pairedDifference, sd } from '../../training/select/choose.ts';
-import { MIN_SPLITS } from '../../training/select/search.ts';
+import { FIRST_SPLITS, MIN_SPLITS } from '../../training/select/search.ts';
 
 /** One recorded configuration of a search. */
 export interface RecordedRow {
@@ -16,6 +16,8 @@ export interface RecordedRow {
   family?: string | null;
   folds: number[];
   testAccuracy: number | null;
+  /** Absent in runs recorded before the field existed: cutOf() reads it off the split counts. */
+  cut?: boolean;
 }
 
 export interface RecordedRun {
@@ -39,9 +41,25 @@ export function familyOf(c: RecordedRow): string | undefined {
   return sep > 0 ? c.id.slice(0, sep) : undefined;
 }
 
+/**
+ * Whether the search cut a recorded configuration short (racing or the budget): recorded since the
+ * rule uses it; for older runs, fewer splits than its kind was planned — the plan's first
+ * FIRST_SPLITS for re-trained layers and the scratch CNN, every split the heads got for a head.
+ * Those runs' budgets cut nothing, so there it means racing stopped it.
+ */
+export function cutOf(c: RecordedRow, rows: readonly RecordedRow[]): boolean {
+  if (c.cut !== undefined) return c.cut;
+  const planned = Math.max(...rows.map((x) => x.folds.length));
+  const expensive = c.id === 'scratch CNN' || familyOf(c) === 'fine-tune';
+  return c.folds.length < (expensive ? Math.min(FIRST_SPLITS, planned) : planned);
+}
+
 /** The configurations of a run that were scored on at least one split, as choose.ts takes them. */
 export function replayed(r: RecordedRun): Replayed[] | undefined {
-  return r.rows?.filter((c) => c.folds.length > 0).map((c) => ({ ...c, family: familyOf(c) }));
+  const rows = r.rows;
+  return rows
+    ?.filter((c) => c.folds.length > 0)
+    .map((c) => ({ ...c, family: familyOf(c), cut: cutOf(c, rows) }));
 }
 
 /**

@@ -91,6 +91,11 @@ export interface TaskResult extends RecordedRun {
   configurations: number;
   skipped: number;
   searchSeconds: number;
+  /**
+   * The seed the export trained the pick with: the run's, unless the export fit's check refitted it
+   * (training/select/export-check.ts). Absent in runs recorded before the check existed.
+   */
+  exportFitSeed?: number;
 }
 
 async function main(): Promise<void> {
@@ -154,6 +159,7 @@ async function main(): Promise<void> {
         configurations: scored.length,
         skipped: search.skipped.length,
         searchSeconds: search.seconds,
+        exportFitSeed: search.exportCheck?.fitSeed ?? seed,
         k: search.k,
         rows: search.rows.map((c) => ({
           id: c.id,
@@ -161,6 +167,7 @@ async function main(): Promise<void> {
           family: c.family ?? null,
           folds: c.folds,
           testAccuracy: c.testAccuracy,
+          cut: c.cut ?? false,
         })),
       };
       results.push(result);
@@ -202,12 +209,17 @@ export function renderRules(results: readonly TaskResult[], all: Record<string, 
  * A run's pick under the shipped rule, replayed on its recorded splits (runs made under an
  * earlier rule show what the current one picks). Exact: the export is the picked configuration
  * trained on the run's split, the same fit as its hindsight test figure
- * (tests/node/select/auto.test.ts asserts the two are equal).
+ * (tests/node/select/auto.test.ts asserts the two are equal) — unless the export fit's check
+ * refitted it with another seed, which only a run recorded with the check shows.
  */
 function shippedPick(r: TaskResult): { pick: string; pickTest: number } {
   const scored = replayed(r);
   const c = scored && choosePaired(scored, MIN_SPLITS);
   if (!c) return { pick: r.pick, pickTest: r.pickTest };
+  // A pick the export fit's check refitted: its hindsight figure is the run seed's fit, the export
+  // the refit's.
+  if (c.winner === r.pick && r.exportFitSeed !== undefined && r.exportFitSeed !== r.seed)
+    return { pick: c.winner, pickTest: r.pickTest };
   return { pick: c.winner, pickTest: scored.find((x) => x.id === c.winner)!.testAccuracy! };
 }
 

@@ -51,6 +51,8 @@ export interface AutoPlan {
   /** The head is the class means of the training features, not trained. */
   classMeans: boolean;
   scratch: boolean;
+  /** The seed the winner's export fit uses when the export check refitted it (export-check.ts). */
+  fitSeed?: number;
 }
 
 export function wantsSearch(o: AutoOptions, data: Dataset): boolean {
@@ -118,5 +120,6 @@ export async function planAuto(o: AutoOptions, ctx: AutoContext): Promise<AutoPl
     head: headSpecOf(winner.head),
     classMeans: winner.kind === 'transfer' && winner.head === 'prototype',
     scratch: winner.kind === 'scratch',
+    fitSeed: selection?.exportCheck?.fitSeed,
   };
 }

@@ -15,6 +15,11 @@
  * The rule, in two steps:
  * 1. the configuration most probably best under a Bayesian bootstrap of the splits
  *    (probability-best.ts): an estimate resting on 2 splits no longer wins on the luck of those 2;
+ *    A configuration the search cut short (racing or the budget) leads only where it is clearly
+ *    better than the most probable of those scored in full — mean paired difference more than two
+ *    standard errors above zero, racing's own test mirrored — and the step never lands on one: a
+ *    budget-cut `fine-tune 2` lucky on its 2 splits otherwise led its family, and the step then
+ *    took the `fine-tune 1` that racing had stopped as clearly worse than the leader;
  * 2. the one-standard-error step (Hastie, Tibshirani & Friedman, The Elements of Statistical
  *    Learning, §7.10) toward the simplest configuration of the SAME nested family within one
  *    paired standard error of it: a prototype head is a linear head with fixed weights, a linear
@@ -41,6 +46,11 @@ export interface Scored {
    * cut point; fine-tuning depths); the one-SE step stays inside it. Absent: a family of its own.
    */
   family?: string;
+  /**
+   * Scored on fewer splits than the search planned for it: racing stopped it as clearly worse than
+   * the leader, or the budget ran out. Absent: scored on all of them.
+   */
+  cut?: boolean;
 }
 
 export function mean(xs: readonly number[]): number {
@@ -78,7 +88,10 @@ export interface Estimate {
 export interface Choice {
   /** The pick: the most probably best configuration, then the one-SE step inside its family. */
   winner: string;
-  /** The most probably best configuration. */
+  /**
+   * The most probably best configuration; one the search cut short only where it is clearly
+   * better than the most probable of those scored in full.
+   */
   mostProbable: string;
   /** The best paired estimate (racing's leader). */
   best: string;
@@ -115,7 +128,7 @@ export function choosePaired(scored: readonly Scored[], minSplits: number): Choi
   });
   // Ties in probability (identical scores on the shared splits) go to the better estimate, then
   // the simpler configuration.
-  const mostProbable = full.reduce((a, b) => {
+  const likelier = (a: Scored, b: Scored) => {
     const pa = p.get(a.id)!;
     const pb = p.get(b.id)!;
     if (Math.abs(pb - pa) > 1e-9) return pb > pa ? b : a;
@@ -123,12 +136,17 @@ export function choosePaired(scored: readonly Scored[], minSplits: number): Choi
     const eb = estimateOf(b);
     if (Math.abs(eb - ea) > 1e-12) return eb > ea ? b : a;
     return b.complexity < a.complexity ? b : a;
-  });
+  };
+  const top = full.reduce(likelier);
+  const complete = full.filter((s) => !s.cut);
+  const topComplete = complete.length > 0 ? complete.reduce(likelier) : top;
+  const mostProbable = top.cut && !clearlyBetter(top.folds, topComplete.folds) ? topComplete : top;
   const family = full.filter(
     (s) => s === mostProbable || (s.family !== undefined && s.family === mostProbable.family),
   );
   const eligible = family.filter((s) => {
     if (s === mostProbable) return true;
+    if (s.cut) return false;
     const d = pairedDifference(s.folds, mostProbable.folds);
     return d.mean >= -d.se - 1e-12;
   });
@@ -142,6 +160,15 @@ export function choosePaired(scored: readonly Scored[], minSplits: number): Choi
     reference: reference.id,
     estimates,
   };
+}
+
+/**
+ * Racing's test mirrored: `candidate` is clearly better than `other` when its mean paired
+ * difference on the splits both have is more than two standard errors above zero, on at least
+ * two splits (one split has no spread).
+ */
+export function clearlyBetter(candidate: readonly number[], other: readonly number[]): boolean {
+  return clearlyWorse(other, candidate, 2);
 }
 
 /**

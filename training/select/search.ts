@@ -12,7 +12,9 @@
  * worse than the leader split by split (racing); the heads still in contention then get the rest
  * of the plan. Every configuration is scored on a prefix of one split plan, so any two
  * can be compared on the splits they share. Training stops at the end of the epoch in which the
- * budget runs out, and the result says what was skipped or stopped.
+ * budget runs out, and the result says what was skipped or stopped. The pick's fit on the run's
+ * split is then checked against its CV, and refitted with another seed where it failed
+ * (export-check.ts).
  */
 import { EdgetuneError } from '../../shared/errors.ts';
 import type { Sample } from '../datasets/types.ts';
@@ -24,6 +26,7 @@ import type { Device } from '../features/session.ts';
 import { earlierCutPoints } from './candidates.ts';
 import { choosePaired, clearlyWorse, mean, sd } from './choose.ts';
 import { BudgetSpent, fitScratch, fitTransfer, type Rows, type TransferInput } from './fit.ts';
+import { checkExportFit, type FitCheck } from './export-check.ts';
 import { foldCount, splitPlan } from './folds.ts';
 import { candidateInputs, sharedKeras } from './inputs.ts';
 import { buildSpace, type Configuration, HEAD_KINDS } from './space.ts';
@@ -109,6 +112,8 @@ export interface SelectionRow extends Configuration {
   testAccuracy: number | null;
   /** Why it has no CV score. */
   skipped: string | null;
+  /** Scored, but on fewer splits than planned: racing stopped it, or the budget ran out (choose.ts). */
+  cut?: boolean;
 }
 
 export interface Selection {
@@ -126,6 +131,13 @@ export interface Selection {
   seconds: number;
   /** Seconds of the one backbone pass for every candidate's activations (part of `seconds`). */
   activationSeconds: number;
+  /**
+   * The pick's fit on the run's split checked against its CV (export-check.ts); null for a
+   * prototype head, which has nothing random to fit. Its `fitSeed` is the seed the export trains with.
+   */
+  exportCheck: FitCheck | null;
+  /** Seconds of that check (one or two fits of the pick; not part of `seconds`). */
+  exportCheckSeconds: number;
   /** One line per configuration that was not (fully) cross-validated. */
   skipped: string[];
 }
@@ -238,6 +250,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       if (!first && elapsed() >= o.budgetSeconds) {
         if (row.folds.length === 0)
           row.skipped = `not started: the ${o.budgetSeconds}s search budget was spent`;
+        else row.cut = true;
         if (!cheap(row)) pool?.drop(row);
         return false;
       }
@@ -286,6 +299,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
           const after = cheap(row) ? RACE_MIN_SPLITS : EXPENSIVE_RACE_MIN_SPLITS;
           if (lead && lead !== row && clearlyWorse(row.folds, lead.folds, after)) {
             stopped.add(row);
+            row.cut = true;
             notes.push(
               `${row.id}: stopped after ${row.folds.length} splits, clearly worse than ${lead.id} split by split`,
             );
@@ -296,6 +310,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       } catch (e) {
         if (!(e instanceof BudgetSpent)) throw e;
         const n = row.folds.length;
+        row.cut = n > 0;
         if (n < MIN_SPLITS) {
           row.skipped = `stopped after ${n} splits: the ${o.budgetSeconds}s search budget was spent`;
         } else {
@@ -372,6 +387,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
         const lead = leader();
         if (lead && lead !== row && clearlyWorse(row.folds, lead.folds, RACE_MIN_SPLITS)) {
           stopped.add(row);
+          row.cut = true;
           notes.push(
             `${row.id}: stopped after ${row.folds.length} splits, clearly worse than ${lead.id} split by split`,
           );
@@ -389,6 +405,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       row.sd = sd(row.folds);
     }
 
+    let exportCheckSeconds = 0;
     const choice = choosePaired(
       rows.filter((r) => r.folds.length >= MIN_SPLITS),
       MIN_SPLITS,
@@ -406,27 +423,57 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
     }
     const seconds = Number(elapsed().toFixed(3));
 
+    /** `row` trained on the run's split with `seed` (the export's fit), predicting `predict`. */
+    const fitRunSplit = (row: SelectionRow, seed: number, predict: number[]) => {
+      const hyper = transferHyper(o.hyper, row.trainable);
+      const split = { ...runSplit, predict };
+      return row.kind === 'scratch'
+        ? fitScratch(
+            all.map((s) => s.image),
+            yAll,
+            o.classes,
+            split,
+            seed,
+            {
+              ...o.scratchShape,
+              batchSize: hyper.batchSize,
+            },
+          )
+        : fitTransfer(row, inputFor(row)!, yAll, o.classes, split, seed, hyper);
+    };
+    // The export fit's check (export-check.ts): its validation images against its CV ones.
+    // Nothing to check without a validation split, nor for a prototype head (nothing random to fit).
+    const picked = rows.find((r) => r.id === choice.winner)!;
+    let exportCheck: FitCheck | null = null;
+    if (o.val.length > 0 && (picked.head !== 'prototype' || picked.kind === 'scratch')) {
+      const t0 = performance.now();
+      const held = plan.slice(0, picked.folds.length).map((p) => p.held.length);
+      exportCheck = await checkExportFit(
+        async (seed) =>
+          Math.round(
+            accuracy(await fitRunSplit(picked, seed, runSplit.val), yAll, runSplit.val) * o.val.length,
+          ),
+        o.seed,
+        o.val.length,
+        {
+          correct: picked.folds.reduce((a, acc, i) => a + Math.round(acc * held[i]!), 0),
+          images: held.reduce((a, b) => a + b, 0),
+        },
+      );
+      exportCheckSeconds = Number(((performance.now() - t0) / 1000).toFixed(3));
+      if (exportCheck.refit) {
+        progress.log(
+          `  ${picked.id}: the export fit got ${exportCheck.val.correct} of ${exportCheck.val.images} validation images right against ${exportCheck.cv.correct} of ${exportCheck.cv.images} in CV (p = ${exportCheck.pValue.toFixed(3)}); refitted with seed ${exportCheck.refit.seed}: ${exportCheck.refit.val.correct} right, exporting seed ${exportCheck.fitSeed}'s fit`,
+        );
+      }
+    }
+
     // Hindsight, only with --test-data (it plays no part in the pick, and its time is not the
     // search's): every scored configuration trained on the run's split and tested.
     if (o.test) {
       for (const row of rows.filter((r) => r.folds.length > 0)) {
         const t0 = performance.now();
-        const input = row.kind === 'transfer' ? inputFor(row) : null;
-        const hyper = transferHyper(o.hyper, row.trainable);
-        const probs =
-          row.kind === 'scratch'
-            ? await fitScratch(
-                all.map((s) => s.image),
-                yAll,
-                o.classes,
-                runSplit,
-                o.seed,
-                {
-                  ...o.scratchShape,
-                  batchSize: hyper.batchSize,
-                },
-              )
-            : await fitTransfer(row, input!, yAll, o.classes, runSplit, o.seed, hyper);
+        const probs = await fitRunSplit(row, o.seed, testRows);
         row.testAccuracy = accuracy(probs, yAll, testRows);
         row.testSeconds = Number(((performance.now() - t0) / 1000).toFixed(3));
         progress.log(
@@ -434,7 +481,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
         );
       }
     }
-    const winner = rows.find((r) => r.id === choice.winner)!;
+    const winner = picked;
     return {
       k,
       repeats,
@@ -453,6 +500,8 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       budgetSeconds: o.budgetSeconds,
       seconds,
       activationSeconds,
+      exportCheck,
+      exportCheckSeconds,
       skipped: [...rows.filter((r) => r.skipped).map((r) => `${r.id}: ${r.skipped}`), ...notes],
     };
   } finally {

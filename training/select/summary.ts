@@ -20,6 +20,8 @@ export function selectionJson(s: Selected): Record<string, unknown> {
           budgetSeconds: search.budgetSeconds,
           seconds: search.seconds,
           skipped: search.skipped,
+          exportCheck: search.exportCheck,
+          exportCheckSeconds: search.exportCheckSeconds,
           configurations: search.rows.map((r) => ({
             id: r.id,
             kind: r.kind,
@@ -35,6 +37,7 @@ export function selectionJson(s: Selected): Record<string, unknown> {
             seconds: r.seconds,
             testAccuracy: r.testAccuracy,
             skipped: r.skipped,
+            cut: r.cut ?? false,
           })),
         }
       : {}),
@@ -48,6 +51,7 @@ export function selectionLines(s: Selected): string[] {
   const hasTest = search.rows.some((r) => r.testAccuracy !== null);
   return [
     `--select auto: ${search.k}-fold CV × up to ${search.repeats} shuffles, most probably best, then the simplest of its family within one SE → ${s.winner.id}; ${search.seconds.toFixed(1)}s of ${search.budgetSeconds}s`,
+    ...exportCheckLines(search.exportCheck, s.winner.id),
     ...search.rows.map((r) => {
       const mark = r.id === s.winner.id ? '*' : ' ';
       const cv =
@@ -57,5 +61,14 @@ export function selectionLines(s: Selected): string[] {
       const test = hasTest ? `  test ${pct(r.testAccuracy)}` : '';
       return ` ${mark} ${r.id.padEnd(width)}  ${cv}${r.mean === null ? '' : test}  ${r.seconds.toFixed(1)}s`;
     }),
+  ];
+}
+
+function exportCheckLines(c: NonNullable<Selected['search']>['exportCheck'], id: string): string[] {
+  if (!c) return [];
+  const fit = `export fit of ${id}: ${c.val.correct}/${c.val.images} validation images right, ${c.cv.correct}/${c.cv.images} in CV (p = ${c.pValue.toFixed(3)})`;
+  if (!c.refit) return [fit];
+  return [
+    `${fit}: refitted with seed ${c.refit.seed}, ${c.refit.val.correct}/${c.refit.val.images} right; exporting seed ${c.fitSeed}'s fit`,
   ];
 }

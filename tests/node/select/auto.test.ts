@@ -70,6 +70,8 @@ describe('--select auto', () => {
           true,
         );
       }
+      // What racing stopped is marked cut, so the pick does not land on it (choose.ts).
+      expect(c.cut ?? false).toBe(s.skipped.some((l) => l.startsWith(`${c.id}: stopped after`)));
       expect(c.mean).toBeCloseTo(mean(c.folds), 12);
       expect(c.testAccuracy).toBeGreaterThanOrEqual(0);
       expect(c.testAccuracy).toBeLessThanOrEqual(1);
@@ -86,6 +88,11 @@ describe('--select auto', () => {
       expect(row.probabilityBest).toBe(e.probabilityBest);
     }
     const winner = s.rows.find((c) => c.id === s.winner.id)!;
+    // The export fit was checked against its CV (nothing to check for a prototype head), passed,
+    // and kept the run's seed.
+    expect(s.exportCheck === null).toBe(winner.kind === 'transfer' && winner.head === 'prototype');
+    expect(s.exportCheck?.refit).toBeUndefined();
+    expect(s.exportCheck?.fitSeed ?? 1).toBe(1);
     // The export is the winner trained on the run's split: the same model its test figure measured.
     expect(r.accuracy).toBe(winner.testAccuracy);
     expect(r.selected).toBe(winner.kind === 'scratch' ? 'baseline' : 'transfer');
@@ -131,6 +138,9 @@ describe('--select auto', () => {
     const s = r.selection!.search!;
     expect(s.winner.id).toBe('features · prototype');
     expect(s.rows[0]!.folds).toHaveLength(4);
+    // It got the first shuffle's splits, not the second's: cut by the budget (and still the pick,
+    // since nothing was scored in full).
+    expect(s.rows.map((c) => c.cut ?? false)).toEqual(s.rows.map((_, i) => i === 0));
     expect(s.skipped).toHaveLength(11);
     for (const line of s.skipped) expect(line).toMatch(/: not started: the 0.001s search budget was spent$/);
     expect(r.plan.trainableConvs).toBe(0);

@@ -6,7 +6,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { classMeanWeights, setClassMeanHead } from '../../../training/fit/class-means.ts';
-import { choosePaired, clearlyWorse, mean, pairedDifference, sd } from '../../../training/select/choose.ts';
+import {
+  choosePaired,
+  clearlyBetter,
+  clearlyWorse,
+  mean,
+  pairedDifference,
+  sd,
+} from '../../../training/select/choose.ts';
 import { foldCount, innerSplit, splitPlan, stratifiedFolds } from '../../../training/select/folds.ts';
 import { createRng } from '../../../shared/random.ts';
 import { initTf } from '../../../training/tf/backend.ts';
@@ -200,6 +207,41 @@ describe('paired comparison', () => {
     expect(c.estimates[1]!.estimate).toBeCloseTo(mean(ref) + 0.1, 12);
     expect(c.winner).toBe('partial');
     expect(choosePaired([{ id: 'one', complexity: 0, folds: [1] }], 2)).toBeNull();
+  });
+
+  it('lets a configuration cut short lead only when clearly better, and never steps onto one', () => {
+    // A head scored on all 10 splits; `fine-tune 1` stopped by racing after 2 (clearly worse than
+    // the head on both); `fine-tune 2` cut by the budget after 2, ahead of the head by a noisy
+    // 5 points. Uncut, `fine-tune 2` leads most bootstrap draws and the step inside its family
+    // lands on `fine-tune 1`, which racing had already ruled out.
+    const linear = [0.8, 0.9, 0.8, 0.7, 0.9, 0.8, 0.8, 0.9, 0.7, 0.8];
+    const head = { id: 'features · linear', complexity: 10, folds: linear, family: 'features' };
+    const ft1 = { id: 'fine-tune 1', complexity: 101, folds: [0.6, 0.8], family: 'fine-tune' };
+    const ft2 = { id: 'fine-tune 2', complexity: 102, folds: [1, 0.8], family: 'fine-tune' };
+    expect(clearlyWorse(ft1.folds, linear, 2)).toBe(true);
+    const uncut = choosePaired([head, ft1, ft2], 2)!;
+    expect(uncut.mostProbable).toBe('fine-tune 2');
+    expect(uncut.winner).toBe('fine-tune 1');
+    const c = choosePaired([head, { ...ft1, cut: true }, { ...ft2, cut: true }], 2)!;
+    expect(c.estimates.find((e) => e.id === 'fine-tune 2')!.probabilityBest).toBeGreaterThan(0.5);
+    expect(c.mostProbable).toBe('features · linear');
+    expect(c.winner).toBe('features · linear');
+    // Ahead of the head on both its splits by more than they differ: the evidence lets it lead,
+    // and the step still passes over the racing-stopped `fine-tune 1`.
+    const ahead = { ...ft2, folds: [1, 1], cut: true };
+    expect(clearlyBetter(ahead.folds, linear)).toBe(true);
+    const lead = choosePaired([head, { ...ft1, folds: [0.8, 0.8], cut: true }, ahead], 2)!;
+    expect(lead.mostProbable).toBe('fine-tune 2');
+    expect(lead.winner).toBe('fine-tune 2');
+    // Everything cut (a tiny budget): the most probably best still leads.
+    const allCut = choosePaired(
+      [
+        { ...head, folds: linear.slice(0, 3), cut: true },
+        { ...ft2, cut: true },
+      ],
+      2,
+    )!;
+    expect(allCut.winner).toBe('fine-tune 2');
   });
 
   it('racing stops a configuration only when it is clearly worse after enough splits', () => {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { correctedPick, trainPerClass } from '../../../bench/select/learning-curve.ts';
-import { RULES, foldCountOf, replayed, shrunkEstimates } from '../../../bench/select/pick-rules.ts';
+import { RULES, cutOf, foldCountOf, replayed, shrunkEstimates } from '../../../bench/select/pick-rules.ts';
 import { mean } from '../../../training/select/choose.ts';
 
 const rule = (prefix: string) => RULES.find((r) => r.title.startsWith(prefix))!;
@@ -25,6 +25,38 @@ describe('replayed runs', () => {
     })!;
     expect(r).toHaveLength(1);
     expect(r[0]!.family).toBe('a');
+  });
+});
+
+describe('cut configurations in replayed runs', () => {
+  it('are read off the split counts of a run recorded without the field', () => {
+    const row = (id: string, n: number, cut?: boolean) => ({
+      id,
+      complexity: 0,
+      folds: Array(n).fill(0.8),
+      testAccuracy: 0.5,
+      ...(cut === undefined ? {} : { cut }),
+    });
+    const rows = [
+      row('features · linear', 10),
+      row('features · mlp', 5),
+      row('fine-tune 1 · linear', 5),
+      row('fine-tune 2 · linear', 2),
+      row('scratch CNN', 4),
+    ];
+    const cut = replayed({ task: 't', seed: 1, rows })!.map((c) => [c.id, c.cut]);
+    expect(cut).toEqual([
+      ['features · linear', false],
+      ['features · mlp', true],
+      ['fine-tune 1 · linear', false],
+      ['fine-tune 2 · linear', true],
+      ['scratch CNN', true],
+    ]);
+    // Recorded: taken as it is.
+    expect(cutOf(row('fine-tune 2 · linear', 2, false), rows)).toBe(false);
+    expect(cutOf(row('features · linear', 10, true), rows)).toBe(true);
+    // A 5-fold plan's heads over two shuffles: the re-trained layers' 5 splits are all theirs.
+    expect(cutOf(row('scratch CNN', 5), [row('a · linear', 10), row('scratch CNN', 5)])).toBe(false);
   });
 });
 

@@ -21,8 +21,10 @@ export async function fitScratchBaseline(
   /** Receives the baseline model as soon as it exists (the caller disposes it). */
   own: (model: { dispose(): void }) => void,
 ): Promise<BaselineFit> {
-  const { progress, seed } = ctx;
-  const { backbone, train, val, test, classes, labels, yTrain, yVal, yHeld } = inputs;
+  const { progress } = ctx;
+  const { backbone, train, val, test, classes, labels, yTrain, yVal, yHeld, auto } = inputs;
+  // The --select auto pick's export fit uses the seed its check settled on (select/export-check.ts).
+  const seed = auto?.scratch ? (auto.fitSeed ?? ctx.seed) : ctx.seed;
   const mark = performance.now();
   const history: EpochRecord[] = [];
   const channels: 1 | 3 = backbone.preprocess.channels;

@@ -40,8 +40,10 @@ export async function fitTransfer(
   /** Receives the trainable part as soon as it exists, so a failing fit still releases it. */
   own: (model: { dispose(): void }) => void,
 ): Promise<TransferFit> {
-  const { options, progress, seed } = ctx;
+  const { options, progress } = ctx;
   const { plan, head, auto, classes, labels, yTrain, yVal, yHeld, test } = inputs;
+  // The --select auto pick's export fit uses the seed its check settled on (select/export-check.ts).
+  const seed = auto && !auto.scratch ? (auto.fitSeed ?? ctx.seed) : ctx.seed;
   const { trainX, valX, heldX, itemShape, itemSize } = features;
   const mark = performance.now();
   const parts: TrainableParts = buildTrainable({
