@@ -24,3 +24,43 @@ export const OWN_WAIT_TICK_MS = 1;
 export function ownTick(ms = OWN_WAIT_TICK_MS): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * How long a claim on shared work stands before it counts as abandoned. A request that Workers
+ * cancel (its client went away) never runs its `finally`, so it never lets go of what it
+ * claimed; without this, every later caller would wait for that work forever.
+ */
+export const ABANDONED_AFTER_MS = 30_000;
+
+/**
+ * Work in flight, per key, as plain state that other callers check between their own ticks (no
+ * promise is shared). Each claim has a token, so a late finish of an abandoned claim never
+ * releases the claim that replaced it.
+ */
+export class InFlight<K> {
+  private readonly claims = new Map<K, { token: number; since: number }>();
+  private tokens = 0;
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly abandonedAfterMs = ABANDONED_AFTER_MS,
+  ) {}
+
+  /** Whether some caller is working on `key` (and claimed it less than abandonedAfterMs ago). */
+  busy(key: K): boolean {
+    const claim = this.claims.get(key);
+    return claim !== undefined && this.now() - claim.since < this.abandonedAfterMs;
+  }
+
+  /** Claims `key` for this caller; pass the token to release(). */
+  claim(key: K): number {
+    const token = ++this.tokens;
+    this.claims.set(key, { token, since: this.now() });
+    return token;
+  }
+
+  /** Lets go of `key` if this caller's claim is still the current one. */
+  release(key: K, token: number): void {
+    if (this.claims.get(key)?.token === token) this.claims.delete(key);
+  }
+}

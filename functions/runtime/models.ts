@@ -20,7 +20,7 @@ import { type Backends, createBackend, type EdgeEngineName, needsFullBuild } fro
 import type { ModelSource } from './model-source.ts';
 import { readEngineWeights, warnArtifactOnce } from './models-engine-artifact.ts';
 import { int8Choice, type Precision, type PrecisionMode } from './precision.ts';
-import { ownTick } from '../../shared/own-wait.ts';
+import { InFlight, ownTick } from '../../shared/own-wait.ts';
 import { ModelSession } from './session.ts';
 
 /** `auto`: the engine for versions validated on it, onnxruntime-web otherwise; `onnxruntime`: always ORT. */
@@ -68,8 +68,6 @@ interface Entry {
 interface RoutingEntry {
   view?: RoutingView;
   fetchedAt: number;
-  /** Reads of the routing document in flight (by any request). */
-  reading: number;
 }
 
 export interface CacheStats {
@@ -100,8 +98,10 @@ const ROUTING_CACHE_LIMIT = 1024;
 
 export class ModelCache {
   private readonly entries = new Map<string, Entry>();
-  /** Keys some request is loading now (a flag, not a promise: see loadKey). */
-  private readonly loading = new Set<string>();
+  /** Keys some request is loading now (plain state, not a promise: see loadKey). */
+  private readonly loading: InFlight<string>;
+  /** Models whose routing some request is re-reading now. */
+  private readonly reading: InFlight<string>;
   private readonly refused = new Map<string, { error: EdgetuneError; until: number }>();
   private readonly manifests = new Map<string, ModelManifest>();
   private readonly routes = new Map<string, RoutingEntry>();
@@ -122,6 +122,8 @@ export class ModelCache {
       ((engine, bytes, optimized, load) => createBackend(options.backends, engine, bytes, optimized, load));
     this.refusalTtlMs = options.refusalTtlMs ?? 60_000;
     this.engineMode = options.engine ?? 'auto';
+    this.loading = new InFlight(this.now);
+    this.reading = new InFlight(this.now);
   }
 
   /**
@@ -218,10 +220,10 @@ export class ModelCache {
       if (entry) return entry.session;
       const refusal = this.refused.get(key);
       if (refusal && refusal.until > this.now()) throw refusal.error;
-      if (!this.loading.has(key)) break;
+      if (!this.loading.busy(key)) break;
       await ownTick();
     }
-    this.loading.add(key);
+    const claim = this.loading.claim(key);
     try {
       const session = await this.loadUncached(name, version, mode);
       this.insert(key, session);
@@ -232,7 +234,7 @@ export class ModelCache {
       }
       throw e;
     } finally {
-      this.loading.delete(key);
+      this.loading.release(key, claim);
     }
   }
 
@@ -262,12 +264,12 @@ export class ModelCache {
     if (!entry) {
       // Bounded: requests for made-up model names must not grow the map without end.
       if (this.routes.size >= ROUTING_CACHE_LIMIT) this.routes.delete(this.routes.keys().next().value!);
-      entry = { fetchedAt: 0, reading: 0 };
+      entry = { fetchedAt: 0 };
       this.routes.set(name, entry);
     }
     const fresh = this.now() - entry.fetchedAt < this.options.routingTtlMs;
-    if (entry.view && (fresh || entry.reading > 0)) return entry.view;
-    entry.reading++;
+    if (entry.view && (fresh || this.reading.busy(name))) return entry.view;
+    const claim = this.reading.claim(name);
     try {
       const view = await this.readRouting(name);
       entry.view = view;
@@ -281,7 +283,7 @@ export class ModelCache {
       entry.fetchedAt = this.now();
       return entry.view;
     } finally {
-      entry.reading--;
+      this.reading.release(name, claim);
     }
   }
 

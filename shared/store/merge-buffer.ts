@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { errorMessage } from '../errors.ts';
 import { casUpdateJson } from './cas.ts';
-import { ownTick } from '../own-wait.ts';
+import { InFlight, ownTick } from '../own-wait.ts';
 import type { ObjectStore } from './types.ts';
 
 /** How a buffered delta is combined with another delta and folded into the stored document. */
@@ -21,8 +21,8 @@ export interface MergeSpec<D, S extends z.ZodType> {
  */
 export class MergeBuffer<D, S extends z.ZodType> {
   private pending = new Map<string, D>();
-  /** Whether a flush is writing now (a flag, not a promise: see flush). */
-  private writing = false;
+  /** A flush writing now (plain state, not a promise: see flush). */
+  private readonly writing = new InFlight<'flush'>();
 
   constructor(
     private readonly store: ObjectStore,
@@ -45,16 +45,16 @@ export class MergeBuffer<D, S extends z.ZodType> {
    * ticks, not through its promise (shared/own-wait.ts).
    */
   async flush(): Promise<void> {
-    while (this.writing) await ownTick();
+    while (this.writing.busy('flush')) await ownTick();
     if (this.pending.size === 0) return;
     // No await between the check above and the claim: one writer at a time.
     const batch = this.pending;
     this.pending = new Map();
-    this.writing = true;
+    const claim = this.writing.claim('flush');
     try {
       await this.write(batch);
     } finally {
-      this.writing = false;
+      this.writing.release('flush', claim);
     }
   }
 
