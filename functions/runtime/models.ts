@@ -1,6 +1,7 @@
 /**
  * The per-isolate model cache. Sessions are keyed by name@version; concurrent requests for a
- * version that is still loading share one load (single flight); the least recently used idle
+ * version that is still loading share one load (single flight), waiting for it on timers of their
+ * own rather than on the loading request's promise (shared/own-wait.ts); the least recently used idle
  * sessions are released when the estimated heap use passes the budget. Every file is checked
  * against the manifest's sha256 before a session is created: a mismatch refuses that version
  * (remembered for a while, so a corrupt upload is not fetched again on every request) while the
@@ -20,6 +21,7 @@ import { type Backends, createBackend, type EdgeEngineName, needsFullBuild } fro
 import type { ModelSource } from './model-source.ts';
 import { readEngineArtifact, warnArtifactOnce } from './models-engine-artifact.ts';
 import { type Int8Choice, int8Choice, type Precision, type PrecisionMode } from './precision.ts';
+import { InFlight, ownTick } from '../../shared/own-wait.ts';
 import { ModelSession } from './session.ts';
 
 /** `auto`: the engine for versions validated on it, onnxruntime-web otherwise; `onnxruntime`: always ORT. */
@@ -67,7 +69,6 @@ interface Entry {
 interface RoutingEntry {
   view?: RoutingView;
   fetchedAt: number;
-  pending?: Promise<RoutingView>;
 }
 
 export interface CacheStats {
@@ -98,7 +99,10 @@ const ROUTING_CACHE_LIMIT = 1024;
 
 export class ModelCache {
   private readonly entries = new Map<string, Entry>();
-  private readonly loading = new Map<string, Promise<ModelSession>>();
+  /** Keys some request is loading now (plain state, not a promise: see loadKey). */
+  private readonly loading: InFlight<string>;
+  /** Models whose routing some request is re-reading now. */
+  private readonly reading: InFlight<string>;
   private readonly refused = new Map<string, { error: EdgetuneError; until: number }>();
   private readonly manifests = new Map<string, ModelManifest>();
   private readonly routes = new Map<string, RoutingEntry>();
@@ -119,6 +123,8 @@ export class ModelCache {
       ((engine, bytes, optimized, load) => createBackend(options.backends, engine, bytes, optimized, load));
     this.refusalTtlMs = options.refusalTtlMs ?? 60_000;
     this.engineMode = options.engine ?? 'auto';
+    this.loading = new InFlight(this.now);
+    this.reading = new InFlight(this.now);
   }
 
   /**
@@ -197,30 +203,40 @@ export class ModelCache {
     return { key: `${key}#fp32`, mode: 'fp32' };
   }
 
-  private loadKey(key: string, name: string, version: string, mode: PrecisionMode): Promise<ModelSession> {
-    const entry = this.entries.get(key);
-    if (entry) return Promise.resolve(entry.session);
-    const refusal = this.refused.get(key);
-    if (refusal && refusal.until > this.now()) return Promise.reject(refusal.error);
-    let pending = this.loading.get(key);
-    if (!pending) {
-      pending = this.loadUncached(name, version, mode).then(
-        (session) => {
-          this.loading.delete(key);
-          this.insert(key, session);
-          return session;
-        },
-        (e: unknown) => {
-          this.loading.delete(key);
-          if (e instanceof EdgetuneError && (e.code === 'checksum_mismatch' || e.code === 'corrupt')) {
-            this.refused.set(key, { error: e, until: this.now() + this.refusalTtlMs });
-          }
-          throw e;
-        },
-      );
-      this.loading.set(key, pending);
+  /**
+   * The session for `key`, loaded by this call or by the request already loading it. A request
+   * that finds the load in flight waits on its own timer ticks and then takes what the loader left
+   * (the session, or the refusal); awaiting the loader's promise would resume this request inside
+   * the loader's context (shared/own-wait.ts). If that load failed otherwise, this call tries again.
+   */
+  private async loadKey(
+    key: string,
+    name: string,
+    version: string,
+    mode: PrecisionMode,
+  ): Promise<ModelSession> {
+    // Checked and claimed with no await in between, so two requests never both start the load.
+    for (;;) {
+      const entry = this.entries.get(key);
+      if (entry) return entry.session;
+      const refusal = this.refused.get(key);
+      if (refusal && refusal.until > this.now()) throw refusal.error;
+      if (!this.loading.busy(key)) break;
+      await ownTick();
     }
-    return pending;
+    const claim = this.loading.claim(key);
+    try {
+      const session = await this.loadUncached(name, version, mode);
+      this.insert(key, session);
+      return session;
+    } catch (e) {
+      if (e instanceof EdgetuneError && (e.code === 'checksum_mismatch' || e.code === 'corrupt')) {
+        this.refused.set(key, { error: e, until: this.now() + this.refusalTtlMs });
+      }
+      throw e;
+    } finally {
+      this.loading.release(key, claim);
+    }
   }
 
   /**
@@ -242,7 +258,11 @@ export class ModelCache {
     return this.entries.has(`${name}@${version}`);
   }
 
-  /** The routing view, re-read from storage at most once per TTL (single flight). */
+  /**
+   * The routing view, re-read from storage at most once per TTL. While one request re-reads it,
+   * the others keep the last view instead of waiting for that read (shared/own-wait.ts says why
+   * a request never awaits another's promise); with no view yet, each reads it itself.
+   */
   async routing(name: string): Promise<RoutingView> {
     let entry = this.routes.get(name);
     if (!entry) {
@@ -251,27 +271,24 @@ export class ModelCache {
       entry = { fetchedAt: 0 };
       this.routes.set(name, entry);
     }
-    if (entry.view && this.now() - entry.fetchedAt < this.options.routingTtlMs) return entry.view;
-    if (!entry.pending) {
-      entry.pending = this.readRouting(name).then(
-        (view) => {
-          entry.view = view;
-          entry.fetchedAt = this.now();
-          entry.pending = undefined;
-          return view;
-        },
-        (e: unknown) => {
-          entry.pending = undefined;
-          // A storage hiccup or a corrupt routing write must not take a serving model down: keep
-          // the last good view and try again after another TTL.
-          if (!entry.view) throw e;
-          console.warn(`routing for ${name} unreadable, keeping the last good one: ${errorMessage(e)}`);
-          entry.fetchedAt = this.now();
-          return entry.view;
-        },
-      );
+    const fresh = this.now() - entry.fetchedAt < this.options.routingTtlMs;
+    if (entry.view && (fresh || this.reading.busy(name))) return entry.view;
+    const claim = this.reading.claim(name);
+    try {
+      const view = await this.readRouting(name);
+      entry.view = view;
+      entry.fetchedAt = this.now();
+      return view;
+    } catch (e) {
+      // A storage hiccup or a corrupt routing write must not take a serving model down: keep
+      // the last good view and try again after another TTL.
+      if (!entry.view) throw e;
+      console.warn(`routing for ${name} unreadable, keeping the last good one: ${errorMessage(e)}`);
+      entry.fetchedAt = this.now();
+      return entry.view;
+    } finally {
+      this.reading.release(name, claim);
     }
-    return entry.pending;
   }
 
   /** Forget the cached routing for a model (after this isolate changed it through the admin API). */

@@ -13,6 +13,10 @@ export interface BatchOutputs {
 /**
  * One inference session (either engine) plus the manifest it was verified against. Runs are
  * queued: both engines are single-threaded, and interleaving two runs on one session buys nothing.
+ * The queue may chain one request's run onto another's (unlike the cache's loads and routing
+ * reads, shared/own-wait.ts): a run does no I/O and sets no timer (compute and microtasks only),
+ * so a queued run completes in the same turn as the one before it, and nothing it starts can
+ * outlive that request.
  */
 export class ModelSession {
   private tail: Promise<unknown> = Promise.resolve();

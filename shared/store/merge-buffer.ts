@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { errorMessage } from '../errors.ts';
 import { casUpdateJson } from './cas.ts';
+import { InFlight, ownTick } from '../own-wait.ts';
 import type { ObjectStore } from './types.ts';
 
 /** How a buffered delta is combined with another delta and folded into the stored document. */
@@ -20,7 +21,8 @@ export interface MergeSpec<D, S extends z.ZodType> {
  */
 export class MergeBuffer<D, S extends z.ZodType> {
   private pending = new Map<string, D>();
-  private flushing: Promise<void> | null = null;
+  /** A flush writing now (plain state, not a promise: see flush). */
+  private readonly writing = new InFlight<'flush'>();
 
   constructor(
     private readonly store: ObjectStore,
@@ -37,16 +39,23 @@ export class MergeBuffer<D, S extends z.ZodType> {
     return this.pending.size;
   }
 
-  /** Writes everything recorded so far (waits for a flush already running, then flushes the rest). */
+  /**
+   * Writes everything recorded so far (waits for a flush already running, then flushes the rest).
+   * The running flush may be another request's: it is waited for on this caller's own timer
+   * ticks, not through its promise (shared/own-wait.ts).
+   */
   async flush(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    while (this.writing.busy('flush')) await ownTick();
     if (this.pending.size === 0) return;
+    // No await between the check above and the claim: one writer at a time.
     const batch = this.pending;
     this.pending = new Map();
-    this.flushing = this.write(batch).finally(() => {
-      this.flushing = null;
-    });
-    await this.flushing;
+    const claim = this.writing.claim('flush');
+    try {
+      await this.write(batch);
+    } finally {
+      this.writing.release('flush', claim);
+    }
   }
 
   private async write(batch: Map<string, D>): Promise<void> {

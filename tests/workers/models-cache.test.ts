@@ -103,6 +103,40 @@ describe('per-isolate model cache', () => {
     }
   });
 
+  it('answers from the last routing view while another caller re-reads it, instead of waiting', async () => {
+    // A request must never await a read another request started (shared/own-wait.ts): the
+    // second and third callers here would wait for the held read if they did, and never return.
+    const source = registrySource(store());
+    let reads = 0;
+    let hold: Promise<void> = Promise.resolve();
+    const cache = new ModelCache({
+      source: {
+        ...source,
+        readRouting: async (name) => {
+          reads++;
+          await hold;
+          return source.readRouting(name);
+        },
+      },
+      budgetBytes: 1 << 26,
+      routingTtlMs: 0,
+      backends: FULL_BACKENDS,
+    });
+    const first = await cache.routing(MODEL);
+    expect(reads).toBe(1);
+    let release = () => {};
+    hold = new Promise<void>((r) => {
+      release = r;
+    });
+    const rereading = cache.routing(MODEL);
+    expect(reads).toBe(2);
+    expect(await cache.routing(MODEL)).toBe(first);
+    expect(await cache.routing(MODEL)).toBe(first);
+    expect(reads).toBe(2);
+    release();
+    expect((await rereading).doc?.stable).toBe(first.doc?.stable);
+  });
+
   it("onnxruntime-web prefers the manifest's optimized graph; the engine runs the plain export", async () => {
     const exp = fixtures().exports[0]!;
     const model = fromBase64(exp.files['model.onnx']!);
