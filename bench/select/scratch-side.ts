@@ -3,8 +3,9 @@
  * capped at 64 px, and no larger than the labelled images) against another side, on a recorded
  * task's split plan (bench/select/tasks.ts; the plan the search builds from the same seed): the
  * accuracy of each of the first splits and their mean, then the test accuracy of a fit on the
- * run's training split — the two numbers `--select auto` reports for it. Where the side is the one
- * a recorded search used, its split accuracies are printed beside (they should be equal).
+ * run's training split — the two numbers `--select auto` reports for it. Beside them: the recorded
+ * search's split accuracies for the scratch CNN (equal where the side is the one it used) and its
+ * pick replayed with the recorded and with these splits.
  *
  *   EDGETUNE_CACHE_DIR=… nice node --import tsx bench/select/scratch-side.ts --task digits --seeds 1,3,4 --sides 28,20 [--splits 5]
  */
@@ -15,11 +16,13 @@ import { scratchSide } from '../../training/fit/baseline.ts';
 import { lossAndAccuracy } from '../../training/fit/loop.ts';
 import { fitScratch } from '../../training/select/fit.ts';
 import { foldCount, splitPlan } from '../../training/select/folds.ts';
-import { FIRST_SPLITS, HEAD_REPEATS, MAX_FOLDS } from '../../training/select/search.ts';
+import { choosePaired } from '../../training/select/choose.ts';
+import { FIRST_SPLITS, HEAD_REPEATS, MAX_FOLDS, MIN_SPLITS } from '../../training/select/search.ts';
 import { initTf } from '../../training/tf/backend.ts';
 import { resolveBackbone } from '../../training/train/backbone.ts';
 import { transferHyper } from '../../training/train/hyper.ts';
 import { decodeTargetFor } from '../../shared/preprocess/preprocess.ts';
+import { replayed } from './pick-rules.ts';
 import type { TaskResult } from './tasks.ts';
 import { tasks } from './tasks.ts';
 
@@ -39,17 +42,24 @@ const backboneSide = Math.max(backbone.preprocess.width, backbone.preprocess.hei
 const channels = backbone.preprocess.channels;
 const VAL_FRACTION = 0.2;
 
-/** The scratch CNN's split scores of the recorded searches of this task, by seed. */
-function recorded(seed: number): number[] | undefined {
+/** The recorded search of this task and seed, if any. */
+function recorded(seed: number): TaskResult | undefined {
   const dir = import.meta.dirname;
   for (const f of fs.readdirSync(dir).filter((f) => /^results.*\.json$/.test(f))) {
     const runs = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as unknown;
     if (!Array.isArray(runs)) continue;
     const run = (runs as TaskResult[]).find((r) => r.task === name && r.seed === seed && r.rows);
-    const folds = run?.rows?.find((r) => r.id === 'scratch CNN')?.folds;
-    if (folds && folds.length > 0) return folds;
+    if (run?.rows?.some((r) => r.id === 'scratch CNN' && r.folds.length > 0)) return run;
   }
   return undefined;
+}
+
+/** The shipped pick of a recorded search with the scratch CNN's split scores replaced. */
+function pickWith(run: TaskResult, folds: number[]): string {
+  const scored = replayed(run)!.map((r) =>
+    r.id === 'scratch CNN' ? { ...r, folds: folds.slice(0, r.folds.length) } : r,
+  );
+  return choosePaired(scored, MIN_SPLITS)!.winner;
 }
 
 for (const seed of seeds) {
@@ -94,10 +104,16 @@ for (const seed of seeds) {
     const testAcc = acc(await fitScratch(images, yAll, ds.labels.length, runSplit, seed, shape), testRows);
     const cpu = process.cpuUsage(cpu0);
     const mean = folds.reduce((a, b) => a + b, 0) / folds.length;
+    const run = recorded(seed);
+    const scratchOf = (r: TaskResult) => r.rows!.find((c) => c.id === 'scratch CNN')!.folds;
     console.log(
       `${name} seed ${seed} side ${side}${side === searchSide ? ' (scratchSide)' : ''}: splits [${folds.join(', ')}] ` +
         `mean ${(mean * 100).toFixed(1)}%, test ${(testAcc * 100).toFixed(1)}% (${yTest.length} images), ` +
-        `${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU s; recorded search: [${recorded(seed)?.join(', ') ?? '—'}]`,
+        `${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU s; recorded search: ${
+          run
+            ? `[${scratchOf(run).join(', ')}], pick ${pickWith(run, scratchOf(run))}, with these splits ${pickWith(run, folds)}`
+            : '—'
+        }`,
     );
   }
 }
