@@ -7,27 +7,17 @@
  * gradient.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { GradConfig, MeanAttrs, NamedAttrMap } from '@tensorflow/tfjs';
+import type { GradConfig, MeanAttrs } from '@tensorflow/tfjs';
+import { wasmGradOfX } from './wasm-grad.ts';
 
 /** Mean's gradient broadcasting dy / n on wasm, `shipped` elsewhere. */
 export function meanGradConfig(shipped: GradConfig): GradConfig {
-  return {
-    kernelName: shipped.kernelName,
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved, attrs: NamedAttrMap) => {
-      const [x] = saved;
-      const d = dy as tf.Tensor;
-      if (tf.getBackend() !== 'wasm' || d.dtype !== 'float32' || x!.dtype !== 'float32') {
-        return shipped.gradFunc(dy, saved, attrs);
-      }
-      const axes = tf.util.parseAxisParam((attrs as unknown as MeanAttrs).axis, x!.shape);
-      const [, reduceShape] = tf.backend_util.computeOutAndReduceShapes(x!.shape, axes);
-      const n = tf.util.sizeFromShape(reduceShape);
-      const expanded = x!.shape.slice();
-      for (const a of axes) expanded[a] = 1;
-      return {
-        x: () => tf.broadcastTo(tf.div(tf.reshape(d, expanded), n), x!.shape),
-      };
-    },
-  };
+  return wasmGradOfX(shipped, (dy, x, attrs) => {
+    const axes = tf.util.parseAxisParam((attrs as unknown as MeanAttrs).axis, x.shape);
+    const [, reduceShape] = tf.backend_util.computeOutAndReduceShapes(x.shape, axes);
+    const n = tf.util.sizeFromShape(reduceShape);
+    const expanded = x.shape.slice();
+    for (const a of axes) expanded[a] = 1;
+    return () => tf.broadcastTo(tf.div(tf.reshape(dy, expanded), n), x.shape);
+  });
 }
