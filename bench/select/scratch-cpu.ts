@@ -1,19 +1,23 @@
 /**
  * Where the scratch CNN's cross-validation time goes on the `auto_select_seconds` task (10 labels
- * × 10 classes, trained at 64 px as `--select auto` does for a 224-px backbone): one split of the
+ * × 10 classes, trained at the side `--select auto` picks: the images' own 20 px): one split of the
  * plan trained exactly as the search trains it (`fitScratch`'s `trainBaseline` with the same
  * class weights and batch size), with CPU seconds and validation loss per epoch, the epoch early
  * stopping kept and where it stopped.
  *
- *   EDGETUNE_CACHE_DIR=… node --import tsx bench/select/scratch-cpu.ts [--split 1]
+ *   EDGETUNE_CACHE_DIR=… node --import tsx bench/select/scratch-cpu.ts [--split 1] [--side 64]
  */
 import { loadSearchTask } from './bench-task.ts';
-import { trainBaseline } from '../../training/fit/baseline.ts';
+import { scratchSide, trainBaseline } from '../../training/fit/baseline.ts';
 import { balancedClassWeights, lossAndAccuracy } from '../../training/fit/loop.ts';
 import { transferHyper } from '../../training/train/hyper.ts';
 
 const i = process.argv.indexOf('--split');
 const which = i >= 0 ? Number(process.argv[i + 1]) : 1;
+// `--side <px>`: train at that side instead of the search's (e.g. 64, the side before the images'
+// own size capped it).
+const j = process.argv.indexOf('--side');
+const sideArg = j >= 0 ? Number(process.argv[j + 1]) : 0;
 const { backbone, labelled, y, classes, plan } = await loadSearchTask();
 const split = plan[which - 1]!;
 const take = (idx: readonly number[]) => ({
@@ -28,7 +32,13 @@ const baseline = await trainBaseline({
   train: fold,
   val: take(split.val),
   classes,
-  side: Math.max(backbone.preprocess.width, backbone.preprocess.height),
+  side:
+    sideArg > 0
+      ? sideArg
+      : scratchSide(
+          Math.max(backbone.preprocess.width, backbone.preprocess.height),
+          labelled.map((s) => s.image),
+        ),
   channels: backbone.preprocess.channels,
   seed: 1,
   classWeights: balancedClassWeights(fold.y, classes),

@@ -24,7 +24,7 @@ import { writePhotoCrops } from './photo-crops.ts';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const FASHION = '/usr/share/datasets/fashion-mnist';
 
-interface Task {
+export interface Task {
   title: string;
   backbone: () => Promise<string>;
   data: string;
@@ -38,7 +38,7 @@ interface Task {
 const mnistBackbone = (data: string, epochs: number) => async () =>
   (await cachedPretrainedBackbone({ data, arch: 'small-cnn', epochs, seed: 1, backend: 'wasm' })).path;
 
-function tasks(): Record<string, Task> {
+export function tasks(): Record<string, Task> {
   const photos = path.join(os.tmpdir(), 'edgetune-select-photos');
   if (!fs.existsSync(path.join(photos, 'hubble'))) writePhotoCrops(ROOT, photos, 60);
   const fashion = `idx:${FASHION}/t10k-images-idx3-ubyte.gz,${FASHION}/t10k-labels-idx1-ubyte.gz`;
@@ -247,4 +247,4 @@ export function renderTable(results: readonly TaskResult[], all: Record<string, 
   return lines.join('\n');
 }
 
-await main();
+if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -3,7 +3,7 @@
  * transfer gain is measured rather than assumed. small-cnn (conv+BN blocks, BN momentum 0.9),
  * random shifts of ~8% of the side on every batch, Adam, early stopping on validation loss. The
  * resolution suits the data: the backbone's input side, capped at 64 px (a 224-px backbone's
- * baseline trains at 64).
+ * baseline trains at 64), and never above the labelled images' own size (`scratchSide`).
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
@@ -43,6 +43,18 @@ export interface Baseline {
 }
 
 export const BASELINE_MAX_SIDE = 64;
+
+/**
+ * The side the scratch CNN trains at for a backbone input side `side`: at most BASELINE_MAX_SIDE,
+ * and at most the largest of the labelled images (`images`: all of them, so cross-validation and
+ * the export agree). Upscaling adds no information, only cost: the OpenCV digits (20 px) under
+ * MobileNetV2 trained at 64 px, about ten times the multiply-adds of 20 px per image.
+ */
+export function scratchSide(side: number, images: readonly RawImage[]): number {
+  let largest = 0;
+  for (const im of images) largest = Math.max(largest, im.width, im.height);
+  return Math.min(side, BASELINE_MAX_SIDE, largest > 0 ? largest : side);
+}
 
 export function baselineSpec(side: number, channels: 1 | 3): PreprocessSpec {
   const s = Math.min(side, BASELINE_MAX_SIDE);

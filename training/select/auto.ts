@@ -14,7 +14,7 @@ import type { Device } from '../features/session.ts';
 import { classCounts } from '../datasets/split.ts';
 import { DEFAULT_SEARCH_BUDGET_SECONDS, searchConfigurations, type Selection } from './search.ts';
 import { type Configuration, HEAD_KINDS, headSpecOf } from './space.ts';
-import { BASELINE_MAX_SIDE } from '../fit/baseline.ts';
+import { scratchSide } from '../fit/baseline.ts';
 
 /** Below this many labelled images in the smallest class, the CLI searches by default. */
 export const AUTO_SELECT_BELOW = 50;
@@ -96,9 +96,9 @@ export async function planAuto(o: AutoOptions, ctx: AutoContext): Promise<AutoPl
       budgetSeconds: o.searchBudget ?? DEFAULT_SEARCH_BUDGET_SECONDS,
       scratch: true,
       scratchShape: {
-        side: Math.min(
-          BASELINE_MAX_SIDE,
+        side: scratchSide(
           Math.max(ctx.backbone.preprocess.width, ctx.backbone.preprocess.height),
+          [...ctx.train, ...ctx.val].map((s) => s.image),
         ),
         channels: ctx.backbone.preprocess.channels,
       },

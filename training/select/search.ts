@@ -258,6 +258,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       // Splits trained on the pool: their own time, not the wait for them (they ran alongside).
       const pooled = pool !== undefined && !cheap(row);
       let poolSeconds = 0;
+      let finished = false;
       try {
         const input = row.kind === 'transfer' ? inputFor(row) : null;
         if (row.kind === 'transfer' && !input) {
@@ -306,6 +307,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
             break;
           }
         }
+        finished = true;
         return true;
       } catch (e) {
         if (!(e instanceof BudgetSpent)) throw e;
@@ -319,8 +321,9 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
         return false;
       } finally {
         row.seconds += pooled ? poolSeconds : (performance.now() - t0) / 1000;
-        // What racing or the budget left unasked is not trained.
-        if (pooled) pool!.drop(row);
+        // What racing or the budget left unasked is not trained (a row scored split by split
+        // keeps its queued splits between calls).
+        if (pooled && (!finished || stopped.has(row))) pool!.drop(row);
       }
     };
 
@@ -333,14 +336,15 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
     // 10-fold plan's first shuffle, all of a smaller k's), so all of them can be compared there.
     const firstSplits = Math.min(k, FIRST_SPLITS);
     // The re-trained layers' and scratch CNN's first splits go to worker threads, queued in the
-    // order the search will ask for them; one starts while this thread trains the heads.
+    // order the search will ask for them (in rounds: split 1 of each, then split 2, …); one starts
+    // while this thread trains the heads.
     const expensive = rows.filter((r) => !cheap(r) && sourceOf(r) !== null);
     const workers = selectWorkers(o.workers);
     if (workers > 1 && expensive.length > 0) {
       pool = new SplitPool(workers, yAll, o.classes, started + o.budgetSeconds * 1000);
       pool.setSlots(workers - 1);
-      for (const row of expensive) {
-        for (let i = 0; i < firstSplits; i++) {
+      for (let i = 0; i < firstSplits; i++) {
+        for (const row of expensive) {
           const split = plan[i]!;
           pool.ahead(
             row,
@@ -364,21 +368,32 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       await score(row, 0, firstSplits, row !== rows[0]);
       log(row);
     }
-    // 2. Re-trained layers and the scratch CNN, cheapest first, racing the leader — unless a head
-    //    already scored 100% on every split: on the splits they would be scored on, they could at
-    //    best tie it.
+    // 2. Re-trained layers and the scratch CNN in rounds — split 1 of each (cheapest first), then
+    //    split 2 of each, … — racing the leader, so whichever of them leads stops the others after
+    //    two splits, not only one that comes earlier in the space (replayed on the recorded
+    //    searches by bench/select/race-order.ts: the same picks, fewer splits). None runs when a
+    //    head already scored 100% on every split: on the splits they would be scored on, they could
+    //    at best tie it.
     pool?.setSlots(pool.size);
-    for (const row of rows.filter((r) => !cheap(r))) {
-      const lead = leader();
-      if (lead?.folds.every((a) => a === 1)) {
-        row.skipped = `not run: ${lead.id} scored 100% on every split, which it could at best tie`;
+    const retrained = rows.filter((r) => !cheap(r));
+    const perfect = leader();
+    if (perfect?.folds.every((a) => a === 1)) {
+      for (const row of retrained) {
+        row.skipped = `not run: ${perfect.id} scored 100% on every split, which it could at best tie`;
         stopped.add(row);
         pool?.drop(row);
-      } else {
-        await score(row, 0, firstSplits, true);
       }
-      log(row);
+    } else {
+      const ended = new Set<SelectionRow>();
+      for (let i = 0; i < firstSplits; i++) {
+        for (const row of retrained) {
+          if (ended.has(row)) continue;
+          const going = await score(row, i, i + 1, true);
+          if (!going || stopped.has(row) || row.folds.length <= i) ended.add(row);
+        }
+      }
     }
+    for (const row of retrained) log(row);
     // 3. The rest of the plan for the heads still in contention, while the budget lasts: they are
     //    what the noise of a 1–2-image fold confuses most, and each split costs them a second or less.
     for (let i = firstSplits; i < plan.length; i = i < k ? k : i + k) {

@@ -178,6 +178,39 @@ describe('wasm gradient kernels match cpu', () => {
       x.dispose();
     }
   });
+  it("Mean's gradient (BatchNorm's moments, global average pool) equals the shipped gradient exactly", async () => {
+    const x = tf.randomNormal([3, 6, 5, 4], 0, 2, 'float32', 31);
+    // BatchNorm's moments (all but channels), a global pool, the last axis (negative), everything.
+    const cases: { axes: number | number[]; keepDims: boolean }[] = [
+      { axes: [0, 1, 2], keepDims: true },
+      { axes: [1, 2], keepDims: false },
+      { axes: -1, keepDims: false },
+      { axes: [0, 1, 2, 3], keepDims: false },
+    ];
+    const grads = () =>
+      tf.tidy(() =>
+        cases.map(({ axes, keepDims }) => {
+          const m = tf.mean(x, axes, keepDims);
+          const w = tf.randomUniform(m.shape, -1, 1, 'float32', 5);
+          const g = tf.grad((xx: TF.Tensor) => tf.sum(tf.mul(tf.mean(xx, axes, keepDims), w)))(x);
+          return Array.from(g.dataSync());
+        }),
+      );
+    try {
+      const fast = grads();
+      // The replacement ran (dy / n tiled to x's shape), and the shipped gradient does not.
+      expect((await tf.profile(grads)).kernelNames).toContain('Tile');
+      registerWasmTrainingKernels({ fast: false });
+      const shipped = grads();
+      expect((await tf.profile(grads)).kernelNames).not.toContain('Tile');
+      registerWasmTrainingKernels({ fast: true });
+      expect(fast).toEqual(shipped);
+      expect(fast.every((g) => g.length === x.size && g.some((v) => v !== 0))).toBe(true);
+    } finally {
+      registerWasmTrainingKernels({ fast: true });
+      x.dispose();
+    }
+  });
   it('AvgPoolGrad replacement equals the shipped kernel exactly (and cpu to rounding)', () => {
     // Global 7×7 (MobileNetV2's pool), 2×2 windows over an odd size (uncovered edge), and two
     // shapes outside the fast path (overlapping windows, 'same' padding).

@@ -7,9 +7,10 @@
  * same float32 comparisons; other backends keep tfjs' gradient.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ClipByValueAttrs, GradConfig, KernelConfig, KernelFunc, NamedAttrMap } from '@tensorflow/tfjs';
+import type { ClipByValueAttrs, GradConfig, KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { TensorInfo } from './wasm-ops.ts';
+import { wasmGradOfX } from './wasm-grad.ts';
 
 /** The one-pass kernel (not a tfjs kernel name: only the gradient below runs it). */
 export const CLIP_GRAD = 'EdgetuneClipByValueGrad';
@@ -40,21 +41,7 @@ export const clipGradKernelConfig: KernelConfig = {
 
 /** ClipByValue's gradient running CLIP_GRAD on wasm, `shipped` elsewhere. */
 export function clipByValueGradConfig(shipped: GradConfig): GradConfig {
-  return {
-    kernelName: shipped.kernelName,
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved, attrs: NamedAttrMap) => {
-      const [x] = saved;
-      const d = dy as tf.Tensor;
-      if (
-        tf.getBackend() !== 'wasm' ||
-        d.dtype !== 'float32' ||
-        x!.dtype !== 'float32' ||
-        x!.size !== d.size
-      ) {
-        return shipped.gradFunc(dy, saved, attrs);
-      }
-      return { x: () => tf.engine().runKernel(CLIP_GRAD, { x: x!, dy: d }, attrs) as tf.Tensor };
-    },
-  };
+  return wasmGradOfX(shipped, (dy, x, attrs) =>
+    x.size === dy.size ? () => tf.engine().runKernel(CLIP_GRAD, { x, dy }, attrs) as tf.Tensor : null,
+  );
 }

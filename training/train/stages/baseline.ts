@@ -3,7 +3,7 @@
  * scratch on the same images, so the transfer gain is measured rather than assumed.
  */
 import { evaluatePredictions } from '../../evaluate/metrics.ts';
-import { type Baseline, trainBaseline } from '../../fit/baseline.ts';
+import { type Baseline, scratchSide, trainBaseline } from '../../fit/baseline.ts';
 import type { EpochRecord } from '../../fit/loop.ts';
 import type { ModelOutcome } from '../options.ts';
 import type { StageContext } from './context.ts';
@@ -28,11 +28,16 @@ export async function fitScratchBaseline(
   const mark = performance.now();
   const history: EpochRecord[] = [];
   const channels: 1 | 3 = backbone.preprocess.channels;
+  const trainImages = train.samples.map((s) => s.image);
+  const valImages = val.samples.map((s) => s.image);
   const scratch = await trainBaseline({
-    train: { images: train.samples.map((s) => s.image), y: yTrain },
-    val: { images: val.samples.map((s) => s.image), y: yVal },
+    train: { images: trainImages, y: yTrain },
+    val: { images: valImages, y: yVal },
     classes,
-    side: Math.max(backbone.preprocess.width, backbone.preprocess.height),
+    side: scratchSide(Math.max(backbone.preprocess.width, backbone.preprocess.height), [
+      ...trainImages,
+      ...valImages,
+    ]),
     channels,
     seed,
     classWeights: hyper.classWeights,
