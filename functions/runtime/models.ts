@@ -69,6 +69,8 @@ interface Entry {
 interface RoutingEntry {
   view?: RoutingView;
   fetchedAt: number;
+  /** Re-reads finished (stored a view or kept the last good one), so a waiter sees one end. */
+  reads: number;
 }
 
 export interface CacheStats {
@@ -260,24 +262,33 @@ export class ModelCache {
 
   /**
    * The routing view, re-read from storage at most once per TTL. While one request re-reads it,
-   * the others keep the last view instead of waiting for that read (shared/own-wait.ts says why
-   * a request never awaits another's promise); with no view yet, each reads it itself.
+   * the others wait for that read on ticks of their own (shared/own-wait.ts says why a request
+   * never awaits another's promise) and take what it stored, so a change is seen within the TTL
+   * (a stale view served meanwhile would break that promise to the operator); if the read they
+   * waited for is gone (its entry invalidated, its claim abandoned), they read it themselves.
    */
   async routing(name: string): Promise<RoutingView> {
     let entry = this.routes.get(name);
     if (!entry) {
       // Bounded: requests for made-up model names must not grow the map without end.
       if (this.routes.size >= ROUTING_CACHE_LIMIT) this.routes.delete(this.routes.keys().next().value!);
-      entry = { fetchedAt: 0 };
+      entry = { fetchedAt: 0, reads: 0 };
       this.routes.set(name, entry);
     }
-    const fresh = this.now() - entry.fetchedAt < this.options.routingTtlMs;
-    if (entry.view && (fresh || this.reading.busy(name))) return entry.view;
+    if (entry.view && this.now() - entry.fetchedAt < this.options.routingTtlMs) return entry.view;
+    if (this.reading.busy(name)) {
+      const seen = entry.reads;
+      while (this.reading.busy(name)) await ownTick();
+      // Invalidated meanwhile (this isolate changed the routing): start again from the map.
+      if (this.routes.get(name) !== entry) return this.routing(name);
+      if (entry.view && entry.reads !== seen) return entry.view;
+    }
     const claim = this.reading.claim(name);
     try {
       const view = await this.readRouting(name);
       entry.view = view;
       entry.fetchedAt = this.now();
+      entry.reads++;
       return view;
     } catch (e) {
       // A storage hiccup or a corrupt routing write must not take a serving model down: keep
@@ -285,6 +296,7 @@ export class ModelCache {
       if (!entry.view) throw e;
       console.warn(`routing for ${name} unreadable, keeping the last good one: ${errorMessage(e)}`);
       entry.fetchedAt = this.now();
+      entry.reads++;
       return entry.view;
     } finally {
       this.reading.release(name, claim);

@@ -103,9 +103,10 @@ describe('per-isolate model cache', () => {
     }
   });
 
-  it('answers from the last routing view while another caller re-reads it, instead of waiting', async () => {
-    // A request must never await a read another request started (shared/own-wait.ts): the
-    // second and third callers here would wait for the held read if they did, and never return.
+  it('callers during a routing re-read wait for it and take its view, without reading again', async () => {
+    // A request must never await a read another request started (shared/own-wait.ts): callers
+    // during the held read wait on ticks of their own. Nor may they answer from the view the TTL
+    // just expired: with a TTL of 0 every call after the first must see a read that began after it.
     const source = registrySource(store());
     let reads = 0;
     let hold: Promise<void> = Promise.resolve();
@@ -130,11 +131,19 @@ describe('per-isolate model cache', () => {
     });
     const rereading = cache.routing(MODEL);
     expect(reads).toBe(2);
-    expect(await cache.routing(MODEL)).toBe(first);
-    expect(await cache.routing(MODEL)).toBe(first);
-    expect(reads).toBe(2);
+    const waiting = [cache.routing(MODEL), cache.routing(MODEL)];
+    const answered: string[] = [];
+    for (const w of waiting) void w.then(() => answered.push('waiter'));
+    void rereading.then(() => answered.push('reader'));
     release();
-    expect((await rereading).doc?.stable).toBe(first.doc?.stable);
+    const fresh = await rereading;
+    const views = await Promise.all(waiting);
+    expect(fresh).not.toBe(first);
+    expect(views).toEqual([fresh, fresh]);
+    expect(views[0]).toBe(fresh);
+    expect(views[1]).toBe(fresh);
+    expect(reads).toBe(2);
+    expect(answered[0]).toBe('reader');
   });
 
   it("onnxruntime-web prefers the manifest's optimized graph; the engine runs the plain export", async () => {
