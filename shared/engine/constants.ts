@@ -36,6 +36,11 @@ export class ModelConstants {
   /** Outputs of DequantizeLinear nodes whose inputs are all constants (QDQ weights). */
   private readonly dequantized = new Map<string, DequantizeSource>();
   private readonly quantizedCache = new Map<string, QuantizedConst | undefined>();
+  /**
+   * Zero points and shapes: read by the support check and again by several lowerings (weight-sized
+   * codes are read through `codes`, never kept here).
+   */
+  private readonly intsCache = new Map<string, readonly number[]>();
 
   constructor(model: ModelProto) {
     for (const t of model.graph?.initializer ?? []) if (t.name) this.protos.set(t.name, t);
@@ -132,14 +137,14 @@ export class ModelConstants {
     if (raw && raw.length > 0 && raw.length === (t.dims ?? []).map(toNumber).reduce((a, b) => a * b, 1)) {
       return new Int8Array(raw.buffer, raw.byteOffset, raw.length);
     }
-    return Int8Array.from(this.ints(name));
+    return Int8Array.from(readTensorInts(t));
   }
 
   private dequantize(dq: DequantizeSource): ConstTensor {
     const x = this.protos.get(dq.x)!;
     const dims = (x.dims ?? []).map(toNumber);
     const codes =
-      this.protos.get(dq.x)?.dataType === TensorDataType.INT8 ? this.codes(dq.x) : this.ints(dq.x);
+      this.protos.get(dq.x)?.dataType === TensorDataType.INT8 ? this.codes(dq.x) : readTensorInts(x);
     const scales = this.floats(dq.scale).data;
     const zps = dq.zp ? this.ints(dq.zp) : [0];
     const axis = dq.axis < 0 ? dq.axis + dims.length : dq.axis;
@@ -153,10 +158,15 @@ export class ModelConstants {
     return { data, dims };
   }
 
-  ints(name: string): number[] {
-    const t = this.protos.get(name);
-    if (!t) throw new Error(`no constant ${name}`);
-    return readTensorInts(t);
+  ints(name: string): readonly number[] {
+    let v = this.intsCache.get(name);
+    if (!v) {
+      const t = this.protos.get(name);
+      if (!t) throw new Error(`no constant ${name}`);
+      v = readTensorInts(t);
+      this.intsCache.set(name, v);
+    }
+    return v;
   }
 }
 

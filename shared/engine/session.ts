@@ -154,14 +154,14 @@ export function openEngineSession(
     modelOrBytes instanceof Uint8Array ? decodeModel(modelOrBytes) : modelOrBytes,
   );
   phase('prepare');
-  const report = supportsPrepared(model);
+  const consts = new ModelConstants(model);
+  phase('constants');
+  const report = supportsPrepared(model, consts);
   if (!report.ok) {
     throw new EdgetuneError('unsupported', `engine cannot run this model: ${describeUnsupported(report)}`);
   }
   phase('supports');
   const { variant, exports: k } = kernels;
-  const consts = new ModelConstants(model);
-  phase('constants');
   const persist = new PersistentRegion(k);
   if (options.weights) {
     persist.restore(options.weights);

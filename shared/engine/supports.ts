@@ -59,9 +59,11 @@ export function supports(original: ModelProto): SupportReport {
   return supportsPrepared(prepareForEngine(original));
 }
 
-/** supports() for a graph prepareForEngine() already returned (session creation: no second pass). */
-export function supportsPrepared(model: ModelProto): SupportReport {
-  const consts = new ModelConstants(model);
+/**
+ * supports() for a graph prepareForEngine() already returned (session creation: no second pass;
+ * it passes the constants it lowers with, so each is read once).
+ */
+export function supportsPrepared(model: ModelProto, consts = new ModelConstants(model)): SupportReport {
   const problems: SupportReport['problems'] = [];
   const graphInputs = new Set((model.graph?.input ?? []).map((i) => i.name ?? ''));
   for (const node of model.graph?.node ?? []) {

@@ -177,6 +177,16 @@ export function readTensorFloat32(t: TensorProto): Float32Array {
   return out;
 }
 
+const INT_READERS: Record<number, [number, (v: DataView, o: number) => number]> = {
+  [TensorDataType.INT32]: [4, (v, o) => v.getInt32(o, true)],
+  [TensorDataType.UINT32]: [4, (v, o) => v.getUint32(o, true)],
+  [TensorDataType.INT16]: [2, (v, o) => v.getInt16(o, true)],
+  [TensorDataType.UINT16]: [2, (v, o) => v.getUint16(o, true)],
+  [TensorDataType.INT8]: [1, (v, o) => v.getInt8(o)],
+  [TensorDataType.UINT8]: [1, (v, o) => v.getUint8(o)],
+  [TensorDataType.BOOL]: [1, (v, o) => v.getUint8(o)],
+};
+
 /** Read an integer tensor (INT64, INT32, INT16, INT8, UINT8, ...) as plain numbers. */
 export function readTensorInts(t: TensorProto): number[] {
   checkInline(t);
@@ -197,22 +207,20 @@ export function readTensorInts(t: TensorProto): number[] {
     }
     return out;
   }
-  const readers: Record<number, [number, (v: DataView, o: number) => number]> = {
-    [TensorDataType.INT32]: [4, (v, o) => v.getInt32(o, true)],
-    [TensorDataType.UINT32]: [4, (v, o) => v.getUint32(o, true)],
-    [TensorDataType.INT16]: [2, (v, o) => v.getInt16(o, true)],
-    [TensorDataType.UINT16]: [2, (v, o) => v.getUint16(o, true)],
-    [TensorDataType.INT8]: [1, (v, o) => v.getInt8(o)],
-    [TensorDataType.UINT8]: [1, (v, o) => v.getUint8(o)],
-    [TensorDataType.BOOL]: [1, (v, o) => v.getUint8(o)],
-  };
-  const reader = readers[type];
+  const reader = INT_READERS[type];
   if (!reader)
     throw new EdgetuneError('unsupported', `tensor ${t.name}: ${dataTypeName(type)} is not an integer type`);
   if (hasRaw(t)) {
     const [size, read] = reader;
     const v = rawView(t, size);
-    for (let i = 0; i < n; i++) out[i] = read(v, i * size);
+    if (size === 1) {
+      // (int8/uint8 zero points of every quantized tensor: read on each cold start)
+      const bytes =
+        type === TensorDataType.INT8
+          ? new Int8Array(v.buffer, v.byteOffset, n)
+          : new Uint8Array(v.buffer, v.byteOffset, n);
+      for (let i = 0; i < n; i++) out[i] = bytes[i]!;
+    } else for (let i = 0; i < n; i++) out[i] = read(v, i * size);
   } else {
     const src = checkedCount(
       t,

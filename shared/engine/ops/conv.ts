@@ -38,14 +38,16 @@ function lowerConv(node: NodeProto, ctx: LowerContext, group: number[]): void {
   // output scale (int8) and its bias.
   let outName = node.output![0]!;
   const biasName = node.input?.[2];
-  let bias = biasName ? Float32Array.from(ctx.consts.floats(biasName).data) : new Float32Array(cout);
+  const bias = biasName ? ctx.consts.floats(biasName).data.slice() : new Float32Array(cout);
   let bnScale: Float32Array | undefined;
   const next = ctx.soleConsumer(outName);
   const bn = next !== undefined ? ctx.node(next) : undefined;
   if (bn?.opType === 'BatchNormalization' && bn.input?.[0] === outName) {
     const { scale, shift } = bnScaleShift(bn, ctx.consts);
     bnScale = scale;
-    bias = Float32Array.from(bias, (v, c) => v * scale[c]! + shift[c]!);
+    // (plain loops: TypedArray.from with a map function is V8's slow generic path, and a cold
+    // start runs this for every conv)
+    for (let c = 0; c < bias.length; c++) bias[c] = bias[c]! * scale[c]! + shift[c]!;
     group.push(next!);
     outName = bn.output![0]!;
   }
@@ -75,10 +77,9 @@ function lowerConv(node: NodeProto, ctx: LowerContext, group: number[]): void {
   if (wq) {
     // y = (Σ codes_x · codes_w - zp · Σ codes_w) · scale_x · scale_w[c] · bn[c] + bias[c]
     const sx = codes!.q!.scale;
-    const scale = Float32Array.from(
-      { length: cout },
-      (_, c) => sx * wq.scales[wq.scales.length === 1 ? 0 : c]! * (bnScale ? bnScale[c]! : 1),
-    );
+    const scale = new Float32Array(cout);
+    for (let c = 0; c < cout; c++)
+      scale[c] = sx * wq.scales[wq.scales.length === 1 ? 0 : c]! * (bnScale ? bnScale[c]! : 1);
     const conv: PreparedQConv = {
       ...common,
       codes: () => wq.codes,
