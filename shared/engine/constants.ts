@@ -7,7 +7,7 @@ import {
   TensorDataType,
   toNumber,
 } from '../onnx/proto.ts';
-import { readTensorFloat32, readTensorInts } from '../onnx/tensor.ts';
+import { readTensorFloat32, readTensorInts, tensorElementCount } from '../onnx/tensor.ts';
 
 export interface ConstTensor {
   data: Float32Array;
@@ -101,11 +101,7 @@ export class ModelConstants {
     if (this.quantizedCache.has(name)) return this.quantizedCache.get(name);
     const dq = this.dequantized.get(name);
     let q: QuantizedConst | undefined;
-    if (
-      dq &&
-      this.protos.get(dq.x)?.dataType === TensorDataType.INT8 &&
-      !(dq.zp && this.ints(dq.zp).some((z) => z !== 0))
-    ) {
+    if (dq && this.protos.get(dq.x)?.dataType === TensorDataType.INT8 && !(dq.zp && !this.allZero(dq.zp))) {
       const x = this.protos.get(dq.x)!;
       const dims = (x.dims ?? []).map(toNumber);
       const scales = this.floats(dq.scale).data;
@@ -128,6 +124,20 @@ export class ModelConstants {
     }
     this.quantizedCache.set(name, q);
     return q;
+  }
+
+  /**
+   * Whether integer constant `name` holds only zeros. A weight's per-channel zero points are
+   * checked on every cold start: in raw 1-byte form with `some(Boolean)`, a builtin pass that runs
+   * no interpreted code per element (what a cold isolate would otherwise pay for each of them).
+   */
+  private allZero(name: string): boolean {
+    const t = this.protos.get(name);
+    const raw = t?.rawData;
+    const byteSized = t?.dataType === TensorDataType.INT8 || t?.dataType === TensorDataType.UINT8;
+    if (t && raw && byteSized && raw.length > 0 && raw.length === tensorElementCount(t))
+      return !raw.some(Boolean);
+    return this.ints(name).every((z) => z === 0);
   }
 
   /** int8/uint8 tensor values: a view of raw_data when it has one (a cold start reads every weight). */
