@@ -44,7 +44,11 @@ export interface EarlyArtifactRead {
  * manifest lists an artifact of that name, and checks it like any read (size, sha256, the ONNX
  * file's sha256). Unused, it is dropped.
  */
-export function startEarlyArtifactRead(source: ModelSource, name: string, version: string): EarlyArtifactRead {
+export function startEarlyArtifactRead(
+  source: ModelSource,
+  name: string,
+  version: string,
+): EarlyArtifactRead {
   const file = engineArtifactFile(INT8_FILE);
   const bytes = source.readFile(name, version, file);
   // Never awaited when the manifest lists no such artifact: a failed read must not go unhandled.

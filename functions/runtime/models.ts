@@ -209,7 +209,8 @@ export class ModelCache {
    */
   startArtifactRead(name: string, version: string, precision?: PrecisionMode): EarlyArtifactRead | undefined {
     const key = `${name}@${version}`;
-    if (this.engineMode !== 'auto' || this.options.precision === 'fp32' || precision === 'fp32') return undefined;
+    if (this.engineMode !== 'auto' || this.options.precision === 'fp32' || precision === 'fp32')
+      return undefined;
     if (this.manifests.has(key) || this.entries.has(key) || this.refused.has(key)) return undefined;
     if (this.loading.busy(key)) return undefined;
     return startEarlyArtifactRead(this.options.source, name, version);

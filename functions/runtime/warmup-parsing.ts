@@ -95,5 +95,6 @@ export function warmUpParsing(app: Hono<AppEnv>): void {
   readConfig({});
   parseStored('routing.json', ROUTING, RoutingDocSchema);
   parseStored('manifest.json', MANIFEST, PublishedManifestSchema);
-  app.router.match('POST', '/v1/models/warm-up/classify');
+  const [handlers] = app.router.match('POST', '/v1/models/warm-up/classify');
+  if (handlers.length === 0) throw new Error('no route matched the classify path');
 }
