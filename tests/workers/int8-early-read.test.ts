@@ -68,7 +68,7 @@ async function answer(session: ModelSession) {
   };
 }
 
-/** Publishes the int8 fixture version (with `engine` as its artifact) as `model`'s only, stable, version. */
+/** Publishes the int8 fixture version with its engine artifact (damaged in the bucket if asked) as `model`'s stable version. */
 async function publishInt8(model: string, damage = false): Promise<string> {
   const v = await int8Version(model);
   const int8 = v.files[INT8_FILE]!;
