@@ -3,13 +3,15 @@
  * settings, a routing document and a published manifest (through the same parse function and
  * schemas as the reads from R2), and a route match (Hono builds its router on the first match).
  * zod and the router pay for their first use with cold, unoptimised code (lazy compilation, lazy
- * schema set-up: a CPU profile of a fresh Worker's first request showed ~10 ms of zod). Doing it at global scope, with documents
- * made here (no I/O, which Workers forbid there), moves that to the isolate's start. The
- * requests still validate everything they read: only the code is warm.
+ * schema set-up), tens of times what a warm parse costs. Doing it at global scope, with documents
+ * made here (no I/O, which Workers forbid there), moves that cost from the first request to the
+ * isolate's start. The requests still validate everything they read: only the code is warm.
  */
 import type { Hono } from 'hono';
 import { engineArtifactFile } from '../../shared/engine/index.ts';
 import { INT8_FILE } from '../../shared/manifest/manifest.ts';
+import { passedInt8Variant } from '../../shared/manifest/passed-int8-variant.ts';
+import { WARMUP_SPEC } from '../../shared/preprocess/warmup.ts';
 import { PublishedManifestSchema } from '../../shared/registry/versions.ts';
 import { RoutingDocSchema } from '../../shared/routing/schema.ts';
 import { parseJsonObject } from '../../shared/store/json.ts';
@@ -40,17 +42,7 @@ const MANIFEST = {
   input: { name: 'input', shape: ['N', 3, 224, 224] },
   outputs: { probabilities: 'probabilities', embedding: 'embedding', embeddingDim: 8 },
   labels: ['a', 'b'],
-  preprocess: {
-    width: 224,
-    height: 224,
-    channels: 3,
-    layout: 'NCHW',
-    resize: 'triangle-fast',
-    scale: 1,
-    mean: [0],
-    std: [1],
-    invert: false,
-  },
+  preprocess: WARMUP_SPEC,
   backbone: { source: 'warm-up', sha256: SHA, featureTensor: 'features' },
   datasetDigest: SHA,
   metrics: { accuracy: 1 },
@@ -58,29 +50,7 @@ const MANIFEST = {
   engines: ['onnxruntime', 'edgetune-wasm'],
   variants: [
     {
-      kind: 'int8',
-      published: true,
-      file: INT8_FILE,
-      sha256: SHA,
-      size: 1,
-      scheme: {
-        weights: 'int8-symmetric-per-channel',
-        activationBits: 7,
-        calibration: 'minmax',
-        calibrationSamples: 1,
-        fp32Nodes: [],
-      },
-      gate: {
-        samples: 1,
-        fp32Accuracy: 1,
-        accuracy: 1,
-        accuracyDropPoints: 0,
-        maxAccuracyDropPoints: 0.5,
-        top1Agreement: 1,
-        minTop1Agreement: 0.99,
-        embeddingCosine: 1,
-      },
-      engines: ['onnxruntime'],
+      ...passedInt8Variant({ sha256: SHA, size: 1, engines: ['onnxruntime'] }),
       engine: { file: engineArtifactFile(INT8_FILE), sha256: SHA, size: 1, format: 1 },
     },
   ],
