@@ -12,7 +12,7 @@ import { warmUpAtStartup } from './runtime/warmup.ts';
 export function createWorker(backends: Backends) {
   const app = createApp(backends);
   // Runs where the entry calls this: at global scope, i.e. while the isolate starts.
-  warmUpAtStartup();
+  warmUpAtStartup(app);
   return {
     fetch: (request, env, ctx) => app.fetch(request, env, ctx),
     scheduled,

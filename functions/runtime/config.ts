@@ -53,7 +53,8 @@ const EnvConfigSchema = z.object({
   REQUEST_LOG: z.enum(['json', 'off']).catch('json'),
 });
 
-export function readConfig(env: Env): EdgeConfig {
+/** `env`: the Worker's bindings; only its string vars are read (`{}` gives the defaults). */
+export function readConfig(env: Env | Record<string, never>): EdgeConfig {
   const v = EnvConfigSchema.parse(env);
   return {
     routingTtlMs: v.ROUTING_TTL_SECONDS * 1000,

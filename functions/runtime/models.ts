@@ -19,7 +19,12 @@ import type { InferenceRunner } from '../../shared/inference/runner.ts';
 import { verifyVersionFile } from '../../shared/registry/model-file.ts';
 import { type Backends, createBackend, type EdgeEngineName, needsFullBuild } from './backends.ts';
 import type { ModelSource } from './model-source.ts';
-import { readEngineArtifact, warnArtifactOnce } from './models-engine-artifact.ts';
+import {
+  type EarlyArtifactRead,
+  readEngineArtifact,
+  startEarlyArtifactRead,
+  warnArtifactOnce,
+} from './models-engine-artifact.ts';
 import { type Int8Choice, int8Choice, type Precision, type PrecisionMode } from './precision.ts';
 import { InFlight, ownTick } from '../../shared/own-wait.ts';
 import { ModelSession } from './session.ts';
@@ -180,10 +185,35 @@ export class ModelCache {
     }
   }
 
-  /** Loads (or waits for) name@version; throws 'not_found', 'corrupt' or 'checksum_mismatch'. */
-  async load(name: string, version: string, precision?: PrecisionMode): Promise<ModelSession> {
+  /**
+   * Loads (or waits for) name@version; throws 'not_found', 'corrupt' or 'checksum_mismatch'.
+   * `early`: this request's read of the version's engine artifact (startArtifactRead).
+   */
+  async load(
+    name: string,
+    version: string,
+    precision?: PrecisionMode,
+    early?: EarlyArtifactRead,
+  ): Promise<ModelSession> {
     const { key, mode } = await this.sessionKey(name, version, precision);
-    return this.loadKey(key, name, version, mode);
+    return this.loadKey(key, name, version, mode, early);
+  }
+
+  /**
+   * Starts reading name@version's int8 engine artifact now, for a request that will then read
+   * the manifest and load the version (pass the result to `load`), so the two reads overlap.
+   * Only when the load would be this request's and would serve int8: nothing about the version
+   * known yet in this isolate (no manifest, session, load in flight or refusal) and int8 not
+   * ruled out by ENGINE, PRECISION or the request. A version without the artifact costs one
+   * read of an absent key; undefined otherwise.
+   */
+  startArtifactRead(name: string, version: string, precision?: PrecisionMode): EarlyArtifactRead | undefined {
+    const key = `${name}@${version}`;
+    if (this.engineMode !== 'auto' || this.options.precision === 'fp32' || precision === 'fp32')
+      return undefined;
+    if (this.manifests.has(key) || this.entries.has(key) || this.refused.has(key)) return undefined;
+    if (this.loading.busy(key)) return undefined;
+    return startEarlyArtifactRead(this.options.source, name, version);
   }
 
   /**
@@ -216,6 +246,7 @@ export class ModelCache {
     name: string,
     version: string,
     mode: PrecisionMode,
+    early?: EarlyArtifactRead,
   ): Promise<ModelSession> {
     // Checked and claimed with no await in between, so two requests never both start the load.
     for (;;) {
@@ -228,7 +259,7 @@ export class ModelCache {
     }
     const claim = this.loading.claim(key);
     try {
-      const session = await this.loadUncached(name, version, mode);
+      const session = await this.loadUncached(name, version, mode, early);
       this.insert(key, session);
       return session;
     } catch (e) {
@@ -341,7 +372,12 @@ export class ModelCache {
     return { doc, etag: routing?.etag ?? null, newest };
   }
 
-  private async loadUncached(name: string, version: string, mode: PrecisionMode): Promise<ModelSession> {
+  private async loadUncached(
+    name: string,
+    version: string,
+    mode: PrecisionMode,
+    early?: EarlyArtifactRead,
+  ): Promise<ModelSession> {
     const key = `${name}@${version}`;
     const manifest = await this.manifest(name, version);
     const listed = this.engineMode === 'auto' && listsEngine(manifest);
@@ -364,7 +400,7 @@ export class ModelCache {
       // checksum, a graph the engine refuses) leaves the fp32 export to serve the version.
       try {
         // The engine artifact first: when it carries the graph, it is all this load reads.
-        const artifact = await readEngineArtifact(this.options.source, name, version, int8);
+        const artifact = await readEngineArtifact(this.options.source, name, version, int8, early);
         const light = artifact?.graph && (await this.fromArtifactGraph(key, int8, artifact.graph, artifact));
         if (light) {
           this.loads++;

@@ -74,8 +74,12 @@ export class Server {
       if (tried.includes(version)) continue;
       tried.push(version);
       try {
+        // Routed versions exist (routing names only published ones), so a cold load may start
+        // reading the engine artifact beside the manifest; a pinned request reads the manifest
+        // first, so that a made-up version costs one read.
+        const early = this.cache.startArtifactRead(name, version, precision);
         await this.announce(req, name, version);
-        await this.cache.load(name, version, precision);
+        await this.cache.load(name, version, precision, early);
       } catch (e) {
         if (e instanceof EdgetuneError && LOAD_FAILURES.has(e.code)) {
           firstError ??= e;

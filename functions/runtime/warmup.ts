@@ -1,16 +1,25 @@
 /**
- * The start-up warm-ups at the Worker's global scope: the engine's (shared/engine/warmup.ts) and
- * image preprocessing's (shared/preprocess/warmup.ts), so the first request to a fresh isolate
- * meets compiled JS, optimised kernels and codecs. They must never keep the Worker from starting:
+ * The start-up warm-ups at the Worker's global scope: the engine's (shared/engine/warmup.ts),
+ * image preprocessing's (shared/preprocess/warmup.ts) and the request's parsing
+ * (warmup-parsing.ts), so the first request to a fresh isolate meets compiled JS, optimised
+ * kernels and codecs. They must never keep the Worker from starting:
  * a failure is logged and the first request simply pays for cold code, as it would without them.
  */
+import type { Hono } from 'hono';
 import { warmUpEngine } from '../../shared/engine/warmup.ts';
 import { errorMessage } from '../../shared/errors.ts';
 import { warmUpPreprocessing } from '../../shared/preprocess/warmup.ts';
 import { kernelModules } from './backends.ts';
 import { ensureCodecs } from './codecs.ts';
+import type { AppEnv } from './env.ts';
+import { warmUpParsing } from './warmup-parsing.ts';
 
-export function warmUpAtStartup(): void {
+export function warmUpAtStartup(app: Hono<AppEnv>): void {
+  try {
+    warmUpParsing(app);
+  } catch (e) {
+    console.warn(`parsing warm-up skipped: ${errorMessage(e)}`);
+  }
   try {
     warmUpEngine(kernelModules());
   } catch (e) {

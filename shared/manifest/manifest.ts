@@ -25,6 +25,13 @@ const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha25
 export const MetricsSchema = z.record(z.string(), z.number());
 
 /**
+ * The int8 variant's file in a version folder, as the training job names it. The edge starts
+ * reading the variant's engine artifact by this name before the manifest that lists it arrives
+ * (functions/runtime/models.ts); what it serves is still only what the manifest lists.
+ */
+export const INT8_FILE = 'model.int8.onnx';
+
+/**
  * A quantized artifact of the same version (e.g. `model.int8.onnx`, QDQ form). It is listed even
  * when its accuracy gate failed (then `published` is false, no file is stored and `reason` says
  * why), so the registry and report show that it was tried.

@@ -17,7 +17,7 @@ import { preprocessBytes } from './preprocess.ts';
 import { WARMUP_JPEG_BASE64, WARMUP_PNG_BASE64, WARMUP_WEBP_BASE64 } from './warmup-images.ts';
 
 /** What new exports record (CURRENT_RESIZE), at the reference backbones' input size. */
-const WARMUP_SPEC: PreprocessSpec = {
+export const WARMUP_SPEC: PreprocessSpec = {
   width: 224,
   height: 224,
   channels: 3,

@@ -6,7 +6,7 @@
  * multiply-accumulates, adding them most-sensitive-first (1, 2, 4, … layers) until the gate passes.
  */
 import { createHash } from 'node:crypto';
-import type { QuantizedVariant } from '../../shared/manifest/manifest.ts';
+import { INT8_FILE, type QuantizedVariant } from '../../shared/manifest/manifest.ts';
 import { ENGINE_IDS } from '../../shared/inference/engines.ts';
 import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
 import { decodeModel, encodeModel } from '../../shared/onnx/proto.ts';
@@ -17,7 +17,7 @@ import { accuracyGate, DEFAULT_MAX_ACCURACY_DROP_POINTS, type GateResult, predic
 import { type ActivationBits, quantizableOps, toQdq } from './qdq.ts';
 import { fp32Candidates, layerSensitivity } from './sensitivity.ts';
 
-export const INT8_FILE = 'model.int8.onnx';
+export { INT8_FILE };
 
 export interface QuantizeOptions {
   /** Calibration images (the training images). */
