@@ -205,8 +205,9 @@ async function main(): Promise<void> {
   log('int8: the reference model quantized by the training step, on the engine in workerd');
   const int8 = await int8Bench(setup, reference, native, COLD_SAMPLES, log);
   const scale = await trainAtScale(log);
-  log('--select auto search time (MobileNetV2, 10 labels × 10 classes)');
+  log('--select auto search time (MobileNetV2, 10 labels × 10 classes, photo-sized and 20-px images)');
   const autoSelect = await autoSelectBench();
+  const autoSelectSmall = await autoSelectBench(undefined, undefined, 'small');
   const int8Accuracy = await int8AccuracyBench(models, log);
   const results: BenchSummary & Record<string, unknown> = {
     ...(engineServes ? engineHeadline : ortHeadline),
@@ -251,6 +252,8 @@ async function main(): Promise<void> {
     node_onnxruntime_web_heap_mb_after_all_sessions: nodeHeapMb,
     auto_select_seconds: autoSelect.auto_select_seconds,
     auto_select: autoSelect,
+    auto_select_small_images_seconds: autoSelectSmall.auto_select_seconds,
+    auto_select_small_images: autoSelectSmall,
     ...int8Accuracy,
     int8_edge_vs_native_fp32_ratio: int8.int8_edge_vs_native_fp32_ratio,
     int8_cold_first_response_ms: int8.int8_cold_first_response_ms,

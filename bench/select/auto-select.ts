@@ -1,27 +1,39 @@
 /**
  * `auto_select_seconds`: how long `--select auto` searches on 10 labels × 10 classes with
- * MobileNetV2 (the OpenCV digits sheet, 20-px images upscaled to 224 px for the backbone: the
- * content does not matter for the time, their size does for the scratch CNN, which trains at the
- * images' own 20 px as it would for any images below 64 px), from a cold feature cache. The search gets twice the goal as its budget (the default 10
- * minutes would make `npm run bench` ten minutes longer and only say "over"); what the budget cut
- * is listed per configuration. The breakdown says where the time goes: the one backbone pass for
- * every candidate's activations, heads on cached features, fine-tuning depths, the scratch CNN.
+ * MobileNetV2, from a cold feature cache, on photo-sized images: the OpenCV digits sheet with
+ * every 20-px digit upscaled to PHOTO_SIDE px before the search. The content matters little for
+ * the time, the images' size does for the scratch CNN, which trains at min(64 px, the images'
+ * size) (`scratchSide`): at 64 px, as on a user's photos. `auto_select_small_images_seconds` is
+ * the same search on the digits as they are (20 px, so the scratch CNN trains at 20 px).
+ * The search gets twice the goal as its budget (the default 10 minutes would make `npm run bench`
+ * ten minutes longer and only say "over"); what the budget cut is listed per configuration. The
+ * breakdown says where the time goes: the one backbone pass for every candidate's activations,
+ * heads on cached features, fine-tuning depths, the scratch CNN.
  *
- *   node --import tsx bench/select/auto-select.ts [--budget <seconds>]      (also part of `npm run bench`)
+ *   node --import tsx bench/select/auto-select.ts [--budget <seconds>] [--images photo|small]
+ *   (both are part of `npm run bench`)
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadDataset, splitDataset } from '../../training/datasets/index.ts';
+import { imageId } from '../../training/datasets/load.ts';
 import { searchConfigurations } from '../../training/select/search.ts';
 import { selectWorkers } from '../../training/select/split-pool.ts';
 import { initTf } from '../../training/tf/backend.ts';
 import { resolveBackbone } from '../../training/train/backbone.ts';
 import { decodeTargetFor } from '../../shared/preprocess/preprocess.ts';
 import { scratchSide } from '../../training/fit/baseline.ts';
+import { resizeImage } from '../../shared/preprocess/resize.ts';
+import type { Sample } from '../../training/datasets/types.ts';
 
 export const AUTO_SELECT_GOAL_SECONDS = 60;
 const BENCH_BUDGET_SECONDS = 2 * AUTO_SELECT_GOAL_SECONDS;
+/** Side the digits are upscaled to for the photo-sized search: above the scratch CNN's 64-px cap. */
+export const PHOTO_SIDE = 128;
+
+/** `photo`: the digits upscaled to PHOTO_SIDE px; `small`: as they are (20 px). */
+export type BenchImages = 'photo' | 'small';
 
 export interface AutoSelectBench {
   auto_select_seconds: number;
@@ -59,6 +71,7 @@ export interface AutoSelectBench {
 export async function autoSelectBench(
   log: (m: string) => void = () => {},
   budgetSeconds = BENCH_BUDGET_SECONDS,
+  images: BenchImages = 'photo',
 ): Promise<AutoSelectBench> {
   await initTf({ backend: 'wasm' });
   const data = 'opencv-digits:per-class=10';
@@ -68,7 +81,16 @@ export async function autoSelectBench(
     cwd: process.cwd(),
     ...decodeTargetFor(backbone.preprocess),
   });
-  const { train, val } = splitDataset(ds, { valFraction: 0.2, seed: 1 });
+  const split = splitDataset(ds, { valFraction: 0.2, seed: 1 });
+  const sized = (samples: readonly Sample[]): Sample[] =>
+    images === 'photo'
+      ? samples.map((x) => {
+          const image = resizeImage(x.image, PHOTO_SIDE, PHOTO_SIDE);
+          return { ...x, image, id: imageId(image) };
+        })
+      : [...samples];
+  const train = { samples: sized(split.train.samples) };
+  const val = { samples: sized(split.val.samples) };
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-bench-select-'));
   try {
     const cpu0 = process.cpuUsage();
@@ -83,7 +105,7 @@ export async function autoSelectBench(
       budgetSeconds,
       scratch: true,
       // As `--select auto` sizes it (auto.ts): the backbone's side, capped, and no larger than
-      // the images (the digits are 20 px).
+      // the images (64 px for the photo-sized digits, 20 px for the digits as they are).
       scratchShape: {
         side: scratchSide(
           224,
@@ -107,7 +129,7 @@ export async function autoSelectBench(
       auto_select_cpu_seconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(1)),
       workers: selectWorkers(),
       goal_seconds: AUTO_SELECT_GOAL_SECONDS,
-      task: `${data} (10 labels × 10 classes), cold feature cache`,
+      task: `${data} (10 labels × 10 classes)${images === 'photo' ? `, upscaled to ${PHOTO_SIDE} px` : ', 20 px'}, cold feature cache`,
       backbone: backbone.source,
       budget_seconds: s.budgetSeconds,
       winner: s.winner.id,
@@ -134,6 +156,13 @@ export async function autoSelectBench(
 if (import.meta.url === `file://${process.argv[1]}`) {
   // `--budget <seconds>`: let the whole plan run, to see where its time goes on a loaded machine.
   const i = process.argv.indexOf('--budget');
-  const r = await autoSelectBench((m) => console.error(m), i >= 0 ? Number(process.argv[i + 1]) : undefined);
+  const j = process.argv.indexOf('--images');
+  const images = j >= 0 ? process.argv[j + 1] : 'photo';
+  if (images !== 'photo' && images !== 'small') throw new Error('--images takes photo or small');
+  const r = await autoSelectBench(
+    (m) => console.error(m),
+    i >= 0 ? Number(process.argv[i + 1]) : undefined,
+    images,
+  );
   console.log(JSON.stringify(r, null, 2));
 }

@@ -5,7 +5,7 @@
  * class weights and batch size), with CPU seconds and validation loss per epoch, the epoch early
  * stopping kept and where it stopped.
  *
- *   EDGETUNE_CACHE_DIR=… node --import tsx bench/select/scratch-cpu.ts [--split 1] [--side 64]
+ *   EDGETUNE_CACHE_DIR=… node --import tsx bench/select/scratch-cpu.ts [--split 1] [--side 64] [--reduce 0|1]
  */
 import { loadSearchTask } from './bench-task.ts';
 import { scratchSide, trainBaseline } from '../../training/fit/baseline.ts';
@@ -18,6 +18,9 @@ const which = i >= 0 ? Number(process.argv[i + 1]) : 1;
 // own size capped it).
 const j = process.argv.indexOf('--side');
 const sideArg = j >= 0 ? Number(process.argv[j + 1]) : 0;
+// `--reduce 0|1`: whether the network reduces its input, instead of `scratchReducesInput`'s choice.
+const k = process.argv.indexOf('--reduce');
+const reduceInput = k >= 0 ? process.argv[k + 1] === '1' : undefined;
 const { backbone, labelled, y, classes, plan } = await loadSearchTask();
 const split = plan[which - 1]!;
 const take = (idx: readonly number[]) => ({
@@ -41,6 +44,7 @@ const baseline = await trainBaseline({
         ),
   channels: backbone.preprocess.channels,
   seed: 1,
+  reduceInput,
   classWeights: balancedClassWeights(fold.y, classes),
   batchSize: transferHyper({}, 0).batchSize,
   onEpoch: (log) => {
@@ -56,7 +60,7 @@ const held = take(split.held);
 const acc = lossAndAccuracy(baseline.predict(held.images), held.y).acc;
 console.log(epochs.join('\n'));
 console.log(
-  `split ${which}: ${fold.y.length} training images at ${baseline.preprocess.width} px, ${baseline.history.epochs.length} epochs ` +
+  `split ${which}: ${fold.y.length} training images at ${baseline.preprocess.width} px (input reduced: ${reduceInput ?? 'default'}), ${baseline.history.epochs.length} epochs ` +
     `(best ${baseline.history.bestEpoch}, stopped early: ${baseline.history.stoppedEarly}), ` +
     `${((total.user + total.system) / 1e6).toFixed(1)} CPU s, held-out accuracy ${acc}`,
 );

@@ -7,7 +7,10 @@
  * search's split accuracies for the scratch CNN (equal where the side is the one it used) and its
  * pick replayed with the recorded and with these splits.
  *
- *   EDGETUNE_CACHE_DIR=… nice node --import tsx bench/select/scratch-side.ts --task digits --seeds 1,3,4 --sides 28,20 [--splits 5]
+ *   EDGETUNE_CACHE_DIR=… nice node --import tsx bench/select/scratch-side.ts --task digits --seeds 1,3,4 --sides 28,20 [--splits 5] [--reduce 0|1]
+ *
+ * `--reduce 0|1`: whether the network reduces its input (buildArch's `reduceInput`) at every side,
+ * instead of `scratchReducesInput`'s choice: the same side with and without it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -34,6 +37,7 @@ function arg(name: string, fallback: string): string {
 const name = arg('--task', 'digits');
 const seeds = arg('--seeds', '1').split(',').map(Number);
 const splits = Number(arg('--splits', String(FIRST_SPLITS)));
+const reduceInput = process.argv.includes('--reduce') ? arg('--reduce', '0') === '1' : undefined;
 const task = tasks()[name];
 if (!task) throw new Error(`unknown task ${name}`);
 await initTf({ backend: 'wasm' });
@@ -88,7 +92,7 @@ for (const seed of seeds) {
       Int32Array.from(rows, (r) => yAll[r]!),
     ).acc;
   for (const side of sides) {
-    const shape = { side, channels, batchSize };
+    const shape = { side, channels, batchSize, reduceInput };
     const cpu0 = process.cpuUsage();
     const folds: number[] = [];
     for (const split of plan.slice(0, splits)) {
@@ -107,7 +111,7 @@ for (const seed of seeds) {
     const run = recorded(seed);
     const scratchOf = (r: TaskResult) => r.rows!.find((c) => c.id === 'scratch CNN')!.folds;
     console.log(
-      `${name} seed ${seed} side ${side}${side === searchSide ? ' (scratchSide)' : ''}: splits [${folds.join(', ')}] ` +
+      `${name} seed ${seed} side ${side}${side === searchSide ? ' (scratchSide)' : ''}, input reduced: ${reduceInput ?? 'default'}: splits [${folds.join(', ')}] ` +
         `mean ${(mean * 100).toFixed(1)}%, test ${(testAcc * 100).toFixed(1)}% (${yTest.length} images), ` +
         `${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU s; recorded search: ${
           run

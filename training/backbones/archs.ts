@@ -19,6 +19,12 @@ export interface ArchOptions {
   classes: number;
   /** Seeds every initialiser (each layer gets seed + its index), so weights are reproducible. */
   seed: number;
+  /**
+   * For inputs larger than the architecture is sized for: a 2×2 average pool of the input, then
+   * the first conv at stride 2, so every block works at a quarter of the input's side (each
+   * block's cost is proportional to its area: a sixteenth). Off by default.
+   */
+  reduceInput?: boolean;
 }
 
 /** One conv block: 3×3 conv (no bias) → BN → ReLU, then optionally 2×2 max-pool. */
@@ -89,15 +95,23 @@ export function buildArch(name: string, opts: ArchOptions): tf.LayersModel {
   if (!Number.isInteger(opts.classes) || opts.classes < 2) {
     throw new EdgetuneError('bad_request', `classes must be an integer ≥ 2, got ${opts.classes}`);
   }
-  const pools = arch.blocks.filter((b) => b.pool).length;
-  if (Math.min(h, w) < 2 ** pools) {
-    throw new EdgetuneError('bad_request', `${name} needs inputs of at least ${2 ** pools}×${2 ** pools} px`);
+  const least = 2 ** arch.blocks.filter((b) => b.pool).length * (opts.reduceInput ? 4 : 1);
+  if (Math.min(h, w) < least) {
+    throw new EdgetuneError('bad_request', `${name} needs inputs of at least ${least}×${least} px`);
+  }
+  if (opts.reduceInput && arch.blocks[0]?.kind !== 'conv') {
+    throw new EdgetuneError('bad_request', `${name} cannot reduce its input: its first block is not a conv`);
   }
 
   let layerIndex = 0;
   const init = () => tf.initializers.heNormal({ seed: opts.seed + layerIndex++ });
   const input = tf.input({ shape: [h, w, ch], name: 'input' });
   let x = input as tf.SymbolicTensor;
+  if (opts.reduceInput) {
+    x = tf.layers
+      .averagePooling2d({ poolSize: 2, strides: 2, name: 'input_pool' })
+      .apply(x) as tf.SymbolicTensor;
+  }
   const bnRelu = (t: tf.SymbolicTensor, prefix: string): tf.SymbolicTensor => {
     const bn = tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-3, name: `${prefix}_bn` });
     return tf.layers.reLU({ name: `${prefix}_relu` }).apply(bn.apply(t)) as tf.SymbolicTensor;
@@ -108,6 +122,7 @@ export function buildArch(name: string, opts: ArchOptions): tf.LayersModel {
       const conv = tf.layers.conv2d({
         filters: block.filters,
         kernelSize: 3,
+        strides: i === 0 && opts.reduceInput ? 2 : 1,
         padding: 'same',
         useBias: false,
         kernelInitializer: init(),

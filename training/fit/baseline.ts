@@ -3,7 +3,8 @@
  * transfer gain is measured rather than assumed. small-cnn (conv+BN blocks, BN momentum 0.9),
  * random shifts of ~8% of the side on every batch, Adam, early stopping on validation loss. The
  * resolution suits the data: the backbone's input side, capped at 64 px (a 224-px backbone's
- * baseline trains at 64), and never above the labelled images' own size (`scratchSide`).
+ * baseline trains at 64), and never above the labelled images' own size (`scratchSide`); above
+ * 32 px the network reduces its input first (`scratchReducesInput`).
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { PreprocessSpec } from '../../shared/manifest/preprocess.ts';
@@ -28,6 +29,8 @@ export interface BaselineOptions {
   lr?: number;
   batchSize?: number;
   arch?: string;
+  /** Reduce the input in the network (buildArch's `reduceInput`); default `scratchReducesInput`. */
+  reduceInput?: boolean;
   classWeights?: Float32Array;
   onEpoch?: (log: EpochRecord) => void;
 }
@@ -56,6 +59,21 @@ export function scratchSide(side: number, images: readonly RawImage[]): number {
   return Math.min(side, BASELINE_MAX_SIDE, largest > 0 ? largest : side);
 }
 
+/** Largest side the scratch CNN's blocks work at as small-cnn describes them. */
+export const BASELINE_FULL_SIDE = 32;
+
+/**
+ * Whether the scratch CNN at side `side` reduces its input (an average pool and a stride-2 first
+ * conv: its blocks work at a quarter of the side). Above 32 px: at 64 px (photos) the full-size
+ * network cost ~90–105 CPU s per cross-validation split, ten times the 20-px digits', and tested
+ * no better than the reduced one on the digits upscaled to 64 px or on photo crops
+ * (bench/select/scratch-side.ts, README); reduced, a 64-px split costs about what a 20-px one
+ * does. At 32 px and below nothing changes, so the 20- and 28-px tasks train exactly as before.
+ */
+export function scratchReducesInput(side: number): boolean {
+  return side > BASELINE_FULL_SIDE;
+}
+
 export function baselineSpec(side: number, channels: 1 | 3): PreprocessSpec {
   const s = Math.min(side, BASELINE_MAX_SIDE);
   return {
@@ -81,6 +99,7 @@ export async function trainBaseline(opts: BaselineOptions): Promise<Baseline> {
     inputShape: [s, s, opts.channels],
     classes: opts.classes,
     seed: opts.seed,
+    reduceInput: opts.reduceInput ?? scratchReducesInput(s),
   });
   // Dropout masks from the loop's seeded RNG: the baseline is reproducible from --seed.
   const forward: Forward = (xs, training, rng) =>

@@ -148,7 +148,7 @@ export async function fitScratch(
   classes: number,
   rows: Rows,
   seed: number,
-  shape: { side: number; channels: 1 | 3; batchSize: number },
+  shape: { side: number; channels: 1 | 3; batchSize: number; reduceInput?: boolean },
   deadline?: number,
 ): Promise<Float32Array> {
   const take = (idx: readonly number[]) => ({
@@ -162,6 +162,7 @@ export async function fitScratch(
     classes,
     side: shape.side,
     channels: shape.channels,
+    reduceInput: shape.reduceInput,
     seed,
     classWeights: balancedClassWeights(train.y, classes),
     batchSize: shape.batchSize,

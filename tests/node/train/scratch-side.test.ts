@@ -1,9 +1,15 @@
 /**
  * The scratch CNN's input side: the backbone's side capped at 64 px, and never above the largest
- * labelled image (upscaling 20-px digits to 64 px only multiplied the cost).
+ * labelled image (upscaling 20-px digits to 64 px only multiplied the cost); above 32 px the
+ * network reduces its input.
  */
 import { describe, expect, it } from 'vitest';
-import { BASELINE_MAX_SIDE, baselineSpec, scratchSide } from '../../../training/fit/baseline.ts';
+import {
+  BASELINE_MAX_SIDE,
+  baselineSpec,
+  scratchReducesInput,
+  scratchSide,
+} from '../../../training/fit/baseline.ts';
 import type { RawImage } from '../../../shared/preprocess/types.ts';
 
 const image = (width: number, height: number): RawImage => ({
@@ -30,5 +36,15 @@ describe('scratchSide', () => {
   it('is the side of the baseline preprocessing', () => {
     const spec = baselineSpec(scratchSide(224, [image(20, 20)]), 3);
     expect([spec.width, spec.height, spec.channels]).toEqual([20, 20, 3]);
+  });
+});
+
+describe('scratchReducesInput', () => {
+  it('reduces photo-sized input only: 20- and 28-px tasks train as small-cnn describes', () => {
+    expect(scratchReducesInput(scratchSide(224, [image(300, 200)]))).toBe(true);
+    expect(scratchReducesInput(33)).toBe(true);
+    expect(scratchReducesInput(32)).toBe(false);
+    expect(scratchReducesInput(scratchSide(28, [image(28, 28)]))).toBe(false);
+    expect(scratchReducesInput(scratchSide(224, [image(20, 20)]))).toBe(false);
   });
 });
