@@ -33,11 +33,18 @@ export interface Rows {
 /** Thrown from inside training when the search's time is up, so a long fit stops mid-way. */
 export class BudgetSpent extends Error {}
 
-/** An epoch callback that stops training once `deadline` (performance.now() ms) has passed. */
-function stopAt(deadline: number | undefined): (() => void) | undefined {
-  if (deadline === undefined) return undefined;
+/** Thrown from inside training when the search no longer wants the split (racing dropped it). */
+export class SplitCancelled extends Error {}
+
+/**
+ * An epoch callback that stops training once `deadline` (performance.now() ms) has passed, or
+ * once `cancelled[0]` is set (a flag shared with the thread that asked for the split).
+ */
+function stopAt(deadline: number | undefined, cancelled: Int32Array | undefined): (() => void) | undefined {
+  if (deadline === undefined && cancelled === undefined) return undefined;
   return () => {
-    if (performance.now() > deadline) throw new BudgetSpent('search budget spent');
+    if (cancelled && Atomics.load(cancelled, 0) !== 0) throw new SplitCancelled('split no longer wanted');
+    if (deadline !== undefined && performance.now() > deadline) throw new BudgetSpent('search budget spent');
   };
 }
 
@@ -54,6 +61,7 @@ export async function fitTransfer(
   seed: number,
   hyper: TransferHyper,
   deadline?: number,
+  cancelled?: Int32Array,
 ): Promise<Float32Array> {
   const head = headSpecOf(config.head);
   const parts = buildTrainable({
@@ -85,7 +93,7 @@ export async function fitTransfer(
         classes,
         classWeights,
         batchSize: hyper.batchSize,
-        onEpoch: stopAt(deadline),
+        onEpoch: stopAt(deadline, cancelled),
       };
       // The head phase leaves the re-trained layers as they are, so their output is computed once
       // here instead of in every epoch (the same numbers, a fraction of the time: it was most of a
@@ -150,6 +158,7 @@ export async function fitScratch(
   seed: number,
   shape: { side: number; channels: 1 | 3; batchSize: number; reduceInput?: boolean },
   deadline?: number,
+  cancelled?: Int32Array,
 ): Promise<Float32Array> {
   const take = (idx: readonly number[]) => ({
     images: idx.map((i) => images[i]!),
@@ -166,7 +175,7 @@ export async function fitScratch(
     seed,
     classWeights: balancedClassWeights(train.y, classes),
     batchSize: shape.batchSize,
-    onEpoch: stopAt(deadline),
+    onEpoch: stopAt(deadline, cancelled),
   });
   try {
     return baseline.predict(rows.predict.map((i) => images[i]!));

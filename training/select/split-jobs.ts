@@ -11,7 +11,14 @@ import * as tf from '@tensorflow/tfjs';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import { walkModel } from '../backbones/convert/graph.ts';
 import type { TransferHyper } from '../train/hyper.ts';
-import { BudgetSpent, fitScratch, fitTransfer, type Rows, type TransferInput } from './fit.ts';
+import {
+  BudgetSpent,
+  fitScratch,
+  fitTransfer,
+  type Rows,
+  SplitCancelled,
+  type TransferInput,
+} from './fit.ts';
 import type { Configuration } from './space.ts';
 
 export type SplitJob = (
@@ -36,9 +43,17 @@ export type SplitJob = (
   seed: number;
   /** Epoch milliseconds (performance.timeOrigin differs between threads). */
   deadline?: number;
+  /**
+   * Set to non-zero (by the asking thread, on a SharedArrayBuffer) when the search no longer wants
+   * the split: it stops at the end of its current epoch instead of training on unread.
+   */
+  cancelled?: Int32Array;
 };
 
-export type SplitResult = { probs: Float32Array; seconds: number } | { budgetSpent: true; seconds: number };
+export type SplitResult =
+  | { probs: Float32Array; seconds: number }
+  | { budgetSpent: true; seconds: number }
+  | { cancelled: true; seconds: number };
 
 /** The rows a split reads, renumbered 0..m−1, and the old index of each new one. */
 export function compactRows(rows: Rows): { rows: Rows; take: number[] } {
@@ -79,7 +94,16 @@ export async function runSplitJob(job: SplitJob): Promise<SplitResult> {
   try {
     let probs: Float32Array;
     if (job.kind === 'scratch') {
-      probs = await fitScratch(job.images, job.y, job.classes, job.rows, job.seed, job.shape, deadline);
+      probs = await fitScratch(
+        job.images,
+        job.y,
+        job.classes,
+        job.rows,
+        job.seed,
+        job.shape,
+        deadline,
+        job.cancelled,
+      );
     } else {
       let keras: TransferInput['keras'];
       if (job.suffix) {
@@ -96,11 +120,13 @@ export async function runSplitJob(job: SplitJob): Promise<SplitResult> {
         job.seed,
         job.hyper,
         deadline,
+        job.cancelled,
       );
     }
     return { probs, seconds: seconds() };
   } catch (e) {
     if (e instanceof BudgetSpent) return { budgetSpent: true, seconds: seconds() };
+    if (e instanceof SplitCancelled) return { cancelled: true, seconds: seconds() };
     throw e;
   } finally {
     suffix?.dispose();

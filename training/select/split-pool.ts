@@ -50,6 +50,8 @@ export type SplitSource =
 interface Entry {
   owner: object;
   make: () => Promise<SplitJob>;
+  /** Shared with the worker: set when the split's answer will not be read. */
+  cancelled: Int32Array;
   result?: Promise<SplitResult>;
 }
 
@@ -82,7 +84,8 @@ export class SplitPool {
   /** Queues split `key` of `owner` (started when a slot is free). */
   ahead(owner: object, key: string, source: SplitSource, rows: Rows, seed: number): void {
     if (this.entries.has(key)) return;
-    this.entries.set(key, { owner, make: () => this.job(source, rows, seed) });
+    const cancelled = new Int32Array(new SharedArrayBuffer(4));
+    this.entries.set(key, { owner, cancelled, make: () => this.job(source, rows, seed, cancelled) });
     this.pump();
   }
 
@@ -94,6 +97,7 @@ export class SplitPool {
     const r = await e.result!;
     this.entries.delete(key);
     if ('budgetSpent' in r) throw new BudgetSpent('search budget spent');
+    if ('cancelled' in r) throw new Error(`internal: split ${key} was cancelled, then asked for`);
     return r;
   }
 
@@ -102,7 +106,9 @@ export class SplitPool {
     for (const [key, e] of this.entries)
       if (e.owner === owner) {
         this.entries.delete(key);
-        // A running split finishes in its worker; its answer is not read.
+        // A running split stops at the end of its current epoch (its answer would not be read),
+        // which frees its worker for a split the search still wants.
+        Atomics.store(e.cancelled, 0, 1);
         e.result?.catch(() => {});
       }
   }
@@ -134,7 +140,7 @@ export class SplitPool {
       .catch(() => {});
   }
 
-  private async job(source: SplitSource, rows: Rows, seed: number): Promise<SplitJob> {
+  private async job(source: SplitSource, rows: Rows, seed: number, cancelled: Int32Array): Promise<SplitJob> {
     const c = compactRows(rows);
     const common = {
       y: Int32Array.from(c.take, (r) => this.y[r]!),
@@ -142,6 +148,7 @@ export class SplitPool {
       rows: c.rows,
       seed,
       deadline: this.deadline === undefined ? undefined : performance.timeOrigin + this.deadline,
+      cancelled,
     };
     if (source.kind === 'scratch') {
       return {

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeTargetFor } from '../../../shared/preprocess/preprocess.ts';
 import { loadDataset, splitDataset } from '../../../training/datasets/index.ts';
 import { type SearchOptions, searchConfigurations } from '../../../training/select/search.ts';
+import { runSplitJob } from '../../../training/select/split-jobs.ts';
 import { SELECT_WORKERS_ENV, selectWorkers } from '../../../training/select/split-pool.ts';
 import { initTf } from '../../../training/tf/backend.ts';
 import { resolveBackbone } from '../../../training/train/backbone.ts';
@@ -69,6 +70,28 @@ describe('--select auto on worker threads', () => {
     for (const r of pooled.rows)
       expect(r.estimate).toBe(sequential.rows.find((s) => s.id === r.id)!.estimate);
   }, 1_800_000);
+
+  it('a split whose flag is set (racing dropped it) stops at the end of an epoch, unread', async () => {
+    const samples = [...options.train, ...options.val];
+    const cancelled = new Int32Array(new SharedArrayBuffer(4));
+    Atomics.store(cancelled, 0, 1);
+    const r = await runSplitJob({
+      kind: 'scratch',
+      images: samples.map((s) => s.image),
+      shape: { ...options.scratchShape, batchSize: 32 },
+      y: Int32Array.from(samples, (s) => s.label),
+      classes: options.classes,
+      rows: {
+        train: samples.map((_, i) => i).slice(0, 16),
+        val: samples.map((_, i) => i).slice(16, 20),
+        predict: samples.map((_, i) => i).slice(20),
+      },
+      seed: 3,
+      cancelled,
+    });
+    expect(r).toMatchObject({ cancelled: true });
+    expect('probs' in r).toBe(false);
+  }, 300_000);
 
   it('the pool size: the option, else the env, else min(2, cores); a bad value is refused', () => {
     const before = process.env[SELECT_WORKERS_ENV];
