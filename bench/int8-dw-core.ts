@@ -7,6 +7,7 @@
  */
 import { KernelCalls } from '../shared/engine/kernel-calls.ts';
 import type { KernelExports } from '../shared/engine/kernels.ts';
+import { kernelWorker } from './kernel-worker-core.ts';
 import { packDw3x3, packQDw16, packQDwQuads, qdwZeroPointSums } from '../shared/engine/layout.ts';
 
 /** [height = width, channels, stride] of MobileNetV2-224's depthwise convs. */
@@ -91,39 +92,7 @@ export function dwCalls(
   };
 }
 
-/**
- * The workerd side: `/?module=NAME&shape=I&kind=K&reps=N` runs that call N times (the caller
- * reads the workerd process's CPU time around the request). One shape's operands at a time.
- */
+/** The workerd side (bench/kernel-worker-core.ts): DW_KINDS of DW_SHAPES. */
 export function dwWorker(modules: Record<string, WebAssembly.Module>): (req: Request) => Response {
-  const instances = new Map<string, KernelExports>();
-  let current = '';
-  let calls: Record<DwKind, () => void> | undefined;
-  return (req) => {
-    const q = new URL(req.url).searchParams;
-    const name = q.get('module') ?? '';
-    const module = modules[name];
-    const shape = DW_SHAPES[Number(q.get('shape'))];
-    const kind = q.get('kind') as DwKind;
-    if (!module || !shape || !DW_KINDS.includes(kind)) {
-      return Response.json(
-        { error: { code: 'bad_request', message: 'module, shape or kind' } },
-        { status: 400 },
-      );
-    }
-    let k = instances.get(name);
-    if (!k) {
-      k = new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
-      instances.set(name, k);
-    }
-    const key = `${name}/${q.get('shape')}`;
-    if (key !== current || !calls) {
-      calls = dwCalls(k, shape);
-      current = key;
-    }
-    const run = calls[kind];
-    const reps = Math.max(1, Number(q.get('reps') ?? '1'));
-    for (let i = 0; i < reps; i++) run();
-    return Response.json({ reps });
-  };
+  return kernelWorker(modules, (k, i) => (DW_SHAPES[i] ? dwCalls(k, DW_SHAPES[i]) : undefined));
 }

@@ -5,36 +5,25 @@
  * reference (qdw-exact-run.ts) — bit for bit, where int8.test.ts allows one quantization step
  * against onnxruntime.
  */
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadKernelModules } from '../../../kernels/node-kernels.ts';
+import { onBothModules } from './helpers.ts';
 import { QDW_CASES, type QdwRun, runQdwExact } from './qdw-exact-run.ts';
 
-let simd: QdwRun;
-let relaxed: QdwRun;
+let runs: { simd: QdwRun; relaxed: QdwRun };
 
 beforeAll(async () => {
-  const child = fileURLToPath(new URL('./qdw-exact-child.ts', import.meta.url));
-  const relaxedRun = promisify(execFile)(
-    process.execPath,
-    ['--experimental-wasm-relaxed-simd', '--no-warnings', '--import', 'tsx', child],
-    { maxBuffer: 1 << 24 },
-  );
-  simd = runQdwExact(loadKernelModules({ relaxed: false }));
-  relaxed = JSON.parse((await relaxedRun).stdout) as QdwRun;
+  runs = await onBothModules(runQdwExact, new URL('./qdw-exact-child.ts', import.meta.url));
 }, 120_000);
 
 describe('int8 depthwise bit-exact', () => {
   it('ran the SIMD128 module in-process and the relaxed-SIMD module in the child', () => {
-    expect(simd.variant).toBe('simd');
-    expect(relaxed.variant).toBe('relaxed');
+    expect(runs.simd.variant).toBe('simd');
+    expect(runs.relaxed.variant).toBe('relaxed');
   });
 
   for (const c of QDW_CASES) {
     it(`${c.name}: sums, floats and codes exact on both modules`, () => {
-      for (const run of [simd, relaxed]) {
+      for (const run of [runs.simd, runs.relaxed]) {
         const r = run.results[c.name]!;
         expect(r.compared, `${run.variant} compared`).toBe(c.oh * c.ow * c.c * 4);
         expect(r.mismatches, `${run.variant} ${c.name}`).toEqual([]);
