@@ -5,6 +5,7 @@
  */
 import type { KernelExports } from '../shared/engine/kernels.ts';
 import { chunkRows, qchunkRows, qpackBytes, roundUp8 } from '../shared/engine/layout.ts';
+import { kernelWorker } from './kernel-worker-core.ts';
 import { median } from './stats.ts';
 
 /** [pixels, input channels, output channels] of MobileNetV2-224 1×1 convs (expand, project, last). */
@@ -155,40 +156,7 @@ export function benchModules(modules: Record<string, WebAssembly.Module>, now: C
   return rows;
 }
 
-/**
- * The workerd side: `/?module=NAME&shape=I&kind=fp32|int8&reps=N` runs that kernel N times (the
- * caller reads the workerd process's CPU time around the request; workerd's own clock is wall
- * time, which a loaded machine inflates). One shape's operands are set up at a time.
- */
+/** The workerd side (bench/kernel-worker-core.ts): kinds fp32 and int8 of SHAPES. */
 export function gemmWorker(modules: Record<string, WebAssembly.Module>): (req: Request) => Response {
-  const instances = new Map<string, KernelExports>();
-  let current = '';
-  let calls: { fp32: () => void; int8: () => void } | undefined;
-  return (req) => {
-    const q = new URL(req.url).searchParams;
-    const name = q.get('module') ?? '';
-    const module = modules[name];
-    const shape = SHAPES[Number(q.get('shape'))];
-    const kind = q.get('kind');
-    if (!module || !shape || (kind !== 'fp32' && kind !== 'int8')) {
-      return Response.json(
-        { error: { code: 'bad_request', message: 'module, shape or kind' } },
-        { status: 400 },
-      );
-    }
-    let k = instances.get(name);
-    if (!k) {
-      k = new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
-      instances.set(name, k);
-    }
-    const key = `${name}/${q.get('shape')}`;
-    if (key !== current || !calls) {
-      calls = gemmCalls(k, shape);
-      current = key;
-    }
-    const run = calls[kind];
-    const reps = Math.max(1, Number(q.get('reps') ?? '1'));
-    for (let i = 0; i < reps; i++) run();
-    return Response.json({ reps });
-  };
+  return kernelWorker(modules, (k, i) => (SHAPES[i] ? gemmCalls(k, SHAPES[i]) : undefined));
 }

@@ -10,79 +10,29 @@
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { Miniflare } from 'miniflare';
 import { KERNEL_OUTPUTS } from '../kernels/build.ts';
 import { loadKernelModules } from '../kernels/node-kernels.ts';
-import { cpuMs, workerdPid } from './cpu-time.ts';
 import { benchModules, type GemmRow, row, SHAPES } from './int8-gemm-core.ts';
-import { median } from './stats.ts';
-
-const here = dirname(fileURLToPath(import.meta.url));
+import { startKernelWorker } from './kernel-workerd.ts';
 
 /**
- * The same kernels in a workerd isolate (Miniflare), bundled with the kernels as compiled modules.
- * Each sample is the workerd process's CPU time around one request running the kernel `reps`
- * times: on a shared machine wall time (workerd's clock) counts other processes' turns.
+ * The same kernels in a workerd isolate (bench/kernel-workerd.ts); per shape the builds are timed
+ * in turn, so another build (--module) alternates with the committed ones within seconds.
  */
 async function inWorkerd(paths: Record<string, string>): Promise<GemmRow[]> {
-  const names = Object.keys(paths);
-  const entry = `${names.map((_, i) => `import m${i} from './m${i}.wasm';`).join('\n')}
-import { gemmWorker } from './int8-gemm-core.ts';
-const handle = gemmWorker({ ${names.map((n, i) => `${JSON.stringify(n)}: m${i}`).join(', ')} });
-export default { fetch: (req) => handle(req) };`;
-  const bundled = await build({
-    stdin: { contents: entry, resolveDir: here, loader: 'ts' },
-    bundle: true,
-    format: 'esm',
-    write: false,
-    external: ['*.wasm'],
-    platform: 'neutral',
-  });
-  const mf = new Miniflare({
-    modules: [
-      { type: 'ESModule', path: join(here, 'int8-gemm.mjs'), contents: bundled.outputFiles[0]!.text },
-      ...names.map((n, i) => ({
-        type: 'CompiledWasm' as const,
-        path: join(here, `m${i}.wasm`),
-        contents: readFileSync(paths[n]!),
-      })),
-    ],
-    compatibilityDate: '2026-04-20',
-    host: '127.0.0.1',
-    port: 0,
-  });
+  const worker = await startKernelWorker(paths, 'int8-gemm-core.ts', 'gemmWorker');
   try {
-    await mf.ready;
-    const pid = workerdPid();
-    const run = async (module: string, shape: number, kind: string, reps: number): Promise<number> => {
-      const t0 = cpuMs(pid);
-      const res = await mf.dispatchFetch(
-        `http://localhost/?${new URLSearchParams({ module, shape: String(shape), kind, reps: String(reps) })}`,
-      );
-      if (!res.ok) throw new Error(`workerd: ${res.status} ${(await res.text()).slice(0, 600)}`);
-      await res.arrayBuffer();
-      return cpuMs(pid) - t0;
-    };
-    const time = async (module: string, shape: number, kind: string): Promise<number> => {
-      for (let i = 0; i < 3; i++) await run(module, shape, kind, 5);
-      let reps = 1;
-      while ((await run(module, shape, kind, reps)) < 40) reps *= 2;
-      const samples: number[] = [];
-      for (let i = 0; i < 7; i++) samples.push((await run(module, shape, kind, reps)) / reps);
-      return median(samples);
-    };
     const rows: GemmRow[] = [];
-    for (const n of names) {
-      for (let i = 0; i < SHAPES.length; i++) {
-        rows.push(row(n, SHAPES[i]!, await time(n, i, 'fp32'), await time(n, i, 'int8')));
+    for (let shape = 0; shape < SHAPES.length; shape++) {
+      for (const module of Object.keys(paths)) {
+        const fp32 = await worker.time({ module, shape, kind: 'fp32' });
+        rows.push(row(module, SHAPES[shape]!, fp32, await worker.time({ module, shape, kind: 'int8' })));
       }
     }
-    return rows;
+    const order = Object.keys(paths);
+    return rows.sort((a, b) => order.indexOf(a.variant) - order.indexOf(b.variant));
   } finally {
-    await mf.dispose();
+    await worker.dispose();
   }
 }
 

@@ -14,9 +14,18 @@
 ;;
 ;; Epilogues convert once to f32: y = float(acc + zc) * scale + bias, clamp, HardSwish. They use
 ;; a separate multiply and add (never the FMA macro) so both variants produce the same bits.
-;; An epilogue may also requantize y for the next int8 op (the same arithmetic as the
-;; quantize pass, so fusing it changes no code), writing fp32, codes or both: an address of -1
-;; means that output is not written.
+;; An epilogue may also requantize y for the next int8 op (the same codes as the quantize pass,
+;; so fusing it changes no code), writing fp32, codes or both: an address of -1 means that output
+;; is not written.
+;;
+;; qgemm's 4-row tiles and qdw3x3 round the clamped quotient v (within [-zp, qmax - zp], so |v| <=
+;; 255) half to even by adding 1.5 · 2^23: v + 1.5 · 2^23 lies in [2^23, 2^24), where the floats are
+;; the integers, so the add rounds v half to even (the sum is even exactly when the integer is),
+;; and the sum's bits are 0x4b400000 plus that integer; one i32 subtraction of 0x4b400000 - zp then
+;; leaves the code. It gives quantize's nearest + trunc_sat + add codes for every v (for
+;; |v| < 1/2 both give zp; tests/node/engine/requant-round.test.ts compares every float with
+;; 1/4 <= |v| <= 255) in two cheap ops, where trunc_sat costs V8 a sequence of about seven
+;; instructions.
 
   ;; HardSwish after the clamp: y * clamp(y/6 + 1/2, 0, 1), multiply then add (no FMA).
   (func $qhswish (param $v v128) (result v128)
@@ -174,11 +183,12 @@
     (local $z0 v128) (local $z1 v128) (local $sc0 v128) (local $sc1 v128) (local $b0 v128) (local $b1 v128)
     (local $e0 v128) (local $e1 v128) (local $r i32) (local $off i32)
     (local $qs v128) (local $qz v128) (local $qlo v128) (local $qhi v128) (local $qmax v128)
-    (local $qclo v128) (local $qchi v128) (local $merged i32)
+    (local $qclo v128) (local $qchi v128) (local $qmz v128) (local $merged i32)
     (local.set $vlo (f32x4.splat (local.get $lo)))
     (local.set $vhi (f32x4.splat (local.get $hi)))
     (local.set $qs (f32x4.splat (local.get $qsf)))
     (local.set $qz (i32x4.splat (local.get $qzi)))
+    (local.set $qmz (i32x4.splat (i32.sub (i32.const 0x4b400000) (local.get $qzi))))
     (local.set $qlo (f32x4.splat (local.get $qlof)))
     (local.set $qhi (f32x4.splat (local.get $qhif)))
     (local.set $qmax (i32x4.splat (local.get $qmaxi)))
@@ -308,18 +318,20 @@
                 ;; clamp above where nothing else reads y), divide by the scale, round half to even,
                 ;; add the zero point, clamp to 0..qmax. Clamping the quotient to the integers
                 ;; [-zp, qmax - zp] before rounding gives the same codes as clamping the rounded
-                ;; code to 0..qmax (the bounds are integers and rounding is monotone), in fewer ops.
+                ;; code to 0..qmax (the bounds are integers and rounding is monotone), in fewer ops;
+                ;; rounding and adding the zero point are the 1.5 · 2^23 add and one subtraction
+                ;; (see the top).
                 (if (i32.eqz (local.get $merged))
                   (then
                     (local.set $e0 (f32x4.pmin (f32x4.pmax (local.get $e0) (local.get $qlo)) (local.get $qhi)))
                     (local.set $e1 (f32x4.pmin (f32x4.pmax (local.get $e1) (local.get $qlo)) (local.get $qhi)))))
-                (local.set $e0 (f32x4.nearest (f32x4.pmin (f32x4.pmax (f32x4.div (local.get $e0) (local.get $qs))
-                  (local.get $qclo)) (local.get $qchi))))
-                (local.set $e1 (f32x4.nearest (f32x4.pmin (f32x4.pmax (f32x4.div (local.get $e1) (local.get $qs))
-                  (local.get $qclo)) (local.get $qchi))))
+                (local.set $e0 (f32x4.add (f32x4.pmin (f32x4.pmax (f32x4.div (local.get $e0) (local.get $qs))
+                  (local.get $qclo)) (local.get $qchi)) (v128.const f32x4 12582912 12582912 12582912 12582912)))
+                (local.set $e1 (f32x4.add (f32x4.pmin (f32x4.pmax (f32x4.div (local.get $e1) (local.get $qs))
+                  (local.get $qclo)) (local.get $qchi)) (v128.const f32x4 12582912 12582912 12582912 12582912)))
                 (local.set $e0 (i16x8.narrow_i32x4_s
-                  (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e0)) (local.get $qz))
-                  (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e1)) (local.get $qz))))
+                  (i32x4.sub (local.get $e0) (local.get $qmz))
+                  (i32x4.sub (local.get $e1) (local.get $qmz))))
                 (v128.store64_lane 0 (i32.add (local.get $q) (i32.add (i32.mul (i32.add (local.get $i) (local.get $r)) (local.get $ldq)) (local.get $j))) (i8x16.narrow_i16x8_u (local.get $e0) (local.get $e0)))))
             (local.set $s00 (local.get $s10)) (local.set $s01 (local.get $s11))
             (local.set $s10 (local.get $s20)) (local.set $s11 (local.get $s21))
@@ -374,14 +386,14 @@
     (local $cs2 i32) (local $rs i32) (local $halves i32)
     (local $acc0 v128) (local $acc1 v128) (local $acc2 v128) (local $acc3 v128) (local $y v128) (local $d v128) (local $x v128) (local $wv v128) (local $e0 v128) (local $e1 v128)
     (local $u0 v128) (local $u1 v128) (local $u2 v128) (local $u3 v128)
-    (local $qclo v128) (local $qchi v128) (local $merged i32)
+    (local $qclo v128) (local $qchi v128) (local $qmz v128) (local $merged i32)
     (local $vz v128) (local $vlo v128) (local $vhi v128)
-    (local $qs v128) (local $qz v128) (local $qlo v128) (local $qhi v128) (local $qmax v128)
+    (local $qs v128) (local $qlo v128) (local $qhi v128) (local $qmax v128)
     (local.set $vz (i16x8.splat (local.get $zp)))
     (local.set $vlo (f32x4.splat (local.get $lo)))
     (local.set $vhi (f32x4.splat (local.get $hi)))
     (local.set $qs (f32x4.splat (local.get $qsf)))
-    (local.set $qz (i32x4.splat (local.get $qzi)))
+    (local.set $qmz (i32x4.splat (i32.sub (i32.const 0x4b400000) (local.get $qzi))))
     (local.set $qlo (f32x4.splat (local.get $qlof)))
     (local.set $qhi (f32x4.splat (local.get $qhif)))
     (local.set $qmax (i32x4.splat (local.get $qmaxi)))
@@ -580,18 +592,18 @@
               (then
                 ;; requantize as qgemm's tile does (the same codes as "quantize"): clamp to [qlo, qhi]
                 ;; unless merged above, divide by the scale, clamp to [-zp, qmax - zp], round half to
-                ;; even, add the zero point
+                ;; even and add the zero point (the 1.5 · 2^23 add and one subtraction: see the top)
                 (if (i32.eqz (local.get $merged))
                   (then
                     (local.set $e0 (f32x4.pmin (f32x4.pmax (local.get $e0) (local.get $qlo)) (local.get $qhi)))
                     (local.set $e1 (f32x4.pmin (f32x4.pmax (local.get $e1) (local.get $qlo)) (local.get $qhi)))))
-                (local.set $e0 (f32x4.nearest (f32x4.pmin (f32x4.pmax (f32x4.div (local.get $e0) (local.get $qs))
-                  (local.get $qclo)) (local.get $qchi))))
-                (local.set $e1 (f32x4.nearest (f32x4.pmin (f32x4.pmax (f32x4.div (local.get $e1) (local.get $qs))
-                  (local.get $qclo)) (local.get $qchi))))
+                (local.set $e0 (f32x4.add (f32x4.pmin (f32x4.pmax (f32x4.div (local.get $e0) (local.get $qs))
+                  (local.get $qclo)) (local.get $qchi)) (v128.const f32x4 12582912 12582912 12582912 12582912)))
+                (local.set $e1 (f32x4.add (f32x4.pmin (f32x4.pmax (f32x4.div (local.get $e1) (local.get $qs))
+                  (local.get $qclo)) (local.get $qchi)) (v128.const f32x4 12582912 12582912 12582912 12582912)))
                 (local.set $e0 (i16x8.narrow_i32x4_s
-                  (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e0)) (local.get $qz))
-                  (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $e1)) (local.get $qz))))
+                  (i32x4.sub (local.get $e0) (local.get $qmz))
+                  (i32x4.sub (local.get $e1) (local.get $qmz))))
                 (v128.store64_lane 0 (i32.add (local.get $q) (local.get $c)) (i8x16.narrow_i16x8_u (local.get $e0) (local.get $e0)))))
             (local.set $c (i32.add (local.get $c) (i32.const 8)))
             (local.set $acc0 (local.get $acc2))

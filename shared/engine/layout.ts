@@ -155,6 +155,48 @@ export function packPanels(
 }
 
 /**
+ * Packs depthwise 3×3 weights ([cout][9], ONNX order) for dw3x3: [cs/4][9][4], one channel group's
+ * taps contiguous (immediate offsets in the kernel), zeros beyond cout.
+ */
+export function packDw3x3(weights: ArrayLike<number>, cout: number, cs: number): Float32Array {
+  const p = new Float32Array(9 * cs);
+  for (let c = 0; c < cout; c++) {
+    for (let t = 0; t < 9; t++) p[(Math.floor(c / 4) * 9 + t) * 4 + (c % 4)] = weights[c * 9 + t]!;
+  }
+  return p;
+}
+
+/** qdw3x3's int16 weights [9][cs]: one tap's channels contiguous, 8 per vector, widened once here. */
+export function packQDw16(codes: Int8Array, cout: number, cs: number): Int16Array {
+  const p = new Int16Array(9 * cs);
+  for (let c = 0; c < cout; c++) for (let t = 0; t < 9; t++) p[t * cs + c] = codes[c * 9 + t]!;
+  return p;
+}
+
+/**
+ * qdw3x3's int8 tap fours [3][cs][4] (taps 0-3, 4-7, and 8 with three zero partners): per channel
+ * the four codes one lane of the int8 dot product multiplies with four taps' interleaved codes.
+ */
+export function packQDwQuads(codes: Int8Array, cout: number, cs: number): Int8Array {
+  const p = new Int8Array(12 * cs);
+  for (let c = 0; c < cout; c++) {
+    for (let t = 0; t < 9; t++) p[(t >> 2) * 4 * cs + c * 4 + (t & 3)] = codes[c * 9 + t]!;
+  }
+  return p;
+}
+
+/** -zp · Σ_taps w per channel: what qdw3x3's unrolled interior taps take out of Σ x · w at once. */
+export function qdwZeroPointSums(codes: Int8Array, cout: number, cs: number, zp: number): Int32Array {
+  const p = new Int32Array(cs);
+  for (let c = 0; c < cout; c++) {
+    let sum = 0;
+    for (let t = 0; t < 9; t++) sum += codes[c * 9 + t]!;
+    p[c] = -zp * sum;
+  }
+  return p;
+}
+
+/**
  * Packs int8 weights for qgemm: 8-column panels, each k block of 4 as [2][4 columns][4 k]
  * (32 bytes), kq (a multiple of 4) k per column, zeros beyond n and k. Also returns Σ_k of each
  * column's codes (the zero-point correction needs it).

@@ -8,7 +8,7 @@
 import type { NodeProto } from '../../onnx/proto.ts';
 import type { Act } from '../constants.ts';
 import type { ImageArg, Window2d } from '../kernel-calls.ts';
-import { packPanels, type PlacedTensor } from '../layout.ts';
+import { packDw3x3, packPanels, type PlacedTensor } from '../layout.ts';
 import type { LowerContext } from '../lowering.ts';
 import { gemmCall } from './gemm.ts';
 
@@ -84,14 +84,7 @@ const depthwise: ConvStrategy = {
   name: 'depthwise',
   accepts: isDepthwise3x3,
   lower({ key, x, y, weights, bias, cout, act, win, name }, ctx) {
-    const packed = ctx.persist.put(`${key}:dw`, () => {
-      const p = new Float32Array(9 * x.cs);
-      // [c/4][9][4]: one channel group's taps contiguous (immediate offsets in the kernel)
-      for (let c = 0; c < cout; c++) {
-        for (let t = 0; t < 9; t++) p[(Math.floor(c / 4) * 9 + t) * 4 + (c % 4)] = weights[c * 9 + t]!;
-      }
-      return p;
-    });
+    const packed = ctx.persist.put(`${key}:dw`, () => packDw3x3(weights, cout, x.cs));
     const zero = ctx.persist.put(`zero:${x.w * x.cs}`, () => new Float32Array(x.w * x.cs));
     const a = ctx.addr(x);
     const o = ctx.addr(y);

@@ -9,7 +9,17 @@
  * takeRequant), so no separate quantize pass runs between int8 convs.
  */
 import type { CodesOut, ImageArg } from '../kernel-calls.ts';
-import { type Addr, type PlacedTensor, putQPanels, qchunkRows, qpackBytes, roundUp4 } from '../layout.ts';
+import {
+  type Addr,
+  packQDw16,
+  packQDwQuads,
+  type PlacedTensor,
+  putQPanels,
+  qchunkRows,
+  qdwZeroPointSums,
+  qpackBytes,
+  roundUp4,
+} from '../layout.ts';
 import type { LowerContext } from '../lowering.ts';
 import { isDepthwise3x3, type PreparedConv } from './conv-strategies.ts';
 import type { Requantized } from './qdq.ts';
@@ -122,34 +132,9 @@ const depthwise: QConvStrategy = {
   accepts: isDepthwise3x3,
   lower(conv, ctx) {
     const { key, x, y, zp, scale, bias, cout, act, win, name } = conv;
-    // int16 [9][cs]: one tap's channels contiguous, 8 per vector, widened once here
-    const weights = ctx.persist.put(`${key}:qdw16`, () => {
-      const codes = conv.codes();
-      const p = new Int16Array(9 * x.cs);
-      for (let c = 0; c < cout; c++) for (let t = 0; t < 9; t++) p[t * x.cs + c] = codes[c * 9 + t]!;
-      return p;
-    });
-    // int8 tap fours [3][cs][4] (taps 0-3, 4-7, and 8 with three zero partners): per channel the
-    // four codes one lane of the int8 dot product multiplies with four taps' interleaved codes
-    const quads = ctx.persist.put(`${key}:qdwquads`, () => {
-      const codes = conv.codes();
-      const p = new Int8Array(12 * x.cs);
-      for (let c = 0; c < cout; c++) {
-        for (let t = 0; t < 9; t++) p[(t >> 2) * 4 * x.cs + c * 4 + (t & 3)] = codes[c * 9 + t]!;
-      }
-      return p;
-    });
-    // -zp · Σ_taps w per channel: what the unrolled interior taps take out of Σ x · w at once
-    const zc = ctx.persist.put(`${key}:qdwzc`, () => {
-      const codes = conv.codes();
-      const p = new Int32Array(x.cs);
-      for (let c = 0; c < cout; c++) {
-        let sum = 0;
-        for (let t = 0; t < 9; t++) sum += codes[c * 9 + t]!;
-        p[c] = -zp * sum;
-      }
-      return p;
-    });
+    const weights = ctx.persist.put(`${key}:qdw16`, () => packQDw16(conv.codes(), cout, x.cs));
+    const quads = ctx.persist.put(`${key}:qdwquads`, () => packQDwQuads(conv.codes(), cout, x.cs));
+    const zc = ctx.persist.put(`${key}:qdwzc`, () => qdwZeroPointSums(conv.codes(), cout, x.cs, zp));
     const sc = padded(ctx, `${key}:qscale`, scale, y.cs);
     const b = padded(ctx, `${key}:qbias`, bias, y.cs);
     const a = ctx.addr(x);

@@ -10,9 +10,6 @@
  * and one whose snapshot lacks a weight refuses to open rather than pack from emptied codes. A released session's kernel instance is reused
  * (spare-kernels.ts) without changing what the next session computes.
  */
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadKernelModules } from '../../../kernels/node-kernels.ts';
 import {
@@ -24,6 +21,7 @@ import {
 } from '../../../shared/engine/index.ts';
 import { giveBackKernels, takeKernels } from '../../../shared/engine/spare-kernels.ts';
 import { type ArtifactCase, bits, mobileNetQdq, roundTrip, sha256, smallCases } from './artifact-models.ts';
+import { relaxedChild } from './helpers.ts';
 
 const simd = loadKernelModules({ relaxed: false });
 
@@ -44,14 +42,9 @@ let cases: ArtifactCase[];
 let child: { variant: string; cases: Record<string, { artifact: string; exact: boolean }> };
 
 beforeAll(async () => {
-  const script = fileURLToPath(new URL('./artifact-child.ts', import.meta.url));
-  const relaxedRun = promisify(execFile)(
-    process.execPath,
-    ['--experimental-wasm-relaxed-simd', '--no-warnings', '--import', 'tsx', script],
-    { maxBuffer: 1 << 24 },
-  );
+  const relaxedRun = relaxedChild<typeof child>(new URL('./artifact-child.ts', import.meta.url));
   cases = [...smallCases(), await mobileNetQdq(simd)];
-  child = JSON.parse((await relaxedRun).stdout) as typeof child;
+  child = await relaxedRun;
 }, 600_000);
 
 describe('engine artifact round trip', () => {

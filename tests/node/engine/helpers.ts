@@ -1,5 +1,10 @@
-/** Shared by the engine tests: onnxruntime-node references and error measures. */
+/** Shared by the engine tests: onnxruntime-node references, error measures, relaxed-SIMD children. */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import * as ort from 'onnxruntime-node';
+import { loadKernelModules } from '../../../kernels/node-kernels.ts';
+import type { KernelModules } from '../../../shared/engine/index.ts';
 import { encodeModel, type ModelProto } from '../../../shared/onnx/proto.ts';
 
 export async function ortRun(
@@ -31,4 +36,29 @@ export function relativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number
   let m = 0;
   for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(b[i]!));
   return maxAbsDiff(a, b) / m;
+}
+
+/**
+ * Runs a test's child script under `node --experimental-wasm-relaxed-simd` (the relaxed-SIMD
+ * kernels only validate with that flag on Node 20) and parses what it prints as JSON.
+ */
+export async function relaxedChild<T>(script: URL, maxBuffer = 1 << 24): Promise<T> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--experimental-wasm-relaxed-simd', '--no-warnings', '--import', 'tsx', fileURLToPath(script)],
+    { maxBuffer },
+  );
+  return JSON.parse(stdout) as T;
+}
+
+/**
+ * `run` on the SIMD128 module in-process and, through `child` (a script printing `run`'s result
+ * for loadKernelModules() as JSON), on the relaxed-SIMD module.
+ */
+export async function onBothModules<T>(
+  run: (modules: KernelModules) => T,
+  child: URL,
+): Promise<{ simd: T; relaxed: T }> {
+  const relaxed = relaxedChild<T>(child);
+  return { simd: run(loadKernelModules({ relaxed: false })), relaxed: await relaxed };
 }

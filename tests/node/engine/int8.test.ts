@@ -4,13 +4,10 @@
  * inverted-residual block), at batch 1 and 3: every output within one quantization step of the
  * reference on the SIMD128 module and on the relaxed-SIMD module, and the two bit for bit equal.
  */
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadKernelModules } from '../../../kernels/node-kernels.ts';
 import { int8Cases } from '../../fixtures/int8-models.ts';
-import { ortRun } from './helpers.ts';
+import { ortRun, relaxedChild } from './helpers.ts';
 import { floatsOf, INT8_BATCHES, type Int8Run, int8Feed, runInt8Cases } from './int8-run.ts';
 
 const cases = int8Cases();
@@ -36,12 +33,7 @@ let simd: Int8Run;
 let relaxed: Int8Run;
 
 beforeAll(async () => {
-  const child = fileURLToPath(new URL('./int8-child.ts', import.meta.url));
-  const relaxedRun = promisify(execFile)(
-    process.execPath,
-    ['--experimental-wasm-relaxed-simd', '--no-warnings', '--import', 'tsx', child],
-    { maxBuffer: 1 << 26 },
-  );
+  const relaxedRun = relaxedChild<Int8Run>(new URL('./int8-child.ts', import.meta.url), 1 << 26);
   reference = {};
   for (const [i, c] of cases.entries()) {
     reference[c.name] = {};
@@ -51,7 +43,7 @@ beforeAll(async () => {
     }
   }
   simd = await runInt8Cases(loadKernelModules({ relaxed: false }));
-  relaxed = JSON.parse((await relaxedRun).stdout) as Int8Run;
+  relaxed = await relaxedRun;
 }, 300_000);
 
 describe('engine int8 kernels vs onnxruntime-node on QDQ graphs', () => {
