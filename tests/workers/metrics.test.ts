@@ -2,7 +2,15 @@ import { env } from 'cloudflare:workers';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LATENCY_BOUNDS_MS } from '../../shared/metrics/histogram.ts';
 import { rollout } from '../../shared/routing/operations.ts';
-import { call, callWithVars, fixtureImage, publishFixtures, store } from './fixtures.ts';
+import {
+  call,
+  callWithVars,
+  createExecutionContext,
+  fixtureImage,
+  publishFixtures,
+  settle,
+  store,
+} from './fixtures.ts';
 
 const MODEL = 'metrics';
 const ADMIN = { authorization: 'Bearer test-admin-token' };
@@ -14,6 +22,8 @@ interface Sent {
   route: string | null;
   engine: string | null;
   totalMs: number | null;
+  /** The request's execution context: its log line is written in its waitUntil, after the response. */
+  ctx: ExecutionContext;
 }
 
 async function send(
@@ -22,11 +32,16 @@ async function send(
   body?: Uint8Array<ArrayBuffer>,
 ): Promise<Sent> {
   const image = fixtureImage(IMAGE);
-  const res = await call(path, {
-    method: 'POST',
-    headers: { 'content-type': image.contentType, ...headers },
-    body: body ?? image.bytes,
-  });
+  const ctx = createExecutionContext();
+  const res = await call(
+    path,
+    {
+      method: 'POST',
+      headers: { 'content-type': image.contentType, ...headers },
+      body: body ?? image.bytes,
+    },
+    ctx,
+  );
   await res.arrayBuffer();
   const total = /total;dur=([0-9.]+)/.exec(res.headers.get('server-timing') ?? '');
   return {
@@ -35,6 +50,7 @@ async function send(
     route: res.headers.get('x-model-route'),
     engine: res.headers.get('x-engine'),
     totalMs: total ? Number(total[1]) : null,
+    ctx,
   };
 }
 
@@ -87,6 +103,7 @@ describe('per-version request metrics', () => {
     sent.push(await send(`/v1/models/${MODEL}/classify`, {}, new Uint8Array([1, 2, 3])));
     sent.push(await send(`/v1/models/${MODEL}/versions/v9/classify`));
     sent.push(await send('/v1/models/no-such-model/classify'));
+    await Promise.all(sent.map((s) => settle(s.ctx)));
 
     const lines = logLines
       .filter((l) => l.startsWith('{'))
