@@ -50,10 +50,12 @@ function recordingSource(): { source: ModelSource; log: string[] } {
   return { source, log };
 }
 
+function cache(source: ModelSource): ModelCache {
+  return new ModelCache({ source, budgetBytes: 256 * 2 ** 20, routingTtlMs: 60_000, backends: ENGINE_ONLY });
+}
+
 function server(source: ModelSource): Server {
-  return new Server(
-    new ModelCache({ source, budgetBytes: 256 * 2 ** 20, routingTtlMs: 60_000, backends: ENGINE_ONLY }),
-  );
+  return new Server(cache(source));
 }
 
 /** What a session answers for the fixture tensor, and how it was loaded. */
@@ -163,21 +165,16 @@ describe('an early artifact read that its request never awaits', () => {
     const onUnhandled = (e: PromiseRejectionEvent) => unhandled.push(e.reason);
     addEventListener('unhandledrejection', onUnhandled);
     try {
-      const cache = new ModelCache({
-        source,
-        budgetBytes: 256 * 2 ** 20,
-        routingTtlMs: 60_000,
-        backends: ENGINE_ONLY,
-      });
+      const models = cache(source);
       // Both requests start their early read before either has loaded anything; B's load then
       // starts first (between A's early read and A's load), so A takes B's session and never
       // awaits its own read, which fails.
-      const earlyA = cache.startArtifactRead('int8-early-unawaited', version);
-      const earlyB = cache.startArtifactRead('int8-early-unawaited', version);
+      const earlyA = models.startArtifactRead('int8-early-unawaited', version);
+      const earlyB = models.startArtifactRead('int8-early-unawaited', version);
       expect(earlyA).toBeDefined();
       expect(earlyB).toBeDefined();
-      const loadB = cache.load('int8-early-unawaited', version, undefined, earlyB);
-      const loadA = cache.load('int8-early-unawaited', version, undefined, earlyA);
+      const loadB = models.load('int8-early-unawaited', version, undefined, earlyB);
+      const loadA = models.load('int8-early-unawaited', version, undefined, earlyA);
       const [a, b] = await Promise.all([loadA, loadB]);
       expect(a).toBe(b);
       expect(artifactReads).toBe(2);

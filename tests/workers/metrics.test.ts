@@ -163,17 +163,25 @@ describe('per-version request metrics', () => {
     const image = fixtureImage(IMAGE);
     const vars = { METRICS: dataset, METRICS_FLUSH_SECONDS: '0' };
     const statuses: number[] = [];
+    const contexts: ExecutionContext[] = [];
+    const logged = logLines.length;
     for (let i = 0; i < 5; i++) {
-      const res = await callWithVars(vars, `/v1/models/${MODEL}/versions/v1/classify`, {
-        method: 'POST',
-        headers: { 'content-type': image.contentType },
-        body: image.bytes,
-      });
+      const ctx = createExecutionContext();
+      contexts.push(ctx);
+      const res = await callWithVars(
+        vars,
+        `/v1/models/${MODEL}/versions/v1/classify`,
+        { method: 'POST', headers: { 'content-type': image.contentType }, body: image.bytes },
+        ctx,
+      );
       statuses.push(res.status);
       await res.arrayBuffer();
     }
+    await Promise.all(contexts.map(settle));
     expect(statuses).toEqual([200, 200, 200, 200, 200]);
     expect(points).toHaveLength(5);
+    // The log line is written beside the data point.
+    expect(logLines.slice(logged).filter((l) => l.startsWith('{"event":"inference"'))).toHaveLength(5);
     for (const p of points) {
       expect(p.indexes).toEqual([MODEL]);
       expect(p.blobs?.slice(0, 4)).toEqual([MODEL, 'v1', 'classify', 'pinned']);
