@@ -15,6 +15,8 @@ import {
 const MODEL = 'metrics';
 const ADMIN = { authorization: 'Bearer test-admin-token' };
 const IMAGE = 'png-rgb-32x32';
+/** The tests' env turns the request log off (vitest.config.ts says why); these requests log. */
+const LOGGED = { REQUEST_LOG: 'json' };
 
 interface Sent {
   status: number;
@@ -33,7 +35,8 @@ async function send(
 ): Promise<Sent> {
   const image = fixtureImage(IMAGE);
   const ctx = createExecutionContext();
-  const res = await call(
+  const res = await callWithVars(
+    LOGGED,
     path,
     {
       method: 'POST',
@@ -124,7 +127,7 @@ describe('per-version request metrics', () => {
     expect(lines.at(-2)).toMatchObject({ status: 404, version: null });
     expect(lines.at(-1)).toMatchObject({ model: 'no-such-model', status: 404, version: null });
 
-    const res = await call(`/admin/models/${MODEL}/stats?window=1h`, { headers: ADMIN });
+    const res = await callWithVars(LOGGED, `/admin/models/${MODEL}/stats?window=1h`, { headers: ADMIN });
     expect(res.status).toBe(200);
     const stats = (await res.json()) as StatsBody;
     expect(stats.requestsSource).toBe('store');
@@ -161,7 +164,7 @@ describe('per-version request metrics', () => {
     const dataset: AnalyticsEngineDataset = { writeDataPoint: (p) => void (p && points.push(p)) };
     const before = (await env.MODELS.list({ prefix: `metrics/${MODEL}/` })).objects.map((o) => o.etag);
     const image = fixtureImage(IMAGE);
-    const vars = { METRICS: dataset, METRICS_FLUSH_SECONDS: '0' };
+    const vars = { ...LOGGED, METRICS: dataset, METRICS_FLUSH_SECONDS: '0' };
     const statuses: number[] = [];
     const contexts: ExecutionContext[] = [];
     const logged = logLines.length;
