@@ -27,6 +27,11 @@ export default defineConfig({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
               bindings: {
+                // The request log line is written after the response, in the request's waitUntil,
+                // which most tests never wait for: a line still on its way to the test runner when
+                // a file's environment closes fails the run. tests/workers/metrics.test.ts turns
+                // it on for its own requests and waits for them.
+                REQUEST_LOG: 'off',
                 ADMIN_TOKEN: 'test-admin-token',
                 FEEDBACK_TOKEN: 'test-feedback-token',
                 REVIEWER_TOKEN: 'test-reviewer-token',

@@ -50,10 +50,12 @@ function recordingSource(): { source: ModelSource; log: string[] } {
   return { source, log };
 }
 
+function cache(source: ModelSource): ModelCache {
+  return new ModelCache({ source, budgetBytes: 256 * 2 ** 20, routingTtlMs: 60_000, backends: ENGINE_ONLY });
+}
+
 function server(source: ModelSource): Server {
-  return new Server(
-    new ModelCache({ source, budgetBytes: 256 * 2 ** 20, routingTtlMs: 60_000, backends: ENGINE_ONLY }),
-  );
+  return new Server(cache(source));
 }
 
 /** What a session answers for the fixture tensor, and how it was loaded. */
@@ -142,5 +144,48 @@ describe('a routed cold int8 load reads its engine artifact beside the manifest'
     expect(served.version).toBe(version);
     expect(served.result).toMatchObject({ precision: 'fp32', fromArtifact: false });
     expect(log).toContain(`${ENGINE} ${version}`);
+  });
+});
+
+describe('an early artifact read that its request never awaits', () => {
+  it('fails without an unhandled rejection when another request loads the version first', async () => {
+    const version = await publishInt8('int8-early-unawaited');
+    const inner = registrySource(store());
+    const failure = 'early artifact read failed (int8-early-unawaited)';
+    let artifactReads = 0;
+    const source: ModelSource = {
+      ...inner,
+      readFile: (name, v, file) => {
+        if (file !== ENGINE) return inner.readFile(name, v, file);
+        artifactReads++;
+        return Promise.reject(new Error(failure));
+      },
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: PromiseRejectionEvent) => unhandled.push(e.reason);
+    addEventListener('unhandledrejection', onUnhandled);
+    try {
+      const models = cache(source);
+      // Both requests start their early read before either has loaded anything; B's load then
+      // starts first (between A's early read and A's load), so A takes B's session and never
+      // awaits its own read, which fails.
+      const earlyA = models.startArtifactRead('int8-early-unawaited', version);
+      const earlyB = models.startArtifactRead('int8-early-unawaited', version);
+      expect(earlyA).toBeDefined();
+      expect(earlyB).toBeDefined();
+      const loadB = models.load('int8-early-unawaited', version, undefined, earlyB);
+      const loadA = models.load('int8-early-unawaited', version, undefined, earlyA);
+      const [a, b] = await Promise.all([loadA, loadB]);
+      expect(a).toBe(b);
+      expect(artifactReads).toBe(2);
+      // B awaited its failed read and compiled the ONNX file; A's failure went nowhere. The
+      // load's reads and A's waits took many event-loop turns since both reads failed, each one a
+      // point where workerd reports a rejection nobody handles.
+      expect(a.precision).toBe('int8');
+      expect(a.engineArtifact).toBe(false);
+      expect(unhandled.filter((r) => r instanceof Error && r.message === failure)).toEqual([]);
+    } finally {
+      removeEventListener('unhandledrejection', onUnhandled);
+    }
   });
 });

@@ -2,11 +2,21 @@ import { env } from 'cloudflare:workers';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LATENCY_BOUNDS_MS } from '../../shared/metrics/histogram.ts';
 import { rollout } from '../../shared/routing/operations.ts';
-import { call, callWithVars, fixtureImage, publishFixtures, store } from './fixtures.ts';
+import {
+  call,
+  callWithVars,
+  createExecutionContext,
+  fixtureImage,
+  publishFixtures,
+  settle,
+  store,
+} from './fixtures.ts';
 
 const MODEL = 'metrics';
 const ADMIN = { authorization: 'Bearer test-admin-token' };
 const IMAGE = 'png-rgb-32x32';
+/** The tests' env turns the request log off (vitest.config.ts says why); these requests log. */
+const LOGGED = { REQUEST_LOG: 'json' };
 
 interface Sent {
   status: number;
@@ -14,6 +24,8 @@ interface Sent {
   route: string | null;
   engine: string | null;
   totalMs: number | null;
+  /** The request's execution context: its log line is written in its waitUntil, after the response. */
+  ctx: ExecutionContext;
 }
 
 async function send(
@@ -22,11 +34,17 @@ async function send(
   body?: Uint8Array<ArrayBuffer>,
 ): Promise<Sent> {
   const image = fixtureImage(IMAGE);
-  const res = await call(path, {
-    method: 'POST',
-    headers: { 'content-type': image.contentType, ...headers },
-    body: body ?? image.bytes,
-  });
+  const ctx = createExecutionContext();
+  const res = await callWithVars(
+    LOGGED,
+    path,
+    {
+      method: 'POST',
+      headers: { 'content-type': image.contentType, ...headers },
+      body: body ?? image.bytes,
+    },
+    ctx,
+  );
   await res.arrayBuffer();
   const total = /total;dur=([0-9.]+)/.exec(res.headers.get('server-timing') ?? '');
   return {
@@ -35,6 +53,7 @@ async function send(
     route: res.headers.get('x-model-route'),
     engine: res.headers.get('x-engine'),
     totalMs: total ? Number(total[1]) : null,
+    ctx,
   };
 }
 
@@ -87,6 +106,7 @@ describe('per-version request metrics', () => {
     sent.push(await send(`/v1/models/${MODEL}/classify`, {}, new Uint8Array([1, 2, 3])));
     sent.push(await send(`/v1/models/${MODEL}/versions/v9/classify`));
     sent.push(await send('/v1/models/no-such-model/classify'));
+    await Promise.all(sent.map((s) => settle(s.ctx)));
 
     const lines = logLines
       .filter((l) => l.startsWith('{'))
@@ -107,7 +127,7 @@ describe('per-version request metrics', () => {
     expect(lines.at(-2)).toMatchObject({ status: 404, version: null });
     expect(lines.at(-1)).toMatchObject({ model: 'no-such-model', status: 404, version: null });
 
-    const res = await call(`/admin/models/${MODEL}/stats?window=1h`, { headers: ADMIN });
+    const res = await callWithVars(LOGGED, `/admin/models/${MODEL}/stats?window=1h`, { headers: ADMIN });
     expect(res.status).toBe(200);
     const stats = (await res.json()) as StatsBody;
     expect(stats.requestsSource).toBe('store');
@@ -144,19 +164,27 @@ describe('per-version request metrics', () => {
     const dataset: AnalyticsEngineDataset = { writeDataPoint: (p) => void (p && points.push(p)) };
     const before = (await env.MODELS.list({ prefix: `metrics/${MODEL}/` })).objects.map((o) => o.etag);
     const image = fixtureImage(IMAGE);
-    const vars = { METRICS: dataset, METRICS_FLUSH_SECONDS: '0' };
+    const vars = { ...LOGGED, METRICS: dataset, METRICS_FLUSH_SECONDS: '0' };
     const statuses: number[] = [];
+    const contexts: ExecutionContext[] = [];
+    const logged = logLines.length;
     for (let i = 0; i < 5; i++) {
-      const res = await callWithVars(vars, `/v1/models/${MODEL}/versions/v1/classify`, {
-        method: 'POST',
-        headers: { 'content-type': image.contentType },
-        body: image.bytes,
-      });
+      const ctx = createExecutionContext();
+      contexts.push(ctx);
+      const res = await callWithVars(
+        vars,
+        `/v1/models/${MODEL}/versions/v1/classify`,
+        { method: 'POST', headers: { 'content-type': image.contentType }, body: image.bytes },
+        ctx,
+      );
       statuses.push(res.status);
       await res.arrayBuffer();
     }
+    await Promise.all(contexts.map(settle));
     expect(statuses).toEqual([200, 200, 200, 200, 200]);
     expect(points).toHaveLength(5);
+    // The log line is written beside the data point.
+    expect(logLines.slice(logged).filter((l) => l.startsWith('{"event":"inference"'))).toHaveLength(5);
     for (const p of points) {
       expect(p.indexes).toEqual([MODEL]);
       expect(p.blobs?.slice(0, 4)).toEqual([MODEL, 'v1', 'classify', 'pinned']);
