@@ -211,6 +211,44 @@ describe('wasm gradient kernels match cpu', () => {
       x.dispose();
     }
   });
+  it('Identity replacement shares the buffer: a clone outlives its original, and a training step is unchanged', () => {
+    const backend = tf.backend() as BackendWasm;
+    const x = tf.tensor([1.5, -2, 3.25, 0], [2, 2]);
+    const c = tf.clone(x);
+    expect(backend.refCount(x.dataId)).toBe(2);
+    x.dispose();
+    expect(Array.from(c.dataSync())).toEqual([1.5, -2, 3.25, 0]);
+    c.dispose();
+    // One Adam step on a dense layer with dropout-like masking: the tape clones what each
+    // gradient needs, and the weights after the step are the same bits with either kernel.
+    const step = () =>
+      tf.tidy(() => {
+        const w = tf.variable(tf.randomNormal([6, 4], 0, 1, 'float32', 41));
+        const xs = tf.randomNormal([5, 6], 0, 1, 'float32', 42);
+        const mask = tf.randomUniform([5, 6], 0, 2, 'float32', 43).floor();
+        const opt = tf.train.adam(0.1);
+        for (let i = 0; i < 3; i++)
+          opt.minimize(() => tf.sum(tf.square(tf.sigmoid(tf.matMul(tf.mul(xs, mask), w)))) as TF.Scalar);
+        opt.dispose();
+        const out = Array.from(w.dataSync());
+        w.dispose();
+        return out;
+      });
+    const before = tf.memory().numTensors;
+    try {
+      const fast = step();
+      registerWasmTrainingKernels({ fast: false });
+      const shipped = step();
+      registerWasmTrainingKernels({ fast: true });
+      expect(fast).toEqual(shipped);
+      // The step moved the weights (the comparison is not of untouched initial values).
+      const initial = tf.tidy(() => Array.from(tf.randomNormal([6, 4], 0, 1, 'float32', 41).dataSync()));
+      expect(fast.some((v, i) => Math.abs(v - initial[i]!) > 0.05)).toBe(true);
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      registerWasmTrainingKernels({ fast: true });
+    }
+  });
   it('AvgPoolGrad replacement equals the shipped kernel exactly (and cpu to rounding)', () => {
     // Global 7×7 (MobileNetV2's pool), 2×2 windows over an odd size (uncovered edge), and two
     // shapes outside the fast path (overlapping windows, 'same' padding).
