@@ -10,55 +10,15 @@
  * position when none is (a window of zeros or negatives — after a ReLU, many — gets no gradient);
  * and it writes 0 + dy·mask, so −0 becomes +0 and a NaN dy spreads over its whole window.
  */
-import {
-  backend_util,
-  type KernelConfig,
-  type KernelFunc,
-  MaxPoolGrad,
-  type MaxPoolGradAttrs,
-  type MaxPoolGradInputs,
-} from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { TensorInfo } from './wasm-ops.ts';
-
-type Args = { inputs: MaxPoolGradInputs; attrs: MaxPoolGradAttrs; backend: BackendWasm };
+import type { KernelConfig } from '@tensorflow/tfjs';
+import { nonOverlappingPoolGrad } from './pool-windows.ts';
 
 /** The shipped kernel's starting max: float32's smallest positive normal number. */
 const FLT_MIN = 2 ** -126;
 
 export function maxPoolGradConfig(shipped: KernelConfig): KernelConfig {
-  const fallback = shipped.kernelFunc as unknown as (args: Args) => TensorInfo;
-  const kernelFunc = (args: Args): TensorInfo => {
-    const { inputs, attrs, backend } = args;
-    const dy = inputs.dy as TensorInfo;
-    const input = inputs.input as TensorInfo;
-    if (input.shape.length !== 4 || input.dtype !== 'float32') return fallback(args);
-    const info = backend_util.computePool2DInfo(
-      input.shape as [number, number, number, number],
-      attrs.filterSize,
-      attrs.strides,
-      1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-    );
+  return nonOverlappingPoolGrad(shipped, ({ info, x, dy: g, dx: out }) => {
     const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
-    const nonOverlapping =
-      fh === sh &&
-      fw === sw &&
-      info.padInfo.top === 0 &&
-      info.padInfo.left === 0 &&
-      info.dilationHeight === 1 &&
-      info.dilationWidth === 1 &&
-      info.outHeight * sh <= info.inHeight &&
-      info.outWidth * sw <= info.inWidth;
-    if (!nonOverlapping) return fallback(args);
-    const dx = backend.makeOutput(input.shape, input.dtype);
-    // Views after the last allocation: growing wasm memory detaches earlier ones.
-    const x = backend.typedArrayFromHeap(input) as Float32Array;
-    const g = backend.typedArrayFromHeap(dy) as Float32Array;
-    const out = backend.typedArrayFromHeap(dx) as Float32Array;
-    // Elements outside every window (the edge a 'valid' pool leaves) get 0.
-    out.fill(0);
     const { batchSize, inHeight: ih, inWidth: iw, inChannels: c, outHeight: oh, outWidth: ow } = info;
     const rowStep = iw * c;
     for (let b = 0; b < batchSize; b++) {
@@ -90,12 +50,5 @@ export function maxPoolGradConfig(shipped: KernelConfig): KernelConfig {
         }
       }
     }
-    return dx;
-  };
-  return {
-    kernelName: MaxPoolGrad,
-    backendName: 'wasm',
-    setupFunc: shipped.setupFunc,
-    kernelFunc: kernelFunc as unknown as KernelFunc,
-  };
+  });
 }
