@@ -245,6 +245,10 @@ export async function trainLoop(opts: LoopOptions): Promise<LoopResult> {
       log.seconds = (performance.now() - t0) / 1000;
       history.push(log);
       opts.onEpoch?.(log);
+      // A small task's epoch is a few batches, fewer than the yield above waits for: without this
+      // a whole fit runs without the event loop turning, and the search's worker threads wait
+      // that long for their next split (their answers are events on this thread).
+      await new Promise((r) => setImmediate(r));
       if (log.valLoss === undefined) continue;
       const monitored = log.valLoss;
       if (monitored < best.loss) {

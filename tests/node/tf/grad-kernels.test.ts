@@ -211,6 +211,103 @@ describe('wasm gradient kernels match cpu', () => {
       x.dispose();
     }
   });
+  it('Identity replacement shares the buffer: a clone outlives its original, and a training step is unchanged', () => {
+    const backend = tf.backend() as BackendWasm;
+    const x = tf.tensor([1.5, -2, 3.25, 0], [2, 2]);
+    const c = tf.clone(x);
+    expect(backend.refCount(x.dataId)).toBe(2);
+    x.dispose();
+    expect(Array.from(c.dataSync())).toEqual([1.5, -2, 3.25, 0]);
+    c.dispose();
+    // One Adam step on a dense layer with dropout-like masking: the tape clones what each
+    // gradient needs, and the weights after the step are the same bits with either kernel.
+    const step = () =>
+      tf.tidy(() => {
+        const w = tf.variable(tf.randomNormal([6, 4], 0, 1, 'float32', 41));
+        const xs = tf.randomNormal([5, 6], 0, 1, 'float32', 42);
+        const mask = tf.randomUniform([5, 6], 0, 2, 'float32', 43).floor();
+        const opt = tf.train.adam(0.1);
+        for (let i = 0; i < 3; i++)
+          opt.minimize(() => tf.sum(tf.square(tf.sigmoid(tf.matMul(tf.mul(xs, mask), w)))) as TF.Scalar);
+        opt.dispose();
+        const out = Array.from(w.dataSync());
+        w.dispose();
+        return out;
+      });
+    const before = tf.memory().numTensors;
+    try {
+      const fast = step();
+      registerWasmTrainingKernels({ fast: false });
+      const shipped = step();
+      registerWasmTrainingKernels({ fast: true });
+      expect(fast).toEqual(shipped);
+      // The step moved the weights (the comparison is not of untouched initial values).
+      const initial = tf.tidy(() => Array.from(tf.randomNormal([6, 4], 0, 1, 'float32', 41).dataSync()));
+      expect(fast.some((v, i) => Math.abs(v - initial[i]!) > 0.05)).toBe(true);
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      registerWasmTrainingKernels({ fast: true });
+    }
+  });
+  it('MaxPoolGrad replacement equals the shipped kernel bit for bit, ties and empty windows included', () => {
+    // Non-overlapping 2×2 (the scratch CNN's pools) over even and odd sizes, 3×3 windows, 'same'
+    // on a divisible size (no padding: fast path), and overlapping windows (the fallback).
+    const pools: { x: [number, number, number, number]; f: number; s: number; pad: 'valid' | 'same' }[] = [
+      { x: [3, 8, 8, 5], f: 2, s: 2, pad: 'valid' },
+      { x: [2, 9, 7, 4], f: 2, s: 2, pad: 'valid' },
+      { x: [2, 9, 9, 3], f: 3, s: 3, pad: 'valid' },
+      { x: [2, 8, 8, 3], f: 2, s: 2, pad: 'same' },
+      { x: [2, 9, 9, 3], f: 3, s: 2, pad: 'valid' },
+    ];
+    const bits = (t: TF.Tensor) => Array.from(new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
+    const run = (p: (typeof pools)[number]) =>
+      tf.tidy(() => {
+        // A ReLU's output rounded to few values: exact zeros (whole windows of them, the first
+        // window included), ties between positives, and negatives before the ReLU.
+        const pre = tf.round(tf.randomNormal(p.x, 0, 1.5, 'float32', 51));
+        const x = tf.relu(pre);
+        const first = tf.scatterND(
+          [
+            [0, 0, 0, 0],
+            [0, 0, 1, 0],
+            [0, 1, 0, 0],
+            [0, 1, 1, 0],
+          ],
+          [1, 1, 1, 1],
+          p.x,
+        );
+        const xs = tf.mul(x, tf.sub(1, first));
+        const y = tf.maxPool(xs as TF.Tensor4D, p.f, p.s, p.pad);
+        // Signed zeros in dy too (0 + dy·mask turns −0 into +0 in the shipped kernel).
+        const dy = tf.mul(tf.round(tf.randomNormal(y.shape, 0, 1, 'float32', 52)), -1);
+        const grad = tf.engine().runKernel(
+          'MaxPoolGrad',
+          { dy, input: xs, output: y },
+          {
+            filterSize: p.f,
+            strides: p.s,
+            pad: p.pad,
+          },
+        ) as TF.Tensor;
+        // And through tf.grad, as training reaches it.
+        const g = tf.grad((v: TF.Tensor) =>
+          tf.sum(tf.mul(tf.maxPool(v as TF.Tensor4D, p.f, p.s, p.pad), dy)),
+        )(xs);
+        return [...bits(grad), ...bits(g)];
+      });
+    try {
+      for (const p of pools) {
+        const fast = run(p);
+        registerWasmTrainingKernels({ fast: false });
+        const shipped = run(p);
+        registerWasmTrainingKernels({ fast: true });
+        expect(fast).toEqual(shipped);
+        expect(fast.some((b) => b !== 0)).toBe(true);
+      }
+    } finally {
+      registerWasmTrainingKernels({ fast: true });
+    }
+  });
   it('AvgPoolGrad replacement equals the shipped kernel exactly (and cpu to rounding)', () => {
     // Global 7×7 (MobileNetV2's pool), 2×2 windows over an odd size (uncovered edge), and two
     // shapes outside the fast path (overlapping windows, 'same' padding).

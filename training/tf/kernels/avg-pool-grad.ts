@@ -7,49 +7,12 @@
  * own window once. Exact: every input element gets one dy · (1/area)
  * (or 0 outside all windows), the single float32 product the shipped kernel computes.
  */
-import {
-  type AvgPoolGradAttrs,
-  type AvgPoolGradInputs,
-  AvgPoolGrad,
-  backend_util,
-  type KernelConfig,
-  type KernelFunc,
-} from '@tensorflow/tfjs';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { TensorInfo } from './wasm-ops.ts';
-
-type Args = { inputs: AvgPoolGradInputs; attrs: AvgPoolGradAttrs; backend: BackendWasm };
+import type { KernelConfig } from '@tensorflow/tfjs';
+import { nonOverlappingPoolGrad } from './pool-windows.ts';
 
 export function avgPoolGradConfig(shipped: KernelConfig): KernelConfig {
-  const fallback = shipped.kernelFunc as unknown as (args: Args) => TensorInfo;
-  const kernelFunc = (args: Args): TensorInfo => {
-    const { inputs, attrs, backend } = args;
-    const dy = inputs.dy as TensorInfo;
-    const input = inputs.input as TensorInfo;
-    if (input.shape.length !== 4 || input.dtype !== 'float32') return fallback(args);
-    const info = backend_util.computePool2DInfo(
-      input.shape as [number, number, number, number],
-      attrs.filterSize,
-      attrs.strides,
-      1,
-      attrs.pad,
-    );
+  return nonOverlappingPoolGrad(shipped, ({ info, dy: src, dx: dst }) => {
     const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
-    const nonOverlapping =
-      fh === sh &&
-      fw === sw &&
-      info.padInfo.top === 0 &&
-      info.padInfo.left === 0 &&
-      info.dilationHeight === 1 &&
-      info.dilationWidth === 1 &&
-      info.outHeight * sh <= info.inHeight &&
-      info.outWidth * sw <= info.inWidth;
-    if (!nonOverlapping) return fallback(args);
-    const dx = backend.makeOutput(input.shape, input.dtype);
-    // Views after the last allocation: growing wasm memory detaches earlier ones.
-    const src = backend.typedArrayFromHeap(dy) as Float32Array;
-    const dst = backend.typedArrayFromHeap(dx) as Float32Array;
-    dst.fill(0);
     const m = Math.fround(1 / (fh * fw));
     const { batchSize, inHeight: ih, inWidth: iw, inChannels: c, outHeight: oh, outWidth: ow } = info;
     for (let b = 0; b < batchSize; b++) {
@@ -65,12 +28,5 @@ export function avgPoolGradConfig(shipped: KernelConfig): KernelConfig {
         }
       }
     }
-    return dx;
-  };
-  return {
-    kernelName: AvgPoolGrad,
-    backendName: 'wasm',
-    setupFunc: shipped.setupFunc,
-    kernelFunc: kernelFunc as unknown as KernelFunc,
-  };
+  });
 }

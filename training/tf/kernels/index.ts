@@ -4,7 +4,10 @@
  *   'Conv2DBackpropFilter' not registered for backend 'wasm'");
  * - faster replacements for shipped kernels that dominated a training step (conv input gradient:
  *   ~6× faster; Tile: ~20× faster; AvgPoolGrad over non-overlapping windows, as in MobileNetV2's
- *   global pool, ~2× faster); each falls back to the shipped kernel outside its fast path;
+ *   global pool, ~2× faster; Identity, which the tape calls to keep every tensor a gradient needs,
+ *   sharing the buffer instead of copying it; MaxPoolGrad over non-overlapping windows, the scratch
+ *   CNN's 2×2 pools, ~3× faster); each falls back to the shipped kernel outside its
+ *   fast path;
  * - gradients that skip work: ReLU6's in one pass, Mean's without a ones tensor filled in JS.
  *   (A leading-axis Sum/Mean in JS was tried and measured no faster than the shipped ones.)
  * All are verified against the `cpu` backend in tests/node/tf/grad-kernels.test.ts.
@@ -22,6 +25,8 @@ import { clipByValueGradConfig, clipGradKernelConfig } from './clip-grad.ts';
 import { avgPoolGradConfig } from './avg-pool-grad.ts';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.ts';
+import { identityConfig } from './identity.ts';
+import { maxPoolGradConfig } from './max-pool-grad.ts';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop.ts';
 import { meanGradConfig } from './mean-grad.ts';
 import { tileConfig } from './tile.ts';
@@ -39,6 +44,8 @@ const replacements: Record<string, (shipped: KernelConfig) => KernelConfig> = {
   Conv2DBackpropInput: conv2DBackpropInputConfig,
   Tile: tileConfig,
   AvgPoolGrad: avgPoolGradConfig,
+  Identity: identityConfig,
+  MaxPoolGrad: maxPoolGradConfig,
 };
 
 const shippedKernels = new Map<string, KernelConfig>();
