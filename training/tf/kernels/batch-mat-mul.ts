@@ -11,16 +11,10 @@
  * is transposed the kernel computes Cᵀ = Bᵀ·Aᵀ instead (the same products, a·b = b·a exactly), so
  * its lanes run along A's contiguous rows; the result is transposed back.
  */
-import {
-  BatchMatMul,
-  type BatchMatMulAttrs,
-  type BatchMatMulInputs,
-  type KernelConfig,
-  type KernelFunc,
-} from '@tensorflow/tfjs';
+import type { BatchMatMulAttrs, BatchMatMulInputs, KernelConfig } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapOffset, type TrainingKernels, trainingKernels, withScratch } from './simd.ts';
-import type { TensorInfo } from './wasm-ops.ts';
+import { replacing, type TensorInfo } from './wasm-ops.ts';
 
 type Args = { inputs: BatchMatMulInputs; attrs: BatchMatMulAttrs; backend: BackendWasm };
 
@@ -130,10 +124,5 @@ export function batchMatMulConfig(shipped: KernelConfig): KernelConfig {
     }
     return out;
   };
-  return {
-    kernelName: BatchMatMul,
-    backendName: 'wasm',
-    setupFunc: shipped.setupFunc,
-    kernelFunc: kernelFunc as unknown as KernelFunc,
-  };
+  return replacing(shipped, kernelFunc);
 }

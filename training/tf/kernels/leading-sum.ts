@@ -10,17 +10,14 @@
 import {
   backend_util,
   type KernelConfig,
-  type KernelFunc,
-  Mean,
   type MeanAttrs,
-  Sum,
   type SumAttrs,
   type SumInputs,
   util,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { heapOffset, trainingKernels } from './simd.ts';
-import type { TensorInfo } from './wasm-ops.ts';
+import { replacing, type TensorInfo } from './wasm-ops.ts';
 
 type Args = { inputs: SumInputs; attrs: SumAttrs | MeanAttrs; backend: BackendWasm };
 
@@ -46,12 +43,7 @@ function leadingReduceConfig(shipped: KernelConfig, mean: boolean): KernelConfig
     simd.sumRows(heapOffset(backend, x), heapOffset(backend, out), rows, cols, mean ? 1 : 0);
     return out;
   };
-  return {
-    kernelName: mean ? Mean : Sum,
-    backendName: 'wasm',
-    setupFunc: shipped.setupFunc,
-    kernelFunc: kernelFunc as unknown as KernelFunc,
-  };
+  return replacing(shipped, kernelFunc);
 }
 
 export const leadingSumConfig = (shipped: KernelConfig): KernelConfig => leadingReduceConfig(shipped, false);
