@@ -5,6 +5,8 @@
  *   shared/engine/kernels-simd.wasm     (FMA = f32x4.add(f32x4.mul), DOT = two i32x4.dot_i16x8_s)
  *   kernels/kernels-relaxed-node.wasm   (as relaxed, DOT = i16x8.relaxed_dot_i8x16_i7x16_s + a
  *                                        pairwise widening add: see expandDot)
+ * and kernels/training-kernels.wat into kernels/training-kernels.wasm (plain SIMD128: the training
+ * backend's bit-identical replacements for tfjs-wasm kernels, see training/tf/kernels/simd.ts).
  * All are committed (a few KB each) so a clean `npm ci` has them and wrangler can bundle them;
  * `npm run build:engine` regenerates them and tests/node/engine/build.test.ts checks that the
  * committed bytes equal a fresh build.
@@ -26,6 +28,9 @@ export const KERNEL_OUTPUTS = {
 } as const;
 
 export type KernelVariant = keyof typeof KERNEL_OUTPUTS;
+
+export const TRAINING_KERNEL_SOURCE = join(root, 'kernels', 'training-kernels.wat');
+export const TRAINING_KERNEL_OUTPUT = join(root, 'kernels', 'training-kernels.wasm');
 
 /** Index just past the balanced s-expression (or bare token) that starts at `i`. */
 function skipExpr(src: string, i: number): number {
@@ -107,45 +112,57 @@ export function kernelSource(): string {
   return `${main.slice(0, close)}\n${readFileSync(INT8_KERNEL_SOURCE, 'utf8')}${main.slice(close)}`;
 }
 
+type Wabt = Awaited<ReturnType<typeof wabtInit>>;
+
+function assemble(wabt: Wabt, name: string, source: string, relaxed: boolean): Uint8Array<ArrayBuffer> {
+  const mod = wabt.parseWat(name, source, { simd: true, relaxed_simd: relaxed, bulk_memory: true });
+  try {
+    mod.validate();
+    return Uint8Array.from(mod.toBinary({ log: false, write_debug_names: true }).buffer);
+  } finally {
+    mod.destroy();
+  }
+}
+
 /** Assembles both variants from the .wat source (deterministic: same source, same bytes). */
 export async function buildKernels(): Promise<Record<KernelVariant, Uint8Array<ArrayBuffer>>> {
   const wabt = await wabtInit();
   const source = kernelSource();
   const out = {} as Record<KernelVariant, Uint8Array<ArrayBuffer>>;
   for (const variant of Object.keys(KERNEL_OUTPUTS) as KernelVariant[]) {
-    const mod = wabt.parseWat(`kernels-${variant}.wat`, expandDot(expandFma(source, variant), variant), {
-      simd: true,
-      relaxed_simd: variant !== 'simd',
-      bulk_memory: true,
-    });
-    try {
-      mod.validate();
-      out[variant] = Uint8Array.from(mod.toBinary({ log: false, write_debug_names: true }).buffer);
-    } finally {
-      mod.destroy();
-    }
+    const expanded = expandDot(expandFma(source, variant), variant);
+    out[variant] = assemble(wabt, `kernels-${variant}.wat`, expanded, variant !== 'simd');
   }
   return out;
 }
 
+/** Assembles kernels/training-kernels.wat. */
+export async function buildTrainingKernels(): Promise<Uint8Array<ArrayBuffer>> {
+  const wabt = await wabtInit();
+  return assemble(wabt, 'training-kernels.wat', readFileSync(TRAINING_KERNEL_SOURCE, 'utf8'), false);
+}
+
 async function main(): Promise<void> {
-  const built = await buildKernels();
+  const engine = await buildKernels();
+  const built: [string, Uint8Array][] = (Object.keys(KERNEL_OUTPUTS) as KernelVariant[]).map((v) => [
+    KERNEL_OUTPUTS[v],
+    engine[v],
+  ]);
+  built.push([TRAINING_KERNEL_OUTPUT, await buildTrainingKernels()]);
   const check = process.argv.includes('--check');
   let stale = false;
-  for (const variant of Object.keys(KERNEL_OUTPUTS) as KernelVariant[]) {
-    const path = KERNEL_OUTPUTS[variant];
+  for (const [path, bytes] of built) {
     if (check) {
       let current: Uint8Array | undefined;
       try {
         current = readFileSync(path);
       } catch {}
-      const same =
-        current !== undefined && Buffer.compare(Buffer.from(current), Buffer.from(built[variant])) === 0;
+      const same = current !== undefined && Buffer.compare(Buffer.from(current), Buffer.from(bytes)) === 0;
       if (!same) stale = true;
       console.log(`${path}: ${same ? 'up to date' : 'STALE'}`);
     } else {
-      writeFileSync(path, built[variant]);
-      console.log(`${path}: ${built[variant].length} bytes`);
+      writeFileSync(path, bytes);
+      console.log(`${path}: ${bytes.length} bytes`);
     }
   }
   if (stale) process.exitCode = 1;

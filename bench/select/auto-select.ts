@@ -11,7 +11,10 @@
  * heads on cached features, fine-tuning depths, the scratch CNN.
  *
  *   node --import tsx bench/select/auto-select.ts [--budget <seconds>] [--images photo|small]
- *   (both are part of `npm run bench`)
+ *     [--rows <file>]
+ *   (both are part of `npm run bench`). `--rows` writes every configuration's per-split
+ *   accuracies, mean and skip reason, and the pick, as JSON: two runs' files are equal exactly when
+ *   the searches scored the same splits with the same results (how kernel changes are checked).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -72,6 +75,7 @@ export async function autoSelectBench(
   log: (m: string) => void = () => {},
   budgetSeconds = BENCH_BUDGET_SECONDS,
   images: BenchImages = 'photo',
+  rowsFile?: string,
 ): Promise<AutoSelectBench> {
   await initTf({ backend: 'wasm' });
   const data = 'opencv-digits:per-class=10';
@@ -117,6 +121,10 @@ export async function autoSelectBench(
       progress: { log, task: () => ({ tick() {}, done() {} }) },
     });
     const cpu = process.cpuUsage(cpu0);
+    if (rowsFile !== undefined) {
+      const rows = s.rows.map((r) => ({ id: r.id, folds: r.folds, mean: r.mean, skipped: r.skipped }));
+      fs.writeFileSync(rowsFile, `${JSON.stringify({ winner: s.winner.id, rows }, null, 1)}\n`);
+    }
     const sum = (f: (r: (typeof s.rows)[number]) => boolean) =>
       Number(
         s.rows
@@ -157,12 +165,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   // `--budget <seconds>`: let the whole plan run, to see where its time goes on a loaded machine.
   const i = process.argv.indexOf('--budget');
   const j = process.argv.indexOf('--images');
+  const k = process.argv.indexOf('--rows');
   const images = j >= 0 ? process.argv[j + 1] : 'photo';
   if (images !== 'photo' && images !== 'small') throw new Error('--images takes photo or small');
   const r = await autoSelectBench(
     (m) => console.error(m),
     i >= 0 ? Number(process.argv[i + 1]) : undefined,
     images,
+    k >= 0 ? process.argv[k + 1] : undefined,
   );
   console.log(JSON.stringify(r, null, 2));
 }

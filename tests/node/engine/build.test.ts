@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildKernels, expandFma, KERNEL_OUTPUTS } from '../../../kernels/build.ts';
+import {
+  buildKernels,
+  buildTrainingKernels,
+  expandFma,
+  KERNEL_OUTPUTS,
+  TRAINING_KERNEL_OUTPUT,
+} from '../../../kernels/build.ts';
 
 describe('kernel build', () => {
   it('the committed kernel modules are exactly what kernels/kernels.wat assembles to', async () => {
@@ -13,6 +19,13 @@ describe('kernel build', () => {
     }
     // the portable module validates on stock Node 20; the relaxed one needs the V8 flag
     expect(WebAssembly.validate(new Uint8Array(built.simd))).toBe(true);
+  });
+
+  it('the committed training kernels are exactly what kernels/training-kernels.wat assembles to', async () => {
+    const built = await buildTrainingKernels();
+    const committed = new Uint8Array(readFileSync(TRAINING_KERNEL_OUTPUT));
+    expect(Buffer.compare(committed, built), 'run npm run build:engine').toBe(0);
+    expect(WebAssembly.validate(committed)).toBe(true);
   });
 
   it('expands nested FMA macros per variant', () => {

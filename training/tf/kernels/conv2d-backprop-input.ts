@@ -10,14 +10,12 @@
  */
 import {
   backend_util,
-  Conv2DBackpropInput,
   type Conv2DBackpropInputAttrs,
   type Conv2DBackpropInputInputs,
   type KernelConfig,
-  type KernelFunc,
 } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { f32, release, runWasmKernel, type TensorInfo, transpose } from './wasm-ops.ts';
+import { f32, release, replacing, runWasmKernel, type TensorInfo, transpose } from './wasm-ops.ts';
 
 type Args = { inputs: Conv2DBackpropInputInputs; attrs: Conv2DBackpropInputAttrs; backend: BackendWasm };
 
@@ -72,12 +70,7 @@ export function conv2DBackpropInputConfig(shipped: KernelConfig): KernelConfig {
     if (dilated !== dy) release(backend, dilated);
     return dx;
   };
-  return {
-    kernelName: Conv2DBackpropInput,
-    backendName: 'wasm',
-    setupFunc: shipped.setupFunc,
-    kernelFunc: kernelFunc as unknown as KernelFunc,
-  };
+  return replacing(shipped, kernelFunc);
 }
 
 /** Inserts s−1 zero rows/columns between dy's pixels. */

@@ -6,9 +6,9 @@
  * writes into its inputs (outputs are always fresh buffers, and a Variable's assign swaps its
  * buffer rather than writing it); the shipped Reshape shares buffers the same way.
  */
-import { Identity, type IdentityInputs, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs';
+import type { IdentityInputs, KernelConfig } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { TensorInfo } from './wasm-ops.ts';
+import { replacing, type TensorInfo } from './wasm-ops.ts';
 
 type Args = { inputs: IdentityInputs; backend: BackendWasm };
 
@@ -21,10 +21,5 @@ export function identityConfig(shipped: KernelConfig): KernelConfig {
     args.backend.incRef(x.dataId);
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   };
-  return {
-    kernelName: Identity,
-    backendName: 'wasm',
-    setupFunc: shipped.setupFunc,
-    kernelFunc: kernelFunc as unknown as KernelFunc,
-  };
+  return replacing(shipped, kernelFunc);
 }

@@ -4,9 +4,9 @@
  * inside the input (no dilation, no window past its edge). Each input element is then in at most
  * one window, so a gradient is written window by window, never summed.
  */
-import { backend_util, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs';
+import { backend_util, type KernelConfig } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { TensorInfo } from './wasm-ops.ts';
+import { replacing, type TensorInfo } from './wasm-ops.ts';
 
 interface PoolGradArgs {
   inputs: { dy?: TensorInfo; input?: TensorInfo };
@@ -71,10 +71,5 @@ export function nonOverlappingPoolGrad(
     });
     return out;
   };
-  return {
-    kernelName: shipped.kernelName,
-    backendName: 'wasm',
-    setupFunc: shipped.setupFunc,
-    kernelFunc: kernelFunc as unknown as KernelFunc,
-  };
+  return replacing(shipped, kernelFunc);
 }

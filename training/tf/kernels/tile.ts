@@ -4,9 +4,9 @@
  * the second-slowest part of training. This one copies each innermost row once and then doubles
  * whole blocks with `copyWithin` (memmove). Exact: it only moves values.
  */
-import { type KernelConfig, type KernelFunc, Tile, type TileAttrs, type TileInputs } from '@tensorflow/tfjs';
+import type { KernelConfig, TileAttrs, TileInputs } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { TensorInfo } from './wasm-ops.ts';
+import { replacing, type TensorInfo } from './wasm-ops.ts';
 
 type Args = { inputs: TileInputs; attrs: TileAttrs; backend: BackendWasm };
 
@@ -53,10 +53,5 @@ export function tileConfig(shipped: KernelConfig): KernelConfig {
     fill(0, 0, 0);
     return out;
   };
-  return {
-    kernelName: Tile,
-    backendName: 'wasm',
-    setupFunc: shipped.setupFunc,
-    kernelFunc: kernelFunc as unknown as KernelFunc,
-  };
+  return replacing(shipped, kernelFunc);
 }

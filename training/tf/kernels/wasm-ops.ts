@@ -8,7 +8,7 @@
  * every intermediate is released here with `backend.disposeData`.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { getKernel } from '@tensorflow/tfjs';
+import { getKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 export type TensorInfo = tf.TensorInfo;
@@ -54,4 +54,17 @@ export function release(backend: BackendWasm, ...infos: TensorInfo[]): void {
  */
 export function f32(backend: BackendWasm, info: TensorInfo): Float32Array {
   return backend.typedArrayFromHeap(info) as Float32Array;
+}
+
+/**
+ * The config of a replacement for the shipped wasm kernel `shipped`: same name, and its setup
+ * (which binds the wasm functions the fallback calls) still runs.
+ */
+export function replacing<A>(shipped: KernelConfig, kernelFunc: (args: A) => TensorInfo): KernelConfig {
+  return {
+    kernelName: shipped.kernelName,
+    backendName: 'wasm',
+    setupFunc: shipped.setupFunc,
+    kernelFunc: kernelFunc as unknown as KernelFunc,
+  };
 }
