@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { WorkerBuild } from '../../local-edge/bundle.ts';
-import { type LocalEdge, startLocalEdge } from '../../local-edge/local-edge.ts';
+import type { LocalEdge } from '../../local-edge/local-edge.ts';
+import { startLocalEdgeLazily } from '../../local-edge/load.ts';
 import type { DemoContext } from './context.ts';
 import { EdgeClient } from './edge-client.ts';
 import { kib } from './narrator.ts';
@@ -38,7 +39,7 @@ export async function edgeStep(ctx: DemoContext, build: WorkerBuild = 'engine'):
   const t0 = performance.now();
   let edge: LocalEdge;
   try {
-    edge = await startLocalEdge(ctx.store, {
+    edge = await startLocalEdgeLazily(ctx.store, {
       port: 0,
       persistDir,
       adminToken: crypto.randomUUID(),

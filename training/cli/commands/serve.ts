@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { EdgetuneError, errorMessage } from '../../../shared/errors.ts';
 import { WORKER_BUILDS, type WorkerBuild } from '../../../local-edge/bundle.ts';
-import { type LocalEdge, startLocalEdge } from '../../../local-edge/local-edge.ts';
+import type { LocalEdge } from '../../../local-edge/local-edge.ts';
+import { startLocalEdgeLazily } from '../../../local-edge/load.ts';
 import { DEFAULT_STORE_URL, openStore } from '../../../shared/store/node/open.ts';
 import { log, printResult } from '../output.ts';
 import { numberFlag } from './store-options.ts';
@@ -108,7 +109,7 @@ export function register(program: Command): void {
       };
 
       log(`bundling the ${build} Worker build with wrangler and starting workerd...`);
-      const edge: LocalEdge = await startLocalEdge(store, {
+      const edge: LocalEdge = await startLocalEdgeLazily(store, {
         port,
         host: opts.host,
         adminToken,

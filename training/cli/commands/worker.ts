@@ -48,7 +48,7 @@ export function register(program: Command): void {
   withStoreOptions(
     program
       .command('worker')
-      .description('run retraining jobs: claim a pending job, retrain, gate, canary (see issue 5)')
+      .description('run retraining jobs: claim a pending job, retrain, gate, canary')
       .option('--once', 'run at most one job, then exit (for a CronJob)')
       .option('--device <device>', 'auto | cpu | cuda (auto: CUDA when onnxruntime-node has it)', 'auto')
       .option('--lease-seconds <n>', 'seconds a claim lasts without a heartbeat', '300')
