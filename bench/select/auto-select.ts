@@ -11,6 +11,7 @@
  * heads on cached features, fine-tuning depths, the scratch CNN.
  *
  *   node --import tsx bench/select/auto-select.ts [--budget <seconds>] [--images photo|small]
+ *     [--rows <file>]  (what the search decided, to compare two versions' searches)
  *   (both are part of `npm run bench`)
  */
 import fs from 'node:fs';
@@ -72,6 +73,8 @@ export async function autoSelectBench(
   log: (m: string) => void = () => {},
   budgetSeconds = BENCH_BUDGET_SECONDS,
   images: BenchImages = 'photo',
+  /** Where to write what the search decided (every row's per-split accuracies, notes, pick). */
+  rowsFile?: string,
 ): Promise<AutoSelectBench> {
   await initTf({ backend: 'wasm' });
   const data = 'opencv-digits:per-class=10';
@@ -117,6 +120,13 @@ export async function autoSelectBench(
       progress: { log, task: () => ({ tick() {}, done() {} }) },
     });
     const cpu = process.cpuUsage(cpu0);
+    if (rowsFile) {
+      const decided = s.rows.map((r) => ({ id: r.id, folds: r.folds, skipped: r.skipped, cut: r.cut }));
+      fs.writeFileSync(
+        rowsFile,
+        JSON.stringify({ rows: decided, notes: s.skipped, winner: s.winner.id }, null, 2),
+      );
+    }
     const sum = (f: (r: (typeof s.rows)[number]) => boolean) =>
       Number(
         s.rows
@@ -157,12 +167,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   // `--budget <seconds>`: let the whole plan run, to see where its time goes on a loaded machine.
   const i = process.argv.indexOf('--budget');
   const j = process.argv.indexOf('--images');
+  const k = process.argv.indexOf('--rows');
   const images = j >= 0 ? process.argv[j + 1] : 'photo';
   if (images !== 'photo' && images !== 'small') throw new Error('--images takes photo or small');
   const r = await autoSelectBench(
     (m) => console.error(m),
     i >= 0 ? Number(process.argv[i + 1]) : undefined,
     images,
+    k >= 0 ? process.argv[k + 1] : undefined,
   );
   console.log(JSON.stringify(r, null, 2));
 }
