@@ -66,6 +66,25 @@ interface Entry {
   /** Shared with the worker: set when the split's answer will not be read. */
   cancelled: Int32Array;
   result?: Promise<SplitResult>;
+  /** Started and not yet answered. */
+  running?: boolean;
+}
+
+/**
+ * The queued split to start next: the first, in the order the search will ask for them, of a
+ * configuration with no split running; else the first. A configuration with a split running may
+ * be stopped by racing on that split's answer, which would discard a second split of it started
+ * now; another configuration's split is no likelier to be stopped, and often is the leader's,
+ * which racing never stops (a search whose fine-tuning split ran while the last scratch split
+ * waited, then was discarded, ended ~10 s later). Which split runs when never changes what the
+ * search reads, only how soon.
+ */
+export function nextSplit<E extends { owner: object; started: boolean; running: boolean }>(
+  queue: readonly E[],
+): E | undefined {
+  const busy = new Set(queue.filter((e) => e.running).map((e) => e.owner));
+  const waiting = queue.filter((e) => !e.started);
+  return waiting.find((e) => !busy.has(e.owner)) ?? waiting[0];
 }
 
 export class SplitPool {
@@ -140,14 +159,23 @@ export class SplitPool {
   }
 
   private pump(): void {
-    for (const [key, e] of this.entries) {
-      if (this.running >= this.slots) return;
-      if (!e.result) this.start(e, key);
+    while (this.running < this.slots) {
+      const queue = [...this.entries].map(([key, e]) => ({
+        key,
+        e,
+        owner: e.owner,
+        started: e.result !== undefined,
+        running: e.running === true,
+      }));
+      const next = nextSplit(queue);
+      if (!next) return;
+      this.start(next.e, next.key);
     }
   }
 
   private start(e: Entry, key: string): void {
     this.running++;
+    e.running = true;
     const start = performance.now() - this.opened;
     e.result = e.make().then((job) => this.pool.run(job, []));
     e.result
@@ -159,6 +187,7 @@ export class SplitPool {
       .then((outcome) => this.timeline.push({ key, start, end: performance.now() - this.opened, outcome }))
       .finally(() => {
         this.running--;
+        e.running = false;
         this.pump();
       })
       .catch(() => {});
