@@ -48,9 +48,9 @@ describe('shiftBatch', () => {
         same: true,
       });
       // The same draws: the next number is the one after 2 per image.
-      const after = createRng(11);
-      for (let i = 0; i < 2 * n; i++) after();
-      expect(rng()).toBe(after());
+      const expected = createRng(11);
+      for (let i = 0; i < 2 * n; i++) expected();
+      expect(rng()).toBe(expected());
     }
   });
 });
