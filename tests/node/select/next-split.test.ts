@@ -1,7 +1,7 @@
 /**
- * The split pool starts, among the queued splits, the first of a configuration with none running:
- * a second split of a configuration racing may stop on the running one's answer waits while
- * another configuration's split can start.
+ * The split pool starts, among the queued splits, the leader's first (racing never stops it), else
+ * the first of a configuration with none running: a second split of a configuration racing may stop
+ * on the running one's answer waits while another configuration's split can start.
  */
 import { describe, expect, it } from 'vitest';
 import { nextSplit } from '../../../training/select/split-pool.ts';
@@ -16,6 +16,19 @@ const split = (owner: object, key: string, state: 'queued' | 'running' | 'answer
 });
 
 describe('nextSplit', () => {
+  it('starts the leader’s split first: racing never stops the leader', () => {
+    // Fine-tuning's split 4 answered but unread (racing may stop it on that answer), the
+    // leader's split 3 still running.
+    const queue = [
+      split(scratch, '11:2', 'running'),
+      split(fineTune, '10:3', 'answered'),
+      split(scratch, '11:3', 'queued'),
+      split(fineTune, '10:4', 'queued'),
+    ];
+    expect(nextSplit(queue, scratch)?.key).toBe('11:3');
+    expect(nextSplit(queue)?.key).toBe('10:4');
+  });
+
   it('passes over a configuration whose earlier split is still running', () => {
     const queue = [
       split(fineTune, '10:3', 'running'),
