@@ -8,48 +8,57 @@ import { nextSplit } from '../../../training/select/split-pool.ts';
 
 const fineTune = { id: 'fine-tune 2' };
 const scratch = { id: 'scratch CNN' };
-const split = (owner: object, key: string, state: 'queued' | 'running' | 'answered') => ({
-  owner,
-  key,
-  started: state !== 'queued',
-  running: state === 'running',
-});
+type State = 'queued' | 'running' | 'answered';
+/** A queue from `owner key state` lines, in the order the search asks for the splits. */
+const queueOf = (...lines: [object, string, State][]) =>
+  lines.map(([owner, key, state]) => ({
+    owner,
+    key,
+    started: state !== 'queued',
+    running: state === 'running',
+  }));
 
 describe('nextSplit', () => {
-  it('starts the leader’s split first: racing never stops the leader', () => {
-    // Fine-tuning's split 4 answered but unread (racing may stop it on that answer), the
-    // leader's split 3 still running.
-    const queue = [
-      split(scratch, '11:2', 'running'),
-      split(fineTune, '10:3', 'answered'),
-      split(scratch, '11:3', 'queued'),
-      split(fineTune, '10:4', 'queued'),
-    ];
-    expect(nextSplit(queue, scratch)?.key).toBe('11:3');
-    expect(nextSplit(queue)?.key).toBe('10:4');
-  });
-
-  it('passes over a configuration whose earlier split is still running', () => {
-    const queue = [
-      split(fineTune, '10:3', 'running'),
-      split(scratch, '11:3', 'answered'),
-      split(fineTune, '10:4', 'queued'),
-      split(scratch, '11:4', 'queued'),
-    ];
-    expect(nextSplit(queue)?.key).toBe('11:4');
-  });
-
-  it('keeps the search’s order otherwise, and starts a busy configuration’s split when nothing else waits', () => {
-    expect(
-      nextSplit([
-        split(fineTune, '10:3', 'answered'),
-        split(fineTune, '10:4', 'queued'),
-        split(scratch, '11:4', 'queued'),
-      ])?.key,
-    ).toBe('10:4');
-    expect(nextSplit([split(scratch, '11:3', 'running'), split(scratch, '11:4', 'queued')])?.key).toBe(
-      '11:4',
-    );
-    expect(nextSplit([split(scratch, '11:4', 'running')])).toBeUndefined();
-  });
+  const cases: { what: string; queue: ReturnType<typeof queueOf>; leader?: object; next?: string }[] = [
+    {
+      what: 'the leader’s split before a configuration whose answer racing has still to read',
+      queue: queueOf(
+        [scratch, '11:2', 'running'],
+        [fineTune, '10:3', 'answered'],
+        [scratch, '11:3', 'queued'],
+        [fineTune, '10:4', 'queued'],
+      ),
+      leader: scratch,
+      next: '11:3',
+    },
+    {
+      what: 'without a leader among them, a configuration with no split running',
+      next: '11:4',
+      queue: queueOf(
+        [fineTune, '10:3', 'running'],
+        [fineTune, '10:4', 'queued'],
+        [scratch, '11:4', 'queued'],
+      ),
+    },
+    {
+      what: 'otherwise the search’s order',
+      queue: queueOf(
+        [fineTune, '10:3', 'answered'],
+        [fineTune, '10:4', 'queued'],
+        [scratch, '11:4', 'queued'],
+      ),
+      next: '10:4',
+    },
+    {
+      what: 'a busy configuration’s split when nothing else waits',
+      queue: queueOf([scratch, '11:3', 'running'], [scratch, '11:4', 'queued']),
+      next: '11:4',
+    },
+    { what: 'nothing when nothing waits', queue: queueOf([scratch, '11:4', 'running']) },
+  ];
+  for (const c of cases) {
+    it(c.what, () => {
+      expect(nextSplit(c.queue, c.leader)?.key).toBe(c.next);
+    });
+  }
 });
