@@ -297,7 +297,6 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
           }
           row.folds.push(accuracy(probs, y, split.held));
           const lead = race ? leader() : undefined;
-          pool?.lead(lead);
           const after = cheap(row) ? RACE_MIN_SPLITS : EXPENSIVE_RACE_MIN_SPLITS;
           if (lead && lead !== row && clearlyWorse(row.folds, lead.folds, after)) {
             stopped.add(row);

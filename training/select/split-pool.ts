@@ -71,21 +71,20 @@ interface Entry {
 }
 
 /**
- * The queued split to start next: the first, in the order the search will ask for them, of the
- * configuration leading the race (racing never stops the leader); else the first of a
+ * The queued split to start next: the first, in the order the search will ask for them, of a
  * configuration with no split running; else the first. A configuration with a split running may
  * be stopped by racing on that split's answer, which would discard a second split of it started
- * now (a search whose fine-tuning split ran while the leader's last split waited, then was
- * discarded, ended ~10 s later). Which split runs when never changes what the search reads, only
- * how soon.
+ * now (a search whose fine-tuning split ran while the last scratch split waited, then was
+ * discarded, ended ~10 s later); and the search cannot ask for that second split before the
+ * running one answers, when it is the first eligible again. Which split runs when never changes
+ * what the search reads, only how soon.
  */
 export function nextSplit<E extends { owner: object; started: boolean; running: boolean }>(
   queue: readonly E[],
-  leader?: object,
 ): E | undefined {
   const busy = new Set(queue.filter((e) => e.running).map((e) => e.owner));
   const waiting = queue.filter((e) => !e.started);
-  return waiting.find((e) => e.owner === leader) ?? waiting.find((e) => !busy.has(e.owner)) ?? waiting[0];
+  return waiting.find((e) => !busy.has(e.owner)) ?? waiting[0];
 }
 
 export class SplitPool {
@@ -94,8 +93,6 @@ export class SplitPool {
   private readonly entries = new Map<string, Entry>();
   private readonly suffixes = new Map<TransferInput, Promise<tf.io.ModelArtifacts>>();
   private running = 0;
-  /** The configuration leading the race, whose splits start first (`nextSplit`). */
-  private leader: object | undefined;
   private readonly opened = performance.now();
   private readonly timeline: TimelineEntry[] = [];
   /** Splits run at once (lowered while the main thread trains heads). */
@@ -150,11 +147,6 @@ export class SplitPool {
       }
   }
 
-  /** The configuration now leading the race (the search's call; it orders, never decides). */
-  lead(owner: object | undefined): void {
-    this.leader = owner;
-  }
-
   get size(): number {
     return this.pool.size;
   }
@@ -175,7 +167,7 @@ export class SplitPool {
         started: e.result !== undefined,
         running: e.running === true,
       }));
-      const next = nextSplit(queue, this.leader);
+      const next = nextSplit(queue);
       if (!next) return;
       this.start(next.e, next.key);
     }

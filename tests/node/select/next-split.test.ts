@@ -1,7 +1,7 @@
 /**
- * The split pool starts, among the queued splits, the leader's first (racing never stops it), else
- * the first of a configuration with none running: a second split of a configuration racing may stop
- * on the running one's answer waits while another configuration's split can start.
+ * The split pool starts, among the queued splits, the first of a configuration with none running:
+ * a second split of a configuration racing may stop on the running one's answer waits while
+ * another configuration's split can start.
  */
 import { describe, expect, it } from 'vitest';
 import { nextSplit } from '../../../training/select/split-pool.ts';
@@ -19,20 +19,9 @@ const queueOf = (...lines: [object, string, State][]) =>
   }));
 
 describe('nextSplit', () => {
-  const cases: { what: string; queue: ReturnType<typeof queueOf>; leader?: object; next?: string }[] = [
+  const cases: { what: string; queue: ReturnType<typeof queueOf>; next?: string }[] = [
     {
-      what: 'the leader’s split before a configuration whose answer racing has still to read',
-      queue: queueOf(
-        [scratch, '11:2', 'running'],
-        [fineTune, '10:3', 'answered'],
-        [scratch, '11:3', 'queued'],
-        [fineTune, '10:4', 'queued'],
-      ),
-      leader: scratch,
-      next: '11:3',
-    },
-    {
-      what: 'without a leader among them, a configuration with no split running',
+      what: 'a configuration with no split running before one racing may stop on the running split',
       next: '11:4',
       queue: queueOf(
         [fineTune, '10:3', 'running'],
@@ -58,7 +47,7 @@ describe('nextSplit', () => {
   ];
   for (const c of cases) {
     it(c.what, () => {
-      expect(nextSplit(c.queue, c.leader)?.key).toBe(c.next);
+      expect(nextSplit(c.queue)?.key).toBe(c.next);
     });
   }
 });
