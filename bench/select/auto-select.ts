@@ -13,7 +13,7 @@
  *   node --import tsx bench/select/auto-select.ts [--budget <seconds>] [--images photo|small]
  *     [--rows <file>]
  *   (both are part of `npm run bench`). `--rows` writes every configuration's per-split
- *   accuracies, mean and skip reason, and the pick, as JSON: two runs' files are equal exactly when
+ *   accuracies, skip reason and cut flag, the notes and the pick, as JSON: two runs' files are equal exactly when
  *   the searches scored the same splits with the same results (how kernel changes are checked).
  */
 import fs from 'node:fs';
@@ -75,6 +75,7 @@ export async function autoSelectBench(
   log: (m: string) => void = () => {},
   budgetSeconds = BENCH_BUDGET_SECONDS,
   images: BenchImages = 'photo',
+  /** Where to write what the search decided (every row's per-split accuracies, notes, pick). */
   rowsFile?: string,
 ): Promise<AutoSelectBench> {
   await initTf({ backend: 'wasm' });
@@ -121,9 +122,12 @@ export async function autoSelectBench(
       progress: { log, task: () => ({ tick() {}, done() {} }) },
     });
     const cpu = process.cpuUsage(cpu0);
-    if (rowsFile !== undefined) {
-      const rows = s.rows.map((r) => ({ id: r.id, folds: r.folds, mean: r.mean, skipped: r.skipped }));
-      fs.writeFileSync(rowsFile, `${JSON.stringify({ winner: s.winner.id, rows }, null, 1)}\n`);
+    if (rowsFile) {
+      const decided = s.rows.map((r) => ({ id: r.id, folds: r.folds, skipped: r.skipped, cut: r.cut }));
+      fs.writeFileSync(
+        rowsFile,
+        JSON.stringify({ rows: decided, notes: s.skipped, winner: s.winner.id }, null, 2),
+      );
     }
     const sum = (f: (r: (typeof s.rows)[number]) => boolean) =>
       Number(

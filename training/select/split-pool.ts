@@ -9,6 +9,7 @@
  * is discarded. Each split is a pure function of its inputs and seed, so the table is the one a
  * sequential search gives (only the budget, which stops a split at a point in time, can differ).
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { EdgetuneError } from '../../shared/errors.ts';
@@ -24,6 +25,18 @@ import type { SplitWorkerInit } from './split-worker.ts';
 
 /** `EDGETUNE_SELECT_WORKERS=1` keeps every split on the main thread. */
 export const SELECT_WORKERS_ENV = 'EDGETUNE_SELECT_WORKERS';
+/**
+ * `EDGETUNE_SELECT_TIMELINE=<file>`: when each split started and ended on the pool (ms since the
+ * pool opened), written at close — to see where a worker waits (bench/select/timeline.ts sums it).
+ */
+export const SELECT_TIMELINE_ENV = 'EDGETUNE_SELECT_TIMELINE';
+
+export interface TimelineEntry {
+  key: string;
+  start: number;
+  end: number;
+  outcome: 'probs' | 'budgetSpent' | 'cancelled' | 'failed';
+}
 
 /** Worker threads for the search: `requested`, else the env, else min(2, available cores). */
 export function selectWorkers(requested?: number): number {
@@ -53,6 +66,25 @@ interface Entry {
   /** Shared with the worker: set when the split's answer will not be read. */
   cancelled: Int32Array;
   result?: Promise<SplitResult>;
+  /** Started and not yet answered. */
+  running?: boolean;
+}
+
+/**
+ * The queued split to start next: the first, in the order the search will ask for them, of a
+ * configuration with no split running; else the first. A configuration with a split running may
+ * be stopped by racing on that split's answer, which would discard a second split of it started
+ * now (a search whose fine-tuning split ran while the last scratch split waited, then was
+ * discarded, ended ~10 s later); and the search cannot ask for that second split before the
+ * running one answers, when it is the first eligible again. Which split runs when never changes
+ * what the search reads, only how soon.
+ */
+export function nextSplit<E extends { owner: object; started: boolean; running: boolean }>(
+  queue: readonly E[],
+): E | undefined {
+  const busy = new Set(queue.filter((e) => e.running).map((e) => e.owner));
+  const waiting = queue.filter((e) => !e.started);
+  return waiting.find((e) => !busy.has(e.owner)) ?? waiting[0];
 }
 
 export class SplitPool {
@@ -61,6 +93,8 @@ export class SplitPool {
   private readonly entries = new Map<string, Entry>();
   private readonly suffixes = new Map<TransferInput, Promise<tf.io.ModelArtifacts>>();
   private running = 0;
+  private readonly opened = performance.now();
+  private readonly timeline: TimelineEntry[] = [];
   /** Splits run at once (lowered while the main thread trains heads). */
   slots: number;
 
@@ -93,7 +127,7 @@ export class SplitPool {
   async take(key: string): Promise<{ probs: Float32Array; seconds: number }> {
     const e = this.entries.get(key);
     if (!e) throw new Error(`internal: split ${key} was never queued`);
-    if (!e.result) this.start(e);
+    if (!e.result) this.start(e, key);
     const r = await e.result!;
     this.entries.delete(key);
     if ('budgetSpent' in r) throw new BudgetSpent('search budget spent');
@@ -119,22 +153,41 @@ export class SplitPool {
 
   setSlots(n: number): void {
     this.slots = n;
+    const now = performance.now() - this.opened;
+    this.timeline.push({ key: `slots=${n}`, start: now, end: now, outcome: 'probs' });
     this.pump();
   }
 
   private pump(): void {
-    for (const e of this.entries.values()) {
-      if (this.running >= this.slots) return;
-      if (!e.result) this.start(e);
+    while (this.running < this.slots) {
+      const queue = [...this.entries].map(([key, e]) => ({
+        key,
+        e,
+        owner: e.owner,
+        started: e.result !== undefined,
+        running: e.running === true,
+      }));
+      const next = nextSplit(queue);
+      if (!next) return;
+      this.start(next.e, next.key);
     }
   }
 
-  private start(e: Entry): void {
+  private start(e: Entry, key: string): void {
     this.running++;
+    e.running = true;
+    const start = performance.now() - this.opened;
     e.result = e.make().then((job) => this.pool.run(job, []));
     e.result
+      .then(
+        (r): TimelineEntry['outcome'] =>
+          'probs' in r ? 'probs' : 'budgetSpent' in r ? 'budgetSpent' : 'cancelled',
+        (): TimelineEntry['outcome'] => 'failed',
+      )
+      .then((outcome) => this.timeline.push({ key, start, end: performance.now() - this.opened, outcome }))
       .finally(() => {
         this.running--;
+        e.running = false;
         this.pump();
       })
       .catch(() => {});
@@ -184,5 +237,7 @@ export class SplitPool {
   async close(): Promise<void> {
     this.entries.clear();
     await this.pool.close();
+    const file = process.env[SELECT_TIMELINE_ENV];
+    if (file) fs.writeFileSync(file, JSON.stringify(this.timeline));
   }
 }

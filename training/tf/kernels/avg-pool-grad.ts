@@ -15,15 +15,15 @@ export function avgPoolGradConfig(shipped: KernelConfig): KernelConfig {
     const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
     const m = Math.fround(1 / (fh * fw));
     const { batchSize, inHeight: ih, inWidth: iw, inChannels: c, outHeight: oh, outWidth: ow } = info;
+    // A window's elements all get the same c values: computed once, then copied to each pixel.
+    const share = new Float32Array(c);
     for (let b = 0; b < batchSize; b++) {
       for (let r = 0; r < oh; r++) {
         for (let q = 0; q < ow; q++) {
           const from = ((b * oh + r) * ow + q) * c;
+          for (let k = 0; k < c; k++) share[k] = src[from + k]! * m;
           for (let i = 0; i < fh; i++) {
-            for (let j = 0; j < fw; j++) {
-              const to = ((b * ih + r * sh + i) * iw + q * sw + j) * c;
-              for (let k = 0; k < c; k++) dst[to + k] = src[from + k]! * m;
-            }
+            for (let j = 0; j < fw; j++) dst.set(share, ((b * ih + r * sh + i) * iw + q * sw + j) * c);
           }
         }
       }
