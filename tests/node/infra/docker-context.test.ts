@@ -15,48 +15,36 @@ import { describe, expect, it } from 'vitest';
  * top-level folder it reaches is copied by both Dockerfiles.
  */
 const root = path.resolve(import.meta.dirname, '../../..');
-const specifier = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|new URL\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g;
-
-function reachableFiles(entry: string): Set<string> {
-  const seen = new Set<string>();
-  const queue = [entry];
-  while (queue.length > 0) {
-    const file = queue.pop()!;
-    if (seen.has(file)) continue;
-    seen.add(file);
-    if (!/\.(ts|mts|mjs|js)$/.test(file)) continue;
-    for (const match of readFileSync(file, 'utf8').matchAll(specifier)) {
-      const target = path.resolve(path.dirname(file), match[1]!);
-      if (existsSync(target)) queue.push(target);
-      else if (existsSync(`${target}.ts`)) queue.push(`${target}.ts`);
-    }
-  }
-  return seen;
-}
+const relativeSpecifier = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|new URL\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g;
 
 const staticImport = /^\s*(?:import|export)\s+(?!type\s)(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/gm;
 
-/** Packages the CLI's start-up graph (static value imports from `entry`) imports. */
-function startupPackages(entry: string): Set<string> {
-  const seen = new Set<string>();
+/**
+ * Walks the module graph from `entry` along the specifiers `pattern` captures; relative ones that
+ * resolve to a file are followed, bare ones collected. Returns the files reached and the packages.
+ */
+function walk(entry: string, pattern: RegExp): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>();
   const packages = new Set<string>();
   const queue = [entry];
   while (queue.length > 0) {
     const file = queue.pop()!;
-    if (seen.has(file)) continue;
-    seen.add(file);
-    for (const match of readFileSync(file, 'utf8').matchAll(staticImport)) {
+    if (files.has(file)) continue;
+    files.add(file);
+    if (!/\.(ts|mts|mjs|js)$/.test(file)) continue;
+    for (const match of readFileSync(file, 'utf8').matchAll(pattern)) {
       const spec = match[1]!;
       if (spec.startsWith('.')) {
         const target = path.resolve(path.dirname(file), spec);
-        if (/\.(ts|mts|mjs|js)$/.test(target) && existsSync(target)) queue.push(target);
+        if (existsSync(target)) queue.push(target);
+        else if (existsSync(`${target}.ts`)) queue.push(`${target}.ts`);
       } else if (!spec.startsWith('node:')) {
         const parts = spec.split('/');
         packages.add(spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!);
       }
     }
   }
-  return packages;
+  return { files, packages };
 }
 
 function copiedFolders(dockerfile: string): Set<string> {
@@ -73,7 +61,7 @@ function copiedFolders(dockerfile: string): Set<string> {
 
 describe('training images', () => {
   const folders = new Set(
-    [...reachableFiles(path.join(root, 'bin/edgetune.mjs'))].map(
+    [...walk(path.join(root, 'bin/edgetune.mjs'), relativeSpecifier).files].map(
       (file) => path.relative(root, file).split(path.sep)[0]!,
     ),
   );
@@ -89,7 +77,7 @@ describe('training images', () => {
       dependencies: Record<string, string>;
       devDependencies: Record<string, string>;
     };
-    const packages = startupPackages(path.join(root, 'training/cli/main.ts'));
+    const { packages } = walk(path.join(root, 'training/cli/main.ts'), staticImport);
     expect(packages).toContain('commander');
     const devOnly = [...packages].filter(
       (p) => p in manifest.devDependencies && !(p in manifest.dependencies),
