@@ -6,6 +6,9 @@
  *
  *   EDGETUNE_CACHE_DIR=... nice node --import tsx bench/select/tasks.ts [--tasks digits,negative] [--seeds 1,2,3] [--out f.json] [--budget s]
  *   node --import tsx bench/select/tasks.ts --render a.json,b.json [--tasks …] [--seeds …]   (one table from several runs)
+ *   … --replay a.json,b.json [--tasks …] [--seeds …] --out f.json   (the recorded runs of those tasks and seeds searched
+ *     again by the current procedure, training only the splits and hindsight fits they lack:
+ *     training/select/replay.ts)
  *
  * CPU-heavy (the scratch CNN is cross-validated too, and every configuration gets a hindsight
  * test-set fit): minutes per task and seed on a busy 2-core box.
@@ -17,6 +20,7 @@ import { initTf } from '../../training/tf/backend.ts';
 import { cachedPretrainedBackbone } from '../../training/train/cached-backbone.ts';
 import { runTraining } from '../../training/train/run.ts';
 import { choosePaired } from '../../training/select/choose.ts';
+import { SELECT_REPLAY_ENV } from '../../training/select/replay.ts';
 import { MIN_SPLITS } from '../../training/select/search.ts';
 import { type RecordedRun, RULES, foldCountOf, gapOf, replayed } from './pick-rules.ts';
 import { writePhotoCrops } from './photo-crops.ts';
@@ -98,6 +102,16 @@ export interface TaskResult extends RecordedRun {
   exportFitSeed?: number;
 }
 
+/** Runs by `task/seed`; a run recorded in several files counts once: the last file's. */
+function recordedRuns(files: readonly string[]): Map<string, TaskResult> {
+  const byRun = new Map<string, TaskResult>();
+  for (const f of files) {
+    for (const r of JSON.parse(fs.readFileSync(f, 'utf8')) as TaskResult[])
+      byRun.set(`${r.task}/${r.seed}`, r);
+  }
+  return byRun;
+}
+
 async function main(): Promise<void> {
   const all = tasks();
   // `--render a.json,b.json`: the table of runs made by several processes, without training.
@@ -105,11 +119,7 @@ async function main(): Promise<void> {
   if (render) {
     // A run recorded in several files (a rerun of the same task and seed) counts once: the last
     // file's. `--tasks` / `--seeds` narrow the table.
-    const byRun = new Map<string, TaskResult>();
-    for (const f of render.split(',')) {
-      for (const r of JSON.parse(fs.readFileSync(f, 'utf8')) as TaskResult[])
-        byRun.set(`${r.task}/${r.seed}`, r);
-    }
+    const byRun = recordedRuns(render.split(','));
     const onlyTasks = arg('--tasks', '');
     const onlySeeds = arg('--seeds', '');
     const merged = [...byRun.values()].filter(
@@ -118,6 +128,7 @@ async function main(): Promise<void> {
         (!onlySeeds || onlySeeds.split(',').map(Number).includes(r.seed)),
     );
     console.log(renderTable(merged, all));
+    console.log(`\n${renderAgainstPlain(merged, all)}`);
     console.log(`\n${renderRules(merged, all)}`);
     return;
   }
@@ -128,6 +139,7 @@ async function main(): Promise<void> {
   // outside "the best configuration in the search").
   const budget = arg('--budget', '');
   const results: TaskResult[] = fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, 'utf8')) : [];
+  const recorded = arg('--replay', '') ? recordedRuns(arg('--replay', '').split(',')) : undefined;
   await initTf({ backend: 'wasm' });
   for (const name of chosen) {
     const task = all[name];
@@ -135,6 +147,13 @@ async function main(): Promise<void> {
     const backbone = await task.backbone();
     for (const seed of seeds) {
       if (results.some((r) => r.task === name && r.seed === seed)) continue;
+      if (recorded) {
+        const run = recorded.get(`${name}/${seed}`);
+        if (!run?.rows) throw new Error(`--replay: no recorded run of ${name} seed ${seed} with its splits`);
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-replay-')), 'run.json');
+        fs.writeFileSync(file, JSON.stringify({ rows: run.rows }));
+        process.env[SELECT_REPLAY_ENV] = file;
+      }
       const r = await runTraining({
         backbone,
         data: task.data,
@@ -242,6 +261,40 @@ export function renderTable(results: readonly TaskResult[], all: Record<string, 
     const m = (f: (r: TaskResult) => number) => rs.reduce((a, r) => a + f(r), 0) / rs.length;
     lines.push(
       `| **mean over ${rs.length} seeds** | | | **${pct(m((r) => r.pickTest))}** | | **${pct(m((r) => r.bestTest))}** | **${pct(m((r) => r.bestTest - r.pickTest))}** |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/**
+ * The plain transfer model's test accuracy in a recorded search: its `<feature layer> · linear`
+ * configuration, the fit `--select transfer` exports (bench/select/plain-transfer.ts checks they are equal).
+ */
+function plainTransferTest(r: TaskResult): number | null {
+  const row = r.rows?.find(
+    (x) => x.id.endsWith(' · linear') && !x.id.startsWith('pool(') && !x.id.startsWith('fine-tune'),
+  );
+  return row?.testAccuracy ?? null;
+}
+
+/**
+ * Per task: the mean test accuracy of the shipped rule's pick against the plain transfer model
+ * (`--select transfer`, what `edgetune train` trained by default before the search) and the
+ * search's best in hindsight.
+ */
+export function renderAgainstPlain(results: readonly TaskResult[], all: Record<string, Task>): string {
+  const lines = [
+    '| task | runs | `--select auto` pick | plain transfer (`--select transfer`) | pick − plain (points) | runs where the pick is below plain | best in hindsight |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const name of Object.keys(all)) {
+    const rs = results
+      .filter((r) => r.task === name && plainTransferTest(r) !== null)
+      .map((r) => ({ pick: shippedPick(r).pickTest, plain: plainTransferTest(r)!, best: r.bestTest }));
+    if (rs.length === 0) continue;
+    const m = (f: (r: (typeof rs)[number]) => number) => rs.reduce((a, r) => a + f(r), 0) / rs.length;
+    lines.push(
+      `| ${all[name]!.title} | ${rs.length} | ${pct(m((r) => r.pick))} | ${pct(m((r) => r.plain))} | ${pct(m((r) => r.pick - r.plain))} | ${rs.filter((r) => r.pick < r.plain).length} | ${pct(m((r) => r.best))} |`,
     );
   }
   return lines.join('\n');

@@ -16,7 +16,11 @@ import { DEFAULT_SEARCH_BUDGET_SECONDS, searchConfigurations, type Selection } f
 import { type Configuration, HEAD_KINDS, headSpecOf } from './space.ts';
 import { scratchSide } from '../fit/baseline.ts';
 
-/** Below this many labelled images in the smallest class, the CLI searches by default. */
+/**
+ * `edgetune train` searches by default when the smallest class has fewer labelled images than
+ * this and no flag pins the configuration: on the recorded searches (bench/select) the pick beat
+ * the plain transfer model's test accuracy on average on every task, by 0.1–8.7 points.
+ */
 export const AUTO_SELECT_BELOW = 50;
 
 /** A search's winner as recorded in a recipe (training.json), so retraining can reuse it. */

@@ -29,6 +29,7 @@ import { BudgetSpent, fitScratch, fitTransfer, type Rows, type TransferInput } f
 import { checkExportFit, type FitCheck } from './export-check.ts';
 import { foldCount, splitPlan } from './folds.ts';
 import { candidateInputs, sharedKeras } from './inputs.ts';
+import { type KnownScores, knownScoresFromEnv } from './replay.ts';
 import { buildSpace, type Configuration, HEAD_KINDS } from './space.ts';
 import { selectWorkers, SplitPool, type SplitSource } from './split-pool.ts';
 
@@ -93,6 +94,11 @@ export interface SearchOptions {
    * EDGETUNE_SELECT_WORKERS env, else min(2, available cores); 1 trains them on this thread).
    */
   workers?: number;
+  /**
+   * Splits and hindsight figures already measured by a recorded search of the same data and seed
+   * (replay.ts; default: the EDGETUNE_SELECT_REPLAY file): taken instead of trained.
+   */
+  known?: KnownScores;
 }
 
 export interface SelectionRow extends Configuration {
@@ -153,6 +159,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;
   const progress = o.progress ?? silentProgress;
+  const known = o.known ?? knownScoresFromEnv();
   const labelled = [...o.train, ...o.val];
   const y = Int32Array.from(labelled, (s) => s.label);
   const n = labelled.length;
@@ -285,17 +292,18 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
         for (let i = from; i < to; i++) {
           const split = plan[i]!;
           const splitRows = { train: split.train, val: split.val, predict: split.held };
-          let probs: Float32Array;
-          if (pooled) {
+          const recorded = known?.split(row.id, i);
+          if (recorded !== undefined) {
+            row.folds.push(recorded);
+          } else if (pooled) {
             pool!.ahead(row, splitKey(row, i), sourceOf(row)!, splitRows, o.seed);
             const r = await pool!.take(splitKey(row, i));
             poolSeconds += r.seconds;
             if (!('probs' in r)) throw new BudgetSpent('search budget spent');
-            probs = r.probs;
+            row.folds.push(accuracy(r.probs, y, split.held));
           } else {
-            probs = await trainAndPredict(splitRows, o.seed);
+            row.folds.push(accuracy(await trainAndPredict(splitRows, o.seed), y, split.held));
           }
-          row.folds.push(accuracy(probs, y, split.held));
           const lead = race ? leader() : undefined;
           const after = cheap(row) ? RACE_MIN_SPLITS : EXPENSIVE_RACE_MIN_SPLITS;
           if (lead && lead !== row && clearlyWorse(row.folds, lead.folds, after)) {
@@ -344,7 +352,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       pool = new SplitPool(workers, yAll, o.classes, started + o.budgetSeconds * 1000);
       pool.setSlots(workers - 1);
       for (let i = 0; i < firstSplits; i++) {
-        for (const row of expensive) {
+        for (const row of expensive.filter((r) => known?.split(r.id, i) === undefined)) {
           const split = plan[i]!;
           pool.ahead(
             row,
@@ -488,8 +496,8 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
     if (o.test) {
       for (const row of rows.filter((r) => r.folds.length > 0)) {
         const t0 = performance.now();
-        const probs = await fitRunSplit(row, o.seed, testRows);
-        row.testAccuracy = accuracy(probs, yAll, testRows);
+        row.testAccuracy =
+          known?.test(row.id) ?? accuracy(await fitRunSplit(row, o.seed, testRows), yAll, testRows);
         row.testSeconds = Number(((performance.now() - t0) / 1000).toFixed(3));
         progress.log(
           `  ${row.id}: estimate ${row.estimate === null ? '—' : (row.estimate * 100).toFixed(1)}%, test ${(row.testAccuracy * 100).toFixed(1)}%`,

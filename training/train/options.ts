@@ -56,7 +56,10 @@ export interface TrainOptions {
    * `autoSelectBelow` is set and the smallest class has fewer labelled images, else 'transfer'.
    */
   select?: 'transfer' | 'best' | 'auto';
-  /** The CLI sets 50 unless the configuration was pinned by flags; library callers opt in. */
+  /**
+   * `edgetune train` sets AUTO_SELECT_BELOW (50) unless a flag pins the configuration
+   * (--feature-layer, --trainable, --head, --baseline); library callers opt in.
+   */
   autoSelectBelow?: number;
   /** Seconds `--select auto` may spend searching (default 600). */
   searchBudget?: number;

@@ -254,6 +254,9 @@ describe('model hub backbones', () => {
       'hub-mv2',
       '--epochs',
       '2',
+      // The hub download is under test: the plain transfer configuration, pinned.
+      '--select',
+      'transfer',
       '--out',
       out,
       '--store',

@@ -2,8 +2,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli-helper.ts';
+import { quickBackbone } from '../train/scale-fixtures.ts';
 
 const base = ['train', '--backbone', 'nsfwjs:MobileNetV2', '--data', 'folder:/nonexistent', '--name', 'x'];
 
@@ -20,15 +21,59 @@ describe('train --select / --search-budget', () => {
     // Each CLI start loads the whole training stack: minutes on a busy 2-core machine.
   }, 600_000);
 
-  it('--help documents transfer as the default, best as the quick two-way choice and auto as the search', async () => {
+  it('--help documents auto as the default below 50 labels per class, best as the quick two-way choice', async () => {
     const r = await runCli(['train', '--help']);
     expect(r.code).toBe(0);
     const help = r.stdout.replace(/\s+/g, ' ');
-    expect(help).toMatch(/--select <which> transfer \(default\)/);
+    expect(help).toMatch(
+      /--select <which> auto \(default when a class has fewer than 50 labelled images and no --feature-layer, --trainable, --head or --baseline pins the configuration\) or transfer \(default otherwise\)/,
+    );
     expect(help).toMatch(/best: the quick two-way choice/);
     expect(help).toMatch(/auto: cross-validate feature layers/);
     expect(help).toMatch(/--search-budget <duration>/);
   }, 600_000);
+});
+
+describe('train without --select', () => {
+  let backbone: string;
+  beforeAll(async () => {
+    backbone = await quickBackbone();
+  }, 900_000);
+  // 4 labelled images per class: below 50, so the CLI searches unless a flag pins the configuration.
+  const args = (out: string) => [
+    'train',
+    '--backbone',
+    backbone,
+    '--data',
+    'opencv-digits:classes=0-2:per-class=4',
+    '--name',
+    'few',
+    '--epochs',
+    '5',
+    '--out',
+    out,
+    '--json',
+  ];
+
+  it('searches when a class has fewer than 50 labelled images, and says why', async () => {
+    const r = await runCli(args(fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-default-select-'))));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(
+      '--select auto: fewer than 50 labelled images in a class, so the configuration is chosen by cross-validation (--select transfer trains the plain transfer model instead)',
+    );
+    const selection = JSON.parse(r.stdout).selection;
+    expect(selection.reused).toBe(false);
+    expect(selection.folds).toBe(4);
+    expect(typeof selection.winner).toBe('string');
+  }, 900_000);
+
+  it('a flag that pins the configuration trains it as asked, without a search', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-pinned-'));
+    const r = await runCli([...args(out), '--head', 'dropout=0.3']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('--select auto');
+    expect(JSON.parse(r.stdout).selection).toBeUndefined();
+  }, 900_000);
 });
 
 describe('policy set --search-again', () => {

@@ -9,7 +9,8 @@ import os from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeTargetFor } from '../../../shared/preprocess/preprocess.ts';
 import { loadDataset, splitDataset } from '../../../training/datasets/index.ts';
-import { type SearchOptions, searchConfigurations } from '../../../training/select/search.ts';
+import { type KnownScores, knownScores } from '../../../training/select/replay.ts';
+import { type SearchOptions, type Selection, searchConfigurations } from '../../../training/select/search.ts';
 import { runSplitJob } from '../../../training/select/split-jobs.ts';
 import { SELECT_WORKERS_ENV, selectWorkers } from '../../../training/select/split-pool.ts';
 import { initTf } from '../../../training/tf/backend.ts';
@@ -19,6 +20,16 @@ import { quickBackbone } from '../train/scale-fixtures.ts';
 
 describe('--select auto on worker threads', () => {
   let options: Omit<SearchOptions, 'workers' | 'cacheDir'>;
+  let sequential: Selection;
+  const run = async (workers: number, known?: KnownScores) => {
+    const cacheDir = tmpDir(`select-pool-${workers}`);
+    try {
+      return await searchConfigurations({ ...options, workers, cacheDir, known });
+    } finally {
+      fs.rmSync(cacheDir, { recursive: true, force: true });
+    }
+  };
+  const table = (s: Selection) => s.rows.map((r) => ({ id: r.id, folds: r.folds, skipped: r.skipped }));
   beforeAll(async () => {
     await initTf({ backend: 'wasm' });
     const file = await quickBackbone();
@@ -44,18 +55,8 @@ describe('--select auto on worker threads', () => {
   }, 900_000);
 
   it('two worker threads give the sequential search’s table', async () => {
-    const run = async (workers: number) => {
-      const cacheDir = tmpDir(`select-pool-${workers}`);
-      try {
-        return await searchConfigurations({ ...options, workers, cacheDir });
-      } finally {
-        fs.rmSync(cacheDir, { recursive: true, force: true });
-      }
-    };
-    const sequential = await run(1);
+    sequential = await run(1);
     const pooled = await run(2);
-    const table = (s: typeof sequential) =>
-      s.rows.map((r) => ({ id: r.id, folds: r.folds, skipped: r.skipped }));
     // The pool trained something: re-trained layers and the scratch CNN were scored.
     const expensive = sequential.rows.filter((r) => r.kind === 'scratch' || r.trainable > 0);
     expect(expensive.map((r) => r.id)).toEqual([
@@ -69,6 +70,23 @@ describe('--select auto on worker threads', () => {
     expect(pooled.winner).toEqual(sequential.winner);
     for (const r of pooled.rows)
       expect(r.estimate).toBe(sequential.rows.find((s) => s.id === r.id)!.estimate);
+  }, 1_800_000);
+
+  it('a replay of the recorded search trains only the splits the recording lacks, and decides the same', async () => {
+    const scratch = sequential.rows.find((r) => r.kind === 'scratch')!;
+    // The recording without the scratch CNN's last split: that one split is trained again.
+    const recording = sequential.rows.map((r) => ({
+      id: r.id,
+      folds: r === scratch ? r.folds.slice(0, -1) : r.folds,
+    }));
+    const replayed = await run(2, knownScores(recording));
+    expect(table(replayed)).toEqual(table(sequential));
+    expect(replayed.winner).toEqual(sequential.winner);
+    expect(replayed.skipped).toEqual(sequential.skipped);
+    // Split seconds are counted only for splits trained on the pool: the re-trained layers took
+    // their splits from the recording, the scratch CNN trained one.
+    for (const r of replayed.rows.filter((r) => r.trainable > 0)) expect(r.seconds).toBe(0);
+    expect(replayed.rows.find((r) => r.kind === 'scratch')!.seconds).toBeGreaterThan(0);
   }, 1_800_000);
 
   it('a split whose flag is set (racing dropped it) stops at the end of an epoch, unread', async () => {

@@ -90,6 +90,9 @@ describe('features --shard k/3 on S3, then train from the stored features', () =
     'sharded',
     '--epochs',
     '20',
+    // Feature sharding is under test: the plain transfer configuration, pinned.
+    '--select',
+    'transfer',
     '--out',
     out,
     '--json',

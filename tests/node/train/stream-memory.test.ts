@@ -42,6 +42,9 @@ function train(backbone: string, data: string, cacheDir: string, out: string): P
         'scale',
         '--epochs',
         '2',
+        // Memory is under test: the plain transfer configuration, pinned.
+        '--select',
+        'transfer',
         '--out',
         out,
         '--json',

@@ -8,6 +8,7 @@ import { runTraining } from '../../train/run.ts';
 import { describeThroughput } from '../../train/throughput.ts';
 import { parseDuration } from '../../../shared/jobs/policy.ts';
 import { selectionJson, selectionLines } from '../../select/summary.ts';
+import { AUTO_SELECT_BELOW } from '../../select/auto.ts';
 import { printResult } from '../output.ts';
 import { addInputFlags, hasInputOptions, inputOptionsFromFlags } from '../../backbones/input-options.ts';
 import { trainPrototype } from './train-prototype.ts';
@@ -159,7 +160,8 @@ export function register(program: Command): void {
     )
     .option(
       '--select <which>',
-      'transfer (default); best: the quick two-way choice between transfer and --baseline scratch on validation data; ' +
+      `auto (default when a class has fewer than ${AUTO_SELECT_BELOW} labelled images and no --feature-layer, --trainable, --head or --baseline pins the configuration) or transfer (default otherwise); ` +
+        "transfer: the backbone's feature layer and a linear head (seconds); best: the quick two-way choice between transfer and --baseline scratch on validation data; " +
         'auto: cross-validate feature layers, heads (prototype, linear, MLP), fine-tuning depths 1-2 and the scratch CNN, ' +
         'pick the configuration most probably best in CV (then the simplest of its nested family within one SE) and train it',
     )
@@ -202,6 +204,14 @@ export function register(program: Command): void {
         batchSize: f.batchSize,
         baseline: f.baseline,
         select: f.select,
+        // A flag that names part of the configuration asks for it, not for a search.
+        autoSelectBelow:
+          f.featureLayer === undefined &&
+          f.trainable === undefined &&
+          f.head === undefined &&
+          f.baseline === undefined
+            ? AUTO_SELECT_BELOW
+            : undefined,
         searchBudget: f.searchBudget,
         out: f.out,
         store: f.store,

@@ -135,6 +135,11 @@ export async function prepareInputs(ctx: StageContext): Promise<TrainInputs> {
   let auto: AutoPlan | undefined;
   if (wantsSearch(options, data)) {
     mark = performance.now();
+    if (options.select === undefined) {
+      progress.log(
+        `--select auto: fewer than ${options.autoSelectBelow} labelled images in a class, so the configuration is chosen by cross-validation (--select transfer trains the plain transfer model instead)`,
+      );
+    }
     auto = await planAuto(options, {
       backbone,
       train: train.samples,

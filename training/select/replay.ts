@@ -1,0 +1,54 @@
+/**
+ * Replaying a recorded search under a changed procedure: `EDGETUNE_SELECT_REPLAY=<file>` names a
+ * search recorded on the same data with the same seed (bench/select/tasks.ts writes them), and the
+ * search takes a split's accuracy from it instead of training that split, and a configuration's
+ * hindsight test accuracy instead of fitting it again. Only what the recording lacks is trained.
+ *
+ * Exact because every split is a pure function of the labelled images, the plan (seeded) and the
+ * configuration: a replay scores what a fresh search would, and decides (racing, the pick) on the
+ * same numbers — only the time is not the recording's. For measuring a procedure on recorded
+ * runs (bench/select); a user's search never sets it.
+ */
+import fs from 'node:fs';
+import { z } from 'zod';
+import { EdgetuneError } from '../../shared/errors.ts';
+
+export const SELECT_REPLAY_ENV = 'EDGETUNE_SELECT_REPLAY';
+
+const recordedRow = z.object({
+  id: z.string(),
+  folds: z.array(z.number().min(0).max(1)),
+  testAccuracy: z.number().min(0).max(1).nullable().optional(),
+});
+const recording = z.object({ rows: z.array(recordedRow) });
+
+export interface KnownScores {
+  /** Accuracy of `id` on split `i` of the plan, when recorded. */
+  split(id: string, i: number): number | undefined;
+  /** The recorded hindsight test accuracy of `id`. */
+  test(id: string): number | undefined;
+}
+
+export function knownScores(rows: z.input<typeof recording>['rows']): KnownScores {
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return {
+    split: (id, i) => byId.get(id)?.folds[i],
+    test: (id) => byId.get(id)?.testAccuracy ?? undefined,
+  };
+}
+
+/** The recording named by EDGETUNE_SELECT_REPLAY, if set. */
+export function knownScoresFromEnv(env: NodeJS.ProcessEnv = process.env): KnownScores | undefined {
+  const file = env[SELECT_REPLAY_ENV];
+  if (!file) return undefined;
+  let parsed: z.infer<typeof recording>;
+  try {
+    parsed = recording.parse(JSON.parse(fs.readFileSync(file, 'utf8')));
+  } catch (e) {
+    throw new EdgetuneError(
+      'bad_request',
+      `${SELECT_REPLAY_ENV}=${file}: not a recorded search (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`,
+    );
+  }
+  return knownScores(parsed.rows);
+}
