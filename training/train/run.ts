@@ -58,7 +58,14 @@ export async function runTraining(options: TrainOptions): Promise<TrainResult> {
       options.baseline === 'scratch' || auto?.scratch
         ? await fitScratchBaseline(ctx, inputs, transfer, own)
         : undefined;
-    const verdict = baseline ? describeVerdict(transfer.outcome, baseline.outcome) : undefined;
+    const exports = auto
+      ? auto.scratch
+        ? 'baseline'
+        : 'transfer'
+      : options.select === 'best'
+        ? 'better'
+        : 'transfer';
+    const verdict = baseline ? describeVerdict(transfer.outcome, baseline.outcome, exports) : undefined;
     if (verdict) progress.log(verdict);
 
     const exported = await exportWithGates(ctx, inputs, features, transfer, baseline);

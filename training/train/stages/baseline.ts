@@ -68,14 +68,26 @@ function pct(x: number): string {
   return `${(x * 100).toFixed(1)}%`;
 }
 
-export function describeVerdict(transfer: ModelOutcome, baseline: ModelOutcome): string {
+/**
+ * `exports`: which model this run exports. Advice to switch is given only where the run exports
+ * the transfer model; `--select best` and a search that picked the scratch CNN already export it.
+ */
+export function describeVerdict(
+  transfer: ModelOutcome,
+  baseline: ModelOutcome,
+  exports: 'transfer' | 'better' | 'baseline' = 'transfer',
+): string {
   const t = transfer.heldOut.accuracy;
   const b = baseline.heldOut.accuracy;
   const gap = ((t - b) * 100).toFixed(1);
   if (b > t) {
+    const then =
+      exports === 'transfer'
+        ? 'use --select best or another backbone.'
+        : 'the scratch baseline is what this run exports.';
     return (
       `The baseline trained from scratch wins: ${pct(b)} vs ${pct(t)} with transfer (${gap} points). ` +
-      'This backbone does not transfer to this task (negative transfer); use --select best or another backbone.'
+      `This backbone does not transfer to this task (negative transfer); ${then}`
     );
   }
   if (b === t) return `Transfer and the scratch baseline tie at ${pct(t)}.`;
