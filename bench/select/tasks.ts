@@ -231,7 +231,7 @@ export function renderRules(results: readonly TaskResult[], all: Record<string, 
  * (tests/node/select/auto.test.ts asserts the two are equal) — unless the export fit's check
  * refitted it with another seed, which only a run recorded with the check shows.
  */
-function shippedPick(r: TaskResult): { pick: string; pickTest: number } {
+export function shippedPick(r: TaskResult): { pick: string; pickTest: number } {
   const scored = replayed(r);
   const c = scored && choosePaired(scored, MIN_SPLITS);
   if (!c) return { pick: r.pick, pickTest: r.pickTest };
@@ -284,8 +284,8 @@ function plainTransferTest(r: TaskResult): number | null {
  */
 export function renderAgainstPlain(results: readonly TaskResult[], all: Record<string, Task>): string {
   const lines = [
-    '| task | runs | `--select auto` pick | plain transfer (`--select transfer`) | pick − plain (points) | runs where the pick is below plain | best in hindsight |',
-    '|---|---|---|---|---|---|---|',
+    '| task | runs | `--select auto` pick | plain transfer (`--select transfer`) | pick − plain (points) | runs where the pick is below plain | above plain | largest drop, gain (points) | best in hindsight |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const name of Object.keys(all)) {
     const rs = results
@@ -294,7 +294,7 @@ export function renderAgainstPlain(results: readonly TaskResult[], all: Record<s
     if (rs.length === 0) continue;
     const m = (f: (r: (typeof rs)[number]) => number) => rs.reduce((a, r) => a + f(r), 0) / rs.length;
     lines.push(
-      `| ${all[name]!.title} | ${rs.length} | ${pct(m((r) => r.pick))} | ${pct(m((r) => r.plain))} | ${pct(m((r) => r.pick - r.plain))} | ${rs.filter((r) => r.pick < r.plain).length} | ${pct(m((r) => r.best))} |`,
+      `| ${all[name]!.title} | ${rs.length} | ${pct(m((r) => r.pick))} | ${pct(m((r) => r.plain))} | ${pct(m((r) => r.pick - r.plain))} | ${rs.filter((r) => r.pick < r.plain).length} | ${rs.filter((r) => r.pick > r.plain).length} | ${pct(Math.max(0, ...rs.map((r) => r.plain - r.pick)))}, ${pct(Math.max(0, ...rs.map((r) => r.pick - r.plain)))} | ${pct(m((r) => r.best))} |`,
     );
   }
   return lines.join('\n');
