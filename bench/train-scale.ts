@@ -110,6 +110,9 @@ function trainChild(data: string, cacheDir: string, out: string): Promise<TrainJ
         'bench-scale',
         '--epochs',
         '20',
+        // Throughput of the plain transfer run: pinned, so no class size ever makes it a search.
+        '--select',
+        'transfer',
         '--out',
         out,
         '--json',
