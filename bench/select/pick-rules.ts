@@ -15,6 +15,9 @@ export interface RecordedRow {
   /** Absent in runs recorded before the field existed: familyOf() fills it in from the id. */
   family?: string | null;
   folds: number[];
+  /** Mean held-out cross-entropy and Brier score per split; absent in runs recorded before the fields. */
+  heldLoss?: number[];
+  heldBrier?: number[];
   testAccuracy: number | null;
   /** Absent in runs recorded before the field existed: cutOf() reads it off the split counts. */
   cut?: boolean;
@@ -28,7 +31,9 @@ export interface RecordedRun {
   rows?: RecordedRow[];
 }
 
-export type Replayed = Scored & { testAccuracy: number | null };
+/** A configuration as the rules see it: its split accuracies and, where recorded, held-out scores. */
+export type RuleInput = Scored & { heldLoss?: number[]; heldBrier?: number[] };
+export type Replayed = RuleInput & { testAccuracy: number | null };
 
 /**
  * A recorded configuration's nested family: recorded since the rule uses it; for older runs it is
@@ -79,8 +84,11 @@ export function foldCountOf(r: RecordedRun, labelled: number): number {
 
 export interface PickRule {
   title: string;
-  /** `k`: the folds of the run's plan (only the Nadeau–Bengio step reads it). */
-  pick: (scored: readonly Scored[], k: number) => string;
+  /**
+   * `k`: the folds of the run's plan (only the Nadeau–Bengio step reads it). Undefined where the
+   * run lacks what the rule reads (held-out losses in runs recorded before they were).
+   */
+  pick: (scored: readonly RuleInput[], k: number) => string | undefined;
 }
 
 const choice = (s: readonly Scored[]) => choosePaired(s, MIN_SPLITS)!;
@@ -138,6 +146,30 @@ export function shrunkEstimates(scored: readonly Scored[]): Map<string, number> 
   );
 }
 
+/**
+ * The configurations with each split's accuracy replaced by a continuous held-out score (higher is
+ * better): the negated mean cross-entropy or Brier score. Undefined where a run did not record it.
+ */
+function byHeld(scored: readonly RuleInput[], field: 'heldLoss' | 'heldBrier'): Scored[] | undefined {
+  if (scored.some((c) => c[field]?.length !== c.folds.length)) return undefined;
+  return scored.map((c) => ({ ...c, folds: c[field]!.map((x) => -x) }));
+}
+
+/**
+ * The family of the configuration most probably best by a held-out score, then the shipped rule
+ * (most probably best by accuracy, the one-SE step) among that family's configurations.
+ */
+function familyThenShipped(
+  scored: readonly RuleInput[],
+  field: 'heldLoss' | 'heldBrier',
+): string | undefined {
+  const h = byHeld(scored, field);
+  if (!h) return undefined;
+  const top = scored.find((c) => c.id === choice(h).mostProbable)!;
+  const members = scored.filter((c) => c === top || (c.family !== undefined && c.family === top.family));
+  return choosePaired(members, MIN_SPLITS)?.winner ?? top.id;
+}
+
 export const RULES: PickRule[] = [
   {
     title: 'one-SE step across all configurations',
@@ -185,6 +217,42 @@ export const RULES: PickRule[] = [
         return d.mean >= -d.se * Math.sqrt(1 + d.n / (k - 1)) - 1e-12;
       });
     },
+  },
+  {
+    title: 'held-out cross-entropy: most probably best',
+    pick: (s) => {
+      const h = byHeld(s, 'heldLoss');
+      return h && choice(h).mostProbable;
+    },
+  },
+  {
+    title: 'held-out cross-entropy: most probably best, one-SE step in its family',
+    pick: (s) => {
+      const h = byHeld(s, 'heldLoss');
+      return h && choice(h).winner;
+    },
+  },
+  {
+    title: 'held-out Brier score: most probably best',
+    pick: (s) => {
+      const h = byHeld(s, 'heldBrier');
+      return h && choice(h).mostProbable;
+    },
+  },
+  {
+    title: 'held-out Brier score: most probably best, one-SE step in its family',
+    pick: (s) => {
+      const h = byHeld(s, 'heldBrier');
+      return h && choice(h).winner;
+    },
+  },
+  {
+    title: 'family by held-out cross-entropy (most probably best), then the shipped rule inside it',
+    pick: (s) => familyThenShipped(s, 'heldLoss'),
+  },
+  {
+    title: 'family by held-out Brier score (most probably best), then the shipped rule inside it',
+    pick: (s) => familyThenShipped(s, 'heldBrier'),
   },
   {
     title: 'shipped: most probably best, one-SE step in its family',

@@ -29,8 +29,9 @@
  *    and a step across them passed over the scratch CNN where it was the best by 6 points.
  *
  * The alternatives it was judged against on recorded searches (shrunk estimates, a gated, textbook
- * or Nadeau–Bengio-corrected step, no step, a learning-curve correction for the scratch CNN) live
- * in bench/select/pick-rules.ts and learning-curve.ts; none did as well on both the runs the rule
+ * or Nadeau–Bengio-corrected step, no step, the held-out images' cross-entropy or Brier score in
+ * place of their accuracy, a learning-curve correction for the scratch CNN) live in
+ * bench/select/pick-rules.ts and learning-curve.ts; none did as well on both the runs the rule
  * was designed on and those it was checked on.
  */
 import { probabilityBest } from './probability-best.ts';

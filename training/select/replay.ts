@@ -1,8 +1,9 @@
 /**
  * Replaying a recorded search under a changed procedure: `EDGETUNE_SELECT_REPLAY=<file>` names a
  * search recorded on the same data with the same seed (bench/select/tasks.ts writes them), and the
- * search takes a split's accuracy from it instead of training that split, and a configuration's
- * hindsight test accuracy instead of fitting it again. Only what the recording lacks is trained.
+ * search takes a split's scores (accuracy, held-out loss and Brier score) from it instead of training that
+ * split, and a configuration's hindsight test accuracy instead of fitting it again. Only what the
+ * recording lacks is trained.
  *
  * Exact because every split is a pure function of the labelled images, the plan (seeded) and the
  * configuration: a replay scores what a fresh search would, and decides (racing, the pick) on the
@@ -18,13 +19,23 @@ export const SELECT_REPLAY_ENV = 'EDGETUNE_SELECT_REPLAY';
 const recordedRow = z.object({
   id: z.string(),
   folds: z.array(z.number().min(0).max(1)),
+  /** Absent in searches recorded before the fields: their splits are trained again. */
+  heldLoss: z.array(z.number().min(0)).optional(),
+  heldBrier: z.array(z.number().min(0)).optional(),
   testAccuracy: z.number().min(0).max(1).nullable().optional(),
 });
 const recording = z.object({ rows: z.array(recordedRow) });
 
+/** What a split records: the held-out images' accuracy, mean cross-entropy and Brier score. */
+export interface SplitScore {
+  accuracy: number;
+  loss: number;
+  brier: number;
+}
+
 export interface KnownScores {
-  /** Accuracy of `id` on split `i` of the plan, when recorded. */
-  split(id: string, i: number): number | undefined;
+  /** The scores of `id` on split `i` of the plan, when the recording has all of them. */
+  split(id: string, i: number): SplitScore | undefined;
   /** The recorded hindsight test accuracy of `id`. */
   test(id: string): number | undefined;
 }
@@ -32,7 +43,15 @@ export interface KnownScores {
 export function knownScores(rows: z.input<typeof recording>['rows']): KnownScores {
   const byId = new Map(rows.map((r) => [r.id, r]));
   return {
-    split: (id, i) => byId.get(id)?.folds[i],
+    split: (id, i) => {
+      const row = byId.get(id);
+      const accuracy = row?.folds[i];
+      const loss = row?.heldLoss?.[i];
+      const brier = row?.heldBrier?.[i];
+      return accuracy === undefined || loss === undefined || brier === undefined
+        ? undefined
+        : { accuracy, loss, brier };
+    },
     test: (id) => byId.get(id)?.testAccuracy ?? undefined,
   };
 }

@@ -29,7 +29,7 @@ import { BudgetSpent, fitScratch, fitTransfer, type Rows, type TransferInput } f
 import { checkExportFit, type FitCheck } from './export-check.ts';
 import { foldCount, splitPlan } from './folds.ts';
 import { candidateInputs, sharedKeras } from './inputs.ts';
-import { type KnownScores, knownScoresFromEnv } from './replay.ts';
+import { type KnownScores, knownScoresFromEnv, type SplitScore } from './replay.ts';
 import { buildSpace, type Configuration, HEAD_KINDS } from './space.ts';
 import { selectWorkers, SplitPool, type SplitSource } from './split-pool.ts';
 
@@ -104,6 +104,10 @@ export interface SearchOptions {
 export interface SelectionRow extends Configuration {
   /** Accuracy on each split of the plan it was scored on (a prefix of the plan). */
   folds: number[];
+  /** Mean cross-entropy of the held-out images on each of those splits (natural log). */
+  heldLoss: number[];
+  /** Mean Brier score (squared error of the class probabilities) of those images, per split. */
+  heldBrier: number[];
   mean: number | null;
   sd: number | null;
   /** Paired estimate of its mean accuracy over all splits (what the pick compares). */
@@ -149,10 +153,18 @@ export interface Selection {
 }
 
 function accuracy(probs: Float32Array, y: Int32Array, rows: readonly number[]): number {
-  return lossAndAccuracy(
-    probs,
-    Int32Array.from(rows, (r) => y[r]!),
-  ).acc;
+  return scoreHeld(probs, y, rows).accuracy;
+}
+
+/** A split's scores: the held-out images' accuracy, mean cross-entropy and mean Brier score. */
+function scoreHeld(probs: Float32Array, y: Int32Array, rows: readonly number[]): SplitScore {
+  const labels = Int32Array.from(rows, (i) => y[i]!);
+  const r = lossAndAccuracy(probs, labels);
+  const classes = probs.length / labels.length;
+  let brier = 0;
+  for (let i = 0; i < labels.length; i++)
+    for (let c = 0; c < classes; c++) brier += (probs[i * classes + c]! - (c === labels[i] ? 1 : 0)) ** 2;
+  return { accuracy: r.acc, loss: r.loss, brier: brier / labels.length };
 }
 
 export async function searchConfigurations(o: SearchOptions): Promise<Selection> {
@@ -215,6 +227,8 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
     const rows: SelectionRow[] = space.map((c) => ({
       ...c,
       folds: [],
+      heldLoss: [],
+      heldBrier: [],
       mean: null,
       sd: null,
       estimate: null,
@@ -292,18 +306,19 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
         for (let i = from; i < to; i++) {
           const split = plan[i]!;
           const splitRows = { train: split.train, val: split.val, predict: split.held };
-          const recorded = known?.split(row.id, i);
-          if (recorded !== undefined) {
-            row.folds.push(recorded);
-          } else if (pooled) {
+          let scores = known?.split(row.id, i);
+          if (scores === undefined && pooled) {
             pool!.ahead(row, splitKey(row, i), sourceOf(row)!, splitRows, o.seed);
             const r = await pool!.take(splitKey(row, i));
             poolSeconds += r.seconds;
             if (!('probs' in r)) throw new BudgetSpent('search budget spent');
-            row.folds.push(accuracy(r.probs, y, split.held));
-          } else {
-            row.folds.push(accuracy(await trainAndPredict(splitRows, o.seed), y, split.held));
+            scores = scoreHeld(r.probs, y, split.held);
+          } else if (scores === undefined) {
+            scores = scoreHeld(await trainAndPredict(splitRows, o.seed), y, split.held);
           }
+          row.folds.push(scores.accuracy);
+          row.heldLoss.push(scores.loss);
+          row.heldBrier.push(scores.brier);
           const lead = race ? leader() : undefined;
           const after = cheap(row) ? RACE_MIN_SPLITS : EXPENSIVE_RACE_MIN_SPLITS;
           if (lead && lead !== row && clearlyWorse(row.folds, lead.folds, after)) {

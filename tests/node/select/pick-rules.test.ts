@@ -99,6 +99,27 @@ describe('pick rules', () => {
   });
 });
 
+describe('rules on held-out scores', () => {
+  it('separate configurations tied in accuracy by their held-out loss, and cannot replay a run without it', () => {
+    const folds = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1];
+    const scored = [
+      { id: 'a · prototype', complexity: 1, family: 'a', folds, heldLoss: folds.map(() => 0.5) },
+      {
+        id: 'b · prototype',
+        complexity: 1,
+        family: 'b',
+        folds,
+        heldLoss: folds.map((_, i) => 0.2 + i / 100),
+      },
+    ];
+    const withBrier = scored.map((c) => ({ ...c, heldBrier: c.heldLoss }));
+    expect(rule('shipped').pick(scored, 10)).toBe('a · prototype');
+    expect(rule('held-out cross-entropy: most probably best,').pick(scored, 10)).toBe('b · prototype');
+    expect(rule('held-out Brier score: most probably best,').pick(withBrier, 10)).toBe('b · prototype');
+    expect(rule('held-out Brier score: most probably best,').pick(scored, 10)).toBeUndefined();
+  });
+});
+
 describe('learning-curve correction', () => {
   it('counts the training images per class of a fold and of the export', () => {
     expect([trainPerClass(5), trainPerClass(10), trainPerClass(Number.POSITIVE_INFINITY)]).toEqual([6, 7, 8]);

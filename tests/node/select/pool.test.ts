@@ -29,7 +29,14 @@ describe('--select auto on worker threads', () => {
       fs.rmSync(cacheDir, { recursive: true, force: true });
     }
   };
-  const table = (s: Selection) => s.rows.map((r) => ({ id: r.id, folds: r.folds, skipped: r.skipped }));
+  const table = (s: Selection) =>
+    s.rows.map((r) => ({
+      id: r.id,
+      folds: r.folds,
+      heldLoss: r.heldLoss,
+      heldBrier: r.heldBrier,
+      skipped: r.skipped,
+    }));
   beforeAll(async () => {
     await initTf({ backend: 'wasm' });
     const file = await quickBackbone();
@@ -78,6 +85,8 @@ describe('--select auto on worker threads', () => {
     const recording = sequential.rows.map((r) => ({
       id: r.id,
       folds: r === scratch ? r.folds.slice(0, -1) : r.folds,
+      heldLoss: r.heldLoss,
+      heldBrier: r.heldBrier,
     }));
     const replayed = await run(2, knownScores(recording));
     expect(table(replayed)).toEqual(table(sequential));
@@ -88,6 +97,16 @@ describe('--select auto on worker threads', () => {
     for (const r of replayed.rows.filter((r) => r.trainable > 0)) expect(r.seconds).toBe(0);
     expect(replayed.rows.find((r) => r.kind === 'scratch')!.seconds).toBeGreaterThan(0);
   }, 1_800_000);
+
+  it('a recorded split is taken only with its held-out scores (older recordings train it again)', () => {
+    const known = knownScores([
+      { id: 'a', folds: [1, 0.5], heldLoss: [0.1, 0.9], heldBrier: [0.05, 0.6] },
+      { id: 'b', folds: [1, 0.5] },
+    ]);
+    expect(known.split('a', 1)).toEqual({ accuracy: 0.5, loss: 0.9, brier: 0.6 });
+    expect(known.split('a', 2)).toBeUndefined();
+    expect(known.split('b', 0)).toBeUndefined();
+  });
 
   it('a split whose flag is set (racing dropped it) stops at the end of an epoch, unread', async () => {
     const samples = [...options.train, ...options.val];
