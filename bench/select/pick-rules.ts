@@ -5,7 +5,14 @@
  * is choose.ts's `winner`; the others are what it is compared with, so that a change of rule is
  * judged on runs it was not designed on.
  */
-import { type Scored, choosePaired, mean, pairedDifference, sd } from '../../training/select/choose.ts';
+import {
+  type Scored,
+  chooseByHeldLoss,
+  choosePaired,
+  mean,
+  pairedDifference,
+  sd,
+} from '../../training/select/choose.ts';
 import { FIRST_SPLITS, MIN_SPLITS } from '../../training/select/search.ts';
 
 /** One recorded configuration of a search. */
@@ -170,6 +177,15 @@ function familyThenShipped(
   return choosePaired(members, MIN_SPLITS)?.winner ?? top.id;
 }
 
+/** choose.ts's pick on a run's recorded splits; undefined where the run has no held-out losses. */
+export function shippedPickOf(scored: readonly RuleInput[]): string | undefined {
+  if (scored.some((c) => c.heldLoss?.length !== c.folds.length)) return undefined;
+  return chooseByHeldLoss(
+    scored.map((c) => ({ ...c, heldLoss: c.heldLoss! })),
+    MIN_SPLITS,
+  )?.winner;
+}
+
 export const RULES: PickRule[] = [
   {
     title: 'one-SE step across all configurations',
@@ -219,13 +235,6 @@ export const RULES: PickRule[] = [
     },
   },
   {
-    title: 'held-out cross-entropy: most probably best',
-    pick: (s) => {
-      const h = byHeld(s, 'heldLoss');
-      return h && choice(h).mostProbable;
-    },
-  },
-  {
     title: 'held-out cross-entropy: most probably best, one-SE step in its family',
     pick: (s) => {
       const h = byHeld(s, 'heldLoss');
@@ -255,8 +264,12 @@ export const RULES: PickRule[] = [
     pick: (s) => familyThenShipped(s, 'heldBrier'),
   },
   {
-    title: 'shipped: most probably best, one-SE step in its family',
+    title: 'accuracy: most probably best, one-SE step in its family (shipped before)',
     pick: (s) => choice(s).winner,
+  },
+  {
+    title: 'shipped: held-out cross-entropy, most probably best',
+    pick: (s) => shippedPickOf(s),
   },
 ];
 

@@ -22,7 +22,7 @@ import { runTraining } from '../../training/train/run.ts';
 import { choosePaired } from '../../training/select/choose.ts';
 import { SELECT_REPLAY_ENV } from '../../training/select/replay.ts';
 import { MIN_SPLITS } from '../../training/select/search.ts';
-import { type RecordedRun, RULES, foldCountOf, gapOf, replayed } from './pick-rules.ts';
+import { type RecordedRun, RULES, foldCountOf, gapOf, replayed, shippedPickOf } from './pick-rules.ts';
 import { writePhotoCrops } from './photo-crops.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -252,13 +252,14 @@ export function renderRules(results: readonly TaskResult[], all: Record<string, 
  */
 export function shippedPick(r: TaskResult): { pick: string; pickTest: number } {
   const scored = replayed(r);
-  const c = scored && choosePaired(scored, MIN_SPLITS);
-  if (!c) return { pick: r.pick, pickTest: r.pickTest };
+  // Runs recorded before the held-out losses were: the accuracy rule they were made under.
+  const winner = scored && (shippedPickOf(scored) ?? choosePaired(scored, MIN_SPLITS)?.winner);
+  if (!winner) return { pick: r.pick, pickTest: r.pickTest };
   // A pick the export fit's check refitted: its hindsight figure is the run seed's fit, the export
   // the refit's.
-  if (c.winner === r.pick && r.exportFitSeed !== undefined && r.exportFitSeed !== r.seed)
-    return { pick: c.winner, pickTest: r.pickTest };
-  return { pick: c.winner, pickTest: scored.find((x) => x.id === c.winner)!.testAccuracy! };
+  if (winner === r.pick && r.exportFitSeed !== undefined && r.exportFitSeed !== r.seed)
+    return { pick: winner, pickTest: r.pickTest };
+  return { pick: winner, pickTest: scored.find((x) => x.id === winner)!.testAccuracy! };
 }
 
 export function renderTable(results: readonly TaskResult[], all: Record<string, Task>): string {

@@ -1,9 +1,8 @@
 /**
  * `--select auto`: stratified k-fold cross-validation on the labelled images over the cut point,
  * the head, the fine-tuning depth and the scratch baseline, then the pick (choose.ts): the
- * configuration most probably best under a bootstrap of the splits, then the one-standard-error
- * step toward the simplest configuration of its nested family (the heads on the same cut point,
- * the fine-tuning depths) — never across families, where it passed over the scratch CNN.
+ * configuration most probably best by its held-out images' cross-entropy under a bootstrap of the
+ * splits. Racing compares accuracy (a configuration clearly worse split by split is stopped).
  *
  * The time goes where it decides something: the activations of every candidate layer come from
  * one pass of the backbone; every configuration is scored on the plan's first FIRST_SPLITS splits
@@ -24,7 +23,7 @@ import { type HyperOptions, transferHyper } from '../train/hyper.ts';
 import { type Progress, silentProgress } from '../train/progress.ts';
 import type { Device } from '../features/session.ts';
 import { earlierCutPoints } from './candidates.ts';
-import { choosePaired, clearlyWorse, mean, sd } from './choose.ts';
+import { chooseByHeldLoss, choosePaired, clearlyWorse, mean, sd } from './choose.ts';
 import { BudgetSpent, fitScratch, fitTransfer, type Rows, type TransferInput } from './fit.ts';
 import { checkExportFit, type FitCheck } from './export-check.ts';
 import { foldCount, splitPlan } from './folds.ts';
@@ -110,9 +109,11 @@ export interface SelectionRow extends Configuration {
   heldBrier: number[];
   mean: number | null;
   sd: number | null;
-  /** Paired estimate of its mean accuracy over all splits (what the pick compares). */
+  /** Paired estimate of its mean accuracy over all splits (racing's leader is the best one). */
   estimate: number | null;
-  /** Share of bootstrap draws of the splits in which it leads (choose.ts). */
+  /** Paired estimate of its mean held-out cross-entropy over all splits (what the pick compares). */
+  lossEstimate?: number;
+  /** Share of bootstrap draws of the splits in which its held-out cross-entropy is lowest (choose.ts). */
   probabilityBest?: number;
   /** Seconds of cross-validation (the activations' pass is counted once, in `activationSeconds`). */
   seconds: number;
@@ -130,7 +131,7 @@ export interface Selection {
   k: number;
   /** Shuffles of the labelled images (k splits each) in the plan. */
   repeats: number;
-  rule: 'probable-best-nested-one-se';
+  rule: 'probable-best-held-out-loss';
   rows: SelectionRow[];
   winner: Configuration;
   /** The configuration with the best paired estimate. */
@@ -454,9 +455,14 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
         `--select auto: no configuration finished ${MIN_SPLITS} cross-validation splits within the ${o.budgetSeconds}s search budget; raise --search-budget`,
       );
     }
-    for (const e of choice.estimates) {
+    for (const e of choice.estimates) rows.find((r) => r.id === e.id)!.estimate = e.estimate;
+    const pick = chooseByHeldLoss(
+      rows.filter((r) => r.folds.length >= MIN_SPLITS),
+      MIN_SPLITS,
+    )!;
+    for (const e of pick.estimates) {
       const row = rows.find((r) => r.id === e.id)!;
-      row.estimate = e.estimate;
+      row.lossEstimate = e.loss;
       row.probabilityBest = e.probabilityBest;
     }
     const seconds = Number(elapsed().toFixed(3));
@@ -481,7 +487,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
     };
     // The export fit's check (export-check.ts): its validation images against its CV ones.
     // Nothing to check without a validation split, nor for a prototype head (nothing random to fit).
-    const picked = rows.find((r) => r.id === choice.winner)!;
+    const picked = rows.find((r) => r.id === pick.winner)!;
     let exportCheck: FitCheck | null = null;
     if (o.val.length > 0 && (picked.head !== 'prototype' || picked.kind === 'scratch')) {
       const t0 = performance.now();
@@ -523,7 +529,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
     return {
       k,
       repeats,
-      rule: 'probable-best-nested-one-se',
+      rule: 'probable-best-held-out-loss',
       rows,
       winner: {
         id: winner.id,

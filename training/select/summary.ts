@@ -31,9 +31,11 @@ export function selectionJson(s: Selected): Record<string, unknown> {
             cvMean: r.mean,
             cvSd: r.sd,
             estimate: r.estimate,
+            lossEstimate: r.lossEstimate ?? null,
             probabilityBest: r.probabilityBest ?? null,
             family: r.family ?? null,
             folds: r.folds,
+            heldLoss: r.heldLoss,
             seconds: r.seconds,
             testAccuracy: r.testAccuracy,
             skipped: r.skipped,
@@ -50,14 +52,14 @@ export function selectionLines(s: Selected): string[] {
   const width = Math.max(...search.rows.map((r) => r.id.length));
   const hasTest = search.rows.some((r) => r.testAccuracy !== null);
   return [
-    `--select auto: ${search.k}-fold CV × up to ${search.repeats} shuffles, most probably best, then the simplest of its family within one SE → ${s.winner.id}; ${search.seconds.toFixed(1)}s of ${search.budgetSeconds}s`,
+    `--select auto: ${search.k}-fold CV × up to ${search.repeats} shuffles, most probably best by held-out cross-entropy → ${s.winner.id}; ${search.seconds.toFixed(1)}s of ${search.budgetSeconds}s`,
     ...exportCheckLines(search.exportCheck, s.winner.id),
     ...search.rows.map((r) => {
       const mark = r.id === s.winner.id ? '*' : ' ';
       const cv =
         r.mean === null
           ? `skipped: ${r.skipped}`
-          : `${pct(r.mean)} ± ${pct(r.sd)} on ${r.folds.length} splits, estimate ${pct(r.estimate)}, P(best) ${pct(r.probabilityBest ?? null)}`;
+          : `${pct(r.mean)} ± ${pct(r.sd)} on ${r.folds.length} splits, estimate ${pct(r.estimate)}, loss ${r.lossEstimate?.toFixed(3) ?? '—'}, P(best) ${pct(r.probabilityBest ?? null)}`;
       const test = hasTest ? `  test ${pct(r.testAccuracy)}` : '';
       return ` ${mark} ${r.id.padEnd(width)}  ${cv}${r.mean === null ? '' : test}  ${r.seconds.toFixed(1)}s`;
     }),

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { choosePaired, mean } from '../../../training/select/choose.ts';
+import { chooseByHeldLoss, choosePaired, mean } from '../../../training/select/choose.ts';
 import { EXPENSIVE_RACE_MIN_SPLITS, RACE_MIN_SPLITS } from '../../../training/select/search.ts';
 import { initTf } from '../../../training/tf/backend.ts';
 import { TrainingRecipeSchema } from '../../../training/train/recipe.ts';
@@ -76,16 +76,21 @@ describe('--select auto', () => {
       expect(c.testAccuracy).toBeGreaterThanOrEqual(0);
       expect(c.testAccuracy).toBeLessThanOrEqual(1);
     }
-    // The pick is the rule's pick replayed on the recorded splits; the best estimate is none lower.
+    // The pick is the rule's pick replayed on the recorded splits' held-out losses; the best
+    // accuracy estimate (racing's leader) is none lower.
     const replay = choosePaired(s.rows, 2)!;
+    const pick = chooseByHeldLoss(s.rows, 2)!;
     expect(s.best).toBe(replay.best);
-    expect(s.winner.id).toBe(replay.winner);
+    expect(s.winner.id).toBe(pick.winner);
     const bestRow = s.rows.find((c) => c.id === s.best)!;
     for (const e of replay.estimates) expect(e.estimate).toBeLessThanOrEqual(bestRow.estimate!);
-    for (const e of replay.estimates) {
+    for (const e of replay.estimates) expect(s.rows.find((c) => c.id === e.id)!.estimate).toBe(e.estimate);
+    for (const e of pick.estimates) {
       const row = s.rows.find((c) => c.id === e.id)!;
-      expect(row.estimate).toBe(e.estimate);
+      expect(row.lossEstimate).toBe(e.loss);
       expect(row.probabilityBest).toBe(e.probabilityBest);
+      expect(row.heldLoss).toHaveLength(row.folds.length);
+      for (const l of row.heldLoss) expect(l).toBeGreaterThan(0);
     }
     const winner = s.rows.find((c) => c.id === s.winner.id)!;
     // The export fit was checked against its CV (nothing to check for a prototype head), passed,

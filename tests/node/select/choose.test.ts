@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { classMeanWeights, setClassMeanHead } from '../../../training/fit/class-means.ts';
 import {
+  chooseByHeldLoss,
   choosePaired,
   clearlyBetter,
   clearlyWorse,
@@ -288,5 +289,38 @@ describe('prototype head', () => {
     expect(agree).toBe(n);
     expect(w.kernel).toHaveLength(dim * classes);
     model.dispose();
+  });
+});
+
+describe('the pick by held-out cross-entropy', () => {
+  const acc = [1, 0.8, 1, 0.8, 1, 0.8, 1, 0.8, 1, 0.8];
+  it('separates configurations tied in accuracy by how much probability the held-out images got', () => {
+    const scored = [
+      { id: 'prototype', complexity: 0, family: 'l', folds: acc, heldLoss: acc.map((a) => 1.2 - a) },
+      { id: 'scratch CNN', complexity: 5, folds: acc, heldLoss: acc.map((a) => 0.9 - a) },
+    ];
+    // On accuracy they tie and the simpler wins; on the cross-entropy the scratch CNN is lower on every split.
+    expect(choosePaired(scored, 2)!.winner).toBe('prototype');
+    const c = chooseByHeldLoss(scored, 2)!;
+    expect(c.winner).toBe('scratch CNN');
+    const est = Object.fromEntries(c.estimates.map((e) => [e.id, e]));
+    expect(est['scratch CNN']!.loss).toBeCloseTo(mean(acc.map((a) => 0.9 - a)), 12);
+    expect(est.prototype!.loss).toBeCloseTo(mean(acc.map((a) => 1.2 - a)), 12);
+    expect(est['scratch CNN']!.probabilityBest).toBeGreaterThan(0.99);
+  });
+
+  it('does not take a configuration the search cut short unless it is clearly better', () => {
+    const head = {
+      id: 'head',
+      complexity: 0,
+      folds: acc,
+      heldLoss: [0.5, 0.7, 0.5, 0.6, 0.5, 0.7, 0.5, 0.6, 0.5, 0.7],
+    };
+    // Lower on its 2 splits, but by less than two standard errors of the paired difference.
+    const cut = { id: 'fine-tune 1', complexity: 3, folds: [1, 0.8], heldLoss: [0.3, 0.7], cut: true };
+    expect(chooseByHeldLoss([head, cut], 2)!.winner).toBe('head');
+    // Clearly lower on both: it leads.
+    const ahead = { ...cut, heldLoss: [0.1, 0.3] };
+    expect(chooseByHeldLoss([head, ahead], 2)!.winner).toBe('fine-tune 1');
   });
 });

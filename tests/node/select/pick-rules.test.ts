@@ -94,7 +94,7 @@ describe('pick rules', () => {
       { id: 'linear', complexity: 10, folds: base.map((x, i) => x - lag[i]!), family: 'layer' },
       { id: 'mlp', complexity: 20, folds: base, family: 'layer' },
     ];
-    expect(rule('shipped').pick(scored, 10)).toBe('mlp');
+    expect(rule('accuracy: most probably best, one-SE step').pick(scored, 10)).toBe('mlp');
     expect(rule('most probably best, step within one Nadeau').pick(scored, 10)).toBe('linear');
   });
 });
@@ -113,8 +113,15 @@ describe('rules on held-out scores', () => {
       },
     ];
     const withBrier = scored.map((c) => ({ ...c, heldBrier: c.heldLoss }));
-    expect(rule('shipped').pick(scored, 10)).toBe('a · prototype');
+    expect(rule('accuracy: most probably best, one-SE step').pick(scored, 10)).toBe('a · prototype');
+    expect(rule('shipped').pick(scored, 10)).toBe('b · prototype');
     expect(rule('held-out cross-entropy: most probably best,').pick(scored, 10)).toBe('b · prototype');
+    expect(
+      rule('shipped').pick(
+        scored.map((c) => ({ ...c, heldLoss: undefined })),
+        10,
+      ),
+    ).toBeUndefined();
     expect(rule('held-out Brier score: most probably best,').pick(withBrier, 10)).toBe('b · prototype');
     expect(rule('held-out Brier score: most probably best,').pick(scored, 10)).toBeUndefined();
   });
