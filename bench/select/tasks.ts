@@ -42,6 +42,16 @@ export interface Task {
 const mnistBackbone = (data: string, epochs: number) => async () =>
   (await cachedPretrainedBackbone({ data, arch: 'small-cnn', epochs, seed: 1, backend: 'wasm' })).path;
 
+/** Fashion-MNIST from an IDX spec: 10 labelled images per class, the next 100 per class as the test set. */
+const fashionTask = (title: string, idx: string): Task => ({
+  title,
+  backbone: mnistBackbone('mnist:per-class=200', 2),
+  data: `${idx}:per-class=10`,
+  testData: `${idx}:skip-per-class=10:per-class=100`,
+  budget: 3600,
+  labelled: 100,
+});
+
 export function tasks(): Record<string, Task> {
   const photos = path.join(os.tmpdir(), 'edgetune-select-photos');
   if (!fs.existsSync(path.join(photos, 'hubble'))) writePhotoCrops(ROOT, photos, 60);
@@ -67,22 +77,11 @@ export function tasks(): Record<string, Task> {
       budget: 3600,
       labelled: 50,
     },
-    fashion: {
-      title: 'Fashion-MNIST, 10/class, mnist backbone',
-      backbone: mnistBackbone('mnist:per-class=200', 2),
-      data: `${fashion}:per-class=10`,
-      testData: `${fashion}:skip-per-class=10:per-class=100`,
-      budget: 3600,
-      labelled: 100,
-    },
-    'fashion-subset': {
-      title: 'Fashion-MNIST (data/fashion-mnist), 10/class, mnist backbone',
-      backbone: mnistBackbone('mnist:per-class=200', 2),
-      data: `${fashionSubset}:per-class=10`,
-      testData: `${fashionSubset}:skip-per-class=10:per-class=100`,
-      budget: 3600,
-      labelled: 100,
-    },
+    fashion: fashionTask('Fashion-MNIST, 10/class, mnist backbone', fashion),
+    'fashion-subset': fashionTask(
+      'Fashion-MNIST (data/fashion-mnist), 10/class, mnist backbone',
+      fashionSubset,
+    ),
     photos: {
       title: 'photo crops (3 classes), 10/class, MobileNetV2',
       backbone: async () => 'nsfwjs:MobileNetV2',
