@@ -154,7 +154,10 @@ export interface Selection {
 }
 
 function accuracy(probs: Float32Array, y: Int32Array, rows: readonly number[]): number {
-  return scoreHeld(probs, y, rows).accuracy;
+  return lossAndAccuracy(
+    probs,
+    Int32Array.from(rows, (i) => y[i]!),
+  ).acc;
 }
 
 /** A split's scores: the held-out images' accuracy, mean cross-entropy and mean Brier score. */
