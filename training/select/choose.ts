@@ -1,11 +1,11 @@
 /**
- * Paired comparison on the search's splits, and the pick (chooseByHeldLoss). With 10 labels per class a held-out fold
- * holds one or two images per class, so a configuration's mean over folds moves by several
- * points with the luck of the draw; but every configuration is scored on the same splits, and
- * that luck is shared: an easy fold is easy for all of them. Comparing configurations split by
- * split (the mean and standard error of their per-split differences) separates them far better
- * than comparing their means (Nadeau & Bengio, "Inference for the generalization error", 2003;
- * Dietterich, 1998).
+ * Paired comparison on the search's splits, and the pick (chooseByHeldLoss). With 10 labels per
+ * class a held-out fold holds one or two images per class, so a configuration's mean over folds
+ * moves by several points with the luck of the draw; but every configuration is scored on the
+ * same splits, and that luck is shared: an easy fold is easy for all of them. Comparing
+ * configurations split by split (the mean and standard error of their per-split differences)
+ * separates them far better than comparing their means (Nadeau & Bengio, "Inference for the
+ * generalization error", 2003; Dietterich, 1998).
  *
  * Cheap configurations are scored on every split; expensive ones (re-trained backbone layers,
  * the scratch CNN) on a prefix of them. A configuration's estimate is the reference's mean over
@@ -182,10 +182,10 @@ export interface LossEstimate {
  * only where it is clearly better). Accuracy on one or two held-out images per class counts an
  * image the model all but got as wholly wrong; the cross-entropy, a proper scoring rule, scores
  * how much probability each held-out image got, so it separates configurations that tie or differ
- * by an image in accuracy. Replayed on 72 recorded searches (bench/select/pick-rules.ts) it closed
- * the gap to the best configuration most where the choice is across families (the scratch CNN
- * against transfer): lower in 11 negative-transfer runs, higher in 1; on the other tasks as often
- * lower as higher. Without the one-SE step: on this scale the step gained nothing there.
+ * by an image in accuracy. Replayed on 84 recorded searches of four tasks
+ * (bench/select/pick-rules.ts) it closed the gap to the best configuration most where the choice
+ * is across families (the scratch CNN against transfer): lower in 11 of 24 negative-transfer runs,
+ * higher in 1; on the other tasks about as often lower as higher. Without the one-SE step: on this scale the step gained nothing there.
  */
 export function chooseByHeldLoss(
   scored: readonly HeldScored[],

@@ -1,9 +1,9 @@
 /**
  * Replaying a recorded search under a changed procedure: `EDGETUNE_SELECT_REPLAY=<file>` names a
  * search recorded on the same data with the same seed (bench/select/tasks.ts writes them), and the
- * search takes a split's scores (accuracy, held-out loss and Brier score) from it instead of training that
- * split, and a configuration's hindsight test accuracy instead of fitting it again. Only what the
- * recording lacks is trained.
+ * search takes a split's scores (accuracy, held-out loss and Brier score) from it instead of
+ * training that split, and a configuration's hindsight test accuracy instead of fitting it again.
+ * Only what the recording lacks is trained.
  *
  * Exact because every split is a pure function of the labelled images, the plan (seeded) and the
  * configuration: a replay scores what a fresh search would, and decides (racing, the pick) on the
