@@ -111,6 +111,11 @@ export interface TaskResult extends RecordedRun {
    * (training/select/export-check.ts). Absent in runs recorded before the check existed.
    */
   exportFitSeed?: number;
+  /**
+   * `--select transfer`'s test accuracy on the run's split and seed. Absent in runs recorded while
+   * the search still held that model as its `<feature layer> · linear` configuration.
+   */
+  plainTest?: number;
 }
 
 /** Runs by `task/seed`; a run recorded in several files counts once: the last file's. */
@@ -152,6 +157,15 @@ async function main(): Promise<void> {
   const results: TaskResult[] = fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, 'utf8')) : [];
   const recorded = arg('--replay', '') ? recordedRuns(arg('--replay', '').split(',')) : undefined;
   await initTf({ backend: 'wasm' });
+  // `--add-plain`: record the plain transfer model's figure in the runs of `--out` that lack it.
+  if (process.argv.includes('--add-plain')) {
+    for (const r of results) {
+      if (r.plainTest !== undefined || !all[r.task]) continue;
+      r.plainTest = await plainTest(all[r.task]!, await all[r.task]!.backbone(), r.seed);
+      fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+    }
+    return;
+  }
   for (const name of chosen) {
     const task = all[name];
     if (!task) throw new Error(`unknown task ${name} (known: ${Object.keys(all).join(', ')})`);
@@ -190,6 +204,7 @@ async function main(): Promise<void> {
         skipped: search.skipped.length,
         searchSeconds: search.seconds,
         exportFitSeed: search.exportCheck?.fitSeed ?? seed,
+        plainTest: await plainTest(task, backbone, seed),
         k: search.k,
         rows: search.rows.map((c) => ({
           id: c.id,
@@ -212,6 +227,25 @@ async function main(): Promise<void> {
 }
 
 const pct = (x: number) => (x * 100).toFixed(1);
+
+/**
+ * The plain transfer model's test accuracy (`--select transfer`: the feature layer and the
+ * SGD-trained linear head) on the run's data and seed. The search no longer holds that model: its
+ * linear heads on cached activations are logistic fits.
+ */
+async function plainTest(task: Task, backbone: string, seed: number): Promise<number> {
+  const r = await runTraining({
+    backbone,
+    data: task.data,
+    testData: task.testData,
+    name: 'plain-transfer',
+    seed,
+    select: 'transfer',
+    out: fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-plain-')),
+    progress: { log: () => {}, task: () => ({ tick() {}, done() {} }) },
+  });
+  return r.accuracy;
+}
 
 /**
  * The mean gap under each rule of RULES, replayed on the recorded splits: one row per rule, one
@@ -286,10 +320,12 @@ export function renderTable(results: readonly TaskResult[], all: Record<string, 
 }
 
 /**
- * The plain transfer model's test accuracy in a recorded search: its `<feature layer> · linear`
- * configuration, the fit `--select transfer` exports (bench/select/plain-transfer.ts checks they are equal).
+ * The plain transfer model's test accuracy in a recorded search: recorded beside it, or in older
+ * runs its `<feature layer> · linear` configuration, the fit `--select transfer` exports
+ * (bench/select/plain-transfer.ts checks they are equal).
  */
 function plainTransferTest(r: TaskResult): number | null {
+  if (r.plainTest !== undefined) return r.plainTest;
   const row = r.rows?.find(
     (x) => x.id.endsWith(' · linear') && !x.id.startsWith('pool(') && !x.id.startsWith('fine-tune'),
   );

@@ -51,7 +51,16 @@ export function classMeanWeights(
   return { kernel, bias };
 }
 
-/** Puts the class means into a Dense softmax layer (kernel [dim, classes], bias [classes]). */
+/** Puts computed weights into a Dense softmax layer (kernel [dim, classes], bias [classes]). */
+export function setDenseHead(layer: tf.layers.Layer, w: DenseWeights): void {
+  const classes = w.bias.length;
+  const kernel = tf.tensor2d(w.kernel, [w.kernel.length / classes, classes]);
+  const bias = tf.tensor1d(w.bias);
+  layer.setWeights([kernel, bias]);
+  tf.dispose([kernel, bias]);
+}
+
+/** Puts the class means into a Dense softmax layer. */
 export function setClassMeanHead(
   layer: tf.layers.Layer,
   x: Float32Array,
@@ -60,9 +69,5 @@ export function setClassMeanHead(
   dim: number,
   classes: number,
 ): void {
-  const w = classMeanWeights(x, y, rows, dim, classes);
-  const kernel = tf.tensor2d(w.kernel, [dim, classes]);
-  const bias = tf.tensor1d(w.bias);
-  layer.setWeights([kernel, bias]);
-  tf.dispose([kernel, bias]);
+  setDenseHead(layer, classMeanWeights(x, y, rows, dim, classes));
 }

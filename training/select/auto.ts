@@ -13,7 +13,7 @@ import type { Progress } from '../train/progress.ts';
 import type { Device } from '../features/session.ts';
 import { classCounts } from '../datasets/split.ts';
 import { DEFAULT_SEARCH_BUDGET_SECONDS, searchConfigurations, type Selection } from './search.ts';
-import { type Configuration, HEAD_KINDS, headSpecOf } from './space.ts';
+import { type Configuration, computedHead, HEAD_KINDS, headSpecOf } from './space.ts';
 import { scratchSide } from '../fit/baseline.ts';
 
 /**
@@ -53,8 +53,8 @@ export interface AutoPlan {
   featureLayer: string | undefined;
   trainable: number;
   head: HeadSpec;
-  /** The head is the class means of the training features, not trained. */
-  classMeans: boolean;
+  /** The head is computed from the training features (class means or the logistic fit), not trained. */
+  computedHead?: 'prototype' | 'logistic';
   scratch: boolean;
   /** The seed the winner's export fit uses when the export check refitted it (export-check.ts). */
   fitSeed?: number;
@@ -123,7 +123,7 @@ export async function planAuto(o: AutoOptions, ctx: AutoContext): Promise<AutoPl
     featureLayer: winner.featureLayer ?? ctx.featureLayer,
     trainable: winner.trainable,
     head: headSpecOf(winner.head),
-    classMeans: winner.kind === 'transfer' && winner.head === 'prototype',
+    computedHead: winner.kind === 'transfer' && computedHead(winner.head) ? winner.head : undefined,
     scratch: winner.kind === 'scratch',
     fitSeed: selection?.exportCheck?.fitSeed,
   };

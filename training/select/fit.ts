@@ -8,12 +8,13 @@ import * as tf from '@tensorflow/tfjs';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import type { TfNode } from '../backbones/convert/graph.ts';
 import { trainBaseline } from '../fit/baseline.ts';
-import { setClassMeanHead } from '../fit/class-means.ts';
+import { classMeanWeights, setDenseHead } from '../fit/class-means.ts';
 import { transferForward } from '../fit/forward.ts';
+import { logisticWeights } from '../fit/logistic.ts';
 import { balancedClassWeights, gatherRows, predictProbs, trainLoop } from '../fit/loop.ts';
 import { buildTrainable } from '../fit/suffix.ts';
 import type { TransferHyper } from '../train/hyper.ts';
-import { type Configuration, headSpecOf } from './space.ts';
+import { type Configuration, computedHead, headSpecOf } from './space.ts';
 
 /** Cached activations at one boundary for every image (labelled first, then test), channels-last. */
 export interface TransferInput {
@@ -79,8 +80,9 @@ export async function fitTransfer(
       itemShape: input.itemShape,
     });
     const train = pick(rows.train);
-    if (config.head === 'prototype') {
-      setClassMeanHead(parts.output, input.x, y, rows.train, item, classes);
+    if (computedHead(config.head)) {
+      const weights = config.head === 'prototype' ? classMeanWeights : logisticWeights;
+      setDenseHead(parts.output, weights(input.x, y, rows.train, item, classes));
     } else {
       const forward = transferForward(parts, head);
       const classWeights = balancedClassWeights(train.y, classes);

@@ -29,7 +29,7 @@ import { checkExportFit, type FitCheck } from './export-check.ts';
 import { foldCount, splitPlan } from './folds.ts';
 import { candidateInputs, sharedKeras } from './inputs.ts';
 import { type KnownScores, knownScoresFromEnv, type SplitScore } from './replay.ts';
-import { buildSpace, type Configuration, HEAD_KINDS } from './space.ts';
+import { buildSpace, type Configuration, computedHead, HEAD_KINDS } from './space.ts';
 import { selectWorkers, SplitPool, type SplitSource } from './split-pool.ts';
 
 /** Default `--search-budget`: enough for every configuration on a small task on 2 cores. */
@@ -489,10 +489,10 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
         : fitTransfer(row, inputFor(row)!, yAll, o.classes, split, seed, hyper);
     };
     // The export fit's check (export-check.ts): its validation images against its CV ones.
-    // Nothing to check without a validation split, nor for a prototype head (nothing random to fit).
+    // Nothing to check without a validation split, nor for a computed head (nothing random to fit).
     const picked = rows.find((r) => r.id === pick.winner)!;
     let exportCheck: FitCheck | null = null;
-    if (o.val.length > 0 && (picked.head !== 'prototype' || picked.kind === 'scratch')) {
+    if (o.val.length > 0 && (!computedHead(picked.head) || picked.kind === 'scratch')) {
       const t0 = performance.now();
       const held = plan.slice(0, picked.folds.length).map((p) => p.held.length);
       exportCheck = await checkExportFit(

@@ -1,15 +1,28 @@
 /**
  * The configurations `--select auto` compares: where to cut the backbone, which head, how many
  * backbone layers to re-train, or no backbone at all (the scratch CNN). Each has a complexity
- * rank for the one-standard-error rule: a prototype head (no trained weights) is simpler than a
- * linear head, which is simpler than an MLP; re-training backbone layers is more complex still,
- * and a network trained from scratch most of all. Among equally complex heads the backbone's own
- * feature layer comes first.
+ * rank: a prototype head (class means, nothing fitted) is simpler than a logistic head (a convex
+ * fit, training/fit/logistic.ts), which is simpler than an MLP; re-training backbone layers (under
+ * a linear head trained with them) is more complex still, and a network trained from scratch most
+ * of all. Among equally complex heads the backbone's own feature layer comes first.
  */
 import type { HeadSpec } from '../fit/head.ts';
 
-export type HeadKind = 'prototype' | 'linear' | 'mlp';
-export const HEAD_KINDS: readonly HeadKind[] = ['prototype', 'linear', 'mlp'];
+export type HeadKind = 'prototype' | 'logistic' | 'linear' | 'mlp';
+/** Every head a configuration may carry (a recipe's recorded choice is one of these). */
+export const HEAD_KINDS: readonly HeadKind[] = ['prototype', 'logistic', 'linear', 'mlp'];
+/**
+ * The heads tried on every cut point's cached activations, cheapest first. The SGD-trained linear
+ * head is not among them: on the same features the logistic head is the same model fitted to its
+ * optimum instead of early-stopped on a few validation images. It stays the head of the
+ * fine-tuning configurations, which train backbone layers under it.
+ */
+export const FROZEN_HEADS: readonly HeadKind[] = ['prototype', 'logistic', 'mlp'];
+
+/** Heads computed from the features with no seed (nothing random to refit). */
+export function computedHead(head: HeadKind): head is 'prototype' | 'logistic' {
+  return head === 'prototype' || head === 'logistic';
+}
 
 export interface Configuration {
   id: string;
@@ -29,8 +42,8 @@ export const MLP_HIDDEN = 128;
 
 export function headSpecOf(head: HeadKind): HeadSpec {
   if (head === 'mlp') return { dropout: 0.2, hidden: MLP_HIDDEN };
-  // The prototype head is computed, not trained: dropout would never apply.
-  if (head === 'prototype') return { dropout: 0, hidden: 0 };
+  // Computed heads are not trained: dropout would never apply.
+  if (computedHead(head)) return { dropout: 0, hidden: 0 };
   return { dropout: 0.2, hidden: 0 };
 }
 
@@ -45,7 +58,7 @@ export interface SpaceOptions {
 export function buildSpace(o: SpaceOptions): Configuration[] {
   const out: Configuration[] = [];
   o.layers.forEach((layer, li) => {
-    HEAD_KINDS.forEach((head, hi) => {
+    FROZEN_HEADS.forEach((head, hi) => {
       out.push({
         id: `${layer.label} · ${head}`,
         kind: 'transfer',

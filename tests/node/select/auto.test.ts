@@ -10,6 +10,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseByHeldLoss, choosePaired, mean } from '../../../training/select/choose.ts';
 import { EXPENSIVE_RACE_MIN_SPLITS, RACE_MIN_SPLITS } from '../../../training/select/search.ts';
+import { computedHead } from '../../../training/select/space.ts';
 import { initTf } from '../../../training/tf/backend.ts';
 import { TrainingRecipeSchema } from '../../../training/train/recipe.ts';
 import { runTraining } from '../../../training/train/run.ts';
@@ -44,13 +45,13 @@ describe('--select auto', () => {
     expect(s.repeats).toBe(2);
     expect(s.rows.map((c) => c.id)).toEqual([
       'features · prototype',
-      'features · linear',
+      'features · logistic',
       'features · mlp',
       'pool(block3_pool) · prototype',
-      'pool(block3_pool) · linear',
+      'pool(block3_pool) · logistic',
       'pool(block3_pool) · mlp',
       'pool(block2_pool) · prototype',
-      'pool(block2_pool) · linear',
+      'pool(block2_pool) · logistic',
       'pool(block2_pool) · mlp',
       'fine-tune 1 · linear',
       'fine-tune 2 · linear',
@@ -93,9 +94,9 @@ describe('--select auto', () => {
       for (const l of row.heldLoss) expect(l).toBeGreaterThan(0);
     }
     const winner = s.rows.find((c) => c.id === s.winner.id)!;
-    // The export fit was checked against its CV (nothing to check for a prototype head), passed,
+    // The export fit was checked against its CV (nothing to check for a computed head), passed,
     // and kept the run's seed.
-    expect(s.exportCheck === null).toBe(winner.kind === 'transfer' && winner.head === 'prototype');
+    expect(s.exportCheck === null).toBe(winner.kind === 'transfer' && computedHead(winner.head));
     expect(s.exportCheck?.refit).toBeUndefined();
     expect(s.exportCheck?.fitSeed ?? 1).toBe(1);
     // The export is the winner trained on the run's split: the same model its test figure measured.
@@ -128,6 +129,25 @@ describe('--select auto', () => {
     expect(again.selection!.search).toBeNull();
     expect(again.selection!.winner.id).toBe(winner.id);
     expect(again.accuracy).toBe(r.accuracy);
+
+    // A logistic head exported (whatever the pick was): the search's hindsight fit of that
+    // configuration and the export are one computation, so the test accuracy is the same number.
+    const logistic = s.rows.find((c) => c.id === 'pool(block3_pool) · logistic')!;
+    const lines: string[] = [];
+    const exported = await runTraining({
+      ...recipe.options,
+      chosen: { ...logistic, head: 'logistic' },
+      backbone,
+      data: DATA,
+      testData: TEST,
+      name: 'auto-logistic',
+      out: tmpDir('auto-logistic'),
+      progress: { log: (m) => lines.push(m), task: () => ({ tick() {}, done() {} }) },
+    });
+    expect(exported.selection!.winner.id).toBe(logistic.id);
+    expect(lines.some((l) => l.startsWith('head: logistic regression'))).toBe(true);
+    expect(exported.accuracy).toBe(logistic.testAccuracy);
+    expect(exported.parity.maxAbsDiff).toBeLessThanOrEqual(1e-4);
   }, 1_800_000);
 
   it('a budget smaller than any work: the cheapest configuration completes, the rest are reported skipped', async () => {

@@ -1,13 +1,15 @@
 /**
  * Stage 3 of `runTraining`: the trainable part (rebuilt suffix + new head) on the prefix's
  * activations, head phase then fine-tune phase, through the one epoch driver; or, when the search
- * chose the prototype head, class means of the frozen features. Evaluated on validation and test.
+ * chose a computed head (class means, or the logistic fit), that head on the frozen features.
+ * Evaluated on validation and test.
  */
 import { EdgetuneError } from '../../../shared/errors.ts';
 import { evaluatePredictions } from '../../evaluate/metrics.ts';
-import { setClassMeanHead } from '../../fit/class-means.ts';
+import { classMeanWeights, setDenseHead } from '../../fit/class-means.ts';
 import { transferForward } from '../../fit/forward.ts';
 import { describeHead } from '../../fit/head.ts';
+import { logisticWeights } from '../../fit/logistic.ts';
 import {
   balancedClassWeights,
   type EpochRecord,
@@ -21,6 +23,11 @@ import type { ModelOutcome } from '../options.ts';
 import type { StageContext } from './context.ts';
 import type { FeatureSet } from './features.ts';
 import type { TrainInputs } from './inputs.ts';
+
+const COMPUTED_HEADS = {
+  prototype: 'class means (prototype)',
+  logistic: 'logistic regression (L2, standardized features, fitted to convergence)',
+} as const;
 
 export interface TransferFit {
   /** The trainable part; the caller disposes `parts.model`. */
@@ -70,13 +77,14 @@ export async function fitTransfer(
   };
   const { lr, batchSize, patience, epochs, fineTuneEpochs } = transferHyper(options, plan.trainableConvs);
   progress.log(
-    `head: ${auto?.classMeans ? 'class means (prototype)' : describeHead(head)}; ${inputs.train.samples.length} train / ${inputs.val.samples.length} validation images, ${classes} classes`,
+    `head: ${auto?.computedHead ? COMPUTED_HEADS[auto.computedHead] : describeHead(head)}; ${inputs.train.samples.length} train / ${inputs.val.samples.length} validation images, ${classes} classes`,
   );
-  if (auto?.classMeans) {
-    // Class means read the frozen features, which stay in memory when nothing is re-trained.
+  if (auto?.computedHead) {
+    // Computed heads read the frozen features, which stay in memory when nothing is re-trained.
     if (!(trainX.x instanceof Float32Array))
-      throw new EdgetuneError('internal', 'class-mean head needs in-memory features');
-    setClassMeanHead(parts.output, trainX.x, yTrain, Array.from(yTrain.keys()), itemSize, classes);
+      throw new EdgetuneError('internal', `${auto.computedHead} head needs in-memory features`);
+    const weights = auto.computedHead === 'prototype' ? classMeanWeights : logisticWeights;
+    setDenseHead(parts.output, weights(trainX.x, yTrain, Array.from(yTrain.keys()), itemSize, classes));
   } else {
     await trainLoop({
       phase: 'head',
@@ -95,7 +103,7 @@ export async function fitTransfer(
       onEpoch,
     });
   }
-  if (fineTuneEpochs > 0 && !auto?.classMeans) {
+  if (fineTuneEpochs > 0 && !auto?.computedHead) {
     await trainLoop({
       phase: 'fine-tune',
       forward,

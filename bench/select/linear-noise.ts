@@ -1,0 +1,121 @@
+/**
+ * The SGD-trained linear head against the logistic head (training/fit/logistic.ts) on the same
+ * cached features: per task, seed and cut point, the linear head as `--select auto` trained it
+ * before (Adam, dropout 0.2, early stopping on the run's validation split) with five training
+ * seeds on the run's split, and the logistic fit (no seed) on the same training rows at three L2
+ * strengths. Test accuracy in %, on the task's test set. The seed picks the labelled images, as
+ * in bench/select/tasks.ts.
+ *
+ *   EDGETUNE_CACHE_DIR=... node --import tsx bench/select/linear-noise.ts photos 1,2,3 [0.001,0.01,0.1]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { defaultFeatureCacheDir } from '../../training/features/cache.ts';
+import { logisticWeights } from '../../training/fit/logistic.ts';
+import { lossAndAccuracy } from '../../training/fit/loop.ts';
+import { earlierCutPoints } from '../../training/select/candidates.ts';
+import { fitTransfer } from '../../training/select/fit.ts';
+import { candidateInputs } from '../../training/select/inputs.ts';
+import { buildSpace } from '../../training/select/space.ts';
+import { transferHyper } from '../../training/train/hyper.ts';
+import { silentProgress } from '../../training/train/progress.ts';
+import { createStageContext } from '../../training/train/stages/context.ts';
+import { prepareInputs } from '../../training/train/stages/inputs.ts';
+import { tasks } from './tasks.ts';
+
+const [taskName = 'photos', seedList = '1,2,3', l2List = '0.001,0.01,0.1'] = process.argv.slice(2);
+const task = tasks()[taskName];
+if (!task) throw new Error(`unknown task ${taskName}`);
+const l2s = l2List.split(',').map(Number);
+const backbone = await task.backbone();
+const pct = (x: number) => (x * 100).toFixed(1);
+
+/** Test accuracy of a Dense softmax head's weights on the test rows. */
+function denseAccuracy(
+  w: { kernel: Float32Array; bias: Float32Array },
+  x: Float32Array,
+  y: Int32Array,
+  rows: number[],
+  dim: number,
+) {
+  const classes = w.bias.length;
+  let right = 0;
+  for (const r of rows) {
+    let best = 0;
+    let bestLogit = -Infinity;
+    for (let c = 0; c < classes; c++) {
+      let z = w.bias[c]!;
+      for (let d = 0; d < dim; d++) z += x[r * dim + d]! * w.kernel[d * classes + c]!;
+      if (z > bestLogit) [best, bestLogit] = [c, z];
+    }
+    if (best === y[r]) right++;
+  }
+  return right / rows.length;
+}
+
+console.log(
+  `| task | seed | cut point | SGD linear head, 5 seeds: mean ± sd [each] | logistic, L2 ${l2s.join(' / ')} |`,
+);
+console.log('|---|---|---|---|---|');
+for (const seed of seedList.split(',').map(Number)) {
+  const ctx = createStageContext({
+    backbone,
+    data: task.data,
+    testData: task.testData,
+    name: 'linear-noise',
+    seed,
+    backend: 'wasm',
+    out: fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-linear-noise-')),
+  });
+  const inputs = await prepareInputs(ctx);
+  const samples = [...inputs.train.samples, ...inputs.val.samples, ...inputs.test!.samples];
+  const y = Int32Array.from([...inputs.yTrain, ...inputs.yVal, ...inputs.yHeld]);
+  const nTrain = inputs.train.samples.length;
+  const nVal = inputs.val.samples.length;
+  const train = Array.from({ length: nTrain }, (_, j) => j);
+  const val = Array.from({ length: nVal }, (_, j) => nTrain + j);
+  const test = Array.from({ length: inputs.test!.samples.length }, (_, j) => nTrain + nVal + j);
+  const feature = inputs.backbone.metadata.features[0]!.name;
+  const layers = [feature, ...earlierCutPoints(inputs.backbone.model, feature)];
+  const cached = await candidateInputs(
+    { backbone: inputs.backbone, samples, cacheDir: defaultFeatureCacheDir(), progress: silentProgress },
+    layers,
+    undefined,
+    [],
+  );
+  const space = buildSpace({
+    layers: layers.map((t) => ({ tensor: t, label: t })),
+    depths: [],
+    scratch: false,
+  });
+  const yTest = Int32Array.from(test, (r) => y[r]!);
+  for (const layer of layers) {
+    const input = cached.get(`layer:${layer}`)!;
+    const dim = input.itemShape.reduce((a, b) => a * b, 1);
+    const linear = { ...space.find((c) => c.featureLayer === layer)!, head: 'linear' as const };
+    const sgd: number[] = [];
+    for (let s = 1; s <= 5; s++) {
+      const probs = await fitTransfer(
+        linear,
+        input,
+        y,
+        inputs.classes,
+        { train, val, predict: test },
+        seed * 1000 + s,
+        transferHyper({}, 0),
+      );
+      sgd.push(lossAndAccuracy(probs, yTest).acc);
+    }
+    const m = sgd.reduce((a, b) => a + b) / sgd.length;
+    const sd = Math.sqrt(sgd.reduce((a, b) => a + (b - m) ** 2, 0) / (sgd.length - 1));
+    const logistic = l2s.map((l2) =>
+      pct(
+        denseAccuracy(logisticWeights(input.x, y, train, dim, inputs.classes, { l2 }), input.x, y, test, dim),
+      ),
+    );
+    console.log(
+      `| ${taskName} | ${seed} | ${layer} | ${pct(m)} ± ${pct(sd)} [${sgd.map((a) => pct(a)).join(', ')}] | ${logistic.join(' / ')} |`,
+    );
+  }
+}
