@@ -29,14 +29,34 @@ function data(n: number, seed: number) {
   return { x, y };
 }
 
-/** Gradient of mean weighted cross-entropy + (λ/2)‖W‖² in standardized space, in float64. */
-function gradient(x: Float32Array, y: Int32Array, rows: number[], kernel: Float32Array, bias: Float32Array) {
+/**
+ * The standardized model behind exported (folded) weights: its weights, bias and probabilities,
+ * in float64.
+ */
+function standardizedModel(x: Float32Array, rows: number[], kernel: Float32Array, bias: Float32Array) {
   const { mean, scale } = standardization(x, rows, dim);
-  // Back from the exported (folded) weights to the standardized ones.
   const w = Float64Array.from(kernel, (k, j) => k * scale[Math.floor(j / classes)]!);
   const b = Float64Array.from(bias);
   for (let d = 0; d < dim; d++)
     for (let c = 0; c < classes; c++) b[c]! += mean[d]! * kernel[d * classes + c]!;
+  const feature = (r: number, d: number) => (x[r * dim + d]! - mean[d]!) / scale[d]!;
+  const probs = (r: number) => {
+    const z = Array.from({ length: classes }, (_, c) => {
+      let s = b[c]!;
+      for (let d = 0; d < dim; d++) s += feature(r, d) * w[d * classes + c]!;
+      return s;
+    });
+    const m = Math.max(...z);
+    const e = z.map((v) => Math.exp(v - m));
+    const sum = e.reduce((a, v) => a + v, 0);
+    return e.map((v) => v / sum);
+  };
+  return { w, feature, probs };
+}
+
+/** Gradient of mean weighted cross-entropy + (λ/2)‖W‖² in standardized space, in float64. */
+function gradient(x: Float32Array, y: Int32Array, rows: number[], kernel: Float32Array, bias: Float32Array) {
+  const { w, feature, probs } = standardizedModel(x, rows, kernel, bias);
   const cw = balancedClassWeights(
     Int32Array.from(rows, (r) => y[r]!),
     classes,
@@ -45,18 +65,11 @@ function gradient(x: Float32Array, y: Int32Array, rows: number[], kernel: Float3
   const gw = Float64Array.from(w, (v) => LOGISTIC_L2 * v);
   const gb = new Float64Array(classes);
   for (const r of rows) {
-    const z = Array.from({ length: classes }, (_, c) => {
-      let s = b[c]!;
-      for (let d = 0; d < dim; d++) s += ((x[r * dim + d]! - mean[d]!) / scale[d]!) * w[d * classes + c]!;
-      return s;
-    });
-    const m = Math.max(...z);
-    const e = z.map((v) => Math.exp(v - m));
-    const sum = e.reduce((a, v) => a + v, 0);
+    const p = probs(r);
     for (let c = 0; c < classes; c++) {
-      const err = ((e[c]! / sum - (y[r] === c ? 1 : 0)) * cw[y[r]!]!) / total;
+      const err = ((p[c]! - (y[r] === c ? 1 : 0)) * cw[y[r]!]!) / total;
       gb[c]! += err;
-      for (let d = 0; d < dim; d++) gw[d * classes + c]! += err * ((x[r * dim + d]! - mean[d]!) / scale[d]!);
+      for (let d = 0; d < dim; d++) gw[d * classes + c]! += err * feature(r, d);
     }
   }
   return { gw, gb, w };
@@ -91,28 +104,16 @@ describe('logistic head', () => {
     const { x, y } = data(60, 5);
     const rows = Array.from({ length: 30 }, (_, i) => i);
     const fit = logisticWeights(x, y, rows, dim, classes);
-    const { mean, scale } = standardization(x, rows, dim);
-    const { w } = gradient(x, y, rows, fit.kernel, fit.bias);
+    const model64 = standardizedModel(x, rows, fit.kernel, fit.bias);
     const dense = tf.layers.dense({ units: classes, activation: 'softmax', inputShape: [dim] });
     const model = tf.sequential({ layers: [dense] });
     setDenseHead(dense, fit);
     const probs = tf.tidy(
       () => (model.predict(tf.tensor2d(x, [60, dim])) as tf.Tensor).arraySync() as number[][],
     );
-    // The standardized bias, recovered from the folded one.
-    const b = Array.from(fit.bias);
-    for (let c = 0; c < classes; c++)
-      for (let d = 0; d < dim; d++) b[c]! += mean[d]! * fit.kernel[d * classes + c]!;
     for (let i = 30; i < 60; i++) {
-      const z = Array.from({ length: classes }, (_, c) => {
-        let s = b[c]!;
-        for (let d = 0; d < dim; d++) s += ((x[i * dim + d]! - mean[d]!) / scale[d]!) * w[d * classes + c]!;
-        return s;
-      });
-      const m = Math.max(...z);
-      const e = z.map((v) => Math.exp(v - m));
-      const sum = e.reduce((a, v) => a + v, 0);
-      for (let c = 0; c < classes; c++) expect(Math.abs(probs[i]![c]! - e[c]! / sum)).toBeLessThan(1e-4);
+      const p = model64.probs(i);
+      for (let c = 0; c < classes; c++) expect(Math.abs(probs[i]![c]! - p[c]!)).toBeLessThan(1e-4);
     }
     model.dispose();
   });
