@@ -6,7 +6,10 @@
  * strengths. Test accuracy in %, on the task's test set. The seed picks the labelled images, as
  * in bench/select/tasks.ts.
  *
- *   EDGETUNE_CACHE_DIR=... node --import tsx bench/select/linear-noise.ts photos 1,2,3 [0.001,0.01,0.1]
+ *   EDGETUNE_CACHE_DIR=... node --import tsx bench/select/linear-noise.ts photos 1,2,3 [0.001,0.01,0.1] [linear|mlp]
+ *
+ * The last argument puts the search's MLP head (also SGD-trained) in the linear head's place, to
+ * see how far one fit of it moves between training seeds.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,14 +20,18 @@ import { lossAndAccuracy } from '../../training/fit/loop.ts';
 import { earlierCutPoints } from '../../training/select/candidates.ts';
 import { fitTransfer } from '../../training/select/fit.ts';
 import { candidateInputs } from '../../training/select/inputs.ts';
-import { buildSpace } from '../../training/select/space.ts';
+import { buildSpace, type HeadKind } from '../../training/select/space.ts';
 import { transferHyper } from '../../training/train/hyper.ts';
 import { silentProgress } from '../../training/train/progress.ts';
 import { createStageContext } from '../../training/train/stages/context.ts';
 import { prepareInputs } from '../../training/train/stages/inputs.ts';
 import { tasks } from './tasks.ts';
 
-const [taskName = 'photos', seedList = '1,2,3', l2List = '0.001,0.01,0.1'] = process.argv.slice(2);
+const [taskName = 'photos', seedList = '1,2,3', l2List = '0.001,0.01,0.1', sgdHead = 'linear'] =
+  process.argv.slice(2);
+if (sgdHead !== 'linear' && sgdHead !== 'mlp')
+  throw new Error(`the SGD head is linear or mlp, not ${sgdHead}`);
+const head: HeadKind = sgdHead;
 const task = tasks()[taskName];
 if (!task) throw new Error(`unknown task ${taskName}`);
 const l2s = l2List.split(',').map(Number);
@@ -55,7 +62,7 @@ function denseAccuracy(
 }
 
 console.log(
-  `| task | seed | cut point | SGD linear head, 5 seeds: mean ± sd [each] | logistic, L2 ${l2s.join(' / ')} |`,
+  `| task | seed | cut point | SGD ${sgdHead} head, 5 seeds: mean ± sd [each] | logistic, L2 ${l2s.join(' / ')} |`,
 );
 console.log('|---|---|---|---|---|');
 for (const seed of seedList.split(',').map(Number)) {
@@ -93,7 +100,7 @@ for (const seed of seedList.split(',').map(Number)) {
   for (const layer of layers) {
     const input = cached.get(`layer:${layer}`)!;
     const dim = input.itemShape.reduce((a, b) => a * b, 1);
-    const linear = { ...space.find((c) => c.featureLayer === layer)!, head: 'linear' as const };
+    const linear = { ...space.find((c) => c.featureLayer === layer)!, head };
     const sgd: number[] = [];
     for (let s = 1; s <= 5; s++) {
       const probs = await fitTransfer(
