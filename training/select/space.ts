@@ -6,7 +6,7 @@
  * a linear head trained with them) is more complex still, and a network trained from scratch most
  * of all. Among equally complex heads the backbone's own feature layer comes first.
  */
-import type { HeadSpec } from '../fit/head.ts';
+import { type HeadSpec, LOGISTIC_HEAD } from '../fit/head.ts';
 
 export type HeadKind = 'prototype' | 'logistic' | 'linear' | 'mlp';
 /** Every head a configuration may carry (a recipe's recorded choice is one of these). */
@@ -42,8 +42,9 @@ export const MLP_HIDDEN = 128;
 
 export function headSpecOf(head: HeadKind): HeadSpec {
   if (head === 'mlp') return { dropout: 0.2, hidden: MLP_HIDDEN };
-  // Computed heads are not trained: dropout would never apply.
-  if (computedHead(head)) return { dropout: 0, hidden: 0 };
+  if (head === 'logistic') return { ...LOGISTIC_HEAD };
+  // The prototype head is computed, not trained: dropout would never apply.
+  if (head === 'prototype') return { dropout: 0, hidden: 0 };
   return { dropout: 0.2, hidden: 0 };
 }
 

@@ -148,7 +148,42 @@ describe('--select auto', () => {
     expect(lines.some((l) => l.startsWith('head: logistic regression'))).toBe(true);
     expect(exported.accuracy).toBe(logistic.testAccuracy);
     expect(exported.parity.maxAbsDiff).toBeLessThanOrEqual(1e-4);
+
+    // `--head logistic` without a search: the same fit on the backbone's feature layer, recorded in
+    // the recipe so that retraining fits it again.
+    const plainOut = tmpDir('plain-logistic');
+    const plain = await runTraining({
+      backbone,
+      data: DATA,
+      testData: TEST,
+      name: 'plain-logistic',
+      seed: 1,
+      select: 'transfer',
+      head: 'logistic',
+      out: plainOut,
+    });
+    expect(plain.selection).toBeUndefined();
+    expect(plain.accuracy).toBe(s.rows.find((c) => c.id === 'features · logistic')!.testAccuracy);
+    const plainRecipe = TrainingRecipeSchema.parse(
+      JSON.parse(fs.readFileSync(path.join(plainOut, 'training.json'), 'utf8')),
+    );
+    expect(plainRecipe.options.head.logistic).toBe(true);
+    const refit = await runTraining({
+      ...plainRecipe.options,
+      backbone,
+      data: DATA,
+      testData: TEST,
+      name: 'plain-logistic',
+      out: tmpDir('plain-logistic-again'),
+    });
+    expect(refit.accuracy).toBe(plain.accuracy);
   }, 1_800_000);
+
+  it('--head logistic with re-trained backbone layers is a bad request', async () => {
+    await expect(
+      runTraining({ backbone, data: DATA, name: 'bad', head: 'logistic', trainable: 1, out: tmpDir('bad') }),
+    ).rejects.toThrow(/--head logistic is fitted on the frozen features/);
+  });
 
   it('a budget smaller than any work: the cheapest configuration completes, the rest are reported skipped', async () => {
     const r = await runTraining({

@@ -55,6 +55,8 @@ describe('building blocks', () => {
     expect(parseHeadSpec('hidden=64,dropout=0.4')).toEqual({ dropout: 0.4, hidden: 64 });
     expect(() => parseHeadSpec('dropout=2')).toThrow(/--head/);
     expect(() => parseHeadSpec('width=3')).toThrow(/--head/);
+    expect(parseHeadSpec(' logistic ')).toEqual({ dropout: 0, hidden: 0, logistic: true });
+    expect(() => parseHeadSpec('logistic,dropout=0.2')).toThrow(/or "logistic"/);
   });
 
   it('freeze boundary: frozen = feature layer; --trainable N = latest cut with N convs after it, from the tfjs model or the plain ONNX graph', async () => {

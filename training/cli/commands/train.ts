@@ -143,7 +143,7 @@ export function register(program: Command): void {
     )
     .option(
       '--head <spec>',
-      'head: dropout=<rate>[,hidden=<units>] (default dropout=0.2), or "prototype" (class means of the embeddings, no tfjs, seconds)',
+      'head: dropout=<rate>[,hidden=<units>] (default dropout=0.2); "logistic" (the linear head as L2 logistic regression fitted to its optimum on the frozen features: no seed, no early stopping); or "prototype" (class means of the embeddings, no tfjs, seconds)',
     )
     .option('--epochs <n>', 'max epochs of the head phase (early stopping on validation loss)', '100')
     .option(

@@ -24,11 +24,6 @@ import type { StageContext } from './context.ts';
 import type { FeatureSet } from './features.ts';
 import type { TrainInputs } from './inputs.ts';
 
-const COMPUTED_HEADS = {
-  prototype: 'class means (prototype)',
-  logistic: 'logistic regression (L2, standardized features, fitted to convergence)',
-} as const;
-
 export interface TransferFit {
   /** The trainable part; the caller disposes `parts.model`. */
   parts: TrainableParts;
@@ -49,6 +44,7 @@ export async function fitTransfer(
 ): Promise<TransferFit> {
   const { options, progress } = ctx;
   const { plan, head, auto, classes, labels, yTrain, yVal, yHeld, test } = inputs;
+  const computed = inputs.computedHead;
   // The --select auto pick's export fit uses the seed its check settled on (select/export-check.ts).
   const seed = auto && !auto.scratch ? (auto.fitSeed ?? ctx.seed) : ctx.seed;
   const { trainX, valX, heldX, itemShape, itemSize } = features;
@@ -77,13 +73,13 @@ export async function fitTransfer(
   };
   const { lr, batchSize, patience, epochs, fineTuneEpochs } = transferHyper(options, plan.trainableConvs);
   progress.log(
-    `head: ${auto?.computedHead ? COMPUTED_HEADS[auto.computedHead] : describeHead(head)}; ${inputs.train.samples.length} train / ${inputs.val.samples.length} validation images, ${classes} classes`,
+    `head: ${computed === 'prototype' ? 'class means (prototype)' : describeHead(head)}; ${inputs.train.samples.length} train / ${inputs.val.samples.length} validation images, ${classes} classes`,
   );
-  if (auto?.computedHead) {
+  if (computed) {
     // Computed heads read the frozen features, which stay in memory when nothing is re-trained.
     if (!(trainX.x instanceof Float32Array))
-      throw new EdgetuneError('internal', `${auto.computedHead} head needs in-memory features`);
-    const weights = auto.computedHead === 'prototype' ? classMeanWeights : logisticWeights;
+      throw new EdgetuneError('internal', `${computed} head needs in-memory features`);
+    const weights = computed === 'prototype' ? classMeanWeights : logisticWeights;
     setDenseHead(parts.output, weights(trainX.x, yTrain, Array.from(yTrain.keys()), itemSize, classes));
   } else {
     await trainLoop({
@@ -103,7 +99,7 @@ export async function fitTransfer(
       onEpoch,
     });
   }
-  if (fineTuneEpochs > 0 && !auto?.computedHead) {
+  if (fineTuneEpochs > 0 && !computed) {
     await trainLoop({
       phase: 'fine-tune',
       forward,

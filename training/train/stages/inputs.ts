@@ -24,6 +24,11 @@ export interface TrainInputs {
   head: HeadSpec;
   /** The `--select auto` search's choice, when one ran. */
   auto?: AutoPlan;
+  /**
+   * A head computed from the frozen features instead of trained: the search's prototype or
+   * logistic pick, or `--head logistic`.
+   */
+  computedHead?: 'prototype' | 'logistic';
   backendName: string;
   data: Dataset;
   train: Dataset;
@@ -89,6 +94,12 @@ export async function prepareInputs(ctx: StageContext): Promise<TrainInputs> {
   const { options, progress, cwd, seed, warn } = ctx;
   checkTrainOptions(options);
   let head: HeadSpec = typeof options.head === 'object' ? options.head : parseHeadSpec(options.head);
+  if (head.logistic && options.trainable !== undefined && options.trainable !== 0) {
+    throw new EdgetuneError(
+      'bad_request',
+      '--head logistic is fitted on the frozen features: it cannot re-train backbone layers (drop --trainable)',
+    );
+  }
 
   const { name: backendName } = await initTf({ backend: options.backend ?? 'auto', log: progress.log });
 
@@ -164,6 +175,7 @@ export async function prepareInputs(ctx: StageContext): Promise<TrainInputs> {
     plan,
     head,
     auto,
+    computedHead: auto ? auto.computedHead : head.logistic ? 'logistic' : undefined,
     backendName,
     data,
     train,
