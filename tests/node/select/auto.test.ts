@@ -153,12 +153,13 @@ describe('--select auto', () => {
     // the recipe so that retraining fits it again.
     const plainOut = tmpDir('plain-logistic');
     const plain = await runTraining({
+      ...recipe.options,
       backbone,
       data: DATA,
       testData: TEST,
       name: 'plain-logistic',
-      seed: 1,
       select: 'transfer',
+      chosen: undefined,
       head: 'logistic',
       out: plainOut,
     });
