@@ -9,6 +9,8 @@
  *   … --replay a.json,b.json [--tasks …] [--seeds …] --out f.json   (the recorded runs of those tasks and seeds searched
  *     again by the current procedure, training only the splits and hindsight fits they lack:
  *     training/select/replay.ts)
+ *   … --add-plain --out f.json   (records `--select transfer`'s test accuracy, `plainTest`, in the runs
+ *     of f.json that lack it; new runs record it as they finish)
  *
  * CPU-heavy (the scratch CNN is cross-validated too, and every configuration gets a hindsight
  * test-set fit): minutes per task and seed on a busy 2-core box.
