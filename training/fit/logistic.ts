@@ -19,7 +19,6 @@ const LOGISTIC_LR = 0.05;
 
 export interface LogisticOptions {
   l2?: number;
-  steps?: number;
 }
 
 /** Per-dimension mean and scale of the rows; a dimension that barely varies keeps a floor scale. */
@@ -50,7 +49,6 @@ export function logisticWeights(
   o: LogisticOptions = {},
 ): DenseWeights {
   const l2 = o.l2 ?? LOGISTIC_L2;
-  const steps = o.steps ?? LOGISTIC_STEPS;
   const { mean, scale } = standardization(x, rows, dim);
   const xs = new Float32Array(rows.length * dim);
   rows.forEach((r, i) => {
@@ -67,7 +65,7 @@ export function logisticWeights(
   const b = tf.variable(tf.zeros([classes]));
   const optimizer = tf.train.adam(LOGISTIC_LR);
   try {
-    for (let i = 0; i < steps; i++) {
+    for (let i = 0; i < LOGISTIC_STEPS; i++) {
       tf.tidy(() => {
         optimizer.minimize(
           () => {
