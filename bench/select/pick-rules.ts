@@ -13,6 +13,7 @@ import {
   pairedDifference,
   sd,
 } from '../../training/select/choose.ts';
+import { scaledHeldLoss } from './calibrated-loss.ts';
 import { FIRST_SPLITS, MIN_SPLITS } from '../../training/select/search.ts';
 
 /** One recorded configuration of a search. */
@@ -25,6 +26,8 @@ export interface RecordedRow {
   /** Mean held-out cross-entropy and Brier score per split; absent in runs recorded before the fields. */
   heldLoss?: number[];
   heldBrier?: number[];
+  /** Held-out images' log-probabilities per split (image-major); absent in runs recorded before the field. */
+  heldLogProbs?: number[][];
   testAccuracy: number | null;
   /** Absent in runs recorded before the field existed: cutOf() reads it off the split counts. */
   cut?: boolean;
@@ -35,11 +38,13 @@ export interface RecordedRun {
   seed: number;
   /** Folds of the search's plan; absent in runs recorded before the field existed (see foldCountOf). */
   k?: number;
+  /** Labels of each split's held-out images; absent in runs recorded before the field. */
+  heldLabels?: number[][];
   rows?: RecordedRow[];
 }
 
 /** A configuration as the rules see it: its split accuracies and, where recorded, held-out scores. */
-export type RuleInput = Scored & { heldLoss?: number[]; heldBrier?: number[] };
+export type RuleInput = Scored & { heldLoss?: number[]; heldBrier?: number[]; heldLogProbs?: number[][] };
 export type Replayed = RuleInput & { testAccuracy: number | null };
 
 /**
@@ -95,7 +100,7 @@ export interface PickRule {
    * `k`: the folds of the run's plan (only the Nadeau–Bengio step reads it). Undefined where the
    * run lacks what the rule reads (held-out losses in runs recorded before they were).
    */
-  pick: (scored: readonly RuleInput[], k: number) => string | undefined;
+  pick: (scored: readonly RuleInput[], k: number, heldLabels?: number[][]) => string | undefined;
 }
 
 const choice = (s: readonly Scored[]) => choosePaired(s, MIN_SPLITS)!;
@@ -175,6 +180,22 @@ function familyThenShipped(
   const top = scored.find((c) => c.id === choice(h).mostProbable)!;
   const members = scored.filter((c) => c === top || (c.family !== undefined && c.family === top.family));
   return choosePaired(members, MIN_SPLITS)?.winner ?? top.id;
+}
+
+/**
+ * The configurations with each split's accuracy replaced by its temperature-scaled held-out
+ * cross-entropy, negated (calibrated-loss.ts). Undefined where a run did not record the
+ * log-probabilities.
+ */
+function byScaledLoss(scored: readonly RuleInput[], labels: number[][] | undefined): Scored[] | undefined {
+  if (
+    !labels ||
+    scored.some(
+      (c) => c.heldLogProbs?.length !== c.folds.length || c.heldLogProbs.some((x) => x.length === 0),
+    )
+  )
+    return undefined;
+  return scored.map((c) => ({ ...c, folds: scaledHeldLoss(c.heldLogProbs!, labels).map((x) => -x) }));
 }
 
 /** choose.ts's pick on a run's recorded splits; undefined where the run has no held-out losses. */
@@ -262,6 +283,13 @@ export const RULES: PickRule[] = [
   {
     title: 'family by held-out Brier score (most probably best), then the shipped rule inside it',
     pick: (s) => familyThenShipped(s, 'heldBrier'),
+  },
+  {
+    title: 'temperature-scaled held-out cross-entropy: most probably best',
+    pick: (s, _k, labels) => {
+      const h = byScaledLoss(s, labels);
+      return h && choice(h).mostProbable;
+    },
   },
   {
     title: 'accuracy: most probably best, one-SE step in its family (shipped before)',

@@ -57,6 +57,20 @@ const fashionTask = (title: string, idx: string): Task => ({
 export function tasks(): Record<string, Task> {
   const photos = path.join(os.tmpdir(), 'edgetune-select-photos');
   if (!fs.existsSync(path.join(photos, 'hubble'))) writePhotoCrops(ROOT, photos, 60);
+  // A larger pool of crops for the same task with more labels: every seed labels `perClass` of its
+  // 90 crops per class and tests on 50 of the rest, so the three label counts share one test-set size.
+  const pool = path.join(os.tmpdir(), 'edgetune-select-photos-90');
+  const photoCurve = (perClass: number): Task => {
+    if (!fs.existsSync(path.join(pool, 'hubble'))) writePhotoCrops(ROOT, pool, 90);
+    return {
+      title: `photo crops (3 classes, 90-crop pool), ${perClass}/class, MobileNetV2`,
+      backbone: async () => 'nsfwjs:MobileNetV2',
+      data: `folder:${pool}:per-class=${perClass}`,
+      testData: `folder:${pool}:skip-per-class=${perClass}:per-class=50`,
+      budget: 3600,
+      labelled: 3 * perClass,
+    };
+  };
   const fashion = `idx:${FASHION}/t10k-images-idx3-ubyte.gz,${FASHION}/t10k-labels-idx1-ubyte.gz`;
   // The same task on the subset committed to this repository (bench/select/fashion-subset.ts):
   // other Fashion-MNIST images than the t10k file the `fashion` runs were recorded on.
@@ -92,6 +106,7 @@ export function tasks(): Record<string, Task> {
       budget: 3600,
       labelled: 30,
     },
+    ...Object.fromEntries([10, 20, 40].map((n) => [`photos-${n}`, photoCurve(n)])),
   };
 }
 
@@ -208,6 +223,7 @@ async function main(): Promise<void> {
         exportFitSeed: search.exportCheck?.fitSeed ?? seed,
         plainTest: await plainTest(task, backbone, seed),
         k: search.k,
+        heldLabels: search.heldLabels,
         rows: search.rows.map((c) => ({
           id: c.id,
           complexity: c.complexity,
@@ -215,6 +231,7 @@ async function main(): Promise<void> {
           folds: c.folds,
           heldLoss: c.heldLoss,
           heldBrier: c.heldBrier,
+          heldLogProbs: c.heldLogProbs.map((split) => split.map((v) => Math.round(v * 1e4) / 1e4)),
           testAccuracy: c.testAccuracy,
           cut: c.cut ?? false,
         })),
@@ -263,7 +280,7 @@ export function renderRules(results: readonly TaskResult[], all: Record<string, 
   for (const rule of RULES) {
     const gap = (r: TaskResult) => {
       const scored = replayed(r)!;
-      const pick = rule.pick(scored, foldCountOf(r, all[r.task]!.labelled));
+      const pick = rule.pick(scored, foldCountOf(r, all[r.task]!.labelled), r.heldLabels);
       return pick === undefined ? undefined : gapOf(scored, pick);
     };
     // A rule that cannot be replayed on one of the runs (it reads what they did not record): "—".

@@ -31,6 +31,8 @@ export interface SplitScore {
   accuracy: number;
   loss: number;
   brier: number;
+  /** The held-out images' log-probabilities, image-major (absent where a recording supplied the split). */
+  logProbs?: number[];
 }
 
 export interface KnownScores {

@@ -107,6 +107,11 @@ export interface SelectionRow extends Configuration {
   heldLoss: number[];
   /** Mean Brier score (squared error of the class probabilities) of those images, per split. */
   heldBrier: number[];
+  /**
+   * The held-out images' natural-log class probabilities on each split, image-major in the order
+   * of `Selection.heldLabels` (empty for a split taken from a recording).
+   */
+  heldLogProbs: number[][];
   mean: number | null;
   sd: number | null;
   /** Paired estimate of its mean accuracy over all splits (racing's leader is the best one). */
@@ -133,6 +138,8 @@ export interface Selection {
   repeats: number;
   rule: 'probable-best-held-out-loss';
   rows: SelectionRow[];
+  /** The labels of each split's held-out images, in the plan's order. */
+  heldLabels: number[][];
   winner: Configuration;
   /** The configuration with the best paired estimate. */
   best: string;
@@ -168,7 +175,9 @@ function scoreHeld(probs: Float32Array, y: Int32Array, rows: readonly number[]):
   let brier = 0;
   for (let i = 0; i < labels.length; i++)
     for (let c = 0; c < classes; c++) brier += (probs[i * classes + c]! - (c === labels[i] ? 1 : 0)) ** 2;
-  return { accuracy: r.acc, loss: r.loss, brier: brier / labels.length };
+  // Floored as lossAndAccuracy floors a probability before its log.
+  const logProbs = Array.from(probs, (p) => Math.log(Math.max(p, 1e-7)));
+  return { accuracy: r.acc, loss: r.loss, brier: brier / labels.length, logProbs };
 }
 
 export async function searchConfigurations(o: SearchOptions): Promise<Selection> {
@@ -233,6 +242,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       folds: [],
       heldLoss: [],
       heldBrier: [],
+      heldLogProbs: [],
       mean: null,
       sd: null,
       estimate: null,
@@ -323,6 +333,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
           row.folds.push(scores.accuracy);
           row.heldLoss.push(scores.loss);
           row.heldBrier.push(scores.brier);
+          row.heldLogProbs.push(scores.logProbs ?? []);
           const lead = race ? leader() : undefined;
           const after = cheap(row) ? RACE_MIN_SPLITS : EXPENSIVE_RACE_MIN_SPLITS;
           if (lead && lead !== row && clearlyWorse(row.folds, lead.folds, after)) {
@@ -534,6 +545,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       repeats,
       rule: 'probable-best-held-out-loss',
       rows,
+      heldLabels: plan.map((p) => p.held.map((i) => y[i]!)),
       winner: {
         id: winner.id,
         kind: winner.kind,

@@ -4,6 +4,7 @@
  * Nadeau–Bengio step and the learning-curve correction, each on constructed scores.
  */
 import { describe, expect, it } from 'vitest';
+import { MAX_SCALE, fitScale, scaledLossAt } from '../../../bench/select/calibrated-loss.ts';
 import { correctedPick, trainPerClass } from '../../../bench/select/learning-curve.ts';
 import { RULES, cutOf, foldCountOf, replayed, shrunkEstimates } from '../../../bench/select/pick-rules.ts';
 import { mean } from '../../../training/select/choose.ts';
@@ -124,6 +125,54 @@ describe('rules on held-out scores', () => {
     ).toBeUndefined();
     expect(rule('held-out Brier score: most probably best,').pick(withBrier, 10)).toBe('b · prototype');
     expect(rule('held-out Brier score: most probably best,').pick(scored, 10)).toBeUndefined();
+  });
+});
+
+describe('temperature-scaled held-out cross-entropy', () => {
+  // Two classes, four held-out images per split: log-probabilities from logits ±m.
+  const logProbs = (margins: number[], labels: number[]) =>
+    margins.flatMap((m, i) => {
+      const z = labels[i] === 0 ? [m, -m] : [-m, m];
+      const lse = Math.log(Math.exp(z[0]!) + Math.exp(z[1]!));
+      return z.map((v) => v - lse);
+    });
+  const labels = [
+    [0, 1, 0, 1],
+    [1, 0, 1, 0],
+  ];
+
+  it('fits the factor at which the derivative of the loss vanishes, and undoes a rescaled model', () => {
+    const lp = logProbs([2, 0.5, -1, 3], [0, 1, 0, 1]);
+    const s = fitScale(lp, [0, 1, 0, 1]);
+    const loss = (k: number) => scaledLossAt(lp, [0, 1, 0, 1], k);
+    expect(loss(s)).toBeLessThan(loss(s * 1.01));
+    expect(loss(s)).toBeLessThan(loss(s * 0.99));
+    // The same scores five times sharper fit a factor five times smaller, to the same loss.
+    const sharp = logProbs([10, 2.5, -5, 15], [0, 1, 0, 1]);
+    expect(fitScale(sharp, [0, 1, 0, 1])).toBeCloseTo(s / 5, 4);
+    // Every image right: no finite optimum, the cap.
+    expect(fitScale(logProbs([1, 2, 1, 2], [0, 1, 0, 1]), [0, 1, 0, 1])).toBe(MAX_SCALE);
+  });
+
+  it('prefer the configuration that separates the classes to the one that is merely sharp', () => {
+    // a: every image right by a small margin, probabilities near 1/2 (high raw loss); b: sharp,
+    // three images right by a wide margin and one wrong (lower raw loss).
+    const row = (id: string, margins: number[]) => {
+      const heldLogProbs = labels.map((l) => logProbs(margins, l));
+      return {
+        id,
+        complexity: 0,
+        family: id,
+        folds: labels.map(() => margins.filter((m) => m > 0).length / margins.length),
+        heldLogProbs,
+        heldLoss: heldLogProbs.map((x, i) => scaledLossAt(x, labels[i]!, 1)),
+      };
+    };
+    const scored = [row('a · prototype', [0.05, 0.05, 0.05, 0.05]), row('b · logistic', [3, 3, 3, -0.2])];
+    expect(scored[0]!.heldLoss[0]).toBeGreaterThan(scored[1]!.heldLoss[0]!);
+    expect(rule('shipped').pick(scored, 2)).toBe('b · logistic');
+    expect(rule('temperature-scaled').pick(scored, 2, labels)).toBe('a · prototype');
+    expect(rule('temperature-scaled').pick(scored, 2)).toBeUndefined();
   });
 });
 

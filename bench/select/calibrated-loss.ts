@@ -1,0 +1,82 @@
+/**
+ * Held-out cross-entropy after temperature scaling: a pick rule replayed by pick-rules.ts, not the
+ * shipped one (on the photo crops it picked worse; README, "Calibrated cross-entropy").
+ * A configuration's held-out cross-entropy mixes how well its scores separate the classes
+ * (refinement) with how well its probabilities are scaled (calibration). Only the first matters
+ * to the pick, which is exported for its argmax; the second differs by head kind more than by how
+ * good the head is: a logistic fit is sharp, a prototype head's softmax over squared distances
+ * soft. Scaling every configuration's log-probabilities by the one factor that minimizes its own
+ * held-out cross-entropy (temperature scaling, Guo et al., "On Calibration of Modern Neural
+ * Networks", 2017) removes the calibration term, so the cross-entropies compare separation.
+ */
+
+/**
+ * The largest factor fitted. A configuration that classifies every held-out image right has no
+ * finite optimum (sharper is always better); capped, it is scored by its margins there.
+ */
+export const MAX_SCALE = 64;
+
+/** Mean cross-entropy of images (image-major log-probabilities) after scaling them by `s`. */
+export function scaledLossAt(logProbs: readonly number[], labels: readonly number[], s: number): number {
+  return lossAt(logProbs, labels, s).loss;
+}
+
+/** That loss and its derivative in s. */
+function lossAt(
+  logProbs: readonly number[],
+  labels: readonly number[],
+  s: number,
+): { loss: number; slope: number } {
+  const classes = logProbs.length / labels.length;
+  let loss = 0;
+  let slope = 0;
+  for (let i = 0; i < labels.length; i++) {
+    let max = -Infinity;
+    for (let c = 0; c < classes; c++) max = Math.max(max, s * logProbs[i * classes + c]!);
+    let z = 0;
+    let expected = 0;
+    for (let c = 0; c < classes; c++) {
+      const w = Math.exp(s * logProbs[i * classes + c]! - max);
+      z += w;
+      expected += w * logProbs[i * classes + c]!;
+    }
+    const truth = logProbs[i * classes + labels[i]!]!;
+    loss += max + Math.log(z) - s * truth;
+    slope += expected / z - truth;
+  }
+  return { loss: loss / labels.length, slope: slope / labels.length };
+}
+
+/**
+ * The factor in [0, MAX_SCALE] minimizing the mean cross-entropy of all the given images: the loss
+ * is convex in s (its second derivative is the variance of the log-probabilities under the scaled
+ * distribution), so bisection on the derivative finds it.
+ */
+export function fitScale(logProbs: readonly number[], labels: readonly number[]): number {
+  if (labels.length === 0) return 1;
+  if (lossAt(logProbs, labels, MAX_SCALE).slope <= 0) return MAX_SCALE;
+  let lo = 0;
+  let hi = MAX_SCALE;
+  for (let it = 0; it < 60; it++) {
+    const mid = (lo + hi) / 2;
+    if (lossAt(logProbs, labels, mid).slope > 0) hi = mid;
+    else lo = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/**
+ * Per split, the mean cross-entropy of the held-out images with the configuration's log-probabilities
+ * scaled by the one factor fitted on all its splits' held-out images together.
+ * `labels[i]`: split i's held-out labels (the plan's; a configuration has a prefix of the splits).
+ */
+export function scaledHeldLoss(
+  logProbs: readonly (readonly number[])[],
+  labels: readonly (readonly number[])[],
+): number[] {
+  const s = fitScale(
+    logProbs.flat(),
+    logProbs.flatMap((_, i) => labels[i]!),
+  );
+  return logProbs.map((lp, i) => lossAt(lp, labels[i]!, s).loss);
+}
