@@ -80,7 +80,7 @@ export async function transferStep(
     progress: silentProgress,
   });
   n.say(
-    `  classes ${photos.labels.join(', ')}: ${photos.counts.train} train crops, tested on ` +
+    `  classes ${photos.labels.join(', ')}: ${photos.counts.train} train + ${photos.counts.val} validation crops, tested on ` +
       `${photos.counts.test} other crops (resized to 224×224 by the shared preprocessing)`,
   );
   n.say(

@@ -2,15 +2,15 @@
  * Trains one configuration on some rows and predicts others — the same steps `runTraining`
  * takes for the exported model (head phase with early stopping on the inner validation rows,
  * then the fine-tune phase at lr/10 when backbone layers are re-trained; the scratch CNN with its
- * augmentation), so a CV score estimates what the export will do.
+ * augmentation; a computed head on the training and validation rows together), so a CV score
+ * estimates what the export will do.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import type { TfNode } from '../backbones/convert/graph.ts';
 import { trainBaseline } from '../fit/baseline.ts';
-import { classMeanWeights, setDenseHead } from '../fit/class-means.ts';
+import { fitComputedHead } from '../fit/computed-head.ts';
 import { transferForward } from '../fit/forward.ts';
-import { logisticWeights } from '../fit/logistic.ts';
 import { balancedClassWeights, gatherRows, predictProbs, trainLoop } from '../fit/loop.ts';
 import { buildTrainable } from '../fit/suffix.ts';
 import type { TransferHyper } from '../train/hyper.ts';
@@ -81,8 +81,8 @@ export async function fitTransfer(
     });
     const train = pick(rows.train);
     if (computedHead(config.head)) {
-      const weights = config.head === 'prototype' ? classMeanWeights : logisticWeights;
-      setDenseHead(parts.output, weights(input.x, y, rows.train, item, classes));
+      // Nothing to stop early: the validation rows are fitted too, as the export fits all labelled images.
+      fitComputedHead(parts.output, config.head, input.x, y, [...rows.train, ...rows.val], item, classes);
     } else {
       const forward = transferForward(parts, head);
       const classWeights = balancedClassWeights(train.y, classes);

@@ -117,7 +117,11 @@ export interface TrainResult {
   selected: 'transfer' | 'baseline';
   /** Held-out accuracy of the exported model. */
   accuracy: number;
-  heldOutSet: 'test' | 'validation';
+  /**
+   * Where the held-out figures come from: the test set, the validation split, or — when the export
+   * fitted every labelled image (a computed head the search chose) — cross-validation.
+   */
+  heldOutSet: 'test' | 'validation' | 'cross-validation';
   transfer: ModelOutcome;
   baseline?: ModelOutcome;
   /** true when the scratch baseline beat transfer on held-out data (negative transfer). */
@@ -134,7 +138,8 @@ export interface TrainResult {
     head: HeadSpec;
   };
   backbone: { source: string; sha256: string };
-  counts: { train: number; val: number; test: number; classes: number };
+  /** Images per split; `heldOut`: the images behind the held-out figures. */
+  counts: { train: number; val: number; test: number; heldOut: number; classes: number };
   labels: string[];
   version?: string;
   store?: string;

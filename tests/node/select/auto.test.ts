@@ -2,8 +2,9 @@
  * `--select auto` end to end on a small digits task (the demo's quick mnist backbone, 4 labelled
  * OpenCV sheet digits per class): every configuration is cross-validated on the same splits, the
  * export is choose.ts's pick on the recorded splits retrained on the run's split (its test
- * accuracy is exactly the configuration's hindsight figure), the report and metrics carry the table, and the recipe's
- * choice is reused — not searched again — the way a retraining job runs it.
+ * accuracy is exactly the configuration's hindsight figure), the report and metrics carry the
+ * table, and the recipe's choice is reused — not searched again — the way a retraining job runs
+ * it. A computed head fits every labelled image; without a test set it is scored by cross-validation.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -187,6 +188,8 @@ describe('--select auto', () => {
   });
 
   it('a budget smaller than any work: the cheapest configuration completes, the rest are reported skipped', async () => {
+    const out = tmpDir('auto-budget');
+    const lines: string[] = [];
     const r = await runTraining({
       backbone,
       data: DATA,
@@ -194,7 +197,8 @@ describe('--select auto', () => {
       seed: 2,
       select: 'auto',
       searchBudget: 0.001,
-      out: tmpDir('auto-budget'),
+      out,
+      progress: { log: (m) => lines.push(m), task: () => ({ tick() {}, done() {} }) },
     });
     const s = r.selection!.search!;
     expect(s.winner.id).toBe('features · prototype');
@@ -205,5 +209,22 @@ describe('--select auto', () => {
     expect(s.skipped).toHaveLength(11);
     for (const line of s.skipped) expect(line).toMatch(/: not started: the 0.001s search budget was spent$/);
     expect(r.plan.trainableConvs).toBe(0);
+    // The prototype head is fitted on all 20 labelled images (its validation split too: nothing to
+    // stop early), so without a test set its held-out figures are cross-validated over all 20.
+    expect(r.counts).toMatchObject({ train: 15, val: 5, test: 0, heldOut: 20 });
+    expect(r.heldOutSet).toBe('cross-validation');
+    expect(lines).toContain(
+      'head: class means (prototype); all 20 labelled images (nothing to stop early: the 5 validation images are fitted too), 5 classes',
+    );
+    expect(
+      lines.some((l) =>
+        l.startsWith('cross-validated (4 stratified folds of the 20 labelled images): accuracy'),
+      ),
+    ).toBe(true);
+    expect(r.accuracy).toBe(r.transfer.val.accuracy);
+    expect(r.transfer.heldOut.confusion.flat().reduce((a, b) => a + b, 0)).toBe(20);
+    expect(fs.readFileSync(path.join(out, 'report.html'), 'utf8')).toContain(
+      'held-out set: cross-validation (20 images)',
+    );
   }, 900_000);
 });

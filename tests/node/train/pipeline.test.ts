@@ -171,7 +171,7 @@ describe('runTraining', () => {
     const opts = { backbone, data, testData, name: 'digits', seed: 3, cacheDir };
     const first = await runTraining({ ...opts, out });
     const n = first.counts.train + first.counts.val + first.counts.test;
-    expect(first.counts).toEqual({ train: 80, val: 20, test: 300, classes: 10 });
+    expect(first.counts).toEqual({ train: 80, val: 20, test: 300, heldOut: 300, classes: 10 });
     expect(first.features).toMatchObject({ computed: n, cacheHits: 0 });
     expect(first.features.prefixRuns).toBeGreaterThan(0);
     expect(first.accuracy).toBeGreaterThan(0.85);

@@ -223,7 +223,7 @@ export function register(program: Command): void {
       });
       printResult(f, trainJson(result), () =>
         [
-          `${result.name}: held-out accuracy ${pct(result.accuracy)} (${result.selected}, ${result.heldOutSet} set of ${result.heldOutSet === 'test' ? result.counts.test : result.counts.val})`,
+          `${result.name}: held-out accuracy ${pct(result.accuracy)} (${result.selected}, ${result.heldOutSet === 'cross-validation' ? 'cross-validated on' : `${result.heldOutSet} set of`} ${result.counts.heldOut})`,
           ...(result.baseline
             ? [
                 `transfer ${pct(result.transfer.heldOut.accuracy)} vs scratch baseline ${pct(result.baseline.heldOut.accuracy)}`,

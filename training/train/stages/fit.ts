@@ -1,15 +1,15 @@
 /**
  * Stage 3 of `runTraining`: the trainable part (rebuilt suffix + new head) on the prefix's
  * activations, head phase then fine-tune phase, through the one epoch driver; or, when the search
- * chose a computed head (class means, or the logistic fit), that head on the frozen features.
- * Evaluated on validation and test.
+ * chose a computed head (class means, or the logistic fit), that head on the frozen features —
+ * on every labelled image, when the search chose it. Evaluated on validation (by
+ * cross-validation when the validation images were fitted) and test.
  */
 import { EdgetuneError } from '../../../shared/errors.ts';
-import { evaluatePredictions } from '../../evaluate/metrics.ts';
-import { classMeanWeights, setDenseHead } from '../../fit/class-means.ts';
+import { type Evaluation, evaluatePredictions } from '../../evaluate/metrics.ts';
+import { fitComputedHead } from '../../fit/computed-head.ts';
 import { transferForward } from '../../fit/forward.ts';
 import { describeHead } from '../../fit/head.ts';
-import { logisticWeights } from '../../fit/logistic.ts';
 import {
   balancedClassWeights,
   type EpochRecord,
@@ -18,6 +18,8 @@ import {
   trainLoop,
 } from '../../fit/loop.ts';
 import { buildTrainable, type TrainableParts } from '../../fit/suffix.ts';
+import { outOfFoldProbs } from '../../select/out-of-fold.ts';
+import { MAX_FOLDS } from '../../select/search.ts';
 import { transferHyper } from '../hyper.ts';
 import type { ModelOutcome } from '../options.ts';
 import type { StageContext } from './context.ts';
@@ -72,15 +74,30 @@ export async function fitTransfer(
     );
   };
   const { lr, batchSize, patience, epochs, fineTuneEpochs } = transferHyper(options, plan.trainableConvs);
+  const all = inputs.fitsAllLabelled;
   progress.log(
-    `head: ${computed === 'prototype' ? 'class means (prototype)' : describeHead(head)}; ${inputs.train.samples.length} train / ${inputs.val.samples.length} validation images, ${classes} classes`,
+    `head: ${computed === 'prototype' ? 'class means (prototype)' : describeHead(head)}; ${all ? `all ${yTrain.length + yVal.length} labelled images (nothing to stop early: the ${yVal.length} validation images are fitted too)` : `${yTrain.length} train / ${yVal.length} validation images`}, ${classes} classes`,
   );
+  let crossValidated: Evaluation | undefined;
   if (computed) {
     // Computed heads read the frozen features, which stay in memory when nothing is re-trained.
-    if (!(trainX.x instanceof Float32Array))
+    if (!(trainX.x instanceof Float32Array) || !(valX.x instanceof Float32Array))
       throw new EdgetuneError('internal', `${computed} head needs in-memory features`);
-    const weights = computed === 'prototype' ? classMeanWeights : logisticWeights;
-    setDenseHead(parts.output, weights(trainX.x, yTrain, Array.from(yTrain.keys()), itemSize, classes));
+    if (all) {
+      const x = new Float32Array(trainX.x.length + valX.x.length);
+      x.set(trainX.x);
+      x.set(valX.x, trainX.x.length);
+      const y = Int32Array.from([...yTrain, ...yVal]);
+      fitComputedHead(parts.output, computed, x, y, Array.from(y.keys()), itemSize, classes);
+      // No labelled image is left out of the fit: its validation figures are cross-validated.
+      const oof = outOfFoldProbs(computed, x, y, itemSize, classes, seed, MAX_FOLDS);
+      crossValidated = evaluatePredictions(oof.probs, y, labels);
+      progress.log(
+        `cross-validated (${oof.k} stratified folds of the ${y.length} labelled images): accuracy ${(crossValidated.accuracy * 100).toFixed(2)}%, loss ${crossValidated.loss.toFixed(4)}`,
+      );
+    } else {
+      fitComputedHead(parts.output, computed, trainX.x, yTrain, Array.from(yTrain.keys()), itemSize, classes);
+    }
   } else {
     await trainLoop({
       phase: 'head',
@@ -117,7 +134,8 @@ export async function fitTransfer(
       onEpoch,
     });
   }
-  const transferVal = evaluatePredictions(predictProbs(forward, valX, classes), yVal, labels);
+  const transferVal =
+    crossValidated ?? evaluatePredictions(predictProbs(forward, valX, classes), yVal, labels);
   const heldProbs = test ? predictProbs(forward, heldX, classes) : undefined;
   const outcome: ModelOutcome = {
     kind: 'transfer',

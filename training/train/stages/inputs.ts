@@ -29,6 +29,12 @@ export interface TrainInputs {
    * logistic pick, or `--head logistic`.
    */
   computedHead?: 'prototype' | 'logistic';
+  /**
+   * The export fits every labelled image (train and validation): a computed head has nothing to
+   * stop early, so a validation split would only be labels it never learns from (the search's CV
+   * fits it the same way). Without a test set its held-out figures are then cross-validated.
+   */
+  fitsAllLabelled: boolean;
   backendName: string;
   data: Dataset;
   train: Dataset;
@@ -40,7 +46,10 @@ export interface TrainInputs {
   classes: number;
   yTrain: Int32Array;
   yVal: Int32Array;
-  /** The held-out set: the test set when given, else the validation set. */
+  /**
+   * The held-out set: the test set when given, else the validation set — or, when the export fits
+   * all labelled images, all of them (scored by cross-validation: select/out-of-fold.ts).
+   */
   heldOutSamples: Sample[];
   yHeld: Int32Array;
 }
@@ -138,8 +147,7 @@ export async function prepareInputs(ctx: StageContext): Promise<TrainInputs> {
     );
   const yTrain = Int32Array.from(train.samples, (s) => s.label);
   const yVal = Int32Array.from(val.samples, (s) => s.label);
-  const heldOutSamples: Sample[] = test ? test.samples : val.samples;
-  const yHeld = test ? relabel(test, labels) : yVal;
+  const yTest = test ? relabel(test, labels) : undefined;
   ctx.lap('data', mark);
 
   // --select auto: cross-validate the configurations, then train the winner as usual.
@@ -155,7 +163,7 @@ export async function prepareInputs(ctx: StageContext): Promise<TrainInputs> {
       backbone,
       train: train.samples,
       val: val.samples,
-      test: test ? { samples: test.samples, y: yHeld } : undefined,
+      test: test && yTest ? { samples: test.samples, y: yTest } : undefined,
       classes,
       featureLayer: options.featureLayer,
       seed,
@@ -170,12 +178,21 @@ export async function prepareInputs(ctx: StageContext): Promise<TrainInputs> {
     plan = await planFreeze(backbone, auto.featureLayer, auto.trainable);
     ctx.lap('select', mark);
   }
+  const computedHead = auto ? auto.computedHead : head.logistic ? ('logistic' as const) : undefined;
+  const fitsAllLabelled = computedHead !== undefined;
+  const heldOutSamples: Sample[] = test
+    ? test.samples
+    : fitsAllLabelled
+      ? [...train.samples, ...val.samples]
+      : val.samples;
+  const yHeld = yTest ?? (fitsAllLabelled ? Int32Array.from([...yTrain, ...yVal]) : yVal);
   return {
     backbone,
     plan,
     head,
     auto,
-    computedHead: auto ? auto.computedHead : head.logistic ? 'logistic' : undefined,
+    computedHead,
+    fitsAllLabelled,
     backendName,
     data,
     train,

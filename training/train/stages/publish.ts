@@ -17,6 +17,10 @@ export async function quantizeExport(
   result: TrainResult,
 ): Promise<void> {
   const mark = performance.now();
+  if (result.heldOutSet === 'cross-validation')
+    ctx.progress.log(
+      'int8 gate: no test set, and the head was fitted on every labelled image, so fp32 and int8 are compared on those images',
+    );
   result.int8 = await addInt8ToExport(result.outDir, exported.bytes, {
     calibration: inputs.train.samples.map((s) => s.image),
     heldOut: { images: inputs.heldOutSamples.map((s) => s.image), labels: inputs.yHeld },
