@@ -6,19 +6,11 @@
  *
  *   EDGETUNE_CACHE_DIR=... node --import tsx bench/select/all-labelled.ts photos 1,2,3,4,5,6
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { DenseWeights } from '../../training/fit/class-means.ts';
 import { type ComputedHeadKind, computedHeadWeights } from '../../training/fit/computed-head.ts';
-import { defaultFeatureCacheDir } from '../../training/features/cache.ts';
 import { lossAndAccuracy } from '../../training/fit/loop.ts';
-import { earlierCutPoints } from '../../training/select/candidates.ts';
-import { candidateInputs } from '../../training/select/inputs.ts';
 import { denseProbs } from '../../training/select/out-of-fold.ts';
-import { silentProgress } from '../../training/train/progress.ts';
-import { createStageContext } from '../../training/train/stages/context.ts';
-import { prepareInputs } from '../../training/train/stages/inputs.ts';
+import { cutPointFeatures, runSplit } from './run-split.ts';
 import { tasks } from './tasks.ts';
 
 const [taskName = 'photos', seedList = '1,2,3'] = process.argv.slice(2);
@@ -34,39 +26,19 @@ console.log(
 );
 console.log('|---|---|---|---|---|');
 for (const seed of seedList.split(',').map(Number)) {
-  const ctx = createStageContext({
-    backbone,
-    data: task.data,
-    testData: task.testData,
-    name: 'all-labelled',
-    seed,
-    backend: 'wasm',
-    out: fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-all-labelled-')),
-  });
-  const inputs = await prepareInputs(ctx);
-  const samples = [...inputs.train.samples, ...inputs.val.samples, ...inputs.test!.samples];
-  const y = Int32Array.from([...inputs.yTrain, ...inputs.yVal, ...inputs.yHeld]);
-  const nTrain = inputs.train.samples.length;
-  const nLabelled = nTrain + inputs.val.samples.length;
-  const train = Array.from({ length: nTrain }, (_, j) => j);
-  const labelled = Array.from({ length: nLabelled }, (_, j) => j);
-  const test = Array.from({ length: inputs.test!.samples.length }, (_, j) => nLabelled + j);
+  const split = await runSplit(task, backbone, seed, 'all-labelled');
+  const { inputs, y, train, val, test } = split;
+  const labelled = [...train, ...val];
   const yTest = Int32Array.from(test, (r) => y[r]!);
-  const feature = inputs.backbone.metadata.features[0]!.name;
-  const layers = [feature, ...earlierCutPoints(inputs.backbone.model, feature)];
-  const cached = await candidateInputs(
-    { backbone: inputs.backbone, samples, cacheDir: defaultFeatureCacheDir(), progress: silentProgress },
-    layers,
-    undefined,
-    [],
-  );
+  const { layers, cached } = await cutPointFeatures(split);
   for (const layer of layers) {
     const input = cached.get(`layer:${layer}`)!;
     const dim = input.itemShape.reduce((a, b) => a * b, 1);
     const acc = (w: DenseWeights) => lossAndAccuracy(denseProbs(w, input.x, test, dim), yTest).acc;
     const cells = kinds.map((kind) => {
-      const fit = (rows: number[]) => acc(computedHeadWeights(kind, input.x, y, rows, dim, inputs.classes));
-      const [before, after] = [fit(train), fit(labelled)];
+      const testAccOf = (rows: number[]) =>
+        acc(computedHeadWeights(kind, input.x, y, rows, dim, inputs.classes));
+      const [before, after] = [testAccOf(train), testAccOf(labelled)];
       gains.get(kind)!.push(after - before);
       return `${pct(before)} → ${pct(after)}`;
     });

@@ -7,17 +7,13 @@
  *
  *   EDGETUNE_CACHE_DIR=... nice node --import tsx bench/select/export-check.ts [--seeds 5]
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { lossAndAccuracy } from '../../training/fit/loop.ts';
 import { BASELINE_MAX_SIDE } from '../../training/fit/baseline.ts';
 import { checkExportFit } from '../../training/select/export-check.ts';
 import { fitScratch } from '../../training/select/fit.ts';
 import { transferHyper } from '../../training/train/hyper.ts';
-import { createStageContext } from '../../training/train/stages/context.ts';
-import { prepareInputs } from '../../training/train/stages/inputs.ts';
 import { REFIT_TASKS, recordedRun } from './refit-tasks.ts';
+import { runSplit } from './run-split.ts';
 
 const i = process.argv.indexOf('--seeds');
 const seeds = (i >= 0 ? process.argv[i + 1]! : '5').split(',').map(Number);
@@ -28,22 +24,8 @@ const lines = [
   '|---|---|---|---|---|---|',
 ];
 for (const seed of seeds) {
-  const ctx = createStageContext({
-    backbone,
-    data: negative.data,
-    testData: negative.testData,
-    name: 'export-check',
-    seed,
-    backend: 'wasm',
-    out: fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-export-check-')),
-  });
-  const inputs = await prepareInputs(ctx);
-  const samples = [...inputs.train.samples, ...inputs.val.samples, ...inputs.test!.samples];
-  const y = Int32Array.from([...inputs.yTrain, ...inputs.yVal, ...inputs.yHeld]);
-  const nTrain = inputs.train.samples.length;
-  const nVal = inputs.val.samples.length;
-  const val = Array.from({ length: nVal }, (_, j) => nTrain + j);
-  const test = Array.from({ length: inputs.test!.samples.length }, (_, j) => nTrain + nVal + j);
+  const { inputs, samples, y, train, val, test } = await runSplit(negative, backbone, seed, 'export-check');
+  const nVal = val.length;
   const pre = inputs.backbone.preprocess;
   const shape = {
     side: Math.min(BASELINE_MAX_SIDE, Math.max(pre.width, pre.height)),
@@ -57,7 +39,7 @@ for (const seed of seeds) {
         samples.map((x) => x.image),
         y,
         inputs.classes,
-        { train: Array.from({ length: nTrain }, (_, j) => j), val, predict: [...val, ...test] },
+        { train, val, predict: [...val, ...test] },
         s,
         shape,
       );

@@ -11,20 +11,12 @@
  * The last argument puts the search's MLP head (also SGD-trained) in the linear head's place, to
  * see how far one fit of it moves between training seeds.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { defaultFeatureCacheDir } from '../../training/features/cache.ts';
 import { logisticWeights } from '../../training/fit/logistic.ts';
 import { lossAndAccuracy } from '../../training/fit/loop.ts';
-import { earlierCutPoints } from '../../training/select/candidates.ts';
 import { fitTransfer } from '../../training/select/fit.ts';
-import { candidateInputs } from '../../training/select/inputs.ts';
 import { buildSpace, type HeadKind } from '../../training/select/space.ts';
 import { transferHyper } from '../../training/train/hyper.ts';
-import { silentProgress } from '../../training/train/progress.ts';
-import { createStageContext } from '../../training/train/stages/context.ts';
-import { prepareInputs } from '../../training/train/stages/inputs.ts';
+import { cutPointFeatures, runSplit } from './run-split.ts';
 import { tasks } from './tasks.ts';
 
 const [taskName = 'photos', seedList = '1,2,3', l2List = '0.001,0.01,0.1', sgdHead = 'linear'] =
@@ -66,31 +58,9 @@ console.log(
 );
 console.log('|---|---|---|---|---|');
 for (const seed of seedList.split(',').map(Number)) {
-  const ctx = createStageContext({
-    backbone,
-    data: task.data,
-    testData: task.testData,
-    name: 'linear-noise',
-    seed,
-    backend: 'wasm',
-    out: fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-linear-noise-')),
-  });
-  const inputs = await prepareInputs(ctx);
-  const samples = [...inputs.train.samples, ...inputs.val.samples, ...inputs.test!.samples];
-  const y = Int32Array.from([...inputs.yTrain, ...inputs.yVal, ...inputs.yHeld]);
-  const nTrain = inputs.train.samples.length;
-  const nVal = inputs.val.samples.length;
-  const train = Array.from({ length: nTrain }, (_, j) => j);
-  const val = Array.from({ length: nVal }, (_, j) => nTrain + j);
-  const test = Array.from({ length: inputs.test!.samples.length }, (_, j) => nTrain + nVal + j);
-  const feature = inputs.backbone.metadata.features[0]!.name;
-  const layers = [feature, ...earlierCutPoints(inputs.backbone.model, feature)];
-  const cached = await candidateInputs(
-    { backbone: inputs.backbone, samples, cacheDir: defaultFeatureCacheDir(), progress: silentProgress },
-    layers,
-    undefined,
-    [],
-  );
+  const split = await runSplit(task, backbone, seed, 'linear-noise');
+  const { inputs, y, train, val, test } = split;
+  const { layers, cached } = await cutPointFeatures(split);
   const space = buildSpace({
     layers: layers.map((t) => ({ tensor: t, label: t })),
     depths: [],
