@@ -57,20 +57,6 @@ const fashionTask = (title: string, idx: string): Task => ({
 export function tasks(): Record<string, Task> {
   const photos = path.join(os.tmpdir(), 'edgetune-select-photos');
   if (!fs.existsSync(path.join(photos, 'hubble'))) writePhotoCrops(ROOT, photos, 60);
-  // A larger pool of crops for the same task with more labels: every seed labels `perClass` of its
-  // 90 crops per class and tests on 50 of the rest, so the three label counts share one test-set size.
-  const pool = path.join(os.tmpdir(), 'edgetune-select-photos-90');
-  const photoCurve = (perClass: number): Task => {
-    if (!fs.existsSync(path.join(pool, 'hubble'))) writePhotoCrops(ROOT, pool, 90);
-    return {
-      title: `photo crops (3 classes, 90-crop pool), ${perClass}/class, MobileNetV2`,
-      backbone: async () => 'nsfwjs:MobileNetV2',
-      data: `folder:${pool}:per-class=${perClass}`,
-      testData: `folder:${pool}:skip-per-class=${perClass}:per-class=50`,
-      budget: 3600,
-      labelled: 3 * perClass,
-    };
-  };
   const fashion = `idx:${FASHION}/t10k-images-idx3-ubyte.gz,${FASHION}/t10k-labels-idx1-ubyte.gz`;
   // The same task on the subset committed to this repository (bench/select/fashion-subset.ts):
   // other Fashion-MNIST images than the t10k file the `fashion` runs were recorded on.
@@ -106,7 +92,6 @@ export function tasks(): Record<string, Task> {
       budget: 3600,
       labelled: 30,
     },
-    ...Object.fromEntries([10, 20, 40].map((n) => [`photos-${n}`, photoCurve(n)])),
   };
 }
 

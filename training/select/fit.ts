@@ -2,8 +2,9 @@
  * Trains one configuration on some rows and predicts others — the same steps `runTraining`
  * takes for the exported model (head phase with early stopping on the inner validation rows,
  * then the fine-tune phase at lr/10 when backbone layers are re-trained; the scratch CNN with its
- * augmentation; a computed head on the training and validation rows together), so a CV score
- * estimates what the export will do.
+ * augmentation; a computed head on the training rows), so a CV score estimates what the export
+ * will do. A computed head has nothing to stop early on, so the export fits it on the validation
+ * rows too: the caller passes them among the training rows (search.ts's run-split fit).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { RawImage } from '../../shared/preprocess/types.ts';
@@ -81,8 +82,7 @@ export async function fitTransfer(
     });
     const train = pick(rows.train);
     if (computedHead(config.head)) {
-      // Nothing to stop early: the validation rows are fitted too, as the export fits all labelled images.
-      fitComputedHead(parts.output, config.head, input.x, y, [...rows.train, ...rows.val], item, classes);
+      fitComputedHead(parts.output, config.head, input.x, y, rows.train, item, classes);
     } else {
       const forward = transferForward(parts, head);
       const classWeights = balancedClassWeights(train.y, classes);

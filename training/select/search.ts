@@ -484,7 +484,13 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
     /** `row` trained on the run's split with `seed` (the export's fit), predicting `predict`. */
     const fitRunSplit = (row: SelectionRow, seed: number, predict: number[]) => {
       const hyper = transferHyper(o.hyper, row.trainable);
-      const split = { ...runSplit, predict };
+      // A computed head's export fits the validation images too (train/stages/fit.ts); its CV
+      // folds fit only their training rows, so every configuration of a fold learns from the
+      // same images (inner validation images only stop the SGD-trained ones early).
+      const split =
+        row.kind === 'transfer' && computedHead(row.head)
+          ? { train: [...runSplit.train, ...runSplit.val], val: [], predict }
+          : { ...runSplit, predict };
       return row.kind === 'scratch'
         ? fitScratch(
             all.map((s) => s.image),
