@@ -187,6 +187,26 @@ describe('--select auto', () => {
     ).rejects.toThrow(/--head logistic is fitted on the frozen features/);
   });
 
+  it('--head logistic beside --baseline scratch keeps the validation split for their comparison', async () => {
+    const r = await runTraining({
+      backbone,
+      data: DATA,
+      name: 'logistic-baseline',
+      seed: 2,
+      head: 'logistic',
+      baseline: 'scratch',
+      select: 'best',
+      out: tmpDir('logistic-baseline'),
+    });
+    expect(r.heldOutSet).toBe('validation');
+    expect(r.counts).toMatchObject({ train: 15, val: 5, heldOut: 5 });
+    // Both models are scored on the same 5 validation images.
+    for (const o of [r.transfer, r.baseline!]) {
+      expect(o.val.confusion.flat().reduce((a, b) => a + b, 0)).toBe(5);
+      expect(o.heldOut).toBe(o.val);
+    }
+  }, 900_000);
+
   it('a budget smaller than any work: the cheapest configuration completes, the rest are reported skipped', async () => {
     const out = tmpDir('auto-budget');
     const lines: string[] = [];

@@ -31,8 +31,9 @@ export interface TrainInputs {
   computedHead?: 'prototype' | 'logistic';
   /**
    * The export fits every labelled image (train and validation): a computed head has nothing to
-   * stop early, so a validation split would only be labels it never learns from (the search's CV
-   * fits it the same way). Without a test set its held-out figures are then cross-validated.
+   * stop early, so a validation split would only be labels it never learns from (the search's
+   * hindsight fit does the same). Without a test set its held-out figures are then cross-validated.
+   * Not beside `--baseline scratch`, whose comparisons need the same validation images.
    */
   fitsAllLabelled: boolean;
   backendName: string;
@@ -179,7 +180,9 @@ export async function prepareInputs(ctx: StageContext): Promise<TrainInputs> {
     ctx.lap('select', mark);
   }
   const computedHead = auto ? auto.computedHead : head.logistic ? ('logistic' as const) : undefined;
-  const fitsAllLabelled = computedHead !== undefined;
+  // Beside a scratch baseline both models keep the validation split, so that `--select best` and
+  // the verdict compare them on the same held-out images.
+  const fitsAllLabelled = computedHead !== undefined && options.baseline === undefined;
   const heldOutSamples: Sample[] = test
     ? test.samples
     : fitsAllLabelled
