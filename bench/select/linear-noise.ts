@@ -13,6 +13,7 @@
  */
 import { logisticWeights } from '../../training/fit/logistic.ts';
 import { lossAndAccuracy } from '../../training/fit/loop.ts';
+import { denseProbs } from '../../training/select/out-of-fold.ts';
 import { fitTransfer } from '../../training/select/fit.ts';
 import { buildSpace, type HeadKind } from '../../training/select/space.ts';
 import { transferHyper } from '../../training/train/hyper.ts';
@@ -29,29 +30,6 @@ if (!task) throw new Error(`unknown task ${taskName}`);
 const l2s = l2List.split(',').map(Number);
 const backbone = await task.backbone();
 const pct = (x: number) => (x * 100).toFixed(1);
-
-/** Test accuracy of a Dense softmax head's weights on the test rows. */
-function denseAccuracy(
-  w: { kernel: Float32Array; bias: Float32Array },
-  x: Float32Array,
-  y: Int32Array,
-  rows: number[],
-  dim: number,
-) {
-  const classes = w.bias.length;
-  let right = 0;
-  for (const r of rows) {
-    let best = 0;
-    let bestLogit = -Infinity;
-    for (let c = 0; c < classes; c++) {
-      let z = w.bias[c]!;
-      for (let d = 0; d < dim; d++) z += x[r * dim + d]! * w.kernel[d * classes + c]!;
-      if (z > bestLogit) [best, bestLogit] = [c, z];
-    }
-    if (best === y[r]) right++;
-  }
-  return right / rows.length;
-}
 
 console.log(
   `| task | seed | cut point | SGD ${sgdHead} head, 5 seeds: mean ± sd [each] | logistic, L2 ${l2s.join(' / ')} |`,
@@ -88,7 +66,10 @@ for (const seed of seedList.split(',').map(Number)) {
     const sd = Math.sqrt(sgd.reduce((a, b) => a + (b - m) ** 2, 0) / (sgd.length - 1));
     const logistic = l2s.map((l2) =>
       pct(
-        denseAccuracy(logisticWeights(input.x, y, train, dim, inputs.classes, { l2 }), input.x, y, test, dim),
+        lossAndAccuracy(
+          denseProbs(logisticWeights(input.x, y, train, dim, inputs.classes, { l2 }), input.x, test, dim),
+          yTest,
+        ).acc,
       ),
     );
     console.log(

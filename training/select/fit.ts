@@ -10,7 +10,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import type { TfNode } from '../backbones/convert/graph.ts';
 import { trainBaseline } from '../fit/baseline.ts';
-import { fitComputedHead } from '../fit/computed-head.ts';
+import { setDenseHead } from '../fit/class-means.ts';
+import { computedHeadWeights } from '../fit/computed-head.ts';
 import { transferForward } from '../fit/forward.ts';
 import { balancedClassWeights, gatherRows, predictProbs, trainLoop } from '../fit/loop.ts';
 import { buildTrainable } from '../fit/suffix.ts';
@@ -82,7 +83,7 @@ export async function fitTransfer(
     });
     const train = pick(rows.train);
     if (computedHead(config.head)) {
-      fitComputedHead(parts.output, config.head, input.x, y, rows.train, item, classes);
+      setDenseHead(parts.output, computedHeadWeights(config.head, input.x, y, rows.train, item, classes));
     } else {
       const forward = transferForward(parts, head);
       const classWeights = balancedClassWeights(train.y, classes);

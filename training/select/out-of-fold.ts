@@ -1,10 +1,11 @@
 /**
- * Held-out figures for a computed head fitted on every labelled image. `--select auto` exports a
- * prototype or logistic pick fitted on all of them — it has nothing to stop early, so the
- * validation split would only be images it never learns from — which leaves no image held out
- * when there is no test set. Its held-out figures then come from cross-validation: stratified
+ * Held-out figures for a computed head fitted on every labelled image. A prototype or logistic
+ * head (a search's pick, `--head logistic`) is exported fitted on all of them — it has nothing to
+ * stop early, so the validation split would only be images it never learns from — which leaves no
+ * image held out when there is no test set. Its held-out figures then come from cross-validation: stratified
  * folds, every image predicted by the same head fitted on the other folds.
  */
+import { softmax } from '../../shared/prototype/head.ts';
 import type { DenseWeights } from '../fit/class-means.ts';
 import { type ComputedHeadKind, computedHeadWeights } from '../fit/computed-head.ts';
 import { foldCount, stratifiedFolds } from './folds.ts';
@@ -25,10 +26,7 @@ export function denseProbs(
       for (let d = 0; d < dim; d++) s += x[r * dim + d]! * w.kernel[d * classes + c]!;
       z[c] = s;
     }
-    const max = Math.max(...z);
-    let sum = 0;
-    for (let c = 0; c < classes; c++) sum += Math.exp(z[c]! - max);
-    for (let c = 0; c < classes; c++) out[i * classes + c] = Math.exp(z[c]! - max) / sum;
+    out.set(softmax(z), i * classes);
   });
   return out;
 }

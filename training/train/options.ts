@@ -119,7 +119,7 @@ export interface TrainResult {
   accuracy: number;
   /**
    * Where the held-out figures come from: the test set, the validation split, or — when the export
-   * fitted every labelled image (a computed head the search chose) — cross-validation.
+   * fitted every labelled image (a computed head) — cross-validation.
    */
   heldOutSet: 'test' | 'validation' | 'cross-validation';
   transfer: ModelOutcome;

@@ -7,7 +7,8 @@
  */
 import { EdgetuneError } from '../../../shared/errors.ts';
 import { type Evaluation, evaluatePredictions } from '../../evaluate/metrics.ts';
-import { fitComputedHead } from '../../fit/computed-head.ts';
+import { setDenseHead } from '../../fit/class-means.ts';
+import { computedHeadWeights } from '../../fit/computed-head.ts';
 import { transferForward } from '../../fit/forward.ts';
 import { describeHead } from '../../fit/head.ts';
 import {
@@ -88,7 +89,10 @@ export async function fitTransfer(
       x.set(trainX.x);
       x.set(valX.x, trainX.x.length);
       const y = Int32Array.from([...yTrain, ...yVal]);
-      fitComputedHead(parts.output, computed, x, y, Array.from(y.keys()), itemSize, classes);
+      setDenseHead(
+        parts.output,
+        computedHeadWeights(computed, x, y, Array.from(y.keys()), itemSize, classes),
+      );
       // No labelled image is left out of the fit: its validation figures are cross-validated.
       const oof = outOfFoldProbs(computed, x, y, itemSize, classes, seed, MAX_FOLDS);
       crossValidated = evaluatePredictions(oof.probs, y, labels);
@@ -96,7 +100,10 @@ export async function fitTransfer(
         `cross-validated (${oof.k} stratified folds of the ${y.length} labelled images): accuracy ${(crossValidated.accuracy * 100).toFixed(2)}%, loss ${crossValidated.loss.toFixed(4)}`,
       );
     } else {
-      fitComputedHead(parts.output, computed, trainX.x, yTrain, Array.from(yTrain.keys()), itemSize, classes);
+      setDenseHead(
+        parts.output,
+        computedHeadWeights(computed, trainX.x, yTrain, Array.from(yTrain.keys()), itemSize, classes),
+      );
     }
   } else {
     await trainLoop({
