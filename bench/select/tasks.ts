@@ -25,7 +25,7 @@ import { choosePaired } from '../../training/select/choose.ts';
 import { SELECT_REPLAY_ENV } from '../../training/select/replay.ts';
 import { MIN_SPLITS } from '../../training/select/search.ts';
 import { type RecordedRun, RULES, foldCountOf, gapOf, replayed, shippedPickOf } from './pick-rules.ts';
-import { writePhotoCrops } from './photo-crops.ts';
+import { PHOTO_CLASSES_10, writePhotoCrops } from './photo-crops.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const FASHION = '/usr/share/datasets/fashion-mnist';
@@ -57,6 +57,8 @@ const fashionTask = (title: string, idx: string): Task => ({
 export function tasks(): Record<string, Task> {
   const photos = path.join(os.tmpdir(), 'edgetune-select-photos');
   if (!fs.existsSync(path.join(photos, 'hubble'))) writePhotoCrops(ROOT, photos, 60);
+  const photos10 = path.join(os.tmpdir(), 'edgetune-select-photos-10');
+  if (!fs.existsSync(path.join(photos10, 'gravel'))) writePhotoCrops(ROOT, photos10, 60, 7, PHOTO_CLASSES_10);
   const fashion = `idx:${FASHION}/t10k-images-idx3-ubyte.gz,${FASHION}/t10k-labels-idx1-ubyte.gz`;
   // The same task on the subset committed to this repository (bench/select/fashion-subset.ts):
   // other Fashion-MNIST images than the t10k file the `fashion` runs were recorded on.
@@ -91,6 +93,14 @@ export function tasks(): Record<string, Task> {
       testData: `folder:${photos}:skip-per-class=10:per-class=50`,
       budget: 3600,
       labelled: 30,
+    },
+    photos10: {
+      title: 'photo crops (10 classes), 10/class, MobileNetV2',
+      backbone: async () => 'nsfwjs:MobileNetV2',
+      data: `folder:${photos10}:per-class=10`,
+      testData: `folder:${photos10}:skip-per-class=10:per-class=50`,
+      budget: 3600,
+      labelled: 100,
     },
   };
 }
