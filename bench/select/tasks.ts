@@ -25,7 +25,7 @@ import { choosePaired } from '../../training/select/choose.ts';
 import { SELECT_REPLAY_ENV } from '../../training/select/replay.ts';
 import { MIN_SPLITS } from '../../training/select/search.ts';
 import { type RecordedRun, RULES, foldCountOf, gapOf, replayed, shippedPickOf } from './pick-rules.ts';
-import { PHOTO_CLASSES_10, writePhotoCrops } from './photo-crops.ts';
+import { PHOTO_CLASSES, PHOTO_CLASSES_10, writePhotoCrops } from './photo-crops.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const FASHION = '/usr/share/datasets/fashion-mnist';
@@ -54,11 +54,31 @@ const fashionTask = (title: string, idx: string): Task => ({
   labelled: 100,
 });
 
+/**
+ * Crops of the photos in `classes` (photo-crops.ts, written once into `dir` from a pool of `pool`
+ * per class): `perClass` labelled per class, the next 50 per class as the test set.
+ */
+function photoCropTask(
+  title: string,
+  dir: string,
+  pool: number,
+  perClass: number,
+  classes: Record<string, string>,
+): Task {
+  if (!fs.existsSync(path.join(dir, Object.keys(classes).at(-1)!)))
+    writePhotoCrops(ROOT, dir, pool, 7, classes);
+  return {
+    title,
+    backbone: async () => 'nsfwjs:MobileNetV2',
+    data: `folder:${dir}:per-class=${perClass}`,
+    testData: `folder:${dir}:skip-per-class=${perClass}:per-class=50`,
+    budget: 3600,
+    labelled: Object.keys(classes).length * perClass,
+  };
+}
+
 export function tasks(): Record<string, Task> {
-  const photos = path.join(os.tmpdir(), 'edgetune-select-photos');
-  if (!fs.existsSync(path.join(photos, 'hubble'))) writePhotoCrops(ROOT, photos, 60);
-  const photos10 = path.join(os.tmpdir(), 'edgetune-select-photos-10');
-  if (!fs.existsSync(path.join(photos10, 'gravel'))) writePhotoCrops(ROOT, photos10, 60, 7, PHOTO_CLASSES_10);
+  const tmp = (name: string) => path.join(os.tmpdir(), name);
   const fashion = `idx:${FASHION}/t10k-images-idx3-ubyte.gz,${FASHION}/t10k-labels-idx1-ubyte.gz`;
   // The same task on the subset committed to this repository (bench/select/fashion-subset.ts):
   // other Fashion-MNIST images than the t10k file the `fashion` runs were recorded on.
@@ -86,22 +106,34 @@ export function tasks(): Record<string, Task> {
       'Fashion-MNIST (data/fashion-mnist), 10/class, mnist backbone',
       fashionSubset,
     ),
-    photos: {
-      title: 'photo crops (3 classes), 10/class, MobileNetV2',
-      backbone: async () => 'nsfwjs:MobileNetV2',
-      data: `folder:${photos}:per-class=10`,
-      testData: `folder:${photos}:skip-per-class=10:per-class=50`,
-      budget: 3600,
-      labelled: 30,
-    },
-    photos10: {
-      title: 'photo crops (10 classes), 10/class, MobileNetV2',
-      backbone: async () => 'nsfwjs:MobileNetV2',
-      data: `folder:${photos10}:per-class=10`,
-      testData: `folder:${photos10}:skip-per-class=10:per-class=50`,
-      budget: 3600,
-      labelled: 100,
-    },
+    photos: photoCropTask(
+      'photo crops (3 classes), 10/class, MobileNetV2',
+      tmp('edgetune-select-photos'),
+      60,
+      10,
+      PHOTO_CLASSES,
+    ),
+    photos10: photoCropTask(
+      'photo crops (10 classes), 10/class, MobileNetV2',
+      tmp('edgetune-select-photos-10'),
+      60,
+      10,
+      PHOTO_CLASSES_10,
+    ),
+    // The 3-class task with more labels: every seed labels `n` of a pool of 90 crops per class and
+    // tests on 50 of the rest, so the label counts share one test-set size.
+    ...Object.fromEntries(
+      [10, 20, 40].map((n) => [
+        `photos-${n}`,
+        photoCropTask(
+          `photo crops (3 classes, 90-crop pool), ${n}/class, MobileNetV2`,
+          tmp('edgetune-select-photos-90'),
+          90,
+          n,
+          PHOTO_CLASSES,
+        ),
+      ]),
+    ),
   };
 }
 
