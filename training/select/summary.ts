@@ -5,6 +5,25 @@ type Selected = NonNullable<TrainResult['selection']>;
 
 const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
 
+/**
+ * Below this many labelled images the search's pick was measured to fall 1–2 points short of the
+ * best configuration on average (photo crops with 30 and 60 labelled images: 2.0 and 1.1 points;
+ * with 100 and 120: 0.6 and 0.4; bench/select/tasks.ts, README), so the CLI says so.
+ */
+export const FEW_HELD_OUT = 100;
+
+/** Labelled images held out once each by the plan's first shuffle: all of them. */
+function heldOutImages(search: NonNullable<Selected['search']>): number {
+  return search.heldLabels.slice(0, search.k).reduce((a, h) => a + h.length, 0);
+}
+
+/** The caution for a search on few labelled images, or null. */
+export function fewLabelsNote(search: NonNullable<Selected['search']>): string | null {
+  const n = heldOutImages(search);
+  if (n >= FEW_HELD_OUT) return null;
+  return `the choice rests on ${n} labelled images (one is ${(100 / n).toFixed(1)} points of CV accuracy): configurations closer than a few images are not told apart reliably; more labelled images per class make the pick more reliable`;
+}
+
 export function selectionJson(s: Selected): Record<string, unknown> {
   const search = s.search;
   return {
@@ -22,6 +41,8 @@ export function selectionJson(s: Selected): Record<string, unknown> {
           skipped: search.skipped,
           exportCheck: search.exportCheck,
           exportCheckSeconds: search.exportCheckSeconds,
+          heldOutImages: heldOutImages(search),
+          note: fewLabelsNote(search),
           configurations: search.rows.map((r) => ({
             id: r.id,
             kind: r.kind,
@@ -54,6 +75,7 @@ export function selectionLines(s: Selected): string[] {
   return [
     `--select auto: ${search.k}-fold CV × up to ${search.repeats} shuffles, most probably best by held-out cross-entropy → ${s.winner.id}; ${search.seconds.toFixed(1)}s of ${search.budgetSeconds}s`,
     ...exportCheckLines(search.exportCheck, s.winner.id),
+    ...(fewLabelsNote(search) ? [`note: ${fewLabelsNote(search)}`] : []),
     ...search.rows.map((r) => {
       const mark = r.id === s.winner.id ? '*' : ' ';
       const cv =

@@ -65,6 +65,11 @@ describe('train without --select', () => {
     expect(selection.reused).toBe(false);
     expect(selection.folds).toBe(4);
     expect(typeof selection.winner).toBe('string');
+    // 3 classes × 4 labelled images: the JSON says how few the choice rests on.
+    expect(selection.heldOutImages).toBe(12);
+    expect(selection.note).toMatch(
+      /^the choice rests on 12 labelled images \(one is 8\.3 points of CV accuracy\)/,
+    );
   }, 900_000);
 
   it('a flag that pins the configuration trains it as asked, without a search', async () => {
