@@ -72,10 +72,11 @@ export function selectionLines(s: Selected): string[] {
   if (!search) return [`configuration: ${s.winner.id} (the recipe's earlier --select auto choice)`];
   const width = Math.max(...search.rows.map((r) => r.id.length));
   const hasTest = search.rows.some((r) => r.testAccuracy !== null);
+  const note = fewLabelsNote(search);
   return [
     `--select auto: ${search.k}-fold CV × up to ${search.repeats} shuffles, most probably best by held-out cross-entropy → ${s.winner.id}; ${search.seconds.toFixed(1)}s of ${search.budgetSeconds}s`,
     ...exportCheckLines(search.exportCheck, s.winner.id),
-    ...(fewLabelsNote(search) ? [`note: ${fewLabelsNote(search)}`] : []),
+    ...(note ? [`note: ${note}`] : []),
     ...search.rows.map((r) => {
       const mark = r.id === s.winner.id ? '*' : ' ';
       const cv =

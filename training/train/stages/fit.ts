@@ -84,25 +84,22 @@ export async function fitTransfer(
     // Computed heads read the frozen features, which stay in memory when nothing is re-trained.
     if (!(trainX.x instanceof Float32Array) || !(valX.x instanceof Float32Array))
       throw new EdgetuneError('internal', `${computed} head needs in-memory features`);
+    // Fitted on the training split, or on every labelled image (train, then validation).
+    let x = trainX.x;
+    let y = yTrain;
     if (all) {
-      const x = new Float32Array(trainX.x.length + valX.x.length);
+      x = new Float32Array(trainX.x.length + valX.x.length);
       x.set(trainX.x);
       x.set(valX.x, trainX.x.length);
-      const y = Int32Array.from([...yTrain, ...yVal]);
-      setDenseHead(
-        parts.output,
-        computedHeadWeights(computed, x, y, Array.from(y.keys()), itemSize, classes),
-      );
+      y = Int32Array.from([...yTrain, ...yVal]);
+    }
+    setDenseHead(parts.output, computedHeadWeights(computed, x, y, Array.from(y.keys()), itemSize, classes));
+    if (all) {
       // No labelled image is left out of the fit: its validation figures are cross-validated.
       const oof = outOfFoldProbs(computed, x, y, itemSize, classes, seed, MAX_FOLDS);
       crossValidated = evaluatePredictions(oof.probs, y, labels);
       progress.log(
         `cross-validated (${oof.k} stratified folds of the ${y.length} labelled images): accuracy ${(crossValidated.accuracy * 100).toFixed(2)}%, loss ${crossValidated.loss.toFixed(4)}`,
-      );
-    } else {
-      setDenseHead(
-        parts.output,
-        computedHeadWeights(computed, trainX.x, yTrain, Array.from(yTrain.keys()), itemSize, classes),
       );
     }
   } else {
