@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MAX_SCALE, fitScale, scaledLossAt } from '../../../bench/select/calibrated-loss.ts';
+import { fixedHindsight } from '../../../bench/select/fixed-hindsight.ts';
 import { correctedPick, trainPerClass } from '../../../bench/select/learning-curve.ts';
 import { RULES, cutOf, foldCountOf, replayed, shrunkEstimates } from '../../../bench/select/pick-rules.ts';
 import { mean } from '../../../training/select/choose.ts';
@@ -26,6 +27,34 @@ describe('replayed runs', () => {
     })!;
     expect(r).toHaveLength(1);
     expect(r[0]!.family).toBe('a');
+  });
+});
+
+describe('the best fixed configuration in hindsight', () => {
+  it("is the best mean test accuracy over the runs, its gap the mean shortfall to each run's best", () => {
+    const run = (seed: number, tests: Record<string, number | null>) => ({
+      task: 't',
+      seed,
+      rows: Object.entries(tests).map(([id, testAccuracy]) => ({
+        id,
+        complexity: 0,
+        folds: [1],
+        testAccuracy,
+      })),
+    });
+    const runs = [
+      run(1, { a: 0.9, b: 0.8, c: 0.99 }),
+      run(2, { a: 0.9, b: 1.0, c: null }),
+      run(3, { a: 0.9, b: 0.85, c: 0.5 }),
+      { ...run(4, { a: 0, b: 0 }), task: 'other' },
+    ];
+    // c lacks a test figure in run 2, so it is not a candidate however good it is in run 1.
+    const f = fixedHindsight('t', runs)!;
+    expect(f.id).toBe('a');
+    expect(f.runs).toBe(3);
+    expect(f.meanTest).toBeCloseTo(0.9, 12);
+    expect(f.gap).toBeCloseTo((0.09 + 0.1 + 0) / 3, 12);
+    expect(fixedHindsight('none', runs)).toBeNull();
   });
 });
 
