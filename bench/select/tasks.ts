@@ -18,6 +18,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { initTf } from '../../training/tf/backend.ts';
 import { cachedPretrainedBackbone } from '../../training/train/cached-backbone.ts';
 import { runTraining } from '../../training/train/run.ts';
@@ -187,8 +188,11 @@ export interface TaskResult extends RecordedRun {
 function recordedRuns(files: readonly string[]): Map<string, TaskResult> {
   const byRun = new Map<string, TaskResult>();
   for (const f of files) {
-    for (const r of JSON.parse(fs.readFileSync(f, 'utf8')) as TaskResult[])
-      byRun.set(`${r.task}/${r.seed}`, r);
+    // A recording with its held-out log-probabilities is committed gzipped (`f.json.gz`).
+    const text = f.endsWith('.gz')
+      ? zlib.gunzipSync(fs.readFileSync(f)).toString('utf8')
+      : fs.readFileSync(f, 'utf8');
+    for (const r of JSON.parse(text) as TaskResult[]) byRun.set(`${r.task}/${r.seed}`, r);
   }
   return byRun;
 }
