@@ -13,7 +13,7 @@ import {
   pairedDifference,
   sd,
 } from '../../training/select/choose.ts';
-import { scaledHeldLoss } from './calibrated-loss.ts';
+import { lossesToCompare } from '../../training/select/scaled-loss.ts';
 import { FIRST_SPLITS, MIN_SPLITS } from '../../training/select/search.ts';
 
 /** One recorded configuration of a search. */
@@ -183,26 +183,17 @@ function familyThenShipped(
 }
 
 /**
- * The configurations with each split's accuracy replaced by its temperature-scaled held-out
- * cross-entropy, negated (calibrated-loss.ts). Undefined where a run did not record the
- * log-probabilities.
+ * The shipped pick (search.ts: chooseByHeldLoss on lossesToCompare) on a run's recorded splits:
+ * temperature-scaled held-out cross-entropies where the run recorded its log-probabilities and
+ * held-out labels, else the raw ones (the rule shipped before the scaling, which those runs were
+ * recorded under). Undefined where the run has no held-out losses.
  */
-function byScaledLoss(scored: readonly RuleInput[], labels: number[][] | undefined): Scored[] | undefined {
-  if (
-    !labels ||
-    scored.some(
-      (c) => c.heldLogProbs?.length !== c.folds.length || c.heldLogProbs.some((x) => x.length === 0),
-    )
-  )
-    return undefined;
-  return scored.map((c) => ({ ...c, folds: scaledHeldLoss(c.heldLogProbs!, labels).map((x) => -x) }));
-}
-
-/** choose.ts's pick on a run's recorded splits; undefined where the run has no held-out losses. */
-export function shippedPickOf(scored: readonly RuleInput[]): string | undefined {
+export function shippedPickOf(scored: readonly RuleInput[], labels?: number[][]): string | undefined {
   if (scored.some((c) => c.heldLoss?.length !== c.folds.length)) return undefined;
+  const configs = scored.map((c) => ({ ...c, heldLoss: c.heldLoss! }));
+  const compared = labels ? lossesToCompare(configs, labels).losses : configs.map((c) => c.heldLoss);
   return chooseByHeldLoss(
-    scored.map((c) => ({ ...c, heldLoss: c.heldLoss! })),
+    configs.map((c, i) => ({ ...c, heldLoss: compared[i]! })),
     MIN_SPLITS,
   )?.winner;
 }
@@ -285,19 +276,16 @@ export const RULES: PickRule[] = [
     pick: (s) => familyThenShipped(s, 'heldBrier'),
   },
   {
-    title: 'temperature-scaled held-out cross-entropy: most probably best',
-    pick: (s, _k, labels) => {
-      const h = byScaledLoss(s, labels);
-      return h && choice(h).mostProbable;
-    },
-  },
-  {
     title: 'accuracy: most probably best, one-SE step in its family (shipped before)',
     pick: (s) => choice(s).winner,
   },
   {
-    title: 'shipped: held-out cross-entropy, most probably best',
+    title: 'held-out cross-entropy, most probably best (shipped before)',
     pick: (s) => shippedPickOf(s),
+  },
+  {
+    title: 'shipped: temperature-scaled held-out cross-entropy, most probably best (before the scaling: raw)',
+    pick: (s, _k, labels) => shippedPickOf(s, labels),
   },
 ];
 

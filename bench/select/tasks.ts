@@ -359,7 +359,7 @@ export function renderRules(results: readonly TaskResult[], all: Record<string, 
 export function shippedPick(r: TaskResult): { pick: string; pickTest: number } {
   const scored = replayed(r);
   // Runs recorded before the held-out losses were: the accuracy rule they were made under.
-  const winner = scored && (shippedPickOf(scored) ?? choosePaired(scored, MIN_SPLITS)?.winner);
+  const winner = scored && (shippedPickOf(scored, r.heldLabels) ?? choosePaired(scored, MIN_SPLITS)?.winner);
   if (!winner) return { pick: r.pick, pickTest: r.pickTest };
   // A pick the export fit's check refitted: its hindsight figure is the run seed's fit, the export
   // the refit's.

@@ -113,7 +113,7 @@ export async function planAuto(o: AutoOptions, ctx: AutoContext): Promise<AutoPl
     });
     winner = selection.winner;
     ctx.progress.log(
-      `--select auto picked ${winner.id} (most probably best by held-out cross-entropy in CV); search ${selection.seconds.toFixed(1)}s`,
+      `--select auto picked ${winner.id} (most probably best by ${selection.scaledLoss ? 'temperature-scaled ' : ''}held-out cross-entropy in CV); search ${selection.seconds.toFixed(1)}s`,
     );
     for (const s of selection.skipped) ctx.progress.log(`  skipped ${s}`);
   }

@@ -186,6 +186,8 @@ export interface LossEstimate {
  * (bench/select/pick-rules.ts) it closed the gap to the best configuration most where the choice
  * is across families (the scratch CNN against transfer): lower in 11 of 24 negative-transfer runs,
  * higher in 1; on the other tasks about as often lower as higher. Without the one-SE step: on this scale the step gained nothing there.
+ * search.ts passes each configuration's temperature-scaled losses (scaled-loss.ts), so that a
+ * sharp head and a soft one compete on how well they separate the classes.
  */
 export function chooseByHeldLoss(
   scored: readonly HeldScored[],

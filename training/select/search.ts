@@ -28,6 +28,7 @@ import { BudgetSpent, fitScratch, fitTransfer, type Rows, type TransferInput } f
 import { checkExportFit, type FitCheck } from './export-check.ts';
 import { foldCount, splitPlan } from './folds.ts';
 import { candidateInputs, sharedKeras } from './inputs.ts';
+import { lossesToCompare } from './scaled-loss.ts';
 import { type KnownScores, knownScoresFromEnv, type SplitScore } from './replay.ts';
 import { buildSpace, type Configuration, computedHead, HEAD_KINDS } from './space.ts';
 import { selectWorkers, SplitPool, type SplitSource } from './split-pool.ts';
@@ -116,9 +117,12 @@ export interface SelectionRow extends Configuration {
   sd: number | null;
   /** Paired estimate of its mean accuracy over all splits (racing's leader is the best one). */
   estimate: number | null;
-  /** Paired estimate of its mean held-out cross-entropy over all splits (what the pick compares). */
+  /**
+   * Paired estimate of its mean temperature-scaled held-out cross-entropy over all splits (what
+   * the pick compares; scaled-loss.ts).
+   */
   lossEstimate?: number;
-  /** Share of bootstrap draws of the splits in which its held-out cross-entropy is lowest (choose.ts). */
+  /** Share of bootstrap draws of the splits in which that cross-entropy is lowest (choose.ts). */
   probabilityBest?: number;
   /** Seconds of cross-validation (the activations' pass is counted once, in `activationSeconds`). */
   seconds: number;
@@ -137,6 +141,11 @@ export interface Selection {
   /** Shuffles of the labelled images (k splits each) in the plan. */
   repeats: number;
   rule: 'probable-best-held-out-loss';
+  /**
+   * Whether the pick compared temperature-scaled held-out cross-entropies (scaled-loss.ts): false
+   * only in a search replayed from a recording without the held-out log-probabilities.
+   */
+  scaledLoss: boolean;
   rows: SelectionRow[];
   /** The labels of each split's held-out images, in the plan's order. */
   heldLabels: number[][];
@@ -459,6 +468,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
     }
 
     let exportCheckSeconds = 0;
+    const heldLabels = plan.map((p) => p.held.map((i) => y[i]!));
     const choice = choosePaired(
       rows.filter((r) => r.folds.length >= MIN_SPLITS),
       MIN_SPLITS,
@@ -470,8 +480,10 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       );
     }
     for (const e of choice.estimates) rows.find((r) => r.id === e.id)!.estimate = e.estimate;
+    const competing = rows.filter((r) => r.folds.length >= MIN_SPLITS);
+    const compared = lossesToCompare(competing, heldLabels);
     const pick = chooseByHeldLoss(
-      rows.filter((r) => r.folds.length >= MIN_SPLITS),
+      competing.map((r, i) => ({ ...r, heldLoss: compared.losses[i]! })),
       MIN_SPLITS,
     )!;
     for (const e of pick.estimates) {
@@ -551,7 +563,8 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       repeats,
       rule: 'probable-best-held-out-loss',
       rows,
-      heldLabels: plan.map((p) => p.held.map((i) => y[i]!)),
+      heldLabels,
+      scaledLoss: compared.scaled,
       winner: {
         id: winner.id,
         kind: winner.kind,

@@ -74,7 +74,7 @@ export function selectionLines(s: Selected): string[] {
   const hasTest = search.rows.some((r) => r.testAccuracy !== null);
   const note = fewLabelsNote(search);
   return [
-    `--select auto: ${search.k}-fold CV × up to ${search.repeats} shuffles, most probably best by held-out cross-entropy → ${s.winner.id}; ${search.seconds.toFixed(1)}s of ${search.budgetSeconds}s`,
+    `--select auto: ${search.k}-fold CV × up to ${search.repeats} shuffles, most probably best by ${search.scaledLoss ? 'temperature-scaled ' : ''}held-out cross-entropy → ${s.winner.id}; ${search.seconds.toFixed(1)}s of ${search.budgetSeconds}s`,
     ...exportCheckLines(search.exportCheck, s.winner.id),
     ...(note ? [`note: ${note}`] : []),
     ...search.rows.map((r) => {

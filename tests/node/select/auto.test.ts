@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseByHeldLoss, choosePaired, mean } from '../../../training/select/choose.ts';
+import { lossesToCompare } from '../../../training/select/scaled-loss.ts';
 import { EXPENSIVE_RACE_MIN_SPLITS, RACE_MIN_SPLITS } from '../../../training/select/search.ts';
 import { computedHead } from '../../../training/select/space.ts';
 import { initTf } from '../../../training/tf/backend.ts';
@@ -78,10 +79,17 @@ describe('--select auto', () => {
       expect(c.testAccuracy).toBeGreaterThanOrEqual(0);
       expect(c.testAccuracy).toBeLessThanOrEqual(1);
     }
-    // The pick is the rule's pick replayed on the recorded splits' held-out losses; the best
-    // accuracy estimate (racing's leader) is none lower.
+    // The pick is the rule's pick replayed on the recorded splits' held-out log-probabilities,
+    // temperature-scaled; the best accuracy estimate (racing's leader) is none lower.
     const replay = choosePaired(s.rows, 2)!;
-    const pick = chooseByHeldLoss(s.rows, 2)!;
+    const competing = s.rows.filter((c) => c.folds.length >= 2);
+    const compared = lossesToCompare(competing, s.heldLabels);
+    expect(compared.scaled).toBe(true);
+    expect(s.scaledLoss).toBe(true);
+    const pick = chooseByHeldLoss(
+      competing.map((c, i) => ({ ...c, heldLoss: compared.losses[i]! })),
+      2,
+    )!;
     expect(s.best).toBe(replay.best);
     expect(s.winner.id).toBe(pick.winner);
     const bestRow = s.rows.find((c) => c.id === s.best)!;

@@ -4,7 +4,7 @@
  * Nadeau–Bengio step and the learning-curve correction, each on constructed scores.
  */
 import { describe, expect, it } from 'vitest';
-import { MAX_SCALE, fitScale, scaledLossAt } from '../../../bench/select/calibrated-loss.ts';
+import { MAX_SCALE, fitScale, lossesToCompare, scaledLossAt } from '../../../training/select/scaled-loss.ts';
 import { fixedHindsight } from '../../../bench/select/fixed-hindsight.ts';
 import { correctedPick, trainPerClass } from '../../../bench/select/learning-curve.ts';
 import { RULES, cutOf, foldCountOf, replayed, shrunkEstimates } from '../../../bench/select/pick-rules.ts';
@@ -199,9 +199,28 @@ describe('temperature-scaled held-out cross-entropy', () => {
     };
     const scored = [row('a · prototype', [0.05, 0.05, 0.05, 0.05]), row('b · logistic', [3, 3, 3, -0.2])];
     expect(scored[0]!.heldLoss[0]).toBeGreaterThan(scored[1]!.heldLoss[0]!);
+    // The shipped pick scales where the run recorded its held-out labels; without them, the raw
+    // cross-entropy it shipped with before.
+    expect(rule('shipped').pick(scored, 2, labels)).toBe('a · prototype');
     expect(rule('shipped').pick(scored, 2)).toBe('b · logistic');
-    expect(rule('temperature-scaled').pick(scored, 2, labels)).toBe('a · prototype');
-    expect(rule('temperature-scaled').pick(scored, 2)).toBeUndefined();
+    expect(rule('held-out cross-entropy, most probably best (shipped before)').pick(scored, 2, labels)).toBe(
+      'b · logistic',
+    );
+  });
+
+  it('compare raw losses for every configuration when one lacks its log-probabilities', () => {
+    const lp = (m: number) => labels.map((l) => logProbs([m, m, m, -m / 4], l));
+    const config = (m: number) => ({
+      heldLoss: lp(m).map((x, i) => scaledLossAt(x, labels[i]!, 1)),
+      heldLogProbs: lp(m),
+    });
+    const both = lossesToCompare([config(1), config(4)], labels);
+    expect(both.scaled).toBe(true);
+    // Scaled, the two are the same scores at two sharpnesses: the same loss.
+    expect(both.losses[0]![0]).toBeCloseTo(both.losses[1]![0]!, 6);
+    const partial = lossesToCompare([config(1), { ...config(4), heldLogProbs: [lp(4)[0]!, []] }], labels);
+    expect(partial.scaled).toBe(false);
+    expect(partial.losses).toEqual([config(1).heldLoss, config(4).heldLoss]);
   });
 });
 
