@@ -22,6 +22,11 @@ const recordedRow = z.object({
   /** Absent in searches recorded before the fields: their splits are trained again. */
   heldLoss: z.array(z.number().min(0)).optional(),
   heldBrier: z.array(z.number().min(0)).optional(),
+  /**
+   * Absent in searches recorded before the field (or with it left out): their picks compare raw
+   * held-out cross-entropies (scaled-loss.ts, lossesToCompare).
+   */
+  heldLogProbs: z.array(z.array(z.number().max(0))).optional(),
   testAccuracy: z.number().min(0).max(1).nullable().optional(),
 });
 const recording = z.object({ rows: z.array(recordedRow) });
@@ -31,7 +36,10 @@ export interface SplitScore {
   accuracy: number;
   loss: number;
   brier: number;
-  /** The held-out images' log-probabilities, image-major (absent where a recording supplied the split). */
+  /**
+   * The held-out images' log-probabilities, image-major (absent where a recording supplied the
+   * split without them).
+   */
   logProbs?: number[];
 }
 
@@ -50,8 +58,10 @@ export function knownScores(rows: z.input<typeof recording>['rows']): KnownScore
       const accuracy = row?.folds[i];
       const loss = row?.heldLoss?.[i];
       const brier = row?.heldBrier?.[i];
-      return accuracy === undefined || loss === undefined || brier === undefined
-        ? undefined
+      const logProbs = row?.heldLogProbs?.[i];
+      if (accuracy === undefined || loss === undefined || brier === undefined) return undefined;
+      return logProbs && logProbs.length > 0
+        ? { accuracy, loss, brier, logProbs }
         : { accuracy, loss, brier };
     },
     test: (id) => byId.get(id)?.testAccuracy ?? undefined,

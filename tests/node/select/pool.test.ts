@@ -87,8 +87,11 @@ describe('--select auto on worker threads', () => {
       folds: r === scratch ? r.folds.slice(0, -1) : r.folds,
       heldLoss: r.heldLoss,
       heldBrier: r.heldBrier,
+      heldLogProbs: r.heldLogProbs,
     }));
     const replayed = await run(2, knownScores(recording));
+    // The log-probabilities came with the splits, so the pick compared the same scaled losses.
+    expect(replayed.scaledLoss).toBe(true);
     expect(table(replayed)).toEqual(table(sequential));
     expect(replayed.winner).toEqual(sequential.winner);
     expect(replayed.skipped).toEqual(sequential.skipped);
@@ -106,6 +109,16 @@ describe('--select auto on worker threads', () => {
     expect(known.split('a', 1)).toEqual({ accuracy: 0.5, loss: 0.9, brier: 0.6 });
     expect(known.split('a', 2)).toBeUndefined();
     expect(known.split('b', 0)).toBeUndefined();
+    // With its log-probabilities, a split brings them along (the pick scales them).
+    const withLogProbs = knownScores([
+      { id: 'a', folds: [1], heldLoss: [0.1], heldBrier: [0.05], heldLogProbs: [[-0.1, -2.4]] },
+    ]);
+    expect(withLogProbs.split('a', 0)).toEqual({
+      accuracy: 1,
+      loss: 0.1,
+      brier: 0.05,
+      logProbs: [-0.1, -2.4],
+    });
   });
 
   it('a split whose flag is set (racing dropped it) stops at the end of an epoch, unread', async () => {
