@@ -5,15 +5,8 @@
  * is choose.ts's `winner`; the others are what it is compared with, so that a change of rule is
  * judged on runs it was not designed on.
  */
-import {
-  type Scored,
-  chooseByHeldLoss,
-  choosePaired,
-  mean,
-  pairedDifference,
-  sd,
-} from '../../training/select/choose.ts';
-import { lossesToCompare } from '../../training/select/scaled-loss.ts';
+import { type Scored, choosePaired, mean, pairedDifference, sd } from '../../training/select/choose.ts';
+import { chooseByComparedLoss } from '../../training/select/scaled-loss.ts';
 import { FIRST_SPLITS, MIN_SPLITS } from '../../training/select/search.ts';
 
 /** One recorded configuration of a search. */
@@ -183,17 +176,16 @@ function familyThenShipped(
 }
 
 /**
- * The shipped pick (search.ts: chooseByHeldLoss on lossesToCompare) on a run's recorded splits:
+ * The shipped pick (search.ts: scaled-loss.ts's chooseByComparedLoss) on a run's recorded splits:
  * temperature-scaled held-out cross-entropies where the run recorded its log-probabilities and
  * held-out labels, else the raw ones (the rule shipped before the scaling, which those runs were
  * recorded under). Undefined where the run has no held-out losses.
  */
 export function shippedPickOf(scored: readonly RuleInput[], labels?: number[][]): string | undefined {
   if (scored.some((c) => c.heldLoss?.length !== c.folds.length)) return undefined;
-  const configs = scored.map((c) => ({ ...c, heldLoss: c.heldLoss! }));
-  const compared = labels ? lossesToCompare(configs, labels).losses : configs.map((c) => c.heldLoss);
-  return chooseByHeldLoss(
-    configs.map((c, i) => ({ ...c, heldLoss: compared[i]! })),
+  return chooseByComparedLoss(
+    scored.map((c) => ({ ...c, heldLoss: c.heldLoss! })),
+    labels,
     MIN_SPLITS,
   )?.winner;
 }

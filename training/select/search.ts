@@ -23,12 +23,12 @@ import { type HyperOptions, transferHyper } from '../train/hyper.ts';
 import { type Progress, silentProgress } from '../train/progress.ts';
 import type { Device } from '../features/session.ts';
 import { earlierCutPoints } from './candidates.ts';
-import { chooseByHeldLoss, choosePaired, clearlyWorse, mean, sd } from './choose.ts';
+import { choosePaired, clearlyWorse, mean, sd } from './choose.ts';
 import { BudgetSpent, fitScratch, fitTransfer, type Rows, type TransferInput } from './fit.ts';
 import { checkExportFit, type FitCheck } from './export-check.ts';
 import { foldCount, splitPlan } from './folds.ts';
 import { candidateInputs, sharedKeras } from './inputs.ts';
-import { lossesToCompare } from './scaled-loss.ts';
+import { chooseByComparedLoss } from './scaled-loss.ts';
 import { type KnownScores, knownScoresFromEnv, type SplitScore } from './replay.ts';
 import { buildSpace, type Configuration, computedHead, HEAD_KINDS } from './space.ts';
 import { selectWorkers, SplitPool, type SplitSource } from './split-pool.ts';
@@ -469,10 +469,8 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
 
     let exportCheckSeconds = 0;
     const heldLabels = plan.map((p) => p.held.map((i) => y[i]!));
-    const choice = choosePaired(
-      rows.filter((r) => r.folds.length >= MIN_SPLITS),
-      MIN_SPLITS,
-    );
+    const competing = rows.filter((r) => r.folds.length >= MIN_SPLITS);
+    const choice = choosePaired(competing, MIN_SPLITS);
     if (!choice) {
       throw new EdgetuneError(
         'bad_request',
@@ -480,12 +478,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       );
     }
     for (const e of choice.estimates) rows.find((r) => r.id === e.id)!.estimate = e.estimate;
-    const competing = rows.filter((r) => r.folds.length >= MIN_SPLITS);
-    const compared = lossesToCompare(competing, heldLabels);
-    const pick = chooseByHeldLoss(
-      competing.map((r, i) => ({ ...r, heldLoss: compared.losses[i]! })),
-      MIN_SPLITS,
-    )!;
+    const pick = chooseByComparedLoss(competing, heldLabels, MIN_SPLITS)!;
     for (const e of pick.estimates) {
       const row = rows.find((r) => r.id === e.id)!;
       row.lossEstimate = e.loss;
@@ -564,7 +557,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       rule: 'probable-best-held-out-loss',
       rows,
       heldLabels,
-      scaledLoss: compared.scaled,
+      scaledLoss: pick.scaled,
       winner: {
         id: winner.id,
         kind: winner.kind,
