@@ -18,13 +18,18 @@ import {
   HEAD_REPEATS,
   MAX_FOLDS,
   MIN_SPLITS,
-  RACE_MIN_SPLITS,
 } from '../../training/select/search.ts';
 import { HEAD_KINDS, type HeadKind } from '../../training/select/space.ts';
 import { foldCountOf, type RecordedRun, type Replayed, replayed } from './pick-rules.ts';
 import { tasks } from './tasks.ts';
 
 class Missing extends Error {}
+
+/**
+ * The search raced the heads too, after 3 splits, when the runs this replays were recorded; it no
+ * longer does (search.ts), but the recordings hold only the splits that racing left them.
+ */
+const RACE_MIN_SPLITS = 3;
 
 type Order = 'sequential' | 'rounds';
 
@@ -93,7 +98,7 @@ function simulate(recorded: Replayed[], k: number, order: Order): Outcome {
       }
     }
   }
-  // 3. The rest of the plan for the heads still in contention.
+  // 3. The rest of the plan for the heads still in contention (as then).
   for (let i = first; i < planLength; i = i < k ? k : i + k) {
     const next = i < k ? k : i + k;
     for (const row of rows.filter((r) => cheap(r.id) && !stopped.has(r.id) && r.folds.length === i)) {

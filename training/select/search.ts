@@ -2,14 +2,16 @@
  * `--select auto`: stratified k-fold cross-validation on the labelled images over the cut point,
  * the head, the fine-tuning depth and the scratch baseline, then the pick (choose.ts): the
  * configuration most probably best by its held-out images' cross-entropy under a bootstrap of the
- * splits. Racing compares accuracy (a configuration clearly worse split by split is stopped).
+ * splits.
  *
  * The time goes where it decides something: the activations of every candidate layer come from
  * one pass of the backbone; every configuration is scored on the plan's first FIRST_SPLITS splits
  * — heads on cached activations (a second or less per split) first, then re-trained backbone
- * layers and the scratch CNN (seconds to minutes per split) — and stopped as soon as it is clearly
- * worse than the leader split by split (racing); the heads still in contention then get the rest
- * of the plan. Every configuration is scored on a prefix of one split plan, so any two
+ * layers and the scratch CNN (seconds to minutes per split), which are stopped as soon as they are
+ * clearly worse than the leader split by split (racing, on accuracy); the heads then get the rest
+ * of the plan. Heads are not raced: a split costs them too little to save, and racing judges
+ * accuracy on a few held-out images, not the pick's cross-entropy, so it stopped heads the pick
+ * would have taken. Every configuration is scored on a prefix of one split plan, so any two
  * can be compared on the splits they share. Training stops at the end of the epoch in which the
  * budget runs out, and the result says what was skipped or stopped. The pick's fit on the run's
  * split is then checked against its CV, and refitted with another seed where it failed
@@ -61,12 +63,10 @@ export const FIRST_SPLITS = 5;
 /** Fewest splits a configuration needs to compete. */
 export const MIN_SPLITS = 2;
 /**
- * Fewest splits before racing stops a configuration as clearly worse than the leader: heads on
- * cached activations after 3; re-trained layers and the scratch CNN (seconds to minutes per
- * split) after 2 — with two paired differences, "mean + 2 SE < 0" holds only when both splits
- * are worse, by more than they differ from each other.
+ * Fewest splits before racing stops a re-trained-layer or scratch configuration (seconds to
+ * minutes per split) as clearly worse than the leader: with two paired differences,
+ * "mean + 2 SE < 0" holds only when both splits are worse, by more than they differ from each other.
  */
-export const RACE_MIN_SPLITS = 3;
 export const EXPENSIVE_RACE_MIN_SPLITS = 2;
 
 export interface SearchOptions {
@@ -344,8 +344,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
           row.heldBrier.push(scores.brier);
           row.heldLogProbs.push(scores.logProbs ?? []);
           const lead = race ? leader() : undefined;
-          const after = cheap(row) ? RACE_MIN_SPLITS : EXPENSIVE_RACE_MIN_SPLITS;
-          if (lead && lead !== row && clearlyWorse(row.folds, lead.folds, after)) {
+          if (lead && lead !== row && clearlyWorse(row.folds, lead.folds, EXPENSIVE_RACE_MIN_SPLITS)) {
             stopped.add(row);
             row.cut = true;
             notes.push(
@@ -404,7 +403,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       }
     }
     // 1. Heads over cached activations, the cheapest head kind first on every layer (prototypes
-    //    cost nothing to fit and give the race a leader at once), racing the leader.
+    //    cost nothing to fit); not raced.
     const headOrder = rows
       .filter((r) => cheap(r))
       .sort(
@@ -412,7 +411,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
           HEAD_KINDS.indexOf(a.head) - HEAD_KINDS.indexOf(b.head) || rows.indexOf(a) - rows.indexOf(b),
       );
     for (const row of headOrder) {
-      await score(row, 0, firstSplits, row !== rows[0]);
+      await score(row, 0, firstSplits, false);
       log(row);
     }
     // 2. Re-trained layers and the scratch CNN in rounds — split 1 of each (cheapest first), then
@@ -441,20 +440,11 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       }
     }
     for (const row of retrained) log(row);
-    // 3. The rest of the plan for the heads still in contention, while the budget lasts: they are
-    //    what the noise of a 1–2-image fold confuses most, and each split costs them a second or less.
+    // 3. The rest of the plan for the heads, while the budget lasts: they are what the noise of a
+    //    1–2-image fold confuses most, and each split costs them a second or less.
     for (let i = firstSplits; i < plan.length; i = i < k ? k : i + k) {
       const next = i < k ? k : i + k;
       for (const row of rows.filter((r) => cheap(r) && !stopped.has(r) && r.folds.length === i)) {
-        const lead = leader();
-        if (lead && lead !== row && clearlyWorse(row.folds, lead.folds, RACE_MIN_SPLITS)) {
-          stopped.add(row);
-          row.cut = true;
-          notes.push(
-            `${row.id}: stopped after ${row.folds.length} splits, clearly worse than ${lead.id} split by split`,
-          );
-          continue;
-        }
         await score(row, i, next, false);
       }
     }

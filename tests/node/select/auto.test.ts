@@ -11,7 +11,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseByHeldLoss, choosePaired, mean } from '../../../training/select/choose.ts';
 import { lossesToCompare } from '../../../training/select/scaled-loss.ts';
-import { EXPENSIVE_RACE_MIN_SPLITS, RACE_MIN_SPLITS } from '../../../training/select/search.ts';
+import { EXPENSIVE_RACE_MIN_SPLITS } from '../../../training/select/search.ts';
 import { computedHead } from '../../../training/select/space.ts';
 import { initTf } from '../../../training/tf/backend.ts';
 import { TrainingRecipeSchema } from '../../../training/train/recipe.ts';
@@ -62,11 +62,11 @@ describe('--select auto', () => {
     for (const c of s.rows) {
       expect(c.skipped).toBeNull();
       const cheap = c.kind === 'transfer' && c.trainable === 0;
-      // Heads on cached activations: both shuffles unless racing dropped them (after 3 splits);
-      // re-trained layers and the scratch CNN: the first shuffle unless racing stopped them (after
-      // 2). Every configuration stopped early says so.
+      // Heads on cached activations: both shuffles, never raced; re-trained layers and the scratch
+      // CNN: the first shuffle unless racing stopped them (after 2). Every configuration stopped
+      // early says so.
       const full = cheap ? 8 : 4;
-      expect(c.folds.length).toBeGreaterThanOrEqual(cheap ? RACE_MIN_SPLITS : EXPENSIVE_RACE_MIN_SPLITS);
+      expect(c.folds.length).toBeGreaterThanOrEqual(cheap ? full : EXPENSIVE_RACE_MIN_SPLITS);
       expect(c.folds.length).toBeLessThanOrEqual(full);
       if (c.folds.length < full) {
         expect(s.skipped.some((l) => l.startsWith(`${c.id}: stopped after ${c.folds.length} splits`))).toBe(
