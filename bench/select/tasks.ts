@@ -83,11 +83,11 @@ function photoCropTask(
 }
 
 /**
- * CIFAR-10 from a folder cifar-subset.ts writes with `pool` images per class (the first of each
- * class in CIFAR-10's test batch): `perClass` labelled per class, 100 after the first `testSkip`
- * per class as the test set. The folder source orders each class's files by a seeded shuffle of
- * all of them, so which images a spec selects depends on the pool: the folder must hold exactly
- * `pool` per class.
+ * CIFAR-10 from a folder cifar-subset.ts writes with the first `pool` images of each class of
+ * CIFAR-10's test batch. Each run's seed orders every class's files (the folder source's seeded
+ * shuffle); the first `perClass` in that order are labelled, and 100 after the first `testSkip`
+ * are the test set. Which images a spec selects depends on the pool, so the folder must hold
+ * exactly `pool` per class.
  */
 function cifarTask(title: string, pool: number, perClass: number, testSkip: number): Task {
   const dir = path.join(
