@@ -60,6 +60,27 @@ const fashionTask = (title: string, idx: string): Task => ({
 });
 
 /**
+ * A MobileNetV2 task on a folder of class subfolders: `perClass` labelled per class, then
+ * `testPerClass` per class after the first `testSkip` as the test set (disjoint: same seed).
+ */
+function mobileNetFolderTask(
+  title: string,
+  dir: string,
+  classes: number,
+  perClass: number,
+  test: { skip: number; perClass: number },
+): Task {
+  return {
+    title,
+    backbone: async () => 'nsfwjs:MobileNetV2',
+    data: `folder:${dir}:per-class=${perClass}`,
+    testData: `folder:${dir}:skip-per-class=${test.skip}:per-class=${test.perClass}`,
+    budget: 3600,
+    labelled: classes * perClass,
+  };
+}
+
+/**
  * Crops of the photos in `classes` (photo-crops.ts, written once into `dir` from a pool of `pool`
  * per class): `perClass` labelled per class, the next 50 per class as the test set.
  */
@@ -72,14 +93,10 @@ function photoCropTask(
 ): Task {
   if (!fs.existsSync(path.join(dir, Object.keys(classes).at(-1)!)))
     writePhotoCrops(ROOT, dir, pool, 7, classes);
-  return {
-    title,
-    backbone: async () => 'nsfwjs:MobileNetV2',
-    data: `folder:${dir}:per-class=${perClass}`,
-    testData: `folder:${dir}:skip-per-class=${perClass}:per-class=50`,
-    budget: 3600,
-    labelled: Object.keys(classes).length * perClass,
-  };
+  return mobileNetFolderTask(title, dir, Object.keys(classes).length, perClass, {
+    skip: perClass,
+    perClass: 50,
+  });
 }
 
 /**
@@ -95,12 +112,7 @@ function cifarTask(title: string, pool: number, perClass: number, testSkip: numb
     pool === 110 ? 'edgetune-select-cifar10' : `edgetune-select-cifar10-${pool}`,
   );
   return {
-    title,
-    backbone: async () => 'nsfwjs:MobileNetV2',
-    data: `folder:${dir}:per-class=${perClass}`,
-    testData: `folder:${dir}:skip-per-class=${testSkip}:per-class=100`,
-    budget: 3600,
-    labelled: CIFAR10_CLASSES.length * perClass,
+    ...mobileNetFolderTask(title, dir, CIFAR10_CLASSES.length, perClass, { skip: testSkip, perClass: 100 }),
     prepare: () => {
       const counts = CIFAR10_CLASSES.map((c) =>
         fs.existsSync(path.join(dir, c)) ? fs.readdirSync(path.join(dir, c)).length : 0,
