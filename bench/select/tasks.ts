@@ -8,7 +8,8 @@
  *   node --import tsx bench/select/tasks.ts --render a.json,b.json [--tasks …] [--seeds …]   (one table from several runs)
  *   … --replay a.json,b.json [--tasks …] [--seeds …] --out f.json   (the recorded runs of those tasks and seeds searched
  *     again by the current procedure, training only the splits and hindsight fits they lack:
- *     training/select/replay.ts)
+ *     training/select/replay.ts; with --fit-hindsight-again the SGD-trained configurations'
+ *     hindsight fits are trained again too)
  *   … --add-plain --out f.json   (records `--select transfer`'s test accuracy, `plainTest`, in the runs
  *     of f.json that lack it; new runs record it as they finish)
  *
@@ -222,6 +223,11 @@ export interface TaskResult extends RecordedRun {
 }
 
 /** Runs by `task/seed`; a run recorded in several files counts once: the last file's. */
+/** A prototype or logistic head on cached activations (its id ends in the head's name). */
+function computedHeadId(id: string): boolean {
+  return / · (prototype|logistic)$/.test(id);
+}
+
 function recordedRuns(files: readonly string[]): Map<string, TaskResult> {
   const byRun = new Map<string, TaskResult>();
   for (const f of files) {
@@ -284,7 +290,12 @@ async function main(): Promise<void> {
         const run = recorded.get(`${name}/${seed}`);
         if (!run?.rows) throw new Error(`--replay: no recorded run of ${name} seed ${seed} with its splits`);
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-replay-')), 'run.json');
-        fs.writeFileSync(file, JSON.stringify({ rows: run.rows }));
+        // `--fit-hindsight-again`: the SGD-trained configurations' hindsight figures are fitted
+        // again (the export's fit changed; computed heads' did not).
+        const rows = process.argv.includes('--fit-hindsight-again')
+          ? run.rows.map((c) => (computedHeadId(c.id) ? c : { ...c, testAccuracy: null }))
+          : run.rows;
+        fs.writeFileSync(file, JSON.stringify({ rows }));
         process.env[SELECT_REPLAY_ENV] = file;
       }
       const r = await runTraining({
@@ -312,7 +323,8 @@ async function main(): Promise<void> {
         skipped: search.skipped.length,
         searchSeconds: search.seconds,
         exportFitSeed: search.exportCheck?.fitSeed ?? seed,
-        plainTest: await plainTest(task, backbone, seed),
+        // A replay keeps the recorded figure: `--select transfer` trains no searched configuration.
+        plainTest: recorded?.get(`${name}/${seed}`)?.plainTest ?? (await plainTest(task, backbone, seed)),
         k: search.k,
         heldLabels: search.heldLabels,
         rows: search.rows.map((c) => ({

@@ -18,7 +18,8 @@ import { type EpochRecord, type Forward, type LoopResult, predictProbs, trainLoo
 
 export interface BaselineOptions {
   train: { images: RawImage[]; y: Int32Array };
-  val: { images: RawImage[]; y: Int32Array };
+  /** Early stopping on these; absent: exactly `epochs` epochs, the last one's weights kept. */
+  val?: { images: RawImage[]; y: Int32Array };
   classes: number;
   /** Side and channels of the backbone input; the baseline uses min(side, 64). */
   side: number;
@@ -113,7 +114,7 @@ export async function trainBaseline(opts: BaselineOptions): Promise<Baseline> {
     variables: model.trainableWeights,
     model,
     train: { x: imagesToTensor(opts.train.images, nhwc), y: opts.train.y, itemShape },
-    val: { x: imagesToTensor(opts.val.images, nhwc), y: opts.val.y, itemShape },
+    val: opts.val && { x: imagesToTensor(opts.val.images, nhwc), y: opts.val.y, itemShape },
     classes: opts.classes,
     classWeights: opts.classWeights,
     epochs: opts.epochs ?? 80,

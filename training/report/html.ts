@@ -102,7 +102,7 @@ figure img{width:64px;height:64px;object-fit:contain;image-rendering:pixelated;b
 figure.bad img{border-color:#d62728}.charts svg{margin-right:12px}code{background:#f4f4f4;padding:0 3px}
 </style></head><body>
 <h1>${esc(r.name)}</h1>
-<p>Backbone <code>${esc(r.backbone.source)}</code>, frozen up to <code>${esc(r.plan.boundary)}</code>, embedding <code>${esc(r.plan.featureTensor)}</code> (${r.plan.embeddingDim}-d), ${r.plan.trainableConvs} conv layers re-trained. ${r.counts.train} training / ${r.counts.val} validation images, held-out set: ${r.heldOutSet} (${r.counts.heldOut} images), ${r.counts.classes} classes.</p>
+<p>Backbone <code>${esc(r.backbone.source)}</code>, frozen up to <code>${esc(r.plan.boundary)}</code>, embedding <code>${esc(r.plan.featureTensor)}</code> (${r.plan.embeddingDim}-d), ${r.plan.trainableConvs} conv layers re-trained. ${r.counts.train} training / ${r.counts.val} validation images, held-out set: ${r.heldOutSet} (${r.counts.heldOut} images), ${r.counts.classes} classes.${r.refit ? ` The exported model was then trained again from the same initial weights on all ${r.refit.images} labelled images, for the epochs early stopping on the validation split kept${r.heldOutSet === 'validation' ? " (its validation figures are the first fit's, scored before that)" : ''}.` : ''}</p>
 ${verdict}
 ${selectionSection(r.selection)}<table><tr><th>model</th><th>held-out accuracy</th><th>macro F1</th><th>val accuracy</th><th>val loss</th><th>epochs</th><th>time</th></tr>
 ${outcomeRow(r.transfer, 'transfer', r.selected === 'transfer')}${outcomeRow(r.baseline, 'scratch baseline', r.selected === 'baseline')}</table>

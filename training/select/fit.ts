@@ -3,17 +3,19 @@
  * takes for the exported model (head phase with early stopping on the inner validation rows,
  * then the fine-tune phase at lr/10 when backbone layers are re-trained; the scratch CNN with its
  * augmentation; a computed head on the training rows), so a CV score estimates what the export
- * will do. A computed head has nothing to stop early on, so the export fits it on the validation
- * rows too: the caller passes them among the training rows (search.ts's run-split fit).
+ * will do. The export learns from the validation rows too: a computed head has nothing to stop
+ * early on, so the caller passes them among the training rows; an SGD-trained configuration is
+ * trained again on both for the epochs early stopping kept (`refitAll`; search.ts's run-split fit).
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import type { TfNode } from '../backbones/convert/graph.ts';
 import { trainBaseline } from '../fit/baseline.ts';
 import { setDenseHead } from '../fit/class-means.ts';
 import { computedHeadWeights } from '../fit/computed-head.ts';
 import { transferForward } from '../fit/forward.ts';
-import { balancedClassWeights, gatherRows, predictProbs, trainLoop } from '../fit/loop.ts';
+import { balancedClassWeights, gatherRows, predictProbs } from '../fit/loop.ts';
+import { trainPhases } from '../fit/phases.ts';
 import { buildTrainable } from '../fit/suffix.ts';
 import type { TransferHyper } from '../train/hyper.ts';
 import { type Configuration, computedHead, headSpecOf } from './space.ts';
@@ -31,6 +33,11 @@ export interface Rows {
   val: number[];
   /** Rows to predict. */
   predict: number[];
+  /**
+   * Train again from the same initial weights on `train` and `val` together, for the epochs
+   * early stopping on `val` kept (how the export fits an SGD-trained configuration).
+   */
+  refitAll?: boolean;
 }
 
 /** Thrown from inside training when the search's time is up, so a long fit stops mid-way. */
@@ -67,89 +74,38 @@ export async function fitTransfer(
   cancelled?: Int32Array,
 ): Promise<Float32Array> {
   const head = headSpecOf(config.head);
-  const parts = buildTrainable({
-    nodes: input.keras?.nodes ?? [],
-    boundary: input.keras?.boundary ?? null,
-    inputShape: input.itemShape,
-    classes,
-    head,
-    seed,
+  const item = size(input.itemShape);
+  const pick = (idx: readonly number[]) => ({
+    ...gatherRows(input.x, y, item, idx),
+    itemShape: input.itemShape,
   });
-  try {
-    const item = size(input.itemShape);
-    const pick = (idx: readonly number[]) => ({
-      ...gatherRows(input.x, y, item, idx),
-      itemShape: input.itemShape,
+  const build = () =>
+    buildTrainable({
+      nodes: input.keras?.nodes ?? [],
+      boundary: input.keras?.boundary ?? null,
+      inputShape: input.itemShape,
+      classes,
+      head,
+      seed,
     });
-    const train = pick(rows.train);
+  let parts = build();
+  try {
     if (computedHead(config.head)) {
       setDenseHead(parts.output, computedHeadWeights(config.head, input.x, y, rows.train, item, classes));
     } else {
-      const forward = transferForward(parts, head);
-      const classWeights = balancedClassWeights(train.y, classes);
-      const val = pick(rows.val);
-      const common = {
-        forward,
-        model: parts.model,
-        train,
-        val,
-        classes,
-        classWeights,
-        batchSize: hyper.batchSize,
-        onEpoch: stopAt(deadline, cancelled),
-      };
-      // The head phase leaves the re-trained layers as they are, so their output is computed once
-      // here instead of in every epoch (the same numbers, a fraction of the time: it was most of a
-      // fine-tuning configuration's CV time).
-      const frozen = parts.featureModel
-        ? {
-            forward: transferForward({ ...parts, featureModel: undefined }, head),
-            train: embed(parts.featureModel, train, hyper.batchSize),
-            val: embed(parts.featureModel, val, hyper.batchSize),
-          }
-        : {};
-      await trainLoop({
-        ...common,
-        ...frozen,
-        phase: 'head',
-        variables: parts.headVariables,
-        epochs: hyper.epochs,
-        lr: hyper.lr,
-        patience: hyper.patience,
-        seed,
-      });
-      if (hyper.fineTuneEpochs > 0) {
-        await trainLoop({
-          ...common,
-          phase: 'fine-tune',
-          variables: [...parts.suffixVariables, ...parts.headVariables],
-          epochs: hyper.fineTuneEpochs,
-          lr: hyper.lr / 10,
-          patience: hyper.patience,
-          seed: seed + 1,
-        });
+      const common = { head, classes, hyper, seed, onEpoch: stopAt(deadline, cancelled) };
+      const epochs = await trainPhases({ ...common, parts, train: pick(rows.train), val: pick(rows.val) });
+      if (rows.refitAll) {
+        // Again from the same initial weights, on every labelled row, for the epochs the
+        // validation rows chose (fit/phases.ts).
+        parts.model.dispose();
+        parts = build();
+        await trainPhases({ ...common, parts, train: pick([...rows.train, ...rows.val]), epochs });
       }
     }
     return predictProbs(transferForward(parts, head), pick(rows.predict), classes);
   } finally {
     parts.model.dispose();
-  }
-}
-
-/** The re-trained layers' output (the feature vector) for every row, in inference mode. */
-function embed(
-  featureModel: tf.LayersModel,
-  d: { x: Float32Array; y: Int32Array; itemShape: number[] },
-  batchSize: number,
-): { x: Float32Array; y: Int32Array; itemShape: number[] } {
-  const n = d.y.length;
-  const out = tf.tidy(
-    () => featureModel.predict(tf.tensor(d.x, [n, ...d.itemShape]), { batchSize }) as tf.Tensor,
-  );
-  try {
-    return { x: out.dataSync() as Float32Array, y: d.y, itemShape: out.shape.slice(1) };
-  } finally {
-    out.dispose();
   }
 }
 
@@ -167,10 +123,8 @@ export async function fitScratch(
     images: idx.map((i) => images[i]!),
     y: Int32Array.from(idx, (i) => y[i]!),
   });
-  const train = take(rows.train);
-  const baseline = await trainBaseline({
+  const options = (train: { images: RawImage[]; y: Int32Array }) => ({
     train,
-    val: take(rows.val),
     classes,
     side: shape.side,
     channels: shape.channels,
@@ -180,6 +134,13 @@ export async function fitScratch(
     batchSize: shape.batchSize,
     onEpoch: stopAt(deadline, cancelled),
   });
+  let baseline = await trainBaseline({ ...options(take(rows.train)), val: take(rows.val) });
+  if (rows.refitAll) {
+    // Again from the same initial weights on every labelled row, for the epochs early stopping kept.
+    const epochs = baseline.history.bestEpoch;
+    baseline.model.dispose();
+    baseline = await trainBaseline({ ...options(take([...rows.train, ...rows.val])), epochs });
+  }
   try {
     return baseline.predict(rows.predict.map((i) => images[i]!));
   } finally {

@@ -128,7 +128,10 @@ export interface SelectionRow extends Configuration {
   seconds: number;
   /** Seconds of its hindsight test-set fit (not part of the search time). */
   testSeconds?: number;
-  /** Trained on the run's training split, accuracy on --test-data (hindsight, not used to pick). */
+  /**
+   * Trained as the export is (on every labelled image; an SGD-trained one for the epochs early
+   * stopping on the run's validation split kept), accuracy on --test-data (hindsight, not used to pick).
+   */
   testAccuracy: number | null;
   /** Why it has no CV score. */
   skipped: string | null;
@@ -476,8 +479,12 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
     }
     const seconds = Number(elapsed().toFixed(3));
 
-    /** `row` trained on the run's split with `seed` (the export's fit), predicting `predict`. */
-    const fitRunSplit = (row: SelectionRow, seed: number, predict: number[]) => {
+    /**
+     * `row` trained on the run's split with `seed`, predicting `predict`: with `refitAll`, as the
+     * export fits it (on every labelled image); without, the early-stopped fit on the training
+     * split alone, whose validation images the export check reads.
+     */
+    const fitRunSplit = (row: SelectionRow, seed: number, predict: number[], refitAll: boolean) => {
       const hyper = transferHyper(o.hyper, row.trainable);
       // A computed head's export fits the validation images too (train/stages/fit.ts); its CV
       // folds fit only their training rows, so every configuration of a fold learns from the
@@ -485,7 +492,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       const split =
         row.kind === 'transfer' && computedHead(row.head)
           ? { train: [...runSplit.train, ...runSplit.val], val: [], predict }
-          : { ...runSplit, predict };
+          : { ...runSplit, predict, refitAll };
       return row.kind === 'scratch'
         ? fitScratch(
             all.map((s) => s.image),
@@ -510,7 +517,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       exportCheck = await checkExportFit(
         async (seed) =>
           Math.round(
-            accuracy(await fitRunSplit(picked, seed, runSplit.val), yAll, runSplit.val) * o.val.length,
+            accuracy(await fitRunSplit(picked, seed, runSplit.val, false), yAll, runSplit.val) * o.val.length,
           ),
         o.seed,
         o.val.length,
@@ -533,7 +540,8 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       for (const row of rows.filter((r) => r.folds.length > 0)) {
         const t0 = performance.now();
         row.testAccuracy =
-          known?.test(row.id) ?? accuracy(await fitRunSplit(row, o.seed, testRows), yAll, testRows);
+          known?.test(row.id) ??
+          accuracy(await fitRunSplit(row, o.seed, testRows, o.val.length > 0), yAll, testRows);
         row.testSeconds = Number(((performance.now() - t0) / 1000).toFixed(3));
         progress.log(
           `  ${row.id}: estimate ${row.estimate === null ? '—' : (row.estimate * 100).toFixed(1)}%, test ${(row.testAccuracy * 100).toFixed(1)}%`,

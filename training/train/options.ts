@@ -122,6 +122,12 @@ export interface TrainResult {
    * fitted every labelled image (a computed head) — cross-validation.
    */
   heldOutSet: 'test' | 'validation' | 'cross-validation';
+  /**
+   * Present when the exported model (a search's SGD-trained pick) was trained again on all
+   * `images` labelled images for the epochs early stopping kept in a first fit on the training
+   * split. Its validation figures are that first fit's, scored before the refit.
+   */
+  refit?: { images: number; epochs: { head: number; fineTune: number } | number };
   transfer: ModelOutcome;
   baseline?: ModelOutcome;
   /** true when the scratch baseline beat transfer on held-out data (negative transfer). */

@@ -187,7 +187,80 @@ describe('--select auto', () => {
       out: tmpDir('plain-logistic-again'),
     });
     expect(refit.accuracy).toBe(plain.accuracy);
+
+    // An SGD-trained configuration exported: a first fit on the training split chooses each
+    // phase's epochs by early stopping, then the model is trained again from the same initial
+    // weights on all 20 labelled images for exactly those epochs — as the search's hindsight fit
+    // does, so the test accuracy is again the same number.
+    for (const id of ['fine-tune 1 · linear', 'scratch CNN']) {
+      const row = s.rows.find((c) => c.id === id)!;
+      const sgd = await runTraining({
+        ...recipe.options,
+        chosen: { ...row, head: row.head },
+        backbone,
+        data: DATA,
+        testData: TEST,
+        name: 'auto-sgd',
+        out: tmpDir('auto-sgd'),
+      });
+      expect(sgd.selected).toBe(row.kind === 'scratch' ? 'baseline' : 'transfer');
+      expect(sgd.accuracy).toBe(row.testAccuracy);
+      expect(sgd.refit?.images).toBe(20);
+      const outcome = row.kind === 'scratch' ? sgd.baseline! : sgd.transfer;
+      const epochsOf = (phase: string) => outcome.history.filter((e) => e.phase === phase);
+      if (row.kind === 'scratch') {
+        const first = epochsOf('baseline');
+        expect(first.length).toBeGreaterThan(0);
+        expect(epochsOf('refit baseline')).toHaveLength(sgd.refit!.epochs as number);
+        // The epoch kept is the first fit's lowest validation loss.
+        const kept = first.reduce((a, b) => (b.valLoss! < a.valLoss! ? b : a));
+        expect(sgd.refit!.epochs).toBe(kept.epoch);
+      } else {
+        const epochs = sgd.refit!.epochs as { head: number; fineTune: number };
+        expect(epochsOf('refit head')).toHaveLength(epochs.head);
+        expect(epochsOf('refit fine-tune')).toHaveLength(epochs.fineTune);
+        expect(epochs.fineTune).toBeGreaterThan(0);
+        const firstFineTune = epochsOf('fine-tune');
+        const kept = firstFineTune.reduce((a, b) => (b.valLoss! < a.valLoss! ? b : a));
+        expect(epochs.fineTune).toBe(kept.epoch);
+      }
+      for (const e of [
+        ...epochsOf('refit head'),
+        ...epochsOf('refit fine-tune'),
+        ...epochsOf('refit baseline'),
+      ])
+        expect(e.valLoss).toBeUndefined();
+    }
   }, 1_800_000);
+
+  it("without a test set a refitted export reports its first fit's validation figures and says so", async () => {
+    const out = tmpDir('auto-refit-val');
+    const r = await runTraining({
+      backbone,
+      data: DATA,
+      name: 'auto-refit-val',
+      seed: 1,
+      select: 'auto',
+      chosen: {
+        id: 'fine-tune 1 · linear',
+        kind: 'transfer',
+        trainable: 1,
+        head: 'linear',
+        complexity: 101,
+      },
+      out,
+    });
+    expect(r.heldOutSet).toBe('validation');
+    expect(r.counts).toMatchObject({ train: 15, val: 5, heldOut: 5 });
+    expect(r.refit?.images).toBe(20);
+    // Scored before the refit: the 5 validation images, which the refit then trained on.
+    expect(r.transfer.val.confusion.flat().reduce((a, b) => a + b, 0)).toBe(5);
+    expect(r.accuracy).toBe(r.transfer.val.accuracy);
+    expect(fs.readFileSync(path.join(out, 'report.html'), 'utf8')).toContain(
+      'trained again from the same initial weights on all 20 labelled images',
+    );
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8')).refit.images).toBe(20);
+  }, 900_000);
 
   it('--head logistic with re-trained backbone layers is a bad request', async () => {
     await expect(

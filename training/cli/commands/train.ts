@@ -84,6 +84,7 @@ export function trainJson(r: TrainResult): Record<string, unknown> {
     selected: r.selected,
     accuracy: r.accuracy,
     heldOutSet: r.heldOutSet,
+    ...(r.refit ? { refit: r.refit } : {}),
     transfer: {
       accuracy: r.transfer.heldOut.accuracy,
       valAccuracy: r.transfer.val.accuracy,
@@ -223,7 +224,7 @@ export function register(program: Command): void {
       });
       printResult(f, trainJson(result), () =>
         [
-          `${result.name}: held-out accuracy ${pct(result.accuracy)} (${result.selected}, ${result.heldOutSet === 'cross-validation' ? 'cross-validated on' : `${result.heldOutSet} set of`} ${result.counts.heldOut})`,
+          `${result.name}: held-out accuracy ${pct(result.accuracy)} (${result.selected}, ${result.heldOutSet === 'cross-validation' ? 'cross-validated on' : `${result.heldOutSet} set of`} ${result.counts.heldOut}${result.refit && result.heldOutSet === 'validation' ? `, scored before the refit on all ${result.refit.images} labelled images` : ''})`,
           ...(result.baseline
             ? [
                 `transfer ${pct(result.transfer.heldOut.accuracy)} vs scratch baseline ${pct(result.baseline.heldOut.accuracy)}`,

@@ -4,7 +4,8 @@
  */
 import { evaluatePredictions } from '../../evaluate/metrics.ts';
 import { type Baseline, scratchSide, trainBaseline } from '../../fit/baseline.ts';
-import type { EpochRecord } from '../../fit/loop.ts';
+import { balancedClassWeights, type EpochRecord } from '../../fit/loop.ts';
+import type { RawImage } from '../../../shared/preprocess/types.ts';
 import type { ModelOutcome } from '../options.ts';
 import type { StageContext } from './context.ts';
 import type { TrainInputs } from './inputs.ts';
@@ -12,6 +13,8 @@ import type { TrainInputs } from './inputs.ts';
 export interface BaselineFit {
   outcome: ModelOutcome;
   scratch: Baseline;
+  /** Present when the export was trained again on every labelled image (its validation figures are the first fit's). */
+  refit?: { images: number; epochs: number };
 }
 
 export async function fitScratchBaseline(
@@ -30,27 +33,51 @@ export async function fitScratchBaseline(
   const channels: 1 | 3 = backbone.preprocess.channels;
   const trainImages = train.samples.map((s) => s.image);
   const valImages = val.samples.map((s) => s.image);
-  const scratch = await trainBaseline({
-    train: { images: trainImages, y: yTrain },
-    val: { images: valImages, y: yVal },
+  const side = scratchSide(Math.max(backbone.preprocess.width, backbone.preprocess.height), [
+    ...trainImages,
+    ...valImages,
+  ]);
+  const options = (images: RawImage[], y: Int32Array, phase: string) => ({
+    train: { images, y },
     classes,
-    side: scratchSide(Math.max(backbone.preprocess.width, backbone.preprocess.height), [
-      ...trainImages,
-      ...valImages,
-    ]),
+    side,
     channels,
     seed,
-    classWeights: hyper.classWeights,
+    classWeights: balancedClassWeights(y, classes),
     batchSize: hyper.batchSize,
-    onEpoch: (e) => {
-      history.push(e);
+    onEpoch: (e: EpochRecord) => {
+      history.push({ ...e, phase });
       if (e.epoch % 10 === 0) {
-        progress.log(`baseline epoch ${e.epoch}: loss ${e.loss.toFixed(4)} val_acc ${e.valAcc?.toFixed(3)}`);
+        progress.log(
+          `${phase} epoch ${e.epoch}: loss ${e.loss.toFixed(4)}${e.valAcc === undefined ? '' : ` val_acc ${e.valAcc.toFixed(3)}`}`,
+        );
       }
     },
   });
+  let scratch = await trainBaseline({
+    ...options(trainImages, yTrain, 'baseline'),
+    classWeights: hyper.classWeights,
+    val: { images: valImages, y: yVal },
+  });
+  // Scored now: after a refit the validation images are training images.
+  const bVal = evaluatePredictions(scratch.predict(valImages), yVal, labels);
+  let refit: BaselineFit['refit'];
+  if (auto?.scratch && inputs.refitsAllLabelled) {
+    // The search's pick: trained again from the same initial weights on every labelled image, for
+    // the epochs early stopping on the validation split kept (fit/phases.ts).
+    const epochs = scratch.history.bestEpoch;
+    const images = [...trainImages, ...valImages];
+    progress.log(
+      `refit on all ${images.length} labelled images from the same initial weights: ${epochs} epoch${epochs === 1 ? '' : 's'}, as early stopping on the validation split kept`,
+    );
+    scratch.model.dispose();
+    scratch = await trainBaseline({
+      ...options(images, Int32Array.from([...yTrain, ...yVal]), 'refit baseline'),
+      epochs,
+    });
+    refit = { images: images.length, epochs };
+  }
   own(scratch.model);
-  const bVal = evaluatePredictions(scratch.predict(val.samples.map((s) => s.image)), yVal, labels);
   const outcome: ModelOutcome = {
     kind: 'baseline',
     val: bVal,
@@ -61,7 +88,7 @@ export async function fitScratchBaseline(
     seconds: (performance.now() - mark) / 1000,
   };
   ctx.lap('baseline', mark);
-  return { outcome, scratch };
+  return { outcome, scratch, refit };
 }
 
 function pct(x: number): string {

@@ -11,13 +11,8 @@ import { setDenseHead } from '../../fit/class-means.ts';
 import { computedHeadWeights } from '../../fit/computed-head.ts';
 import { transferForward } from '../../fit/forward.ts';
 import { describeHead } from '../../fit/head.ts';
-import {
-  balancedClassWeights,
-  type EpochRecord,
-  type Forward,
-  predictProbs,
-  trainLoop,
-} from '../../fit/loop.ts';
+import { balancedClassWeights, type EpochRecord, type Forward, predictProbs } from '../../fit/loop.ts';
+import { joinData, type PhaseEpochs, trainPhases } from '../../fit/phases.ts';
 import { buildTrainable, type TrainableParts } from '../../fit/suffix.ts';
 import { outOfFoldProbs } from '../../select/out-of-fold.ts';
 import { MAX_FOLDS } from '../../select/search.ts';
@@ -36,6 +31,11 @@ export interface TransferFit {
   heldProbs?: Float32Array;
   classWeights: Float32Array;
   batchSize: number;
+  /**
+   * Present when the export was trained again on every labelled image for the epochs the first
+   * fit's early stopping kept; its validation figures are that first fit's.
+   */
+  refit?: { images: number; epochs: PhaseEpochs };
 }
 
 export async function fitTransfer(
@@ -52,34 +52,38 @@ export async function fitTransfer(
   const seed = auto && !auto.scratch ? (auto.fitSeed ?? ctx.seed) : ctx.seed;
   const { trainX, valX, heldX, itemShape, itemSize } = features;
   const mark = performance.now();
-  const parts: TrainableParts = buildTrainable({
-    nodes: plan.keras?.nodes ?? [],
-    boundary: plan.keras?.boundary ?? null,
-    inputShape: itemShape,
-    classes,
-    head,
-    seed,
-  });
+  const build = () =>
+    buildTrainable({
+      nodes: plan.keras?.nodes ?? [],
+      boundary: plan.keras?.boundary ?? null,
+      inputShape: itemShape,
+      classes,
+      head,
+      seed,
+    });
+  let parts: TrainableParts = build();
   own(parts.model);
-  if (plan.keras) plan.keras.model.dispose();
-  const forward = transferForward(parts, head);
+  let forward = transferForward(parts, head);
   const classWeights = balancedClassWeights(yTrain, classes);
   const history: EpochRecord[] = [];
   const onEpoch = (e: EpochRecord) => {
     history.push(e);
     // Head epochs take milliseconds: a line every 10 keeps logs readable.
-    if (e.phase === 'head' && e.epoch % 10 !== 0 && e.epoch !== 1) return;
+    if (e.phase.endsWith('head') && e.epoch % 10 !== 0 && e.epoch !== 1) return;
     progress.log(
-      `${e.phase} epoch ${e.epoch}: loss ${e.loss.toFixed(4)} acc ${e.acc.toFixed(3)} ` +
-        `val_loss ${e.valLoss?.toFixed(4)} val_acc ${e.valAcc?.toFixed(3)}`,
+      `${e.phase} epoch ${e.epoch}: loss ${e.loss.toFixed(4)} acc ${e.acc.toFixed(3)}` +
+        (e.valLoss === undefined ? '' : ` val_loss ${e.valLoss.toFixed(4)} val_acc ${e.valAcc?.toFixed(3)}`),
     );
   };
-  const { lr, batchSize, patience, epochs, fineTuneEpochs } = transferHyper(options, plan.trainableConvs);
+  const hyper = transferHyper(options, plan.trainableConvs);
+  const { batchSize } = hyper;
   const all = inputs.fitsAllLabelled;
   progress.log(
     `head: ${computed === 'prototype' ? 'class means (prototype)' : describeHead(head)}; ${all ? `all ${yTrain.length + yVal.length} labelled images (nothing to stop early: the ${yVal.length} validation images are fitted too)` : `${yTrain.length} train / ${yVal.length} validation images`}, ${classes} classes`,
   );
   let crossValidated: Evaluation | undefined;
+  let firstFitVal: Evaluation | undefined;
+  let refit: TransferFit['refit'];
   if (computed) {
     // Computed heads read the frozen features, which stay in memory when nothing is re-trained.
     if (!(trainX.x instanceof Float32Array) || !(valX.x instanceof Float32Array))
@@ -103,43 +107,32 @@ export async function fitTransfer(
       );
     }
   } else {
-    await trainLoop({
-      phase: 'head',
-      forward,
-      variables: parts.headVariables,
-      model: parts.model,
-      train: trainX,
-      val: valX,
-      classes,
-      classWeights,
-      epochs,
-      batchSize,
-      lr,
-      patience,
-      seed,
-      onEpoch,
-    });
+    const phase = { head, classes, hyper, seed, classWeights, onEpoch };
+    const epochs = await trainPhases({ ...phase, parts, train: trainX, val: valX });
+    // Scored now: after the refit the validation images are training images.
+    firstFitVal = evaluatePredictions(predictProbs(forward, valX, classes), yVal, labels);
+    if (inputs.refitsAllLabelled) {
+      const n = yTrain.length + yVal.length;
+      progress.log(
+        `refit on all ${n} labelled images from the same initial weights: ${epochs.head} head epoch${epochs.head === 1 ? '' : 's'}${epochs.fineTune ? ` and ${epochs.fineTune} fine-tune` : ''}, as early stopping on the validation split kept`,
+      );
+      parts = build();
+      own(parts.model);
+      forward = transferForward(parts, head);
+      await trainPhases({
+        ...phase,
+        classWeights: balancedClassWeights(Int32Array.from([...yTrain, ...yVal]), classes),
+        onEpoch: (e) => onEpoch({ ...e, phase: `refit ${e.phase}` }),
+        parts,
+        train: joinData(trainX, valX),
+        epochs,
+      });
+      refit = { images: n, epochs };
+    }
   }
-  if (fineTuneEpochs > 0 && !computed) {
-    await trainLoop({
-      phase: 'fine-tune',
-      forward,
-      variables: [...parts.suffixVariables, ...parts.headVariables],
-      model: parts.model,
-      train: trainX,
-      val: valX,
-      classes,
-      classWeights,
-      epochs: fineTuneEpochs,
-      batchSize,
-      lr: lr / 10,
-      patience,
-      seed: seed + 1,
-      onEpoch,
-    });
-  }
+  if (plan.keras) plan.keras.model.dispose();
   const transferVal =
-    crossValidated ?? evaluatePredictions(predictProbs(forward, valX, classes), yVal, labels);
+    crossValidated ?? firstFitVal ?? evaluatePredictions(predictProbs(forward, valX, classes), yVal, labels);
   const heldProbs = test ? predictProbs(forward, heldX, classes) : undefined;
   const outcome: ModelOutcome = {
     kind: 'transfer',
@@ -149,5 +142,5 @@ export async function fitTransfer(
     seconds: (performance.now() - mark) / 1000,
   };
   ctx.lap('fit', mark);
-  return { parts, forward, outcome, heldProbs, classWeights, batchSize };
+  return { parts, forward, outcome, heldProbs, classWeights, batchSize, refit };
 }

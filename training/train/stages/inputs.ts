@@ -36,6 +36,12 @@ export interface TrainInputs {
    * Not beside `--baseline scratch`, whose comparisons need the same validation images.
    */
   fitsAllLabelled: boolean;
+  /**
+   * The export (a search's SGD-trained pick: MLP head, re-trained layers or the scratch CNN) is
+   * trained again on every labelled image for the epochs early stopping on the validation split
+   * kept; its validation figures are the first fit's.
+   */
+  refitsAllLabelled: boolean;
   backendName: string;
   data: Dataset;
   train: Dataset;
@@ -183,6 +189,13 @@ export async function prepareInputs(ctx: StageContext): Promise<TrainInputs> {
   // Beside a scratch baseline both models keep the validation split, so that `--select best` and
   // the verdict compare them on the same held-out images.
   const fitsAllLabelled = computedHead !== undefined && options.baseline === undefined;
+  // A searched (or recipe-reused) SGD-trained pick: trained again on every labelled image once
+  // early stopping on the validation split has chosen its epochs (fit/phases.ts).
+  const refitsAllLabelled =
+    auto !== undefined &&
+    computedHead === undefined &&
+    options.baseline === undefined &&
+    val.samples.length > 0;
   const heldOutSamples: Sample[] = test
     ? test.samples
     : fitsAllLabelled
@@ -196,6 +209,7 @@ export async function prepareInputs(ctx: StageContext): Promise<TrainInputs> {
     auto,
     computedHead,
     fitsAllLabelled,
+    refitsAllLabelled,
     backendName,
     data,
     train,

@@ -21,6 +21,10 @@ export async function quantizeExport(
     ctx.progress.log(
       'int8 gate: no test set, and the head was fitted on every labelled image, so fp32 and int8 are compared on those images',
     );
+  else if (result.heldOutSet === 'validation' && result.refit)
+    ctx.progress.log(
+      'int8 gate: no test set, and the model was refitted on every labelled image, so fp32 and int8 are compared on the validation images it also trained on',
+    );
   result.int8 = await addInt8ToExport(result.outDir, exported.bytes, {
     calibration: inputs.train.samples.map((s) => s.image),
     heldOut: { images: inputs.heldOutSamples.map((s) => s.image), labels: inputs.yHeld },
