@@ -14,7 +14,15 @@ import type { Rng } from '../../shared/random.ts';
 import { buildArch } from '../backbones/archs.ts';
 import { shiftBatch } from './augment.ts';
 import { withSeededRandom } from '../tf/seeded-random.ts';
-import { type EpochRecord, type Forward, type LoopResult, predictProbs, trainLoop } from './loop.ts';
+import {
+  cosineDecay,
+  type EpochRecord,
+  type Forward,
+  type LoopResult,
+  predictProbs,
+  trainLoop,
+} from './loop.ts';
+import { refitEpochs } from './phases.ts';
 
 export interface BaselineOptions {
   train: { images: RawImage[]; y: Int32Array };
@@ -33,6 +41,11 @@ export interface BaselineOptions {
   /** Reduce the input in the network (buildArch's `reduceInput`); default `scratchReducesInput`. */
   reduceInput?: boolean;
   classWeights?: Float32Array;
+  /**
+   * A refit on every labelled image (no `val`): `refitEpochs(keptEpochs)` epochs with the learning
+   * rate decayed over them (fit/phases.ts), `keptEpochs` being what early stopping kept in a first fit.
+   */
+  refit?: { keptEpochs: number };
   onEpoch?: (log: EpochRecord) => void;
 }
 
@@ -107,6 +120,7 @@ export async function trainBaseline(opts: BaselineOptions): Promise<Baseline> {
     training
       ? withSeededRandom(rng, () => model.apply(xs, { training }) as tf.Tensor2D)
       : (model.apply(xs, { training }) as tf.Tensor2D);
+  const lr = opts.lr ?? 3e-3;
   const maxShift = Math.max(1, Math.round(s * 0.08));
   const history = await trainLoop({
     phase: 'baseline',
@@ -117,9 +131,10 @@ export async function trainBaseline(opts: BaselineOptions): Promise<Baseline> {
     val: opts.val && { x: imagesToTensor(opts.val.images, nhwc), y: opts.val.y, itemShape },
     classes: opts.classes,
     classWeights: opts.classWeights,
-    epochs: opts.epochs ?? 80,
+    epochs: opts.refit ? refitEpochs(opts.refit.keptEpochs) : (opts.epochs ?? 80),
     batchSize: opts.batchSize ?? 32,
-    lr: opts.lr ?? 3e-3,
+    lr,
+    schedule: opts.refit && cosineDecay(lr),
     patience: opts.patience ?? 12,
     seed: opts.seed,
     augment: (batch: Float32Array, n: number, rng: Rng) =>

@@ -137,9 +137,9 @@ export async function fitScratch(
   let baseline = await trainBaseline({ ...options(take(rows.train)), val: take(rows.val) });
   if (rows.refitAll) {
     // Again from the same initial weights on every labelled row, for the epochs early stopping kept.
-    const epochs = baseline.history.bestEpoch;
+    const keptEpochs = baseline.history.bestEpoch;
     baseline.model.dispose();
-    baseline = await trainBaseline({ ...options(take([...rows.train, ...rows.val])), epochs });
+    baseline = await trainBaseline({ ...options(take([...rows.train, ...rows.val])), refit: { keptEpochs } });
   }
   try {
     return baseline.predict(rows.predict.map((i) => images[i]!));

@@ -73,7 +73,7 @@ export async function fitScratchBaseline(
     scratch.model.dispose();
     scratch = await trainBaseline({
       ...options(images, Int32Array.from([...yTrain, ...yVal]), 'refit baseline'),
-      epochs,
+      refit: { keptEpochs: epochs },
     });
     refit = { images: images.length, epochs };
   }
