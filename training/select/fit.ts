@@ -5,7 +5,8 @@
  * augmentation; a computed head on the training rows), so a CV score estimates what the export
  * will do. The export learns from the validation rows too: a computed head has nothing to stop
  * early on, so the caller passes them among the training rows; an SGD-trained configuration is
- * trained again on both for the epochs early stopping kept (`refitAll`; search.ts's run-split fit).
+ * trained again on both, for twice the epochs early stopping kept with the rate decayed
+ * (`refitAll`, fit/phases.ts; search.ts's run-split fit).
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { RawImage } from '../../shared/preprocess/types.ts';
@@ -34,8 +35,8 @@ export interface Rows {
   /** Rows to predict. */
   predict: number[];
   /**
-   * Train again from the same initial weights on `train` and `val` together, for the epochs
-   * early stopping on `val` kept (how the export fits an SGD-trained configuration).
+   * Train again from the same initial weights on `train` and `val` together, for twice the epochs
+   * early stopping on `val` kept, the rate decayed (how the export fits an SGD-trained configuration).
    */
   refitAll?: boolean;
 }
@@ -96,8 +97,8 @@ export async function fitTransfer(
       const common = { head, classes, hyper, seed, onEpoch: stopAt(deadline, cancelled) };
       const epochs = await trainPhases({ ...common, parts, train: pick(rows.train), val: pick(rows.val) });
       if (rows.refitAll) {
-        // Again from the same initial weights, on every labelled row, for the epochs the
-        // validation rows chose (fit/phases.ts).
+        // Again from the same initial weights, on every labelled row, for twice the epochs the
+        // validation rows chose, the rate decayed (fit/phases.ts).
         parts.model.dispose();
         parts = build();
         await trainPhases({ ...common, parts, train: pick([...rows.train, ...rows.val]), epochs });
@@ -136,7 +137,7 @@ export async function fitScratch(
   });
   let baseline = await trainBaseline({ ...options(take(rows.train)), val: take(rows.val) });
   if (rows.refitAll) {
-    // Again from the same initial weights on every labelled row, for the epochs early stopping kept.
+    // Again from the same initial weights on every labelled row (fit/phases.ts).
     const keptEpochs = baseline.history.bestEpoch;
     baseline.model.dispose();
     baseline = await trainBaseline({ ...options(take([...rows.train, ...rows.val])), refit: { keptEpochs } });

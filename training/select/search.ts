@@ -129,8 +129,9 @@ export interface SelectionRow extends Configuration {
   /** Seconds of its hindsight test-set fit (not part of the search time). */
   testSeconds?: number;
   /**
-   * Trained as the export is (on every labelled image; an SGD-trained one for the epochs early
-   * stopping on the run's validation split kept), accuracy on --test-data (hindsight, not used to pick).
+   * Trained as the export is (on every labelled image: an SGD-trained one refitted after a first
+   * fit with early stopping on the run's validation split, fit/phases.ts), accuracy on
+   * --test-data (hindsight, not used to pick).
    */
   testAccuracy: number | null;
   /** Why it has no CV score. */

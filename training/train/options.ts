@@ -124,8 +124,9 @@ export interface TrainResult {
   heldOutSet: 'test' | 'validation' | 'cross-validation';
   /**
    * Present when the exported model (a search's SGD-trained pick) was trained again on all
-   * `images` labelled images for the epochs early stopping kept in a first fit on the training
-   * split. Its validation figures are that first fit's, scored before the refit.
+   * `images` labelled images, for twice the `epochs` early stopping kept in a first fit on the
+   * training split, the rate decayed (fit/phases.ts). Its validation figures are that first
+   * fit's, scored before the refit.
    */
   refit?: { images: number; epochs: { head: number; fineTune: number } | number };
   transfer: ModelOutcome;

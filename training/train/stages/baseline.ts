@@ -6,6 +6,7 @@ import { evaluatePredictions } from '../../evaluate/metrics.ts';
 import { type Baseline, scratchSide, trainBaseline } from '../../fit/baseline.ts';
 import { balancedClassWeights, type EpochRecord } from '../../fit/loop.ts';
 import type { RawImage } from '../../../shared/preprocess/types.ts';
+import { REFIT_EPOCH_FACTOR, refitEpochs } from '../../fit/phases.ts';
 import type { ModelOutcome } from '../options.ts';
 import type { StageContext } from './context.ts';
 import type { TrainInputs } from './inputs.ts';
@@ -64,11 +65,11 @@ export async function fitScratchBaseline(
   let refit: BaselineFit['refit'];
   if (auto?.scratch && inputs.refitsAllLabelled) {
     // The search's pick: trained again from the same initial weights on every labelled image, for
-    // the epochs early stopping on the validation split kept (fit/phases.ts).
+    // twice the epochs early stopping on the validation split kept, the rate decayed (fit/phases.ts).
     const epochs = scratch.history.bestEpoch;
     const images = [...trainImages, ...valImages];
     progress.log(
-      `refit on all ${images.length} labelled images from the same initial weights: ${epochs} epoch${epochs === 1 ? '' : 's'}, as early stopping on the validation split kept`,
+      `refit on all ${images.length} labelled images from the same initial weights: ${refitEpochs(epochs)} epochs with the learning rate decayed (${REFIT_EPOCH_FACTOR}× the ${epochs} early stopping on the validation split kept)`,
     );
     scratch.model.dispose();
     scratch = await trainBaseline({

@@ -12,7 +12,13 @@ import { computedHeadWeights } from '../../fit/computed-head.ts';
 import { transferForward } from '../../fit/forward.ts';
 import { describeHead } from '../../fit/head.ts';
 import { balancedClassWeights, type EpochRecord, type Forward, predictProbs } from '../../fit/loop.ts';
-import { joinData, type PhaseEpochs, trainPhases } from '../../fit/phases.ts';
+import {
+  joinData,
+  type PhaseEpochs,
+  REFIT_EPOCH_FACTOR,
+  refitEpochs,
+  trainPhases,
+} from '../../fit/phases.ts';
 import { buildTrainable, type TrainableParts } from '../../fit/suffix.ts';
 import { outOfFoldProbs } from '../../select/out-of-fold.ts';
 import { MAX_FOLDS } from '../../select/search.ts';
@@ -32,8 +38,8 @@ export interface TransferFit {
   classWeights: Float32Array;
   batchSize: number;
   /**
-   * Present when the export was trained again on every labelled image for the epochs the first
-   * fit's early stopping kept; its validation figures are that first fit's.
+   * Present when the export was trained again on every labelled image, for twice the epochs the
+   * first fit's early stopping kept (fit/phases.ts); its validation figures are that first fit's.
    */
   refit?: { images: number; epochs: PhaseEpochs };
 }
@@ -114,7 +120,7 @@ export async function fitTransfer(
     if (inputs.refitsAllLabelled) {
       const n = yTrain.length + yVal.length;
       progress.log(
-        `refit on all ${n} labelled images from the same initial weights: ${epochs.head} head epoch${epochs.head === 1 ? '' : 's'}${epochs.fineTune ? ` and ${epochs.fineTune} fine-tune` : ''}, as early stopping on the validation split kept`,
+        `refit on all ${n} labelled images from the same initial weights: ${refitEpochs(epochs.head)} head epochs${epochs.fineTune ? ` and ${refitEpochs(epochs.fineTune)} fine-tune` : ''} with the learning rate decayed (${REFIT_EPOCH_FACTOR}× the ${epochs.head}${epochs.fineTune ? ` and ${epochs.fineTune}` : ''} early stopping on the validation split kept)`,
       );
       parts = build();
       own(parts.model);

@@ -38,8 +38,8 @@ export interface TrainInputs {
   fitsAllLabelled: boolean;
   /**
    * The export (a search's SGD-trained pick: MLP head, re-trained layers or the scratch CNN) is
-   * trained again on every labelled image for the epochs early stopping on the validation split
-   * kept; its validation figures are the first fit's.
+   * trained again on every labelled image, for twice the epochs early stopping on the validation
+   * split kept, the rate decayed (fit/phases.ts); its validation figures are the first fit's.
    */
   refitsAllLabelled: boolean;
   backendName: string;
