@@ -164,7 +164,7 @@ export function register(program: Command): void {
       `auto (default when a class has fewer than ${AUTO_SELECT_BELOW} labelled images and no --feature-layer, --trainable, --head or --baseline pins the configuration) or transfer (default otherwise); ` +
         "transfer: the backbone's feature layer and a linear head (seconds); best: the quick two-way choice between transfer and --baseline scratch on validation data; " +
         'auto: cross-validate feature layers, heads (prototype, logistic, MLP), fine-tuning depths 1-2 and the scratch CNN, ' +
-        "pick the configuration most probably best in CV by its held-out images' cross-entropy and train it",
+        "pick the configuration most probably best in CV by its held-out images' cross-entropy and train it on every labelled image",
     )
     .option(
       '--search-budget <duration>',
