@@ -95,14 +95,9 @@ export async function fitTransfer(
     if (!(trainX.x instanceof Float32Array) || !(valX.x instanceof Float32Array))
       throw new EdgetuneError('internal', `${computed} head needs in-memory features`);
     // Fitted on the training split, or on every labelled image (train, then validation).
-    let x = trainX.x;
-    let y = yTrain;
-    if (all) {
-      x = new Float32Array(trainX.x.length + valX.x.length);
-      x.set(trainX.x);
-      x.set(valX.x, trainX.x.length);
-      y = Int32Array.from([...yTrain, ...yVal]);
-    }
+    const fitted = all ? joinData(trainX, valX) : trainX;
+    const x = fitted.x as Float32Array;
+    const y = fitted.y;
     setDenseHead(parts.output, computedHeadWeights(computed, x, y, Array.from(y.keys()), itemSize, classes));
     if (all) {
       // No labelled image is left out of the fit: its validation figures are cross-validated.
@@ -117,7 +112,9 @@ export async function fitTransfer(
     const epochs = await trainPhases({ ...phase, parts, train: trainX, val: valX });
     // Scored now: after the refit the validation images are training images.
     firstFitVal = evaluatePredictions(predictProbs(forward, valX, classes), yVal, labels);
-    if (inputs.refitsAllLabelled) {
+    // Beside a scratch pick this is the plain transfer model the verdict compares it with, trained
+    // as `--select transfer` trains it: only the export is refitted.
+    if (inputs.refitsAllLabelled && !auto?.scratch) {
       const n = yTrain.length + yVal.length;
       progress.log(
         `refit on all ${n} labelled images from the same initial weights: ${refitEpochs(epochs.head)} head epochs${epochs.fineTune ? ` and ${refitEpochs(epochs.fineTune)} fine-tune` : ''} with the learning rate decayed (${REFIT_EPOCH_FACTOR}× the ${epochs.head}${epochs.fineTune ? ` and ${epochs.fineTune}` : ''} early stopping on the validation split kept)`,
