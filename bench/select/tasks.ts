@@ -222,12 +222,12 @@ export interface TaskResult extends RecordedRun {
   plainTest?: number;
 }
 
-/** Runs by `task/seed`; a run recorded in several files counts once: the last file's. */
 /** A prototype or logistic head on cached activations (its id ends in the head's name). */
 function computedHeadId(id: string): boolean {
   return / · (prototype|logistic)$/.test(id);
 }
 
+/** Runs by `task/seed`; a run recorded in several files counts once: the last file's. */
 function recordedRuns(files: readonly string[]): Map<string, TaskResult> {
   const byRun = new Map<string, TaskResult>();
   for (const f of files) {
