@@ -9,7 +9,8 @@
  *   … --replay a.json,b.json [--tasks …] [--seeds …] --out f.json   (the recorded runs of those tasks and seeds searched
  *     again by the current procedure, training only the splits and hindsight fits they lack:
  *     training/select/replay.ts; with --fit-hindsight-again the SGD-trained configurations'
- *     hindsight fits are trained again too)
+ *     hindsight fits are trained again too; with --fit-splits-again every split is, the hindsight
+ *     figures kept: how a change to the way a split trains is measured)
  *   … --add-plain --out f.json   (records `--select transfer`'s test accuracy, `plainTest`, in the runs
  *     of f.json that lack it; new runs record it as they finish)
  *
@@ -292,9 +293,13 @@ async function main(): Promise<void> {
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-replay-')), 'run.json');
         // `--fit-hindsight-again`: the SGD-trained configurations' hindsight figures are fitted
         // again (the export's fit changed; computed heads' did not).
-        const rows = process.argv.includes('--fit-hindsight-again')
+        let rows = process.argv.includes('--fit-hindsight-again')
           ? run.rows.map((c) => (computedHeadId(c.id) ? c : { ...c, testAccuracy: null }))
           : run.rows;
+        // `--fit-splits-again`: every split trained again (the CV procedure changed), the
+        // recorded hindsight figures kept.
+        if (process.argv.includes('--fit-splits-again'))
+          rows = rows.map((c) => ({ ...c, folds: [], heldLoss: [], heldBrier: [], heldLogProbs: [] }));
         fs.writeFileSync(file, JSON.stringify({ rows }));
         process.env[SELECT_REPLAY_ENV] = file;
       }

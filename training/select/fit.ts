@@ -6,7 +6,8 @@
  * will do. The export learns from the validation rows too: a computed head has nothing to stop
  * early on, so the caller passes them among the training rows; an SGD-trained configuration is
  * trained again on both, for twice the epochs early stopping kept with the rate decayed
- * (`refitAll`, fit/phases.ts; search.ts's run-split fit).
+ * (`refitAll`, fit/phases.ts; search.ts's run-split fit), or, given those epochs, only trained
+ * on both (`epochs`: how a CV split scores it).
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { RawImage } from '../../shared/preprocess/types.ts';
@@ -16,7 +17,7 @@ import { setDenseHead } from '../fit/class-means.ts';
 import { computedHeadWeights } from '../fit/computed-head.ts';
 import { transferForward } from '../fit/forward.ts';
 import { balancedClassWeights, gatherRows, predictProbs } from '../fit/loop.ts';
-import { trainPhases } from '../fit/phases.ts';
+import { type PhaseEpochs, trainPhases } from '../fit/phases.ts';
 import { buildTrainable } from '../fit/suffix.ts';
 import type { TransferHyper } from '../train/hyper.ts';
 import { type Configuration, computedHead, headSpecOf } from './space.ts';
@@ -39,6 +40,18 @@ export interface Rows {
    * early stopping on `val` kept, the rate decayed (how the export fits an SGD-trained configuration).
    */
   refitAll?: boolean;
+  /**
+   * No first fit: train once on `train` and `val` together for twice these epochs, the rate
+   * decayed — the refit alone, with the epochs an early-stopped fit on the run's split kept (how
+   * a cross-validation split scores an SGD-trained configuration as the export trains it).
+   */
+  epochs?: PhaseEpochs;
+}
+
+/** A fit's predictions and, where it stopped early, the epochs each phase kept. */
+export interface Fitted {
+  probs: Float32Array;
+  epochs: PhaseEpochs | null;
 }
 
 /** Thrown from inside training when the search's time is up, so a long fit stops mid-way. */
@@ -63,7 +76,15 @@ function size(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-export async function fitTransfer(
+export async function fitTransfer(...args: Parameters<typeof trainTransfer>): Promise<Float32Array> {
+  return (await trainTransfer(...args)).probs;
+}
+
+export async function fitScratch(...args: Parameters<typeof trainScratch>): Promise<Float32Array> {
+  return (await trainScratch(...args)).probs;
+}
+
+export async function trainTransfer(
   config: Configuration,
   input: TransferInput,
   y: Int32Array,
@@ -73,7 +94,7 @@ export async function fitTransfer(
   hyper: TransferHyper,
   deadline?: number,
   cancelled?: Int32Array,
-): Promise<Float32Array> {
+): Promise<Fitted> {
   const head = headSpecOf(config.head);
   const item = size(input.itemShape);
   const pick = (idx: readonly number[]) => ({
@@ -90,12 +111,17 @@ export async function fitTransfer(
       seed,
     });
   let parts = build();
+  let kept: PhaseEpochs | null = null;
   try {
     if (computedHead(config.head)) {
       setDenseHead(parts.output, computedHeadWeights(config.head, input.x, y, rows.train, item, classes));
+    } else if (rows.epochs) {
+      const common = { head, classes, hyper, seed, onEpoch: stopAt(deadline, cancelled) };
+      await trainPhases({ ...common, parts, train: pick([...rows.train, ...rows.val]), epochs: rows.epochs });
     } else {
       const common = { head, classes, hyper, seed, onEpoch: stopAt(deadline, cancelled) };
       const epochs = await trainPhases({ ...common, parts, train: pick(rows.train), val: pick(rows.val) });
+      kept = epochs;
       if (rows.refitAll) {
         // Again from the same initial weights, on every labelled row, for twice the epochs the
         // validation rows chose, the rate decayed (fit/phases.ts).
@@ -104,13 +130,13 @@ export async function fitTransfer(
         await trainPhases({ ...common, parts, train: pick([...rows.train, ...rows.val]), epochs });
       }
     }
-    return predictProbs(transferForward(parts, head), pick(rows.predict), classes);
+    return { probs: predictProbs(transferForward(parts, head), pick(rows.predict), classes), epochs: kept };
   } finally {
     parts.model.dispose();
   }
 }
 
-export async function fitScratch(
+export async function trainScratch(
   images: readonly RawImage[],
   y: Int32Array,
   classes: number,
@@ -119,7 +145,7 @@ export async function fitScratch(
   shape: { side: number; channels: 1 | 3; batchSize: number; reduceInput?: boolean },
   deadline?: number,
   cancelled?: Int32Array,
-): Promise<Float32Array> {
+): Promise<Fitted> {
   const take = (idx: readonly number[]) => ({
     images: idx.map((i) => images[i]!),
     y: Int32Array.from(idx, (i) => y[i]!),
@@ -135,15 +161,25 @@ export async function fitScratch(
     batchSize: shape.batchSize,
     onEpoch: stopAt(deadline, cancelled),
   });
+  const all = () => take([...rows.train, ...rows.val]);
+  if (rows.epochs) {
+    const baseline = await trainBaseline({ ...options(all()), refit: { keptEpochs: rows.epochs.head } });
+    try {
+      return { probs: baseline.predict(rows.predict.map((i) => images[i]!)), epochs: null };
+    } finally {
+      baseline.model.dispose();
+    }
+  }
   let baseline = await trainBaseline({ ...options(take(rows.train)), val: take(rows.val) });
+  const kept: PhaseEpochs = { head: baseline.history.bestEpoch, fineTune: 0 };
   if (rows.refitAll) {
     // Again from the same initial weights on every labelled row (fit/phases.ts).
     const keptEpochs = baseline.history.bestEpoch;
     baseline.model.dispose();
-    baseline = await trainBaseline({ ...options(take([...rows.train, ...rows.val])), refit: { keptEpochs } });
+    baseline = await trainBaseline({ ...options(all()), refit: { keptEpochs } });
   }
   try {
-    return baseline.predict(rows.predict.map((i) => images[i]!));
+    return { probs: baseline.predict(rows.predict.map((i) => images[i]!)), epochs: kept };
   } finally {
     baseline.model.dispose();
   }

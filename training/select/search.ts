@@ -4,6 +4,12 @@
  * configuration most probably best by its held-out images' cross-entropy under a bootstrap of the
  * splits.
  *
+ * Every configuration is scored as the export trains it where that costs no more than a first fit:
+ * computed heads fit every image of a split's training folds; an MLP head and the scratch CNN are
+ * refitted on them for the epochs their early-stopped fit on the run's split kept (the export's own
+ * first fit), so CV sees what the refit on every labelled image adds; re-trained backbone layers
+ * keep their early-stopped first fit on each split (see `foldRows`).
+ *
  * The time goes where it decides something: the activations of every candidate layer come from
  * one pass of the backbone; every configuration is scored on the plan's first FIRST_SPLITS splits
  * — heads on cached activations (a second or less per split) first, then re-trained backbone
@@ -26,7 +32,14 @@ import { type Progress, silentProgress } from '../train/progress.ts';
 import type { Device } from '../features/session.ts';
 import { earlierCutPoints } from './candidates.ts';
 import { choosePaired, clearlyWorse, mean, sd } from './choose.ts';
-import { BudgetSpent, fitScratch, fitTransfer, type Rows, type TransferInput } from './fit.ts';
+import {
+  BudgetSpent,
+  type Fitted,
+  type Rows,
+  type TransferInput,
+  trainScratch,
+  trainTransfer,
+} from './fit.ts';
 import { checkExportFit, type FitCheck } from './export-check.ts';
 import { foldCount, splitPlan } from './folds.ts';
 import { candidateInputs, sharedKeras } from './inputs.ts';
@@ -289,6 +302,70 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
       return input && { kind: 'transfer', config: row, input, hyper };
     };
 
+    /** `row` trained on `r` (as `Rows` says), predicting its `predict` rows, on this thread. */
+    const fitHere = (row: SelectionRow, r: Rows, seed: number, deadline?: number): Promise<Fitted> => {
+      const hyper = transferHyper(o.hyper, row.trainable);
+      return row.kind === 'scratch'
+        ? trainScratch(
+            all.map((s) => s.image),
+            yAll,
+            o.classes,
+            r,
+            seed,
+            { ...o.scratchShape, batchSize: hyper.batchSize },
+            deadline,
+          )
+        : trainTransfer(row, inputFor(row)!, yAll, o.classes, r, seed, hyper, deadline);
+    };
+    const pooledRow = (row: SelectionRow) => pool !== undefined && !cheap(row);
+    /**
+     * The early-stopped fit of an SGD-trained configuration on the run's split, predicting its
+     * validation images: the export's first fit (same rows, same seed), whose kept epochs every
+     * CV split of it refits for, and whose validation images the export check reads. Queued on
+     * the pool ahead of the splits that wait for it.
+     */
+    const runFits = new Map<SelectionRow, Promise<Fitted>>();
+    const runRows: Rows = { ...runSplit, predict: runSplit.val };
+    const queueRunFit = (row: SelectionRow) => {
+      if (pooledRow(row)) pool!.ahead(row, `${rows.indexOf(row)}:run`, sourceOf(row)!, runRows, o.seed);
+    };
+    const runFit = (row: SelectionRow): Promise<Fitted> => {
+      let fit = runFits.get(row);
+      if (!fit) {
+        if (pooledRow(row)) {
+          queueRunFit(row);
+          fit = pool!.take(`${rows.indexOf(row)}:run`).then((r) => {
+            row.seconds += r.seconds;
+            return r;
+          });
+        } else {
+          fit = fitHere(row, runRows, o.seed, started + o.budgetSeconds * 1000);
+        }
+        // Read by the splits that wait for it; one dropped with its configuration is not.
+        fit.catch(() => {});
+        runFits.set(row, fit);
+      }
+      return fit;
+    };
+    // Without validation images the export has no first fit to refit after (train/stages/inputs.ts).
+    const refitsInFolds = (row: SelectionRow) =>
+      o.val.length > 0 && (row.kind === 'scratch' || (row.trainable === 0 && !computedHead(row.head)));
+    /**
+     * A split's rows for `row`, trained as the export is trained where that costs no more than
+     * the first fit did: a computed head on every row of the split's training folds; an MLP head
+     * or the scratch CNN refitted on them for twice the epochs its run-split fit kept, the rate
+     * decayed (fit/phases.ts). Re-trained backbone layers keep the early-stopped first fit: their
+     * refit would cost 2–3× the first fit on every split (the search on the auto_select_seconds
+     * task went from 44 s to 117 s), and it gains them least (README).
+     */
+    const foldRows = async (row: SelectionRow, split: (typeof plan)[number]): Promise<Rows> => {
+      if (row.kind === 'transfer' && computedHead(row.head))
+        return { train: [...split.train, ...split.val], val: [], predict: split.held };
+      if (!refitsInFolds(row)) return { train: split.train, val: split.val, predict: split.held };
+      const { epochs } = await runFit(row);
+      return { train: split.train, val: split.val, predict: split.held, epochs: epochs! };
+    };
+
     /**
      * Scores `row` on splits [from, to) of the plan, racing the leader when asked. False when the
      * budget ran out (the row keeps the splits it finished).
@@ -314,34 +391,21 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
           stopped.add(row);
           return true;
         }
-        const hyper = transferHyper(o.hyper, row.trainable);
         // The first (cheapest) configuration always finishes its first k splits, so there is
         // always a pick; the rest stop at the end of the epoch during which the budget runs out.
         const deadline = deadlineOf(row, from);
-        const trainAndPredict = (r: Rows, seed: number) =>
-          row.kind === 'scratch'
-            ? fitScratch(
-                all.map((s) => s.image),
-                yAll,
-                o.classes,
-                r,
-                seed,
-                { ...o.scratchShape, batchSize: hyper.batchSize },
-                deadline,
-              )
-            : fitTransfer(row, input!, yAll, o.classes, r, seed, hyper, deadline);
         for (let i = from; i < to; i++) {
           const split = plan[i]!;
-          const splitRows = { train: split.train, val: split.val, predict: split.held };
           let scores = known?.split(row.id, i);
           if (scores === undefined && pooled) {
-            pool!.ahead(row, splitKey(row, i), sourceOf(row)!, splitRows, o.seed);
+            pool!.ahead(row, splitKey(row, i), sourceOf(row)!, () => foldRows(row, split), o.seed);
             const r = await pool!.take(splitKey(row, i));
             poolSeconds += r.seconds;
             if (!('probs' in r)) throw new BudgetSpent('search budget spent');
             scores = scoreHeld(r.probs, y, split.held);
           } else if (scores === undefined) {
-            scores = scoreHeld(await trainAndPredict(splitRows, o.seed), y, split.held);
+            const fitted = await fitHere(row, await foldRows(row, split), o.seed, deadline);
+            scores = scoreHeld(fitted.probs, y, split.held);
           }
           row.folds.push(scores.accuracy);
           row.heldLoss.push(scores.loss);
@@ -393,16 +457,12 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
     if (workers > 1 && expensive.length > 0) {
       pool = new SplitPool(workers, yAll, o.classes, started + o.budgetSeconds * 1000);
       pool.setSlots(workers - 1);
+      const unknown = (row: SelectionRow, i: number) => known?.split(row.id, i) === undefined;
+      for (const row of expensive.filter((r) => unknown(r, 0) && refitsInFolds(r))) queueRunFit(row);
       for (let i = 0; i < firstSplits; i++) {
-        for (const row of expensive.filter((r) => known?.split(r.id, i) === undefined)) {
+        for (const row of expensive.filter((r) => unknown(r, i))) {
           const split = plan[i]!;
-          pool.ahead(
-            row,
-            splitKey(row, i),
-            sourceOf(row)!,
-            { train: split.train, val: split.val, predict: split.held },
-            o.seed,
-          );
+          pool.ahead(row, splitKey(row, i), sourceOf(row)!, () => foldRows(row, split), o.seed);
         }
       }
     }
@@ -485,28 +545,22 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
      * export fits it (on every labelled image); without, the early-stopped fit on the training
      * split alone, whose validation images the export check reads.
      */
-    const fitRunSplit = (row: SelectionRow, seed: number, predict: number[], refitAll: boolean) => {
-      const hyper = transferHyper(o.hyper, row.trainable);
-      // A computed head's export fits the validation images too (train/stages/fit.ts); its CV
-      // folds fit only their training rows, so every configuration of a fold learns from the
-      // same images (inner validation images only stop the SGD-trained ones early).
-      const split =
-        row.kind === 'transfer' && computedHead(row.head)
-          ? { train: [...runSplit.train, ...runSplit.val], val: [], predict }
-          : { ...runSplit, predict, refitAll };
-      return row.kind === 'scratch'
-        ? fitScratch(
-            all.map((s) => s.image),
-            yAll,
-            o.classes,
-            split,
-            seed,
-            {
-              ...o.scratchShape,
-              batchSize: hyper.batchSize,
-            },
-          )
-        : fitTransfer(row, inputFor(row)!, yAll, o.classes, split, seed, hyper);
+    const fitRunSplit = async (row: SelectionRow, seed: number, predict: number[], refitAll: boolean) => {
+      // A computed head's export fits the validation images too (train/stages/fit.ts).
+      if (row.kind === 'transfer' && computedHead(row.head))
+        return (await fitHere(row, { train: [...runSplit.train, ...runSplit.val], val: [], predict }, seed))
+          .probs;
+      // The run-split fit the search made with this seed (its epochs are the export's).
+      const first = seed === o.seed ? await runFits.get(row)?.catch(() => undefined) : undefined;
+      if (first && !refitAll && predict === runSplit.val) return first.probs;
+      const epochs = refitAll ? first?.epochs : undefined;
+      return (
+        await fitHere(
+          row,
+          epochs ? { ...runSplit, predict, epochs } : { ...runSplit, predict, refitAll },
+          seed,
+        )
+      ).probs;
     };
     // The export fit's check (export-check.ts): its validation images against its CV ones.
     // Nothing to check without a validation split, nor for a computed head (nothing random to fit).

@@ -10,11 +10,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import { walkModel } from '../backbones/convert/graph.ts';
+import type { PhaseEpochs } from '../fit/phases.ts';
 import type { TransferHyper } from '../train/hyper.ts';
 import {
   BudgetSpent,
-  fitScratch,
-  fitTransfer,
+  type Fitted,
+  trainScratch,
+  trainTransfer,
   type Rows,
   SplitCancelled,
   type TransferInput,
@@ -51,7 +53,7 @@ export type SplitJob = (
 };
 
 export type SplitResult =
-  | { probs: Float32Array; seconds: number }
+  | { probs: Float32Array; epochs: PhaseEpochs | null; seconds: number }
   | { budgetSpent: true; seconds: number }
   | { cancelled: true; seconds: number };
 
@@ -60,7 +62,10 @@ export function compactRows(rows: Rows): { rows: Rows; take: number[] } {
   const take = [...new Set([...rows.train, ...rows.val, ...rows.predict])].sort((a, b) => a - b);
   const at = new Map(take.map((r, i) => [r, i]));
   const map = (idx: number[]) => idx.map((r) => at.get(r)!);
-  return { rows: { train: map(rows.train), val: map(rows.val), predict: map(rows.predict) }, take };
+  return {
+    rows: { ...rows, train: map(rows.train), val: map(rows.val), predict: map(rows.predict) },
+    take,
+  };
 }
 
 /** The layers after the boundary as a standalone tfjs model, saved into memory. */
@@ -92,9 +97,9 @@ export async function runSplitJob(job: SplitJob): Promise<SplitResult> {
   const seconds = () => (performance.now() - started) / 1000;
   let suffix: tf.LayersModel | undefined;
   try {
-    let probs: Float32Array;
+    let fitted: Fitted;
     if (job.kind === 'scratch') {
-      probs = await fitScratch(
+      fitted = await trainScratch(
         job.images,
         job.y,
         job.classes,
@@ -111,7 +116,7 @@ export async function runSplitJob(job: SplitJob): Promise<SplitResult> {
         const nodes = walkModel(suffix).order.filter((n) => n.outboundLayer.getClassName() !== 'InputLayer');
         keras = { nodes, boundary: suffix.inputs[0]! };
       }
-      probs = await fitTransfer(
+      fitted = await trainTransfer(
         job.config,
         { x: job.x, itemShape: job.itemShape, keras },
         job.y,
@@ -123,7 +128,7 @@ export async function runSplitJob(job: SplitJob): Promise<SplitResult> {
         job.cancelled,
       );
     }
-    return { probs, seconds: seconds() };
+    return { ...fitted, seconds: seconds() };
   } catch (e) {
     if (e instanceof BudgetSpent) return { budgetSpent: true, seconds: seconds() };
     if (e instanceof SplitCancelled) return { cancelled: true, seconds: seconds() };

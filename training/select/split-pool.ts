@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { EdgetuneError } from '../../shared/errors.ts';
 import type { RawImage } from '../../shared/preprocess/types.ts';
 import type { BackendRequest } from '../tf/backend.ts';
+import type { PhaseEpochs } from '../fit/phases.ts';
 import type { TransferHyper } from '../train/hyper.ts';
 import { gatherRows } from '../fit/loop.ts';
 import { TaskPool } from '../workers/task-pool.ts';
@@ -115,16 +116,29 @@ export class SplitPool {
     this.slots = size;
   }
 
-  /** Queues split `key` of `owner` (started when a slot is free). */
-  ahead(owner: object, key: string, source: SplitSource, rows: Rows, seed: number): void {
+  /**
+   * Queues split `key` of `owner` (started when a slot is free). Rows given as a function are
+   * worked out when it starts (a split that needs another's answer first waits for it then).
+   */
+  ahead(
+    owner: object,
+    key: string,
+    source: SplitSource,
+    rows: Rows | (() => Promise<Rows>),
+    seed: number,
+  ): void {
     if (this.entries.has(key)) return;
     const cancelled = new Int32Array(new SharedArrayBuffer(4));
-    this.entries.set(key, { owner, cancelled, make: () => this.job(source, rows, seed, cancelled) });
+    this.entries.set(key, {
+      owner,
+      cancelled,
+      make: async () => this.job(source, typeof rows === 'function' ? await rows() : rows, seed, cancelled),
+    });
     this.pump();
   }
 
   /** The probabilities of split `key`, queued with `ahead` (started now if it had not been). */
-  async take(key: string): Promise<{ probs: Float32Array; seconds: number }> {
+  async take(key: string): Promise<{ probs: Float32Array; epochs: PhaseEpochs | null; seconds: number }> {
     const e = this.entries.get(key);
     if (!e) throw new Error(`internal: split ${key} was never queued`);
     if (!e.result) this.start(e, key);
