@@ -112,14 +112,13 @@ export async function trainTransfer(
     });
   let parts = build();
   let kept: PhaseEpochs | null = null;
+  const common = { head, classes, hyper, seed, onEpoch: stopAt(deadline, cancelled) };
   try {
     if (computedHead(config.head)) {
       setDenseHead(parts.output, computedHeadWeights(config.head, input.x, y, rows.train, item, classes));
     } else if (rows.epochs) {
-      const common = { head, classes, hyper, seed, onEpoch: stopAt(deadline, cancelled) };
       await trainPhases({ ...common, parts, train: pick([...rows.train, ...rows.val]), epochs: rows.epochs });
     } else {
-      const common = { head, classes, hyper, seed, onEpoch: stopAt(deadline, cancelled) };
       const epochs = await trainPhases({ ...common, parts, train: pick(rows.train), val: pick(rows.val) });
       kept = epochs;
       if (rows.refitAll) {
