@@ -1,5 +1,5 @@
 /**
- * Engine benchmark (issue 7): MobileNetV2-224 + 5-class head, one image, warm.
+ * Engine benchmark: MobileNetV2-224 + 5-class head, one image, warm.
  *   engine (relaxed SIMD when this Node allows it, and the SIMD128 fallback)
  *   onnxruntime-web wasm (1 thread) in Node, onnxruntime-node (1 intra-op thread)
  * Runs are interleaved round-robin so the noise of a shared machine hits every runtime alike;

@@ -1,5 +1,5 @@
 /**
- * Issue 2's acceptance, on both engines: the MobileNetV2-1.0-224-shaped model (built with the
+ * On both engines: the MobileNetV2-1.0-224-shaped model (built with the
  * graph builder from a seed, + softmax head) goes into R2, a KServe V2 `infer` request carries an
  * FP32 tensor, and the Worker answers what onnxruntime-node computed in Node on the same input
  * (tests/workers/engine-setup.ts) — through the edgetune engine by default, and through

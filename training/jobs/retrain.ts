@@ -1,5 +1,5 @@
 /**
- * The retrain step of `edgetune worker` (issue 5): for a job on model M,
+ * The retrain step of `edgetune worker`: for a job on model M,
  *   stable version + its training recipe (training.json) → base dataset + ALL accepted feedback
  *   (a fixed slice of TRUSTED feedback images held out) → the poisoned-feedback check on the new
  *   untrusted feedback (agreement with the stable's and live canary's predictions) → runTraining

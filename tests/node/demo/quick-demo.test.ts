@@ -1,5 +1,5 @@
 /**
- * Issue 9: `edgetune demo --quick --json` runs the whole mission end to end (pretrain or reuse,
+ * `edgetune demo --quick --json` runs the whole mission end to end (pretrain or reuse,
  * transfer vs scratch, MobileNetV2 on photos, publish, the edge in workerd, real requests, canary
  * with sticky keys, promote, rollback) against a fresh store, and its JSON summary carries the
  * measured numbers. The assertions check those numbers against what the steps imply, and the

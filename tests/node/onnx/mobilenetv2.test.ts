@@ -1,4 +1,4 @@
-// Issue 2 acceptance: a MobileNetV2-1.0-224 built at test time, run in onnxruntime-node, counted,
+// Acceptance: a MobileNetV2-1.0-224 built at test time, run in onnxruntime-node, counted,
 // cut at its pooled embedding, given a new Gemm+Softmax head, run again, and round-tripped.
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';

