@@ -32,6 +32,8 @@ export async function runSplit(
   seed: number,
   name: string,
 ): Promise<RunSplit> {
+  // Only the inputs are read: the run's output folder is removed once they are prepared.
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), `edgetune-${name}-`));
   const ctx = createStageContext({
     backbone,
     data: task.data,
@@ -39,9 +41,9 @@ export async function runSplit(
     name,
     seed,
     backend: 'wasm',
-    out: fs.mkdtempSync(path.join(os.tmpdir(), `edgetune-${name}-`)),
+    out,
   });
-  const inputs = await prepareInputs(ctx);
+  const inputs = await prepareInputs(ctx).finally(() => fs.rmSync(out, { recursive: true, force: true }));
   const nTrain = inputs.train.samples.length;
   const nVal = inputs.val.samples.length;
   return {

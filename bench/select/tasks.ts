@@ -33,6 +33,11 @@ import { fixedHindsight } from './fixed-hindsight.ts';
 import { PHOTO_CLASSES, PHOTO_CLASSES_10, writePhotoCrops } from './photo-crops.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+// Every run's export and replay file go under one folder, removed when the process ends: a
+// recording of 72 runs otherwise left a few hundred folders in the temp directory.
+const SCRATCH = fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-select-tasks-'));
+process.on('exit', () => fs.rmSync(SCRATCH, { recursive: true, force: true }));
+const scratchDir = (prefix: string) => fs.mkdtempSync(path.join(SCRATCH, prefix));
 const FASHION = '/usr/share/datasets/fashion-mnist';
 
 export interface Task {
@@ -290,7 +295,7 @@ async function main(): Promise<void> {
       if (recorded) {
         const run = recorded.get(`${name}/${seed}`);
         if (!run?.rows) throw new Error(`--replay: no recorded run of ${name} seed ${seed} with its splits`);
-        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-replay-')), 'run.json');
+        const file = path.join(scratchDir('replay-'), 'run.json');
         // `--fit-hindsight-again`: the SGD-trained configurations' hindsight figures are fitted
         // again (the export's fit changed; computed heads' did not).
         let rows = process.argv.includes('--fit-hindsight-again')
@@ -311,7 +316,7 @@ async function main(): Promise<void> {
         seed,
         select: 'auto',
         searchBudget: budget ? Number(budget) : task.budget,
-        out: fs.mkdtempSync(path.join(os.tmpdir(), `edgetune-select-${name}-`)),
+        out: scratchDir(`select-${name}-`),
         progress: { log: (m) => process.stderr.write(`${m}\n`), task: () => ({ tick() {}, done() {} }) },
       });
       const search = r.selection!.search!;
@@ -368,7 +373,7 @@ async function plainTest(task: Task, backbone: string, seed: number): Promise<nu
     name: 'plain-transfer',
     seed,
     select: 'transfer',
-    out: fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-plain-')),
+    out: scratchDir('plain-'),
     progress: { log: () => {}, task: () => ({ tick() {}, done() {} }) },
   });
   return r.accuracy;

@@ -1,2 +1,7 @@
-// Node project global setup: nothing shared yet (each suite starts what it needs, e.g. s3rver).
-export default function setup(): void {}
+import { isolateTmp } from '../tmp-root.ts';
+
+// Node project global setup: every temp directory of the run under one root, removed at the end
+// (each suite starts the servers it needs itself, e.g. s3rver).
+export default function setup(): () => void {
+  return isolateTmp();
+}

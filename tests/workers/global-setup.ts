@@ -21,6 +21,7 @@ import { provideEngineReference } from './engine-setup.ts';
 import { providePhotoReference } from './photo-setup.ts';
 import { provideFixedBatch } from './fixed-batch-setup.ts';
 import { provideInt8Reference } from './int8-setup.ts';
+import { isolateTmp } from '../tmp-root.ts';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
@@ -50,7 +51,8 @@ const serialise = (e: EdgeExport) => ({
   files: Object.fromEntries(Object.entries(e.files).map(([k, v]) => [k, b64(v)])),
 });
 
-export default async function setup(project: TestProject): Promise<void> {
+export default async function setup(project: TestProject): Promise<() => void> {
+  const restoreTmp = isolateTmp();
   const images = edgeImages();
   const exports = EDGE_SEEDS.map((seed) => edgeExport(seed));
   const references: EdgeFixtures['references'] = [];
@@ -70,7 +72,7 @@ export default async function setup(project: TestProject): Promise<void> {
     },
   };
   project.provide('edgeFixtures', fixtures);
-  // Engine (issue 7): its own reference, computed in tests/workers/engine-setup.ts.
+  // Engine: its own reference, computed in tests/workers/engine-setup.ts.
   await provideEngineReference(project);
   // Photo decoders: Node's decode of a small corpus, compared bit for bit inside workerd.
   await providePhotoReference(project);
@@ -78,4 +80,5 @@ export default async function setup(project: TestProject): Promise<void> {
   await provideFixedBatch(project);
   // Engine int8 kernels: onnxruntime-node outputs of the int8 fixture graphs.
   await provideInt8Reference(project);
+  return restoreTmp;
 }
