@@ -22,6 +22,13 @@ export interface RecordedRow {
   /** Held-out images' log-probabilities per split (image-major); absent in runs recorded before the field. */
   heldLogProbs?: number[][];
   testAccuracy: number | null;
+  /**
+   * The hindsight fit's test cross-entropy, raw and on the scale the pick compares it on
+   * (training/select/search.ts); absent in runs recorded before the fields, null where the
+   * hindsight figure was replayed.
+   */
+  testLoss?: number | null;
+  testScaledLoss?: number | null;
   /** Absent in runs recorded before the field existed: cutOf() reads it off the split counts. */
   cut?: boolean;
 }

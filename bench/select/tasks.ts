@@ -10,7 +10,9 @@
  *     again by the current procedure, training only the splits and hindsight fits they lack:
  *     training/select/replay.ts; with --fit-hindsight-again the SGD-trained configurations'
  *     hindsight fits are trained again too; with --fit-splits-again every split is, the hindsight
- *     figures kept: how a change to the way a split trains is measured)
+ *     figures kept: how a change to the way a split trains is measured; with
+ *     --fit-all-hindsight-again every configuration's hindsight fit is trained again, which also
+ *     records its test cross-entropy, for `--render`'s table of CV against the test set)
  *   … --add-plain --out f.json   (records `--select transfer`'s test accuracy, `plainTest`, in the runs
  *     of f.json that lack it; new runs record it as they finish)
  *
@@ -26,6 +28,7 @@ import { cachedPretrainedBackbone } from '../../training/train/cached-backbone.t
 import { runTraining } from '../../training/train/run.ts';
 import { choosePaired } from '../../training/select/choose.ts';
 import { SELECT_REPLAY_ENV } from '../../training/select/replay.ts';
+import { chooseByComparedLoss } from '../../training/select/scaled-loss.ts';
 import { MIN_SPLITS } from '../../training/select/search.ts';
 import { type RecordedRun, RULES, foldCountOf, gapOf, replayed, shippedPickOf } from './pick-rules.ts';
 import { CIFAR10_CLASSES } from './cifar-subset.ts';
@@ -265,6 +268,8 @@ async function main(): Promise<void> {
     console.log(`\n${renderAgainstPlain(merged, all)}`);
     console.log(`\n${renderFixed(merged, all)}`);
     console.log(`\n${renderRules(merged, all)}`);
+    const bias = renderCvAgainstTest(merged, all);
+    if (bias) console.log(`\n${bias}`);
     return;
   }
   const chosen = arg('--tasks', Object.keys(all).join(',')).split(',');
@@ -298,9 +303,11 @@ async function main(): Promise<void> {
         const file = path.join(scratchDir('replay-'), 'run.json');
         // `--fit-hindsight-again`: the SGD-trained configurations' hindsight figures are fitted
         // again (the export's fit changed; computed heads' did not).
-        let rows = process.argv.includes('--fit-hindsight-again')
-          ? run.rows.map((c) => (computedHeadId(c.id) ? c : { ...c, testAccuracy: null }))
-          : run.rows;
+        let rows = process.argv.includes('--fit-all-hindsight-again')
+          ? run.rows.map((c) => ({ ...c, testAccuracy: null }))
+          : process.argv.includes('--fit-hindsight-again')
+            ? run.rows.map((c) => (computedHeadId(c.id) ? c : { ...c, testAccuracy: null }))
+            : run.rows;
         // `--fit-splits-again`: every split trained again (the CV procedure changed), the
         // recorded hindsight figures kept.
         if (process.argv.includes('--fit-splits-again'))
@@ -346,6 +353,8 @@ async function main(): Promise<void> {
           heldBrier: c.heldBrier,
           heldLogProbs: c.heldLogProbs.map((split) => split.map((v) => Math.round(v * 1e4) / 1e4)),
           testAccuracy: c.testAccuracy,
+          testLoss: c.testLoss ?? null,
+          testScaledLoss: c.testScaledLoss ?? null,
           cut: c.cut ?? false,
         })),
       };
@@ -403,6 +412,68 @@ export function renderRules(results: readonly TaskResult[], all: Record<string, 
     };
     lines.push(
       `| ${rule.title} | ${names.map((n) => meanGap(runs.filter((r) => r.task === n))).join(' | ')} | ${meanGap(runs)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Which kind of configuration a row is, for renderCvAgainstTest. */
+function kindOf(id: string): string {
+  if (id === 'scratch CNN') return 'scratch CNN';
+  if (id.startsWith('fine-tune')) return 're-trained layers';
+  return `${id.slice(id.lastIndexOf(' · ') + 3)} head`;
+}
+
+/**
+ * Where runs recorded their configurations' test cross-entropy (`--fit-all-hindsight-again`): per
+ * task and kind of configuration, the mean of the CV estimate the pick compares (the paired
+ * estimate of the temperature-scaled held-out cross-entropy) minus the same configuration's test
+ * cross-entropy on that scale — above zero, CV rates the kind worse than the test set does — and
+ * in how many runs the pick was also the best configuration by that test cross-entropy.
+ */
+export function renderCvAgainstTest(
+  results: readonly TaskResult[],
+  all: Record<string, Task>,
+): string | null {
+  const runs = results.filter(
+    (r) => r.rows?.some((c) => typeof c.testScaledLoss === 'number') && all[r.task],
+  );
+  if (runs.length === 0) return null;
+  const kinds = ['prototype head', 'logistic head', 'mlp head', 're-trained layers', 'scratch CNN'];
+  const lines = [
+    `| task | runs | ${kinds.map((k) => `${k}: CV − test (nats)`).join(' | ')} | pick best by test cross-entropy |`,
+    `|---|---|${kinds.map(() => '---').join('|')}|---|`,
+  ];
+  for (const name of Object.keys(all)) {
+    const rs = runs.filter((r) => r.task === name);
+    if (rs.length === 0) continue;
+    const diffs = new Map<string, number[]>();
+    let pickBest = 0;
+    for (const r of rs) {
+      const scored = replayed(r)!;
+      const rows = r.rows!.filter((c) => c.folds.length >= MIN_SPLITS);
+      if (scored.some((c) => c.heldLoss === undefined)) continue;
+      const pick = chooseByComparedLoss(
+        scored.map((c) => ({ ...c, heldLoss: c.heldLoss! })),
+        r.heldLabels,
+        MIN_SPLITS,
+      );
+      if (!pick) continue;
+      for (const e of pick.estimates) {
+        const test = rows.find((c) => c.id === e.id)?.testScaledLoss;
+        if (typeof test === 'number')
+          diffs.set(kindOf(e.id), [...(diffs.get(kindOf(e.id)) ?? []), e.loss - test]);
+      }
+      const withTest = rows.filter((c) => typeof c.testScaledLoss === 'number');
+      const bestByTest = withTest.reduce((a, b) => (b.testScaledLoss! < a.testScaledLoss! ? b : a));
+      if (bestByTest.id === pick.winner) pickBest++;
+    }
+    const cell = (k: string) => {
+      const d = diffs.get(k);
+      return d ? `${(d.reduce((a, b) => a + b, 0) / d.length).toFixed(3)} (${d.length})` : '—';
+    };
+    lines.push(
+      `| ${all[name]!.title} | ${rs.length} | ${kinds.map(cell).join(' | ')} | ${pickBest} of ${rs.length} |`,
     );
   }
   return lines.join('\n');

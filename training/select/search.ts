@@ -43,7 +43,7 @@ import {
 import { checkExportFit, type FitCheck } from './export-check.ts';
 import { foldCount, splitPlan } from './folds.ts';
 import { candidateInputs, sharedKeras } from './inputs.ts';
-import { chooseByComparedLoss } from './scaled-loss.ts';
+import { chooseByComparedLoss, fitScale, scaledLossAt } from './scaled-loss.ts';
 import { type KnownScores, knownScoresFromEnv, type SplitScore } from './replay.ts';
 import { buildSpace, type Configuration, computedHead, HEAD_KINDS } from './space.ts';
 import { selectWorkers, SplitPool, type SplitSource } from './split-pool.ts';
@@ -147,6 +147,15 @@ export interface SelectionRow extends Configuration {
    * --test-data (hindsight, not used to pick).
    */
   testAccuracy: number | null;
+  /**
+   * The same fit's mean cross-entropy on --test-data (hindsight; the export's `loss` in
+   * metrics.json when it is the pick), and that with its log-probabilities scaled by the factor
+   * fitted on its own held-out images: the figure its `lossEstimate` estimates (scaled-loss.ts),
+   * to check CV against. Null where the test accuracy came from a recording; the scaled one also
+   * where the held-out log-probabilities did.
+   */
+  testLoss?: number | null;
+  testScaledLoss?: number | null;
   /** Why it has no CV score. */
   skipped: string | null;
   /** Scored, but on fewer splits than planned: racing stopped it, or the budget ran out (choose.ts). */
@@ -191,6 +200,30 @@ function accuracy(probs: Float32Array, y: Int32Array, rows: readonly number[]): 
     probs,
     Int32Array.from(rows, (i) => y[i]!),
   ).acc;
+}
+
+/**
+ * The test images' mean cross-entropy with `probs` scaled as the pick scales the configuration's
+ * held-out log-probabilities (one factor fitted on all its splits); null without those.
+ */
+function testLossOnPickScale(
+  row: SelectionRow,
+  probs: Float32Array,
+  y: Int32Array,
+  testRows: readonly number[],
+  heldLabels: readonly (readonly number[])[],
+): number | null {
+  if (row.heldLogProbs.length === 0 || row.heldLogProbs.some((lp) => lp.length === 0)) return null;
+  const scale = fitScale(
+    row.heldLogProbs.flat(),
+    row.heldLogProbs.flatMap((_, i) => heldLabels[i]!),
+  );
+  const logProbs = Array.from(probs, (p) => Math.log(Math.max(p, 1e-7)));
+  return scaledLossAt(
+    logProbs,
+    Array.from(testRows, (i) => y[i]!),
+    scale,
+  );
 }
 
 /** A split's scores: the held-out images' accuracy, mean cross-entropy and mean Brier score. */
@@ -594,9 +627,21 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
     if (o.test) {
       for (const row of rows.filter((r) => r.folds.length > 0)) {
         const t0 = performance.now();
-        row.testAccuracy =
-          known?.test(row.id) ??
-          accuracy(await fitRunSplit(row, o.seed, testRows, o.val.length > 0), yAll, testRows);
+        const recorded = known?.test(row.id);
+        if (recorded !== undefined) {
+          row.testAccuracy = recorded;
+          row.testLoss = null;
+          row.testScaledLoss = null;
+        } else {
+          const probs = await fitRunSplit(row, o.seed, testRows, o.val.length > 0);
+          const test = lossAndAccuracy(
+            probs,
+            Int32Array.from(testRows, (i) => yAll[i]!),
+          );
+          row.testAccuracy = test.acc;
+          row.testLoss = test.loss;
+          row.testScaledLoss = testLossOnPickScale(row, probs, yAll, testRows, heldLabels);
+        }
         row.testSeconds = Number(((performance.now() - t0) / 1000).toFixed(3));
         progress.log(
           `  ${row.id}: estimate ${row.estimate === null ? '—' : (row.estimate * 100).toFixed(1)}%, test ${(row.testAccuracy * 100).toFixed(1)}%`,

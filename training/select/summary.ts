@@ -59,6 +59,8 @@ export function selectionJson(s: Selected): Record<string, unknown> {
             heldLoss: r.heldLoss,
             seconds: r.seconds,
             testAccuracy: r.testAccuracy,
+            testLoss: r.testLoss ?? null,
+            testScaledLoss: r.testScaledLoss ?? null,
             skipped: r.skipped,
             cut: r.cut ?? false,
           })),

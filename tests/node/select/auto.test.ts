@@ -117,6 +117,14 @@ describe('--select auto', () => {
     const metrics = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8'));
     expect(metrics.selection.winner.id).toBe(winner.id);
     expect(metrics.selection.search.rows).toHaveLength(12);
+    // Hindsight's test cross-entropy is the exported model's (the same fit as its test accuracy);
+    // every configuration's is also given on the scale its held-out images fitted (the pick's).
+    expect(winner.testLoss).toBeCloseTo(metrics[winner.kind === 'scratch' ? 'baseline' : 'transfer'].loss, 5);
+    for (const c of s.rows) {
+      expect(c.testLoss).toBeGreaterThan(0);
+      expect(c.testScaledLoss).toBeGreaterThan(0);
+      expect(Number.isFinite(c.testScaledLoss)).toBe(true);
+    }
     const report = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
     expect(report).toMatch(/Configuration search \(--select auto\)/);
     expect(report).toContain(`${winner.id.replace(/&/g, '&#38;')} (exported)`);
