@@ -188,12 +188,17 @@ function familyThenShipped(
  * held-out labels, else the raw ones (the rule shipped before the scaling, which those runs were
  * recorded under). Undefined where the run has no held-out losses.
  */
-export function shippedPickOf(scored: readonly RuleInput[], labels?: number[][]): string | undefined {
+export function shippedPickOf(
+  scored: readonly RuleInput[],
+  labels?: number[][],
+  smoothed = true,
+): string | undefined {
   if (scored.some((c) => c.heldLoss?.length !== c.folds.length)) return undefined;
   return chooseByComparedLoss(
     scored.map((c) => ({ ...c, heldLoss: c.heldLoss! })),
     labels,
     MIN_SPLITS,
+    smoothed,
   )?.winner;
 }
 
@@ -281,6 +286,11 @@ export const RULES: PickRule[] = [
   {
     title: 'held-out cross-entropy, most probably best (shipped before)',
     pick: (s) => shippedPickOf(s),
+  },
+  {
+    title:
+      'temperature-scaled held-out cross-entropy, the factor fitted to the plain labels (shipped before)',
+    pick: (s, _k, labels) => shippedPickOf(s, labels, false),
   },
   {
     title: 'shipped: temperature-scaled held-out cross-entropy, most probably best (before the scaling: raw)',

@@ -43,7 +43,7 @@ import {
 import { checkExportFit, type FitCheck } from './export-check.ts';
 import { foldCount, splitPlan } from './folds.ts';
 import { candidateInputs, sharedKeras } from './inputs.ts';
-import { chooseByComparedLoss, fitScale, scaledLossAt } from './scaled-loss.ts';
+import { chooseByComparedLoss, pickScale, scaledLossAt } from './scaled-loss.ts';
 import { type KnownScores, knownScoresFromEnv, type SplitScore } from './replay.ts';
 import { buildSpace, type Configuration, computedHead, HEAD_KINDS } from './space.ts';
 import { selectWorkers, SplitPool, type SplitSource } from './split-pool.ts';
@@ -214,10 +214,7 @@ function testLossOnPickScale(
   heldLabels: readonly (readonly number[])[],
 ): number | null {
   if (row.heldLogProbs.length === 0 || row.heldLogProbs.some((lp) => lp.length === 0)) return null;
-  const scale = fitScale(
-    row.heldLogProbs.flat(),
-    row.heldLogProbs.flatMap((_, i) => heldLabels[i]!),
-  );
+  const scale = pickScale(row.heldLogProbs, heldLabels);
   const logProbs = Array.from(probs, (p) => Math.log(Math.max(p, 1e-7)));
   return scaledLossAt(
     logProbs,

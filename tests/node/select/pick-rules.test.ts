@@ -4,7 +4,15 @@
  * Nadeau–Bengio step and the learning-curve correction, each on constructed scores.
  */
 import { describe, expect, it } from 'vitest';
-import { MAX_SCALE, fitScale, lossesToCompare, scaledLossAt } from '../../../training/select/scaled-loss.ts';
+import {
+  MAX_SCALE,
+  fitScale,
+  lossesToCompare,
+  pickScale,
+  scaledHeldLoss,
+  scaledLossAt,
+  successionSmoothing,
+} from '../../../training/select/scaled-loss.ts';
 import { fixedHindsight } from '../../../bench/select/fixed-hindsight.ts';
 import { correctedPick, trainPerClass } from '../../../bench/select/learning-curve.ts';
 import { RULES, cutOf, foldCountOf, replayed, shrunkEstimates } from '../../../bench/select/pick-rules.ts';
@@ -157,6 +165,21 @@ describe('rules on held-out scores', () => {
   });
 });
 
+/** Mean cross-entropy against labels smoothed by `e` (spread over the other classes), written out. */
+function smoothedAt(lp: readonly number[], labels: readonly number[], k: number, e: number): number {
+  const classes = lp.length / labels.length;
+  let loss = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const row = lp.slice(i * classes, (i + 1) * classes).map((v) => k * v);
+    const lse = Math.log(row.reduce((a, v) => a + Math.exp(v), 0));
+    for (let c = 0; c < classes; c++) {
+      const t = c === labels[i] ? 1 - e : e / (classes - 1);
+      loss -= t * (row[c]! - lse);
+    }
+  }
+  return loss / labels.length;
+}
+
 describe('temperature-scaled held-out cross-entropy', () => {
   // Two classes, four held-out images per split: log-probabilities from logits ±m.
   const logProbs = (margins: number[], labels: number[]) =>
@@ -181,6 +204,25 @@ describe('temperature-scaled held-out cross-entropy', () => {
     expect(fitScale(sharp, [0, 1, 0, 1])).toBeCloseTo(s / 5, 4);
     // Every image right: no finite optimum, the cap.
     expect(fitScale(logProbs([1, 2, 1, 2], [0, 1, 0, 1]), [0, 1, 0, 1])).toBe(MAX_SCALE);
+  });
+
+  it('fits a configuration with every held-out image right against labels smoothed by the rule of succession', () => {
+    const right = labels.map((l) => logProbs([1, 2, 1, 2], l));
+    // 8 held-out images, all right: smoothing 1/10, a finite factor; the rule before: the cap.
+    expect(successionSmoothing(8)).toBeCloseTo(0.1, 12);
+    const s = pickScale(right, labels);
+    expect(s).toBeGreaterThan(0);
+    expect(s).toBeLessThan(MAX_SCALE);
+    expect(pickScale(right, labels, false)).toBe(MAX_SCALE);
+    // It is the smoothed loss's optimum: its derivative changes sign there.
+    const smoothedLoss = (k: number) => right.reduce((a, lp, i) => a + smoothedAt(lp, labels[i]!, k, 0.1), 0);
+    expect(smoothedLoss(s)).toBeLessThan(smoothedLoss(s * 1.01));
+    expect(smoothedLoss(s)).toBeLessThan(smoothedLoss(s * 0.99));
+    // One image wrong: the plain optimum exists and is kept.
+    const oneWrong = labels.map((l) => logProbs([1, 2, -1, 2], l));
+    expect(pickScale(oneWrong, labels)).toBe(fitScale(oneWrong.flat(), labels.flat()));
+    // The pick compares the plain cross-entropy at that factor.
+    expect(scaledHeldLoss(right, labels)).toEqual(right.map((lp, i) => scaledLossAt(lp, labels[i]!, s)));
   });
 
   it('prefer the configuration that separates the classes to the one that is merely sharp', () => {
