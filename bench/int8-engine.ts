@@ -7,7 +7,7 @@
  *
  *   node --experimental-wasm-relaxed-simd --import tsx bench/int8-engine.ts [--runs 30] [--warmup 8]
  */
-import * as ortNode from 'onnxruntime-node';
+import * as ortNode from '../training/inference/ort-node.ts';
 import { loadKernelModules } from '../kernels/node-kernels.ts';
 import { createEngineSession, type EngineSession } from '../shared/engine/index.ts';
 import { encodeModel } from '../shared/onnx/proto.ts';

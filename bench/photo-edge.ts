@@ -6,7 +6,7 @@
  * normalisation + onnxruntime-node (1 intra-op thread) for the whole request. Edge and native
  * samples alternate, so both see the same machine load. Medians; the ratios are edge ÷ native.
  */
-import * as ortNode from 'onnxruntime-node';
+import * as ortNode from '../training/inference/ort-node.ts';
 import { imageToTensor } from '../shared/preprocess/tensor.ts';
 import { classify, type EdgeSetup } from './edge.ts';
 import { servingRow } from './cpu.ts';

@@ -86,7 +86,7 @@ export async function nsfwjsPhotoExport(
   const bytes = encodeModel(model);
   const engines: string[] = [ENGINE_IDS.onnxruntime];
   if (supports(model).ok) {
-    const ort = await import('onnxruntime-node');
+    const ort = await import('../training/inference/ort-node.ts');
     const { preprocessBytes } = await import('../shared/preprocess/preprocess.ts');
     const x = preprocessBytes(photoCrop('cat', 0), JSON.parse(preprocess));
     const ref = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });

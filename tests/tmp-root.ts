@@ -5,7 +5,10 @@
  * the test that reads it), so every `npm test` left a few hundred directories — gigabytes of models
  * and caches — in the machine's temp folder. Pointing TMPDIR at a fresh folder before any worker
  * starts puts all of them under it (workers and their child processes inherit the environment,
- * and `os.tmpdir()` reads TMPDIR), and the run removes it at the end.
+ * and `os.tmpdir()` reads TMPDIR), and the run removes it at the end. The suites that create
+ * onnxruntime-node sessions directly get its telemetry turned off too, as edgetune's own processes
+ * have it (training/inference/ort-node.ts): left on, it writes a device id and an event queue
+ * into the home directory.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +18,7 @@ const MARK = 'EDGETUNE_TEST_TMP';
 
 /** Called from each project's global setup; the first call of a run makes the root. */
 export function isolateTmp(): () => void {
+  process.env.ORT_DISABLE_TELEMETRY ??= '1';
   if (process.env[MARK]) return () => {};
   const before = process.env.TMPDIR;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'edgetune-tests-'));

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import * as ort from '../inference/ort-node.ts';
 import { EdgetuneError, errorMessage } from '../../shared/errors.ts';
 import { assertManifestMatchesGraph } from '../../shared/manifest/check-graph.ts';
 import type { ModelManifest } from '../../shared/manifest/manifest.ts';

@@ -5,7 +5,7 @@
  * the CUDA build of onnxruntime-node is installed (on GPU hosts; see training/device.ts), else CPU.
  */
 import os from 'node:os';
-import * as ort from 'onnxruntime-node';
+import * as ort from '../inference/ort-node.ts';
 import { EdgetuneError, errorMessage } from '../../shared/errors.ts';
 import { decodeModel, toNumber } from '../../shared/onnx/proto.ts';
 import { DEVICE_REQUESTS, type DeviceRequest, resolveDevice } from '../device.ts';

@@ -3,7 +3,7 @@
  * side): what the export gates and evaluation run published and exported models on. Sessions come
  * from training/features/session.ts (device choice, CUDA fallback, thread count).
  */
-import * as ort from 'onnxruntime-node';
+import * as ort from './ort-node.ts';
 import { EdgetuneError } from '../../shared/errors.ts';
 import { ENGINES } from '../../shared/inference/engines.ts';
 import type { InferenceRunner, RunnerTensor } from '../../shared/inference/runner.ts';

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as ortNode from 'onnxruntime-node';
+import * as ortNode from '../inference/ort-node.ts';
 import { EdgetuneError, errorMessage } from '../../shared/errors.ts';
 import { decodeModel, toNumber } from '../../shared/onnx/proto.ts';
 import { createOrtWebRunner } from '../../shared/inference/ort-web-runner.ts';

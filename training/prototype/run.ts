@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import * as ort from '../inference/ort-node.ts';
 import { loadKernelModules } from '../../kernels/node-kernels.ts';
 import { createEngineSession, supports } from '../../shared/engine/index.ts';
 import { EdgetuneError } from '../../shared/errors.ts';
