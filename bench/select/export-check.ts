@@ -10,7 +10,7 @@
 import { lossAndAccuracy } from '../../training/fit/loop.ts';
 import { BASELINE_MAX_SIDE } from '../../training/fit/baseline.ts';
 import { checkExportFit } from '../../training/select/export-check.ts';
-import { fitScratch } from '../../training/select/fit.ts';
+import { trainScratch } from '../../training/select/fit.ts';
 import { transferHyper } from '../../training/train/hyper.ts';
 import { REFIT_TASKS, recordedRun } from './refit-tasks.ts';
 import { runSplit } from './run-split.ts';
@@ -35,7 +35,7 @@ for (const seed of seeds) {
   const testAcc = new Map<number, number>();
   const check = await checkExportFit(
     async (s) => {
-      const probs = await fitScratch(
+      const { probs } = await trainScratch(
         samples.map((x) => x.image),
         y,
         inputs.classes,

@@ -1,6 +1,6 @@
 /**
  * CPU seconds of one fine-tuning configuration per cross-validation split — the search's own
- * `fitTransfer` on the `auto_select_seconds` task (10 labels × 10 classes, MobileNetV2), depths 1
+ * `trainTransfer` on the `auto_select_seconds` task (10 labels × 10 classes, MobileNetV2), depths 1
  * and 2 on the plan's first splits — with the first probabilities of each split, so two trees run
  * side by side can be compared on a shared box (CPU time, not wall) and checked to train the
  * same models.
@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadSearchTask } from './bench-task.ts';
 import { lossAndAccuracy } from '../../training/fit/loop.ts';
-import { fitTransfer } from '../../training/select/fit.ts';
+import { trainTransfer } from '../../training/select/fit.ts';
 import { candidateInputs, sharedKeras } from '../../training/select/inputs.ts';
 import { SEARCH_DEPTHS } from '../../training/select/search.ts';
 import { buildSpace } from '../../training/select/space.ts';
@@ -43,7 +43,7 @@ try {
     for (let s = 0; s < splits; s++) {
       const split = plan[s]!;
       const c0 = process.cpuUsage();
-      const probs = await fitTransfer(
+      const { probs } = await trainTransfer(
         config,
         inputs.get(`depth:${depth}`)!,
         y,

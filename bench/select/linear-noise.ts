@@ -14,7 +14,7 @@
 import { logisticWeights } from '../../training/fit/logistic.ts';
 import { lossAndAccuracy } from '../../training/fit/loop.ts';
 import { denseProbs } from '../../training/select/out-of-fold.ts';
-import { fitTransfer } from '../../training/select/fit.ts';
+import { trainTransfer } from '../../training/select/fit.ts';
 import { buildSpace, type HeadKind } from '../../training/select/space.ts';
 import { transferHyper } from '../../training/train/hyper.ts';
 import { cutPointFeatures, runSplit } from './run-split.ts';
@@ -51,7 +51,7 @@ for (const seed of seedList.split(',').map(Number)) {
     const linear = { ...space.find((c) => c.featureLayer === layer)!, head };
     const sgd: number[] = [];
     for (let s = 1; s <= 5; s++) {
-      const probs = await fitTransfer(
+      const { probs } = await trainTransfer(
         linear,
         input,
         y,

@@ -1,7 +1,7 @@
 /**
  * Where the scratch CNN's cross-validation time goes on the `auto_select_seconds` task (10 labels
  * × 10 classes, trained at the side `--select auto` picks: the images' own 20 px): one split of the
- * plan trained exactly as the search trains it (`fitScratch`'s `trainBaseline` with the same
+ * plan trained exactly as the search trains it (`trainScratch`'s `trainBaseline` with the same
  * class weights and batch size), with CPU seconds and validation loss per epoch, the epoch early
  * stopping kept and where it stopped.
  *

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { loadDataset, splitDataset } from '../../training/datasets/index.ts';
 import { scratchSide } from '../../training/fit/baseline.ts';
 import { lossAndAccuracy } from '../../training/fit/loop.ts';
-import { fitScratch } from '../../training/select/fit.ts';
+import { trainScratch } from '../../training/select/fit.ts';
 import { foldCount, splitPlan } from '../../training/select/folds.ts';
 import { choosePaired } from '../../training/select/choose.ts';
 import { FIRST_SPLITS, HEAD_REPEATS, MAX_FOLDS, MIN_SPLITS } from '../../training/select/search.ts';
@@ -97,7 +97,9 @@ for (const seed of seeds) {
     const folds: number[] = [];
     for (const split of plan.slice(0, splits)) {
       const rows = { train: split.train, val: split.val, predict: split.held };
-      folds.push(acc(await fitScratch(images, yAll, ds.labels.length, rows, seed, shape), split.held));
+      folds.push(
+        acc((await trainScratch(images, yAll, ds.labels.length, rows, seed, shape)).probs, split.held),
+      );
     }
     const testRows = Array.from({ length: yTest.length }, (_, i) => n + i);
     const runSplit = {
@@ -105,7 +107,10 @@ for (const seed of seeds) {
       val: Array.from({ length: val.samples.length }, (_, i) => train.samples.length + i),
       predict: testRows,
     };
-    const testAcc = acc(await fitScratch(images, yAll, ds.labels.length, runSplit, seed, shape), testRows);
+    const testAcc = acc(
+      (await trainScratch(images, yAll, ds.labels.length, runSplit, seed, shape)).probs,
+      testRows,
+    );
     const cpu = process.cpuUsage(cpu0);
     const mean = folds.reduce((a, b) => a + b, 0) / folds.length;
     const run = recorded(seed);

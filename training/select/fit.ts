@@ -76,14 +76,6 @@ function size(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-export async function fitTransfer(...args: Parameters<typeof trainTransfer>): Promise<Float32Array> {
-  return (await trainTransfer(...args)).probs;
-}
-
-export async function fitScratch(...args: Parameters<typeof trainScratch>): Promise<Float32Array> {
-  return (await trainScratch(...args)).probs;
-}
-
 export async function trainTransfer(
   config: Configuration,
   input: TransferInput,

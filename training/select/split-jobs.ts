@@ -1,6 +1,6 @@
 /**
  * One cross-validation split of a re-trained-layer or scratch configuration as a self-contained,
- * structured-clonable job, and how a worker thread runs it: the same `fitTransfer` / `fitScratch`
+ * structured-clonable job, and how a worker thread runs it: the same `trainTransfer` / `trainScratch`
  * the search runs in-process, so a split gives the same probabilities on either side.
  *
  * The layers to re-train cannot cross threads as tfjs objects: they travel as a small tfjs model
