@@ -6,13 +6,24 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeTargetFor } from '../../../shared/preprocess/preprocess.ts';
 import { loadDataset, splitDataset } from '../../../training/datasets/index.ts';
 import { type KnownScores, knownScores } from '../../../training/select/replay.ts';
-import { type SearchOptions, type Selection, searchConfigurations } from '../../../training/select/search.ts';
+import {
+  FIRST_SPLITS,
+  type SearchOptions,
+  type Selection,
+  searchConfigurations,
+} from '../../../training/select/search.ts';
 import { runSplitJob } from '../../../training/select/split-jobs.ts';
-import { SELECT_WORKERS_ENV, selectWorkers } from '../../../training/select/split-pool.ts';
+import {
+  SELECT_TIMELINE_ENV,
+  SELECT_WORKERS_ENV,
+  selectWorkers,
+  type TimelineEntry,
+} from '../../../training/select/split-pool.ts';
 import { initTf } from '../../../training/tf/backend.ts';
 import { resolveBackbone } from '../../../training/train/backbone.ts';
 import { tmpDir } from '../train/fixtures.ts';
@@ -63,7 +74,26 @@ describe('--select auto on worker threads', () => {
 
   it('two worker threads give the sequential search’s table', async () => {
     sequential = await run(1);
-    const pooled = await run(2);
+    const timeline = path.join(tmpDir('select-pool-timeline'), 'timeline.json');
+    process.env[SELECT_TIMELINE_ENV] = timeline;
+    let pooled: Selection;
+    try {
+      pooled = await run(2);
+    } finally {
+      delete process.env[SELECT_TIMELINE_ENV];
+    }
+    // The heads' splits after the first min(k, FIRST_SPLITS) ran on the workers too (keys are
+    // "<row>:<split>"), so the equal tables below cover them.
+    const first = Math.min(pooled.k, FIRST_SPLITS);
+    const onPool = (JSON.parse(fs.readFileSync(timeline, 'utf8')) as TimelineEntry[]).map((e) => e.key);
+    const heads = pooled.rows.flatMap((r, i) => (r.kind === 'transfer' && r.trainable === 0 ? [i] : []));
+    expect(heads).toHaveLength(9);
+    for (const i of heads) {
+      for (let split = first; split < pooled.rows[i]!.folds.length; split++)
+        expect(onPool).toContain(`${i}:${split}`);
+      expect(onPool).not.toContain(`${i}:0`);
+    }
+    expect(pooled.rows[heads[0]!]!.folds.length).toBeGreaterThan(first);
     // The pool trained something: re-trained layers and the scratch CNN were scored.
     const expensive = sequential.rows.filter((r) => r.kind === 'scratch' || r.trainable > 0);
     expect(expensive.map((r) => r.id)).toEqual([
