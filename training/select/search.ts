@@ -17,8 +17,8 @@
  * clearly worse than the leader split by split (racing, on accuracy); the heads then get the rest
  * of the plan, trained on the worker threads where there are any. Heads are not raced: a split
  * costs them too little to save, and racing judges accuracy on a few held-out images, not the
- * pick's cross-entropy, so it stopped heads the pick would have taken. Every configuration is scored on a prefix of one split plan, so any two
- * can be compared on the splits they share. Training stops at the end of the epoch in which the
+ * pick's cross-entropy, so it stopped heads the pick would have taken. Every configuration is
+ * scored on a prefix of one split plan, so any two can be compared on the splits they share. Training stops at the end of the epoch in which the
  * budget runs out, and the result says what was skipped or stopped. The pick's fit on the run's
  * split is then checked against its CV, and refitted with another seed where it failed
  * (export-check.ts).
@@ -398,6 +398,8 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
 
     /** Heads whose splits after the first ones go to the pool (step 3, below). */
     const pooledHeads = new Set<SelectionRow>();
+    /** Whether `row`'s splits are trained on the pool: the expensive ones', and those heads'. */
+    const onPool = (row: SelectionRow) => pool !== undefined && (!cheap(row) || pooledHeads.has(row));
     /**
      * Scores `row` on splits [from, to) of the plan, racing the leader when asked. False when the
      * budget ran out (the row keeps the splits it finished).
@@ -408,12 +410,12 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
         if (row.folds.length === 0)
           row.skipped = `not started: the ${o.budgetSeconds}s search budget was spent`;
         else row.cut = true;
-        if (!cheap(row) || pooledHeads.has(row)) pool?.drop(row);
+        if (onPool(row)) pool!.drop(row);
         return false;
       }
       const t0 = performance.now();
       // Splits trained on the pool: their own time, not the wait for them (they ran alongside).
-      const pooled = pool !== undefined && (!cheap(row) || pooledHeads.has(row));
+      const pooled = onPool(row);
       let poolSeconds = 0;
       let finished = false;
       try {
@@ -521,17 +523,17 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
     // for: the workers train them whenever racing leaves a slot free (a configuration waiting for
     // its running split's answer), and both workers train them after step 2, where the main
     // thread alone trained them with the workers idle (auto_select_seconds: 50.5–51.9 s before,
-    // 44.0–45.0 s after, the same splits and pick, on a 2-core AMD EPYC). Their
-    // answers are read only in step 3, so racing in step 2 still sees every head on the first
-    // splits alone, and a split is the same computation on either thread (pool.test.ts).
-    if (pool) {
-      for (const row of rows.filter((r) => cheap(r) && r.folds.length === firstSplits && sourceOf(r))) {
-        pooledHeads.add(row);
-        for (let i = firstSplits; i < plan.length; i++) {
-          if (known?.split(row.id, i) !== undefined) continue;
-          const split = plan[i]!;
-          pool.ahead(row, splitKey(row, i), sourceOf(row)!, () => foldRows(row, split), o.seed);
-        }
+    // 44.0–45.0 s after, the same splits and pick, on a 2-core AMD EPYC). Their answers are read
+    // only in step 3, so racing in step 2 still sees every head on the first splits alone, and a
+    // split is the same computation on either thread (pool.test.ts).
+    for (const row of pool ? rows.filter((r) => cheap(r) && r.folds.length === firstSplits) : []) {
+      const source = sourceOf(row);
+      if (!source) continue;
+      pooledHeads.add(row);
+      for (let i = firstSplits; i < plan.length; i++) {
+        if (known?.split(row.id, i) !== undefined) continue;
+        const split = plan[i]!;
+        pool!.ahead(row, splitKey(row, i), source, () => foldRows(row, split), o.seed);
       }
     }
     const retrained = rows.filter((r) => !cheap(r));
