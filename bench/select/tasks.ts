@@ -13,6 +13,9 @@
  *     figures kept: how a change to the way a split trains is measured; with
  *     --fit-all-hindsight-again every configuration's hindsight fit is trained again, which also
  *     records its test cross-entropy, for `--render`'s table of CV against the test set)
+ *   … --images-seed N   (every run selects its labelled and test images as seed N would, `:seed=N` on
+ *     both dataset specs, and only the plan's splits and the fits' initial weights follow --seeds:
+ *     whether a run's outcome belongs to its labelled images or to its splits and initial weights)
  *   … --add-plain --out f.json   (records `--select transfer`'s test accuracy, `plainTest`, in the runs
  *     of f.json that lack it; new runs record it as they finish)
  *
@@ -224,6 +227,8 @@ export interface TaskResult extends RecordedRun {
    * (training/select/export-check.ts). Absent in runs recorded before the check existed.
    */
   exportFitSeed?: number;
+  /** `--images-seed`: the seed that selected the labelled and test images, when not the run's. */
+  imagesSeed?: number;
   /**
    * `--select transfer`'s test accuracy on the run's split and seed. Absent in runs recorded while
    * the search still held that model as its `<feature layer> · linear` configuration.
@@ -294,6 +299,8 @@ async function main(): Promise<void> {
     const task = all[name];
     if (!task) throw new Error(`unknown task ${name} (known: ${Object.keys(all).join(', ')})`);
     task.prepare?.();
+    const data = pinImages(task.data);
+    const testData = pinImages(task.testData);
     const backbone = await task.backbone();
     for (const seed of seeds) {
       if (results.some((r) => r.task === name && r.seed === seed)) continue;
@@ -317,8 +324,8 @@ async function main(): Promise<void> {
       }
       const r = await runTraining({
         backbone,
-        data: task.data,
-        testData: task.testData,
+        data,
+        testData,
         name: `select-${name}`,
         seed,
         select: 'auto',
@@ -340,6 +347,7 @@ async function main(): Promise<void> {
         skipped: search.skipped.length,
         searchSeconds: search.seconds,
         exportFitSeed: search.exportCheck?.fitSeed ?? seed,
+        ...(imagesSeed ? { imagesSeed: Number(imagesSeed) } : {}),
         // A replay keeps the recorded figure: `--select transfer` trains no searched configuration.
         plainTest: recorded?.get(`${name}/${seed}`)?.plainTest ?? (await plainTest(task, backbone, seed)),
         k: search.k,
@@ -367,6 +375,12 @@ async function main(): Promise<void> {
   console.log(`\n${renderRules(results, all)}`);
 }
 
+const imagesSeed = arg('--images-seed', '');
+/** A dataset spec with its per-class selection pinned to `--images-seed`, when given. */
+function pinImages(spec: string): string {
+  return imagesSeed ? `${spec}:seed=${Number(imagesSeed)}` : spec;
+}
+
 const pct = (x: number) => (x * 100).toFixed(1);
 
 /**
@@ -377,8 +391,8 @@ const pct = (x: number) => (x * 100).toFixed(1);
 async function plainTest(task: Task, backbone: string, seed: number): Promise<number> {
   const r = await runTraining({
     backbone,
-    data: task.data,
-    testData: task.testData,
+    data: pinImages(task.data),
+    testData: pinImages(task.testData),
     name: 'plain-transfer',
     seed,
     select: 'transfer',
