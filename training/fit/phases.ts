@@ -24,7 +24,7 @@ import type { TrainableParts } from './suffix.ts';
  * choose a good epoch by. The decayed rate averages about half the constant one, so twice the
  * epochs take the first fit's total step (on the OpenCV digits, seeds 1–6, the SGD-trained
  * configurations' test accuracy against their first fit: factor 1 −0.8 points, 1.5 +0.35, 2 +1.0,
- * 3 +1.3 but the exported picks' lower; README).
+ * 3 +1.3 but the exported picks' lower; docs/select-auto.md).
  */
 export const REFIT_EPOCH_FACTOR = 2;
 

@@ -386,7 +386,7 @@ export async function searchConfigurations(o: SearchOptions): Promise<Selection>
      * or the scratch CNN refitted on them for twice the epochs its run-split fit kept, the rate
      * decayed (fit/phases.ts). Re-trained backbone layers keep the early-stopped first fit: their
      * refit would cost 2–3× the first fit on every split (the search on the auto_select_seconds
-     * task went from 44 s to 117 s), and it gains them least (README).
+     * task went from 44 s to 117 s), and it gains them least (docs/select-auto.md).
      */
     const foldRows = async (row: SelectionRow, split: (typeof plan)[number]): Promise<Rows> => {
       if (row.kind === 'transfer' && computedHead(row.head))

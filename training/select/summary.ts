@@ -8,7 +8,7 @@ const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)}
 /**
  * Below this many labelled images the search's pick was measured to fall 1–2 points short of the
  * best configuration on average (photo crops with 30 and 60 labelled images: 2.0 and 1.1 points;
- * with 100 and 120: 0.6 and 0.4; bench/select/tasks.ts, README), so the CLI says so.
+ * with 100 and 120: 0.6 and 0.4; bench/select/tasks.ts, docs/select-auto.md), so the CLI says so.
  */
 export const FEW_HELD_OUT = 100;
 
