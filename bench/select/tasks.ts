@@ -360,7 +360,7 @@ async function main(): Promise<void> {
         skipped: search.skipped.length,
         searchSeconds: search.seconds,
         exportFitSeed: search.exportCheck?.fitSeed ?? seed,
-        ...(imagesSeed ? { imagesSeed: Number(imagesSeed) } : {}),
+        ...(imagesSeed !== undefined ? { imagesSeed } : {}),
         // A replay keeps the recorded figure: `--select transfer` trains no searched configuration.
         plainTest: recorded?.get(`${name}/${seed}`)?.plainTest ?? (await plainTest(task, backbone, seed)),
         k: search.k,
@@ -388,10 +388,10 @@ async function main(): Promise<void> {
   console.log(`\n${renderRules(results, all)}`);
 }
 
-const imagesSeed = arg('--images-seed', '');
+const imagesSeed = arg('--images-seed', '') ? Number(arg('--images-seed', '')) : undefined;
 /** A dataset spec with its per-class selection pinned to `--images-seed`, when given. */
 function pinImages(spec: string): string {
-  return imagesSeed ? `${spec}:seed=${Number(imagesSeed)}` : spec;
+  return imagesSeed !== undefined ? `${spec}:seed=${imagesSeed}` : spec;
 }
 
 const pct = (x: number) => (x * 100).toFixed(1);

@@ -81,8 +81,9 @@ export const BASELINE_FULL_SIDE = 32;
  * conv: its blocks work at a quarter of the side). Above 32 px: at 64 px (photos) the full-size
  * network cost ~90–105 CPU s per cross-validation split, ten times the 20-px digits', and tested
  * no better than the reduced one on the digits upscaled to 64 px or on photo crops
- * (bench/select/scratch-side.ts, docs/select-auto.md); reduced, a 64-px split costs about what a 20-px one
- * does. At 32 px and below nothing changes, so the 20- and 28-px tasks train exactly as before.
+ * (bench/select/scratch-side.ts, docs/select-auto.md); reduced, a 64-px split costs about what a
+ * 20-px one does. At 32 px and below nothing changes, so the 20- and 28-px tasks train exactly as
+ * before.
  */
 export function scratchReducesInput(side: number): boolean {
   return side > BASELINE_FULL_SIDE;

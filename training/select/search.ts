@@ -18,10 +18,10 @@
  * of the plan, trained on the worker threads where there are any. Heads are not raced: a split
  * costs them too little to save, and racing judges accuracy on a few held-out images, not the
  * pick's cross-entropy, so it stopped heads the pick would have taken. Every configuration is
- * scored on a prefix of one split plan, so any two can be compared on the splits they share. Training stops at the end of the epoch in which the
- * budget runs out, and the result says what was skipped or stopped. The pick's fit on the run's
- * split is then checked against its CV, and refitted with another seed where it failed
- * (export-check.ts).
+ * scored on a prefix of one split plan, so any two can be compared on the splits they share.
+ * Training stops at the end of the epoch in which the budget runs out, and the result says what
+ * was skipped or stopped. The pick's fit on the run's split is then checked against its CV, and
+ * refitted with another seed where it failed (export-check.ts).
  */
 import { EdgetuneError } from '../../shared/errors.ts';
 import type { Sample } from '../datasets/types.ts';
